@@ -1,0 +1,103 @@
+"""Fixtures shared by sql_tests/ and tests/: a throwaway PostgreSQL 15 migrated like production.
+
+The session starts one cluster in a temporary folder on a free port, gives it the Supabase
+platform layer (`supabase/local/`), applies every migration, then adds what only tests need
+(pgTAP and plpgsql_check in `extensions`, the `tests.*` helpers). Each test gets a connection
+whose transaction is rolled back at the end.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from workers import localdb, migrations
+from workers.paths import LOCAL_PLATFORM_DIR, SQL_TEST_HELPERS
+
+TEST_ONLY_SQL = """
+create extension if not exists pgtap with schema extensions;
+create extension if not exists plpgsql_check with schema extensions;
+"""
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[localdb.Cluster]:
+    root = Path(tempfile.mkdtemp(prefix="scheduling-test-"))
+    cluster = localdb.Cluster(root, settings=localdb.THROWAWAY_SETTINGS)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+def apply_platform_layer(url: str) -> None:
+    migrations.run_sql_files(url, sorted(LOCAL_PLATFORM_DIR.glob("*.sql")))
+
+
+@pytest.fixture(scope="session")
+def database_url(cluster: localdb.Cluster) -> str:
+    """The migrated test database, with pgTAP and the SQL test helpers."""
+    url = cluster.url()
+    apply_platform_layer(url)
+    migrations.migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(TEST_ONLY_SQL)
+        conn.execute(SQL_TEST_HELPERS.read_text())
+    return url
+
+
+@pytest.fixture(scope="session")
+def pgtap_connection(database_url: str) -> Iterator[psycopg.Connection]:
+    """pytest-pgtap's connection: every sql_tests/test_*.sql file runs on the migrated database."""
+    with psycopg.connect(database_url) as conn:
+        yield conn
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection]:
+    """A connection as the superuser inside a transaction that is rolled back after the test."""
+    with psycopg.connect(database_url) as conn:
+        yield conn
+        conn.rollback()
+
+
+@pytest.fixture
+def act_as(db: psycopg.Connection) -> Callable[[uuid.UUID | str | None], None]:
+    """Switch `db` to a request as this user (None: anon), exactly as PostgREST does."""
+
+    def switch(user_id: uuid.UUID | str | None) -> None:
+        if user_id is None:
+            db.execute("select tests.authenticate_as_anon()")
+        else:
+            db.execute("select tests.authenticate_as(%s)", [user_id])
+
+    return switch
+
+
+@pytest.fixture
+def create_user(db: psycopg.Connection) -> Callable[[str], uuid.UUID]:
+    def create(email: str) -> uuid.UUID:
+        return db.execute("select tests.create_user(%s)", [email]).fetchone()[0]
+
+    return create
+
+
+@pytest.fixture
+def empty_database(cluster: localdb.Cluster) -> Iterator[str]:
+    """A new database with the platform layer but no migrations; dropped after the test."""
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    url = cluster.url(name)
+    apply_platform_layer(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute(f"drop database {name} with (force)")

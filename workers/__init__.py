@@ -1,0 +1,1 @@
+"""Clinic scheduling backend: the Python side (CLI, local database, workers)."""
