@@ -63,4 +63,85 @@ begin
 end
 $$;
 
+
+-- ---------------------------------------------------------------------------------------------
+-- Factories for the scheduling domain (run them as the superuser, before authenticating).
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function tests.create_clinician(
+    email text, timezone text default 'UTC', min_notice_minutes integer default 0,
+    booking_horizon_days integer default 730, buffer_minutes integer default 0,
+    auto_confirm boolean default false
+) returns uuid
+language sql
+as $$
+    insert into public.clinicians (
+        clinician_id, display_name, timezone, min_notice_minutes, booking_horizon_days,
+        buffer_minutes, auto_confirm
+    )
+    values (
+        tests.create_user(email), email, timezone, min_notice_minutes, booking_horizon_days,
+        buffer_minutes, auto_confirm
+    )
+    returning clinician_id
+$$;
+
+create or replace function tests.connect(clinician_id uuid, patient_id uuid) returns void
+language sql
+as $$
+    insert into public.care_relationships (clinician_id, patient_id) values (clinician_id, patient_id)
+$$;
+
+-- Every day of the week open between the two wall-clock times.
+create or replace function tests.open_every_day(
+    clinician_id uuid, start_time time default '09:00', end_time time default '17:00',
+    slot_duration_minutes integer default 30
+) returns void
+language sql
+as $$
+    insert into public.clinician_availability (
+        clinician_id, day_of_week, start_time, end_time, slot_duration_minutes
+    )
+    select clinician_id, d, start_time, end_time, slot_duration_minutes
+    from generate_series(0, 6) as d
+$$;
+
+-- An appointment written straight into the table, as a worker or DBA could.
+create or replace function tests.add_appointment(
+    clinician_id uuid, patient_id uuid, scheduled_start timestamptz, minutes integer default 30,
+    status text default 'confirmed'
+) returns uuid
+language sql
+as $$
+    insert into public.appointments (
+        clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
+        status, cancellation_reason
+    )
+    values (
+        clinician_id, patient_id, scheduled_start, scheduled_start + make_interval(mins => minutes),
+        'follow_up', 'in_person', status, case when status = 'cancelled' then 'test' end
+    )
+    returning id
+$$;
+
+-- A day this many days ahead, at this wall-clock time in UTC (tests that call RPCs using now()).
+create or replace function tests.days_ahead(days integer, at_time time default '10:00') returns timestamptz
+language sql stable
+as $$
+    select (current_date + days + at_time) at time zone 'UTC'
+$$;
+
+-- How many rows a statement changed, as the current role (0 when RLS hides them all).
+create or replace function tests.rows_affected(statement text) returns integer
+language plpgsql
+as $$
+declare
+    changed integer;
+begin
+    execute statement;
+    get diagnostics changed = row_count;
+    return changed;
+end
+$$;
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;

@@ -1,11 +1,62 @@
-"""`scheduling demo`: a walk through the product on the seeded local database."""
+"""`scheduling demo`: a walk through the product on the seeded local database.
+
+Every step runs as PostgREST would run the dashboard's request: inside a transaction, as the
+`authenticated` role with the user's JWT claims, calling the public RPCs.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
 import psycopg
+from psycopg.rows import dict_row
+
+SLOTS_SHOWN = 4
+
+
+def act_as(conn: psycopg.Connection, user_id: str) -> None:
+    """What PostgREST does per request for a signed-in user (lasts until the transaction ends)."""
+    conn.execute(
+        "select set_config('role', 'authenticated', true),"
+        " set_config('request.jwt.claims', %s, true)",
+        [json.dumps({"sub": str(user_id), "role": "authenticated"})],
+    )
 
 
 def run(database_url: str) -> None:
-    with psycopg.connect(database_url) as conn:
-        users = conn.execute("select count(*) from auth.users").fetchone()[0]
-    print(f"{users} user(s) in the demo database")
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        patient = conn.execute(
+            "select id, email from auth.users where email = 'pat.jones@example.com'"
+        ).fetchone()
+        if patient is None:
+            raise SystemExit("the demo needs the seed: run `scheduling db reset` first")
+        print(f"Signed in as patient {patient['email']}\n")
+        show_clinicians_and_slots(conn, patient["id"])
+
+
+def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None:
+    now = datetime.now(timezone.utc)
+    with conn.transaction(force_rollback=True):
+        act_as(conn, patient_id)
+        clinicians = conn.execute(
+            "select clinician_id, display_name, timezone from clinicians order by display_name"
+        ).fetchall()
+        for clinician in clinicians:
+            zone = ZoneInfo(clinician["timezone"])
+            slots = conn.execute(
+                "select * from get_available_slots(clinician_id => %s, range_start => %s,"
+                " range_end => %s) limit %s",
+                [clinician["clinician_id"], now, now + timedelta(days=14), SLOTS_SHOWN],
+            ).fetchall()
+            print(f"{clinician['display_name']} ({clinician['timezone']}): next free slots")
+            for slot in slots:
+                local = slot["slot_start"].astimezone(zone)
+                print(
+                    f"  {local:%a %d %b %H:%M} - {slot['slot_end'].astimezone(zone):%H:%M}"
+                    f"  {slot['location_type'] or 'any location'}"
+                )
+            if not slots:
+                print("  none in the next 14 days")
+            print()
