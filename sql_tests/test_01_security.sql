@@ -8,19 +8,22 @@ select is(
         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relrowsecurity
         order by 1
     ),
-    '{}'::text [],
+    '{}'::text[],
     'every table in public has row-level security enabled'
 );
 
 select is(
     array(
         select c.relname::text from pg_class as c
-        where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
-            and (has_table_privilege('anon', c.oid, 'select') or has_table_privilege('anon', c.oid, 'insert')
-                or has_table_privilege('anon', c.oid, 'update') or has_table_privilege('anon', c.oid, 'delete'))
+        where
+            c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+            and (
+                has_table_privilege('anon', c.oid, 'select') or has_table_privilege('anon', c.oid, 'insert')
+                or has_table_privilege('anon', c.oid, 'update') or has_table_privilege('anon', c.oid, 'delete')
+            )
         order by 1
     ),
-    '{}'::text [],
+    '{}'::text[],
     'anon has no privilege on any table'
 );
 
@@ -30,7 +33,7 @@ select is(
         where p.pronamespace = 'public'::regnamespace and has_function_privilege('anon', p.oid, 'execute')
         order by 1
     ),
-    '{}'::text [],
+    '{}'::text[],
     'anon can execute no function in public'
 );
 
@@ -39,18 +42,19 @@ select is(
         select p.oid::regprocedure::text from pg_proc as p
         where p.pronamespace = 'public'::regnamespace and p.prosecdef
     ),
-    '{}'::text [],
+    '{}'::text[],
     'no SECURITY DEFINER function in the exposed schema'
 );
 
 select is(
     array(
         select p.oid::regprocedure::text from pg_proc as p
-        where p.pronamespace = 'scheduling_private'::regnamespace
+        where
+            p.pronamespace = 'scheduling_private'::regnamespace
             and coalesce(p.proconfig, '{}') @> array['search_path=""'] is false
             and p.prolang <> (select l.oid from pg_language as l where l.lanname = 'c')
     ),
-    '{}'::text [],
+    '{}'::text[],
     'every private function pins search_path to the empty string'
 );
 
@@ -63,7 +67,8 @@ select ok(
 select is(
     array(
         select format('%s on %s', p.policyname, p.tablename) from pg_policies as p
-        where p.schemaname = 'public'
+        where
+            p.schemaname = 'public'
             and (
                 regexp_count(coalesce(p.qual, ''), 'auth\.uid\(\)')
                 <> regexp_count(coalesce(p.qual, ''), 'SELECT auth\.uid\(\)')
@@ -71,27 +76,29 @@ select is(
                 <> regexp_count(coalesce(p.with_check, ''), 'SELECT auth\.uid\(\)')
             )
     ),
-    '{}'::text [],
+    '{}'::text[],
     'policies call auth.uid() once per statement, as (select auth.uid())'
 );
 
 select is(
     array(
         select format('%s.%s', c.conrelid::regclass, c.conname) from pg_constraint as c
-        where c.contype = 'f' and c.connamespace = 'public'::regnamespace
+        where
+            c.contype = 'f' and c.connamespace = 'public'::regnamespace
             and not exists (
                 select from pg_index as i
-                where i.indrelid = c.conrelid
-                    and (i.indkey::int2 [])[0:cardinality(c.conkey) - 1] = c.conkey
+                where
+                    i.indrelid = c.conrelid
+                    and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey
             )
             -- a gist index whose first column is the key serves too
             and not exists (
                 select from pg_index as i
-                where i.indrelid = c.conrelid and cardinality(c.conkey) = 1 and (i.indkey::int2 [])[0] = c.conkey[1]
+                where i.indrelid = c.conrelid and cardinality(c.conkey) = 1 and (i.indkey::int2[])[0] = c.conkey[1]
             )
         order by 1
     ),
-    '{}'::text [],
+    '{}'::text[],
     'every foreign key is indexed'
 );
 

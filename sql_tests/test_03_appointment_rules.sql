@@ -21,7 +21,7 @@ select
     tests.get_user_id('second@example.com') as second_patient;
 
 -- Every allowed transition, each from a fresh appointment.
-create function pg_temp.transition(path text []) returns text
+create function pg_temp.transition(path text[]) returns text
 language plpgsql as $$
 declare
     ids record;
@@ -50,15 +50,21 @@ select is(pg_temp.transition('{confirmed,cancelled}'), 'cancelled', 'confirmed -
 select is(pg_temp.transition('{confirmed,no_show}'), 'no_show', 'confirmed -> no_show');
 select is(pg_temp.transition('{confirmed,in_progress,completed}'), 'completed', 'in_progress -> completed');
 
-select throws_ok($$select pg_temp.transition('{requested,completed}')$$, '22023',
-    'an appointment cannot go from requested to completed', 'requested -> completed is refused, naming both');
+select throws_ok(
+    $$select pg_temp.transition('{requested,completed}')$$, '22023',
+    'an appointment cannot go from requested to completed', 'requested -> completed is refused, naming both'
+);
 select throws_ok($$select pg_temp.transition('{requested,in_progress}')$$, '22023', null, 'requested -> in_progress is refused');
 select throws_ok($$select pg_temp.transition('{confirmed,requested}')$$, '22023', null, 'confirmed -> requested is refused');
 select throws_ok($$select pg_temp.transition('{confirmed,completed}')$$, '22023', null, 'confirmed -> completed is refused');
-select throws_ok($$select pg_temp.transition('{confirmed,cancelled,confirmed}')$$, '22023',
-    'an appointment cannot go from cancelled to confirmed', 'a cancelled appointment stays cancelled');
-select throws_ok($$select pg_temp.transition('{confirmed,in_progress,completed,cancelled}')$$, '22023', null,
-    'a completed appointment cannot be cancelled');
+select throws_ok(
+    $$select pg_temp.transition('{confirmed,cancelled,confirmed}')$$, '22023',
+    'an appointment cannot go from cancelled to confirmed', 'a cancelled appointment stays cancelled'
+);
+select throws_ok(
+    $$select pg_temp.transition('{confirmed,in_progress,completed,cancelled}')$$, '22023', null,
+    'a completed appointment cannot be cancelled'
+);
 select throws_ok($$select pg_temp.transition('{confirmed,no_show,completed}')$$, '22023', null, 'no_show is final');
 
 select lives_ok(
@@ -113,8 +119,10 @@ select throws_ok(
 );
 
 select is(
-    (select (duration_minutes, blocked_until)::text from public.appointments
-     where scheduled_start = '2032-01-01 09:45Z'),
+    (
+        select (duration_minutes, blocked_until)::text from public.appointments
+        where scheduled_start = '2032-01-01 09:45Z'
+    ),
     (30, '2032-01-01 10:30Z'::timestamptz)::text,
     'duration and blocked_until (end + buffer) are derived from the times'
 );
@@ -129,8 +137,10 @@ update public.appointments set patient_notes = 'I will be late' where scheduled_
 select tests.clear_authentication();
 
 select is(
-    (select (changed_by, changed_by_role, old_values ->> 'patient_notes', new_values ->> 'patient_notes')::text
-     from public.appointment_audit_log where operation = 'UPDATE' and changed_by is not null),
+    (
+        select (changed_by, changed_by_role, old_values ->> 'patient_notes', new_values ->> 'patient_notes')::text
+        from public.appointment_audit_log where operation = 'UPDATE' and changed_by is not null
+    ),
     (tests.get_user_id('patient@example.com'), 'authenticated', null::text, 'I will be late')::text,
     'an update is logged with who made it and the values before and after'
 );
