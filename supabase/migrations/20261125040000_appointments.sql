@@ -151,17 +151,28 @@ $$;
 comment on function scheduling_private.tg_appointments__derive_times() is
 'Keeps duration_minutes and blocked_until (end + the clinician''s buffer) true to the times.';
 
+create function scheduling_private.require_status_change(from_status text, to_status text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if not scheduling_private.allowed_status_change(from_status, to_status) then
+        raise exception 'an appointment cannot go from % to %', from_status, to_status
+            using errcode = '22023',
+                  hint = 'requested -> confirmed | cancelled; confirmed -> in_progress | cancelled | no_show; in_progress -> completed.';
+    end if;
+end
+$$;
+comment on function scheduling_private.require_status_change(text, text) is
+'Refuses (22023, naming both states) a status change the state machine does not allow.';
+
 create function scheduling_private.tg_appointments__check_status_change() returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
     if new.status is distinct from old.status then
-        if not scheduling_private.allowed_status_change(old.status, new.status) then
-            raise exception 'an appointment cannot go from % to %', old.status, new.status
-                using errcode = '22023',
-                      hint = 'requested -> confirmed | cancelled; confirmed -> in_progress | cancelled | no_show; in_progress -> completed.';
-        end if;
+        perform scheduling_private.require_status_change(old.status, new.status);
         if new.status = 'confirmed' then
             new.confirmed_at := now();
         elsif new.status = 'cancelled' then

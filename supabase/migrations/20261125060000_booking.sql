@@ -398,6 +398,7 @@ begin
     if not scheduling_private.acts_as_clinician(appointment) then
         raise exception 'only the clinician can confirm an appointment' using errcode = '42501';
     end if;
+    perform scheduling_private.require_status_change(appointment.status, 'confirmed');
     update public.appointments as a set status = 'confirmed'
     where a.id = appointment.id
     returning * into appointment;
@@ -417,6 +418,7 @@ begin
         perform scheduling_private.raise_bad_argument(
             'a reason is required to cancel', 'Say briefly why, for the other person.');
     end if;
+    perform scheduling_private.require_status_change(appointment.status, 'cancelled');
     update public.appointments as a
     set status = 'cancelled', cancellation_reason = btrim(reason), cancelled_by = auth.uid()
     where a.id = appointment.id
@@ -483,6 +485,7 @@ begin
                 coalesce(new_status, 'nothing')),
             'Use confirm_appointment or cancel_appointment for those changes.');
     end if;
+    perform scheduling_private.require_status_change(appointment.status, new_status);
     update public.appointments as a
     set status = new_status,
         description = case when nullif(btrim(reason), '') is null then a.description
