@@ -7,7 +7,7 @@ Every step runs as PostgREST would run the dashboard's request: inside a transac
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -37,7 +37,7 @@ def run(database_url: str) -> None:
 
 
 def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with conn.transaction(force_rollback=True):
         act_as(conn, patient_id)
         clinicians = conn.execute(
