@@ -40,16 +40,52 @@ def apply_platform_layer(url: str) -> None:
     migrations.run_sql_files(url, sorted(LOCAL_PLATFORM_DIR.glob("*.sql")))
 
 
+TEMPLATE_DATABASE = "scheduling_template"
+
+
 @pytest.fixture(scope="session")
-def database_url(cluster: localdb.Cluster) -> str:
-    """The migrated test database, with pgTAP and the SQL test helpers."""
-    url = cluster.url()
+def template_database(cluster: localdb.Cluster) -> str:
+    """A migrated database, with pgTAP and the SQL test helpers, that others are copied from.
+
+    Nobody stays connected to it, so `create database ... template` can copy it in a moment.
+    """
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"create database {TEMPLATE_DATABASE}")
+    url = cluster.url(TEMPLATE_DATABASE)
     apply_platform_layer(url)
     migrations.migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(TEST_ONLY_SQL)
         conn.execute(SQL_TEST_HELPERS.read_text())
-    return url
+    return TEMPLATE_DATABASE
+
+
+def copy_of_template(cluster: localdb.Cluster, template: str, name: str) -> str:
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"create database {name} template {template}")
+    return cluster.url(name)
+
+
+def drop_database(cluster: localdb.Cluster, name: str) -> None:
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"drop database {name} with (force)")
+
+
+@pytest.fixture(scope="session")
+def database_url(cluster: localdb.Cluster, template_database: str) -> str:
+    """The session's migrated test database; tests change it only in transactions they roll back."""
+    return copy_of_template(cluster, template_database, "scheduling_test")
+
+
+@pytest.fixture
+def committed_database(cluster: localdb.Cluster, template_database: str) -> Iterator[str]:
+    """A migrated database of this test's own, for tests whose sessions must commit."""
+    name = f"committed_{uuid.uuid4().hex[:12]}"
+    url = copy_of_template(cluster, template_database, name)
+    try:
+        yield url
+    finally:
+        drop_database(cluster, name)
 
 
 @pytest.fixture(scope="session")
@@ -99,5 +135,4 @@ def empty_database(cluster: localdb.Cluster) -> Iterator[str]:
     try:
         yield url
     finally:
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            conn.execute(f"drop database {name} with (force)")
+        drop_database(cluster, name)

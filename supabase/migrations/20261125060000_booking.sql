@@ -243,6 +243,19 @@ begin
 end
 $$;
 
+-- Bookings that touch the same clinician or the same patient take turns. Without this, two
+-- sessions inserting overlapping rows can each wait for the other inside the exclusion check
+-- (a deadlock, 40P01) instead of one of them getting a clean conflict; the turns also keep the
+-- daily limit true. Always the clinician's lock first, then the patient's, so turns never cycle.
+create function scheduling_private.lock_booking(clinician_id uuid, patient_id uuid) returns void
+language sql
+set search_path = ''
+as $$
+    select
+        pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(clinician_id::text)),
+        pg_catalog.pg_advisory_xact_lock(2, pg_catalog.hashtext(patient_id::text))
+$$;
+
 -- The appointment, locked, if the caller is one of its two people (or a worker); else 404.
 create function scheduling_private.lock_visible_appointment(appointment_id uuid)
 returns public.appointments
@@ -359,9 +372,8 @@ begin
             using errcode = '42501', hint = 'A care relationship must exist before booking.';
     end if;
 
+    perform scheduling_private.lock_booking(clinician_id, patient_id);
     if booked_by_patient then
-        -- One patient booking per clinician at a time, so the daily limit holds under concurrency.
-        perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(clinician_id::text, 0));
         perform scheduling_private.require_offered_slot(
             clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type);
         initial_status := case when settings.auto_confirm then 'confirmed' else 'requested' end;
@@ -448,8 +460,8 @@ begin
     perform scheduling_private.check_booking_arguments(
         new_start, minutes, appointment.appointment_type, appointment.location_type);
     new_end := new_start + make_interval(mins => minutes);
+    perform scheduling_private.lock_booking(appointment.clinician_id, appointment.patient_id);
     if by_patient then
-        perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(appointment.clinician_id::text, 0));
         perform scheduling_private.require_offered_slot(
             appointment.clinician_id, appointment.patient_id, new_start, new_end,
             appointment.appointment_type, appointment.location_type, appointment.id);
