@@ -19,8 +19,7 @@ SLOTS_SHOWN = 4
 def act_as(conn: psycopg.Connection, user_id: str) -> None:
     """What PostgREST does per request for a signed-in user (lasts until the transaction ends)."""
     conn.execute(
-        "select set_config('role', 'authenticated', true),"
-        " set_config('request.jwt.claims', %s, true)",
+        "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', %s, true)",
         [json.dumps({"sub": str(user_id), "role": "authenticated"})],
     )
 

@@ -1,0 +1,284 @@
+"""Property tests of the slot search against random schedules.
+
+For random weekly hours, overrides, appointments and busy blocks, every slot that
+get_available_slots returns to a connected patient must lie inside the clinician's hours in
+their zone, overlap no active appointment (with buffer) or busy block, respect the notice,
+and be bookable by book_appointment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+ZONES = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe"]
+TYPES = ["follow_up", "therapy_session", "assessment"]
+LOCATIONS = [None, "in_person", "video"]
+SLOT_LENGTHS = [15, 20, 30, 45, 60]
+
+
+@dataclass(frozen=True)
+class Window:
+    day_of_week: int  # 0 = Sunday, as in PostgreSQL's extract(dow)
+    start: time
+    end: time
+    slot_minutes: int
+    types: tuple[str, ...] | None
+    location: str | None
+    max_per_day: int | None
+
+
+@dataclass(frozen=True)
+class Override:
+    day_offset: int
+    open_hours: tuple[time, time] | None
+    slot_minutes: int
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An appointment placed inside (or just around) one of the drawn windows."""
+
+    window_index: int
+    quarter_offset: int
+    minutes: int
+    for_searcher: bool
+    cancelled: bool
+
+
+def quarter_hours(low: int, high: int) -> st.SearchStrategy[time]:
+    # DST changes happen between 00:00 and 03:00 local in these zones; hours from 06:00 on
+    # keep Python's and PostgreSQL's reading of wall-clock times identical.
+    return st.integers(low * 4, high * 4).map(lambda q: time(q // 4, q % 4 * 15))
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> Window:
+    start = draw(quarter_hours(6, 20))
+    length = draw(st.integers(4, 28)) * 15
+    end_minutes = min(start.hour * 60 + start.minute + length, 23 * 60 + 45)
+    return Window(
+        day_of_week=draw(st.integers(0, 6)),
+        start=start,
+        end=time(end_minutes // 60, end_minutes % 60),
+        slot_minutes=draw(st.sampled_from(SLOT_LENGTHS)),
+        types=draw(st.none() | st.sets(st.sampled_from(TYPES), min_size=1).map(lambda s: tuple(sorted(s)))),
+        location=draw(st.sampled_from(LOCATIONS)),
+        max_per_day=draw(st.none() | st.integers(1, 4)),
+    )
+
+
+@st.composite
+def overrides(draw: st.DrawFn) -> Override:
+    opened = draw(st.booleans())
+    hours = None
+    if opened:
+        start = draw(quarter_hours(6, 18))
+        hours = (start, time(start.hour + draw(st.integers(1, 5)), start.minute))
+    return Override(draw(st.integers(0, 6)), hours, draw(st.sampled_from(SLOT_LENGTHS)))
+
+
+bookings = st.builds(
+    Booking,
+    window_index=st.integers(0, 5),
+    quarter_offset=st.integers(-4, 24),
+    minutes=st.sampled_from([15, 30, 45, 60, 90]),
+    for_searcher=st.booleans(),
+    cancelled=st.booleans(),
+)
+
+
+def no_overlapping_windows(items: list[Window]) -> list[Window]:
+    kept: list[Window] = []
+    for window in items:
+        if all(
+            other.day_of_week != window.day_of_week or window.end <= other.start or other.end <= window.start
+            for other in kept
+        ):
+            kept.append(window)
+    return kept
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def in_window(first_day: date, window: Window, quarter_offset: int, zone: ZoneInfo) -> datetime:
+    """The instant `quarter_offset` quarter-hours after the window opens on its first day in range."""
+    day = first_day + timedelta(days=(window.day_of_week - first_day.isoweekday() % 7) % 7)
+    return local_instant(day, window.start, zone) + timedelta(minutes=15 * quarter_offset)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    zone_name=st.sampled_from(ZONES),
+    buffer_minutes=st.sampled_from([0, 5, 15]),
+    min_notice_minutes=st.sampled_from([0, 120, 1440]),
+    drawn_windows=st.lists(windows(), min_size=1, max_size=6),
+    drawn_overrides=st.lists(overrides(), max_size=2, unique_by=lambda o: o.day_offset),
+    drawn_bookings=st.lists(bookings, max_size=8),
+    busy=st.lists(st.tuples(st.integers(0, 5), st.integers(-4, 24), st.integers(1, 12)), max_size=3),
+    search_type=st.sampled_from(TYPES),
+    search_days=st.integers(1, 8),
+    to_book=st.integers(0, 1000),
+)
+def test_every_returned_slot_is_inside_hours_free_and_bookable(
+    db: psycopg.Connection,
+    zone_name: str,
+    buffer_minutes: int,
+    min_notice_minutes: int,
+    drawn_windows: list[Window],
+    drawn_overrides: list[Override],
+    drawn_bookings: list[Booking],
+    busy: list[tuple[int, int, int]],
+    search_type: str,
+    search_days: int,
+    to_book: int,
+) -> None:
+    zone = ZoneInfo(zone_name)
+    first_day = datetime.now(zone).date() + timedelta(days=2)
+    with db.transaction(force_rollback=True):
+        clinician = db.execute(
+            "select tests.create_clinician('clin@example.com', %s, %s, 730, %s)",
+            [zone_name, min_notice_minutes, buffer_minutes],
+        ).fetchone()[0]
+        searcher = db.execute("select tests.create_user('searcher@example.com')").fetchone()[0]
+        other = db.execute("select tests.create_user('other@example.com')").fetchone()[0]
+        db.execute("select tests.connect(%s, %s)", [clinician, searcher])
+
+        weekly = no_overlapping_windows(drawn_windows)
+        for w in weekly:
+            db.execute(
+                "insert into clinician_availability (clinician_id, day_of_week, start_time, end_time,"
+                " slot_duration_minutes, appointment_types, location_type, max_appointments_per_day)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    clinician,
+                    w.day_of_week,
+                    w.start,
+                    w.end,
+                    w.slot_minutes,
+                    list(w.types) if w.types else None,
+                    w.location,
+                    w.max_per_day,
+                ],
+            )
+        override_by_day = {first_day + timedelta(days=o.day_offset): o for o in drawn_overrides}
+        for day, o in override_by_day.items():
+            db.execute(
+                "insert into clinician_date_overrides (clinician_id, override_date, is_available,"
+                " start_time, end_time, slot_duration_minutes) values (%s, %s, %s, %s, %s, %s)",
+                [clinician, day, o.open_hours is not None, *(o.open_hours or (None, None)), o.slot_minutes],
+            )
+        for b in drawn_bookings:
+            start = in_window(first_day, weekly[b.window_index % len(weekly)], b.quarter_offset, zone)
+            # A draw that overlaps an earlier one is simply skipped.
+            with contextlib.suppress(psycopg.errors.ExclusionViolation), db.transaction():
+                db.execute(
+                    "select tests.add_appointment(%s, %s, %s, %s, %s)",
+                    [
+                        clinician,
+                        searcher if b.for_searcher else other,
+                        start,
+                        b.minutes,
+                        "cancelled" if b.cancelled else "confirmed",
+                    ],
+                )
+        for window_index, quarter_offset, quarters in busy:
+            start = in_window(first_day, weekly[window_index % len(weekly)], quarter_offset, zone)
+            db.execute(
+                "insert into calendar_busy_blocks (user_id, starts_at, ends_at) values (%s, %s, %s)",
+                [clinician, start, start + timedelta(minutes=quarters * 15)],
+            )
+
+        range_start = local_instant(first_day, time(0), zone)
+        range_end = range_start + timedelta(days=search_days)
+        blocking = db.execute(
+            "select scheduled_start, blocked_until, patient_id = %s from appointments"
+            " where status in ('requested', 'confirmed', 'in_progress')",
+            [searcher],
+        ).fetchall()
+        busy_blocks = db.execute("select starts_at, ends_at from calendar_busy_blocks").fetchall()
+
+        db.execute("select tests.authenticate_as(%s)", [searcher])
+        slots = db.execute(
+            "select slot_start, slot_end, location_type, now() from get_available_slots("
+            "clinician_id => %s, range_start => %s, range_end => %s, appointment_type => %s)",
+            [clinician, range_start, range_end, search_type],
+        ).fetchall()
+
+        event("slots returned: " + ("none" if not slots else "1-9" if len(slots) < 10 else "10+"))
+        buffer = timedelta(minutes=buffer_minutes)
+        for slot_start, slot_end, location, now in slots:
+            assert range_start <= slot_start < slot_end <= range_end
+            assert slot_start >= now + timedelta(minutes=min_notice_minutes)
+            assert inside_some_window(
+                slot_start, slot_end, location, search_type, zone, weekly, override_by_day
+            ), f"{slot_start}-{slot_end} is outside the clinician's hours"
+            for start, blocked_until, is_searchers in blocking:
+                assert not overlaps(slot_start, slot_end + buffer, start, blocked_until)
+                if is_searchers:
+                    assert not overlaps(slot_start, slot_end, start, blocked_until - buffer)
+            for start, end in busy_blocks:
+                assert not overlaps(slot_start, slot_end + buffer, start, end)
+        assert [s[0] for s in slots] == sorted(s[0] for s in slots)
+
+        if slots:
+            slot_start, slot_end, location, _ = slots[to_book % len(slots)]
+            with db.transaction(force_rollback=True):
+                booked = db.execute(
+                    "select status from book_appointment(%s, %s, %s, %s, %s, %s)",
+                    [
+                        clinician,
+                        searcher,
+                        slot_start,
+                        int((slot_end - slot_start).total_seconds() // 60),
+                        search_type,
+                        location or "in_person",
+                    ],
+                ).fetchone()
+            assert booked == ("requested",)
+        db.execute("select tests.clear_authentication()")
+
+
+def inside_some_window(
+    slot_start: datetime,
+    slot_end: datetime,
+    location: str | None,
+    search_type: str,
+    zone: ZoneInfo,
+    weekly: list[Window],
+    override_by_day: dict[date, Override],
+) -> bool:
+    """Whether the slot fits one opening of its local day, as the clinician set them."""
+    day = slot_start.astimezone(zone).date()
+    override = override_by_day.get(day)
+    if override is not None:
+        if override.open_hours is None:
+            return False
+        opens = [(override.open_hours[0], override.open_hours[1], None, None)]
+    else:
+        dow = (day.isoweekday()) % 7
+        opens = [(w.start, w.end, w.types, w.location) for w in weekly if w.day_of_week == dow]
+    for start, end, types, window_location in opens:
+        if types is not None and search_type not in types:
+            continue
+        if window_location is not None and window_location != location:
+            continue
+        if local_instant(day, start, zone) <= slot_start and slot_end <= local_instant(day, end, zone):
+            return True
+    return False
