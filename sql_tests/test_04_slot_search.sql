@@ -177,7 +177,7 @@ select is(
 );
 select is(
     (
-        select array_agg(distinct s.location_type) from scheduling_private.slot_candidates(
+        select array_agg(distinct s.offered_location_type) from scheduling_private.slot_candidates(
             tests.get_user_id('typed@example.com'), '2030-01-07 00:00Z', '2030-01-08 00:00Z', at => '2030-01-01'
         ) as s
     ),

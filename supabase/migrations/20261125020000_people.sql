@@ -135,16 +135,19 @@ $$;
 comment on function scheduling_private.connected_clinician_ids() is
 'The clinicians the calling patient is actively connected to.';
 
+-- PL/pgSQL so that its plan is kept for the session: it runs on every booking.
 create function scheduling_private.is_connected(clinician_id uuid, patient_id uuid) returns boolean
-language sql stable security definer
+language plpgsql stable security definer
 set search_path = ''
 as $$
-    select exists (
+begin
+    return exists (
         select from public.care_relationships as r
         where r.clinician_id = is_connected.clinician_id
             and r.patient_id = is_connected.patient_id
             and r.status = 'active'
-    )
+    );
+end
 $$;
 comment on function scheduling_private.is_connected(uuid, uuid) is
 'Whether this patient is in the active care of this clinician.';

@@ -23,10 +23,10 @@ create table public.appointments (
     video_call_provider text,
     patient_notes text,
     cancellation_reason text,
-    cancelled_by uuid references auth.users (id) on delete set null,
+    cancelled_by uuid,
     cancelled_at timestamptz,
     confirmed_at timestamptz,
-    booked_by uuid references auth.users (id) on delete set null,
+    booked_by uuid,
     buffer_minutes integer not null default 0 check (buffer_minutes >= 0),
     blocked_until timestamptz not null,
     reminder_sent_24h boolean not null default false,
@@ -64,10 +64,10 @@ comment on column public.appointments.ical_uid is
 comment on column public.appointments.ical_sequence is
 'iCalendar SEQUENCE: grows with each change of time or status.';
 
-create index appointments_patient_start_idx on public.appointments (patient_id, scheduled_start);
-create index appointments_clinician_start_idx on public.appointments (clinician_id, scheduled_start);
-create index appointments_cancelled_by_idx on public.appointments (cancelled_by);
-create index appointments_booked_by_idx on public.appointments (booked_by);
+comment on column public.appointments.booked_by is
+'Who booked it (null: a worker or DBA). Kept without a foreign key, like the audit log, so history outlives accounts.';
+-- No other indexes: the two exclusion constraints' GiST indexes serve every lookup by clinician
+-- or patient and time, and each extra index would be paid on every booking.
 
 create table public.appointment_private_notes (
     appointment_id uuid primary key references public.appointments (id) on delete cascade,
