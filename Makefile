@@ -19,6 +19,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/sqlfluff lint --processes 2 supabase sql_tests
 	$(VENV)/bin/ruff check .
 
+# Benchmarks (not tests): each prints its figures and a ratio against a reference from the same run.
+bench: deps
+	$(VENV)/bin/python -m bench.booking
+	$(VENV)/bin/python -m bench.slot_search
+
 deps: system-deps $(VENV)/.installed
 
 # Debian's PostgreSQL 15 with pgTAP and plpgsql_check, and Python's venv module.

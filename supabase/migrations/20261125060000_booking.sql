@@ -34,6 +34,8 @@ declare
     buffer interval;
     earliest timestamptz;
     latest_start timestamptz;
+    clinician_busy tstzmultirange;
+    patient_busy tstzmultirange;
 begin
     select
         c.timezone,
@@ -46,6 +48,31 @@ begin
     if not found or earliest >= range_end or earliest > latest_start then
         return;
     end if;
+
+    -- What blocks the clinician (appointments with their buffer, busy blocks) and the patient,
+    -- gathered once as multiranges: each candidate is then one overlap test, not a join.
+    select coalesce(range_agg(busy.period), '{}')
+    into clinician_busy
+    from (
+        select tstzrange(a.scheduled_start, a.blocked_until) as period
+        from public.appointments as a
+        where a.clinician_id = slot_candidates.clinician_id
+            and a.status in ('requested', 'confirmed', 'in_progress')
+            and a.id is distinct from slot_candidates.ignore_appointment_id
+            and tstzrange(a.scheduled_start, a.blocked_until) && tstzrange(earliest, range_end + buffer)
+        union all
+        select tstzrange(b.starts_at, b.ends_at)
+        from public.calendar_busy_blocks as b
+        where b.user_id = slot_candidates.clinician_id
+            and tstzrange(b.starts_at, b.ends_at) && tstzrange(earliest, range_end + buffer)
+    ) as busy;
+    select coalesce(range_agg(tstzrange(a.scheduled_start, a.scheduled_end)), '{}')
+    into patient_busy
+    from public.appointments as a
+    where a.patient_id = slot_candidates.for_patient_id
+        and a.status in ('requested', 'confirmed', 'in_progress')
+        and a.id is distinct from slot_candidates.ignore_appointment_id
+        and tstzrange(a.scheduled_start, a.scheduled_end) && tstzrange(earliest, range_end);
 
     return query
     with days as (
@@ -122,25 +149,8 @@ begin
     where cand.slot_start >= earliest
         and cand.slot_start <= latest_start
         and cand.slot_end <= slot_candidates.range_end
-        and not exists (
-            select from public.appointments as a
-            where a.clinician_id = slot_candidates.clinician_id
-                and a.status in ('requested', 'confirmed', 'in_progress')
-                and a.id is distinct from slot_candidates.ignore_appointment_id
-                and tstzrange(a.scheduled_start, a.blocked_until) && tstzrange(cand.slot_start, cand.slot_end + buffer)
-        )
-        and not exists (
-            select from public.calendar_busy_blocks as b
-            where b.user_id = slot_candidates.clinician_id
-                and tstzrange(b.starts_at, b.ends_at) && tstzrange(cand.slot_start, cand.slot_end + buffer)
-        )
-        and not exists (
-            select from public.appointments as a
-            where a.patient_id = slot_candidates.for_patient_id
-                and a.status in ('requested', 'confirmed', 'in_progress')
-                and a.id is distinct from slot_candidates.ignore_appointment_id
-                and tstzrange(a.scheduled_start, a.scheduled_end) && tstzrange(cand.slot_start, cand.slot_end)
-        )
+        and not clinician_busy && tstzrange(cand.slot_start, cand.slot_end + buffer)
+        and not patient_busy && tstzrange(cand.slot_start, cand.slot_end)
     order by cand.slot_start;
 end
 $$;
