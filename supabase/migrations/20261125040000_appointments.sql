@@ -34,7 +34,8 @@ create table public.appointments (
     google_calendar_event_id text,
     outlook_calendar_event_id text,
     apple_calendar_event_id text,
-    ical_uid text not null unique default (gen_random_uuid()::text || '@clinic-scheduling'),
+    -- Unique because id is: no index of its own to maintain on every booking.
+    ical_uid text generated always as (id::text || '@clinic-scheduling') stored,
     ical_sequence integer not null default 0,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
@@ -81,7 +82,7 @@ comment on table public.appointment_private_notes is
 create index appointment_private_notes_clinician_idx on public.appointment_private_notes (clinician_id);
 
 create table public.appointment_audit_log (
-    id bigint generated always as identity primary key,
+    id bigint generated always as identity,
     appointment_id uuid not null,
     clinician_id uuid not null,
     patient_id uuid not null,
@@ -90,13 +91,13 @@ create table public.appointment_audit_log (
     changed_by_role text not null,
     changed_at timestamptz not null default clock_timestamp(),
     old_values jsonb,
-    new_values jsonb
+    new_values jsonb,
+    -- Read by appointment; one index only, since every change of an appointment writes here.
+    primary key (appointment_id, id)
 );
 comment on table public.appointment_audit_log is
 'Every insert, update and delete of an appointment: who (changed_by null = a worker or DBA), when, before and after.';
-create index appointment_audit_log_appointment_idx on public.appointment_audit_log (appointment_id, changed_at);
-create index appointment_audit_log_clinician_idx on public.appointment_audit_log (clinician_id);
-create index appointment_audit_log_patient_idx on public.appointment_audit_log (patient_id);
+
 
 -- ============================================================================================
 -- Grants and RLS

@@ -1,5 +1,10 @@
 -- The booking engine: free-slot search and the RPCs that create and move appointments.
 --
+-- The implementations run with generic plans (plan_cache_mode): planned once per session
+-- instead of on every call. Planning also locks every index of every table it considers, and
+-- past 16 locks a transaction leaves PostgreSQL's fast lock path, which is what limits booking
+-- throughput with many clients.
+--
 -- Each RPC is a thin SQL wrapper in public (SECURITY INVOKER, argument names = the JSON keys the
 -- frontend sends) around a SECURITY DEFINER implementation in scheduling_private: booking must
 -- see other patients' appointments to know a time is taken, and write rows that no client may
@@ -320,6 +325,7 @@ create function scheduling_private.get_available_slots(
 ) returns table (slot_start timestamptz, slot_end timestamptz, offered_location_type text)
 language plpgsql stable security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     caller uuid := auth.uid();
@@ -366,6 +372,7 @@ create function scheduling_private.book_appointment(
 ) returns public.appointments
 language plpgsql security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     caller uuid := auth.uid();
@@ -426,6 +433,7 @@ create function scheduling_private.confirm_appointment(appointment_id uuid)
 returns public.appointments
 language plpgsql security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     appointment public.appointments := scheduling_private.lock_visible_appointment(appointment_id);
@@ -445,6 +453,7 @@ create function scheduling_private.cancel_appointment(appointment_id uuid, reaso
 returns public.appointments
 language plpgsql security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     appointment public.appointments := scheduling_private.lock_visible_appointment(appointment_id);
@@ -467,6 +476,7 @@ create function scheduling_private.reschedule_appointment(
 ) returns public.appointments
 language plpgsql security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     appointment public.appointments := scheduling_private.lock_visible_appointment(appointment_id);
@@ -507,6 +517,7 @@ create function scheduling_private.update_appointment_status(
 ) returns public.appointments
 language plpgsql security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     appointment public.appointments := scheduling_private.lock_visible_appointment(appointment_id);
