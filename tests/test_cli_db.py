@@ -1,0 +1,55 @@
+"""`scheduling db ...` and `scheduling demo` on a local cluster of the test's own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+
+def scheduling(state_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SCHEDULING_STATE_DIR": str(state_dir)}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "workers", *args], capture_output=True, text=True, timeout=180, env=env
+    )
+
+
+def test_local_database_lifecycle_with_seed_and_demo() -> None:
+    # Not pytest's tmp_path: when we are root the server runs as `postgres`, which must be able
+    # to reach the folder, and pytest's base folder is private to root.
+    state_dir = Path(tempfile.mkdtemp(prefix="scheduling-cli-"))
+    try:
+        started = scheduling(state_dir, "db", "start")
+        assert started.returncode == 0, started.stderr
+        assert "loaded seed.sql" in started.stdout
+
+        url = scheduling(state_dir, "db", "url").stdout.strip()
+        assert scheduling(state_dir, "db", "status").stdout.startswith(f"running at {url}")
+        with psycopg.connect(url) as conn:
+            clinicians = conn.execute("select count(*) from public.clinicians").fetchone()[0]
+        assert clinicians == 2
+
+        demo = scheduling(state_dir, "demo")
+        assert demo.returncode == 0, demo.stderr
+        assert "Dr Ada Okafor (Europe/London): next free slots" in demo.stdout
+        assert "Dr Sam Rivera (America/New_York): next free slots" in demo.stdout
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("delete from public.care_relationships")
+        reset = scheduling(state_dir, "db", "reset")
+        assert reset.returncode == 0, reset.stderr
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select count(*) from public.care_relationships").fetchone()[0] == 4
+    finally:
+        stopped = scheduling(state_dir, "db", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    stopped_status = scheduling(state_dir, "db", "status")
+    shutil.rmtree(state_dir, ignore_errors=True)
+    assert stopped_status.returncode == 1
+    assert stopped_status.stdout.strip() == "stopped"
