@@ -1,7 +1,8 @@
 """Booking throughput: `book_appointment` as PostgREST calls it, against a bare INSERT.
 
-pgbench, 8 clients: each transaction acts as an authenticated patient (set_config of role and
-JWT claims, as PostgREST does per request) and books a free slot with one of 1,000 clinicians.
+pgbench, 8 clients, prepared statements (PostgREST prepares its statements too): each
+transaction acts as an authenticated patient (set_config of role and JWT claims, as PostgREST
+does per request) and books a free slot with one of 1,000 clinicians.
 The reference inserts the same rows into a table of the same shape with the same exclusion
 constraints, in the same run. Prints both rates and their ratio.
 
@@ -30,6 +31,8 @@ def pgbench(cluster: localdb.Cluster, script: Path, seconds: int, clients: int) 
         [
             str(localdb.PG_BINDIR / "pgbench"),
             "-n",
+            "-M",
+            "prepared",
             "-c",
             str(clients),
             "-j",
