@@ -206,8 +206,9 @@ end
 $$;
 
 -- PostgREST turns a bare exclusion violation (23P01) into a 400; a taken time is a 409.
-create function scheduling_private.raise_time_taken(violated_constraint text, caller_is_patient boolean)
-returns void
+create function scheduling_private.raise_time_taken(
+    violated_constraint text, caller_is_patient boolean, hint text default null
+) returns void
 language plpgsql
 set search_path = ''
 as $$
@@ -216,12 +217,39 @@ begin
         raise exception '%', case when caller_is_patient
             then 'you already have an appointment at that time'
             else 'the patient already has an appointment at that time' end
-            using errcode = 'PT409', hint = 'Choose a time when the patient is free.';
+            using errcode = 'PT409', hint = coalesce(hint, 'Choose a time when the patient is free.');
     end if;
     raise exception 'that time is no longer free'
         using errcode = 'PT409',
               detail = 'Another appointment (or the clinician''s buffer after one) overlaps it.',
-              hint = 'Choose another slot from get_available_slots.';
+              hint = coalesce(hint, 'Choose another slot from get_available_slots.');
+end
+$$;
+
+-- Whether nothing of the clinician's (appointments with their buffers, busy blocks) overlaps this
+-- time followed by the clinician's buffer.
+create function scheduling_private.clinician_is_free(
+    clinician_id uuid, starts timestamptz, ends timestamptz, ignore_appointment_id uuid default null
+) returns boolean
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    wanted tstzrange := tstzrange(starts, ends + (
+        select make_interval(mins => c.buffer_minutes) from public.clinicians as c
+        where c.clinician_id = clinician_is_free.clinician_id
+    ));
+begin
+    return not exists (
+        select from public.appointments as a
+        where a.clinician_id = clinician_is_free.clinician_id
+            and a.status in ('requested', 'confirmed', 'in_progress')
+            and a.id is distinct from ignore_appointment_id
+            and tstzrange(a.scheduled_start, a.blocked_until) && wanted
+    ) and not exists (
+        select from public.calendar_busy_blocks as b
+        where b.user_id = clinician_is_free.clinician_id and tstzrange(b.starts_at, b.ends_at) && wanted
+    );
 end
 $$;
 
@@ -246,21 +274,14 @@ begin
     ) then
         return;
     end if;
-    if exists (
-        select from public.appointments as a
-        where a.status in ('requested', 'confirmed', 'in_progress')
-            and a.id is distinct from ignore_appointment_id
-            and (
-                (a.clinician_id = require_offered_slot.clinician_id
-                    and tstzrange(a.scheduled_start, a.blocked_until) && tstzrange(slot_start, slot_end))
-                or (a.patient_id = require_offered_slot.patient_id
-                    and tstzrange(a.scheduled_start, a.scheduled_end) && tstzrange(slot_start, slot_end))
-            )
-    ) or exists (
-        select from public.calendar_busy_blocks as b
-        where b.user_id = require_offered_slot.clinician_id
-            and tstzrange(b.starts_at, b.ends_at) && tstzrange(slot_start, slot_end)
-    ) then
+    if not scheduling_private.clinician_is_free(clinician_id, slot_start, slot_end, ignore_appointment_id)
+        or exists (
+            select from public.appointments as a
+            where a.patient_id = require_offered_slot.patient_id
+                and a.status in ('requested', 'confirmed', 'in_progress')
+                and a.id is distinct from ignore_appointment_id
+                and tstzrange(a.scheduled_start, a.scheduled_end) && tstzrange(slot_start, slot_end)
+        ) then
         raise exception 'that time is no longer free'
             using errcode = 'PT409', hint = 'Choose another slot from get_available_slots.';
     end if;
@@ -281,6 +302,39 @@ as $$
 begin
     perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(clinician_id::text));
     perform pg_catalog.pg_advisory_xact_lock(2, pg_catalog.hashtext(patient_id::text));
+end
+$$;
+
+-- The one place appointments are created: in turn with other bookings of the same people, and
+-- a clash turned into PT409 (with `taken_hint` telling the caller what to do instead).
+create function scheduling_private.insert_appointment(
+    clinician_id uuid, patient_id uuid, scheduled_start timestamptz, scheduled_end timestamptz,
+    appointment_type text, location_type text, status text, booked_by uuid,
+    title text default null, description text default null, patient_notes text default null,
+    taken_hint text default null
+) returns public.appointments
+language plpgsql
+set search_path = ''
+as $$
+declare
+    booked public.appointments;
+    violated text;
+begin
+    perform scheduling_private.lock_booking(clinician_id, patient_id);
+    insert into public.appointments (
+        clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
+        status, title, description, patient_notes, booked_by, confirmed_at
+    ) values (
+        clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
+        status, title, description, patient_notes, booked_by,
+        case when status = 'confirmed' then now() end
+    )
+    returning * into booked;
+    return booked;
+exception when exclusion_violation then
+    get stacked diagnostics violated = constraint_name;
+    perform scheduling_private.raise_time_taken(violated, booked_by = patient_id, taken_hint);
+    return null;
 end
 $$;
 
@@ -380,8 +434,6 @@ declare
     scheduled_end timestamptz;
     settings public.clinicians;
     initial_status text;
-    booked public.appointments;
-    violated text;
 begin
     perform scheduling_private.check_booking_arguments(
         scheduled_start, duration_minutes, appointment_type, location_type);
@@ -411,21 +463,10 @@ begin
         initial_status := 'confirmed';
     end if;
 
-    begin
-        insert into public.appointments (
-            clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
-            status, title, description, patient_notes, booked_by, confirmed_at
-        ) values (
-            clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
-            initial_status, title, description, patient_notes, caller,
-            case when initial_status = 'confirmed' then now() end
-        )
-        returning * into booked;
-    exception when exclusion_violation then
-        get stacked diagnostics violated = constraint_name;
-        perform scheduling_private.raise_time_taken(violated, booked_by_patient);
-    end;
-    return booked;
+    return scheduling_private.insert_appointment(
+        clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
+        initial_status, caller, title, description, patient_notes
+    );
 end
 $$;
 
