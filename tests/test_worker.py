@@ -10,15 +10,17 @@ import time
 import psycopg
 import pytest
 
-from workers.worker import JOBS_CHANNEL
+from workers.worker import APPLICATION_NAME, JOBS_CHANNEL
 
 
 def wait_for_listener(url: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
+            # Idle after its first steps: it has LISTENed and waits for notices.
             listening = conn.execute(
-                "select count(*) from pg_stat_activity where query = %s", [f"listen {JOBS_CHANNEL}"]
+                "select count(*) from pg_stat_activity where application_name = %s and state = 'idle'",
+                [APPLICATION_NAME],
             ).fetchone()[0]
             if listening:
                 return
@@ -45,3 +47,36 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert worker.returncode == 0, stderr
     assert "woken by scheduling_jobs: ping" in stderr
     assert "stopped" in stderr
+
+
+def test_worker_expires_offers_past_their_time(committed_database: str) -> None:
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('patient@example.com')").fetchone()[0]
+        offer = conn.execute(
+            "insert into appointment_time_slots (clinician_id, patient_id, offered_by, offered_to,"
+            " time_options, appointment_type, location_type, expires_at) values (%s, %s, %s, %s,"
+            " '[]', 'follow_up', 'video', now() - interval '1 minute') returning id",
+            [clinician, patient, clinician, patient],
+        ).fetchone()[0]
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "workers", "worker", "--database-url", committed_database],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        status = "pending"
+        with psycopg.connect(committed_database, autocommit=True) as conn:
+            while status == "pending" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                status = conn.execute(
+                    "select status from appointment_time_slots where id = %s", [offer]
+                ).fetchone()[0]
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=15)
+    finally:
+        worker.kill()
+    assert status == "expired"
+    assert "expire offers: 1" in stderr

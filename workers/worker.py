@@ -1,8 +1,9 @@
 """`scheduling worker`: the long-running process that takes work from the database.
 
-It LISTENs for job notices on its own autocommit connection and wakes at least every
-`poll_seconds` as a fallback; SIGTERM or SIGINT ends the loop after the current step.
-The job consumers themselves arrive with the job runner.
+It LISTENs for job notices on its own autocommit connection, wakes at least every
+`poll_seconds` as a fallback, and runs the periodic tasks when they are due. SIGTERM or
+SIGINT ends the loop after the current step. Any number of workers can run side by side:
+every task is safe to run concurrently (rows are claimed with SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -10,11 +11,27 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from dataclasses import dataclass
 
 import psycopg
 
 JOBS_CHANNEL = "scheduling_jobs"
+APPLICATION_NAME = "scheduling worker"
 log = logging.getLogger("scheduling.worker")
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    name: str
+    sql: str
+    every_seconds: float
+
+
+PERIODIC_TASKS = [
+    # Pending offers past expires_at become expired; expired waitlist offers go to the next match.
+    PeriodicTask("expire offers", "select scheduling_private.expire_offers()", 60),
+]
 
 
 def run(database_url: str, poll_seconds: float = 1.0) -> None:
@@ -28,10 +45,16 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    next_run = {task.name: 0.0 for task in PERIODIC_TASKS}
+    with psycopg.connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as conn:
         conn.execute(f"listen {JOBS_CHANNEL}")
         log.info("listening on %s", JOBS_CHANNEL)
         while not stopping.is_set():
+            for task in PERIODIC_TASKS:
+                if time.monotonic() >= next_run[task.name]:
+                    result = conn.execute(task.sql).fetchone()[0]
+                    log.info("%s: %s", task.name, result)
+                    next_run[task.name] = time.monotonic() + task.every_seconds
             for notice in conn.notifies(timeout=poll_seconds, stop_after=1):
                 log.info("woken by %s: %s", notice.channel, notice.payload)
     log.info("stopped")
