@@ -155,25 +155,25 @@ select tests.clear_authentication();
 
 -- ----------------------------------------------------------------------------- answering
 select throws_ok(
-    $$select pg_temp.respond_as('clin@example.com', (select id from t_offer), 'accept', 0)$$,
+    $$select pg_temp.respond_as('clin@example.com', (select t.id from t_offer as t), 'accept', 0)$$,
     '42501', 'only the person the times were offered to can answer', 'the sender cannot answer their own offer'
 );
 select throws_ok(
-    $$select pg_temp.respond_as('stranger@example.com', (select id from t_offer), 'accept', 0)$$,
+    $$select pg_temp.respond_as('stranger@example.com', (select t.id from t_offer as t), 'accept', 0)$$,
     'PT404', null, 'a stranger cannot find the offer'
 );
 select throws_ok(
-    $$select pg_temp.respond_as('patient@example.com', (select id from t_offer), 'accept', 3)$$,
+    $$select pg_temp.respond_as('patient@example.com', (select t.id from t_offer as t), 'accept', 3)$$,
     '22023', null, 'an index past the options is refused'
 );
 select throws_ok(
-    $$select pg_temp.respond_as('patient@example.com', (select id from t_offer), 'maybe')$$,
+    $$select pg_temp.respond_as('patient@example.com', (select t.id from t_offer as t), 'maybe')$$,
     '22023', null, 'an unknown action is refused'
 );
 select is(
     (
         select (status, selected_time_index, responded_at is not null, appointment_id is not null)::text
-        from pg_temp.respond_as('patient@example.com', (select id from t_offer), 'accept', 1)
+        from pg_temp.respond_as('patient@example.com', (select t.id from t_offer as t), 'accept', 1)
     ),
     ('accepted', 1, true, true)::text,
     'the patient accepts the second option'
@@ -182,22 +182,22 @@ select is(
     (
         select (a.status, a.scheduled_start, a.location_type, a.patient_id = tests.get_user_id('patient@example.com'))::text
         from public.appointments as a inner join public.appointment_time_slots as s on a.id = s.appointment_id
-        where s.id = (select id from t_offer)
+        where s.id = (select t.id from t_offer as t)
     ),
     ('confirmed', tests.days_ahead(3, '11:00'), 'video', true)::text,
     'a confirmed appointment exists at once for the chosen time'
 );
 select throws_ok(
-    $$select pg_temp.respond_as('patient@example.com', (select id from t_offer), 'accept', 0)$$,
+    $$select pg_temp.respond_as('patient@example.com', (select t.id from t_offer as t), 'accept', 0)$$,
     'PT409', 'offer already accepted', 'an answered offer cannot be answered again'
 );
 
 -- expired
 create temporary table t_expiring as
 select * from pg_temp.offer_as('clin@example.com', 'patient@example.com', pg_temp.options('13:00'), now() + interval '1 hour');
-update public.appointment_time_slots set expires_at = now() - interval '1 minute' where id = (select id from t_expiring);
+update public.appointment_time_slots set expires_at = now() - interval '1 minute' where id = (select t.id from t_expiring as t);
 select throws_ok(
-    $$select pg_temp.respond_as('patient@example.com', (select id from t_expiring), 'accept', 0)$$,
+    $$select pg_temp.respond_as('patient@example.com', (select t.id from t_expiring as t), 'accept', 0)$$,
     'PT410', 'offer expired', 'an offer past its expiry cannot be accepted'
 );
 select is(
@@ -206,7 +206,7 @@ select is(
 );
 select is(scheduling_private.expire_offers(), 1, 'expire_offers marks it expired');
 select is(
-    (select status from public.appointment_time_slots where id = (select id from t_expiring)), 'expired',
+    (select status from public.appointment_time_slots where id = (select t.id from t_expiring as t)), 'expired',
     'the offer is expired'
 );
 
@@ -218,34 +218,34 @@ select lives_ok(
     'someone else takes the first option meanwhile'
 );
 select throws_ok(
-    $$select pg_temp.respond_as('patient@example.com', (select id from t_taken), 'accept', 0)$$,
+    $$select pg_temp.respond_as('patient@example.com', (select t.id from t_taken as t), 'accept', 0)$$,
     'PT409', 'that time is no longer free', 'accepting taken time is a 409'
 );
 select is(
-    (select status from public.appointment_time_slots where id = (select id from t_taken)), 'pending',
+    (select status from public.appointment_time_slots where id = (select t.id from t_taken as t)), 'pending',
     'the offer stays pending so another option can be picked'
 );
 
 -- decline and counter
 select is(
-    (select status from pg_temp.respond_as('patient@example.com', (select id from t_taken), 'decline')),
+    (select status from pg_temp.respond_as('patient@example.com', (select t.id from t_taken as t), 'decline')),
     'declined', 'the patient declines'
 );
 create temporary table t_to_counter as
 select * from pg_temp.offer_as('clin@example.com', 'patient@example.com', pg_temp.options('15:00'));
 create temporary table t_counter as
-select * from pg_temp.respond_as('patient@example.com', (select id from t_to_counter), 'counter', counter => pg_temp.options('16:30'));
+select * from pg_temp.respond_as('patient@example.com', (select t.id from t_to_counter as t), 'counter', counter => pg_temp.options('16:30'));
 select is(
-    (select (slot_type, status, parent_slot_id = (select id from t_to_counter), offered_to = tests.get_user_id('clin@example.com'))::text from t_counter),
+    (select (slot_type, status, parent_slot_id = (select t.id from t_to_counter as t), offered_to = tests.get_user_id('clin@example.com'))::text from t_counter),
     ('counter_offer', 'pending', true, true)::text,
     'a counter-offer goes back to the other side, linked to its parent'
 );
 select is(
-    (select status from public.appointment_time_slots where id = (select id from t_to_counter)), 'declined',
+    (select status from public.appointment_time_slots where id = (select t.id from t_to_counter as t)), 'declined',
     'the countered offer is declined'
 );
 select is(
-    (select status from pg_temp.respond_as('clin@example.com', (select id from t_counter), 'accept', 0)),
+    (select status from pg_temp.respond_as('clin@example.com', (select t.id from t_counter as t), 'accept', 0)),
     'accepted', 'the clinician accepts the patient''s counter-offer'
 );
 
@@ -253,15 +253,15 @@ select is(
 create temporary table t_to_cancel as
 select * from pg_temp.offer_as('clin@example.com', 'patient@example.com', pg_temp.options('12:30'));
 select throws_ok(
-    $$select pg_temp.cancel_as('patient@example.com', (select id from t_to_cancel))$$, '42501', null,
+    $$select pg_temp.cancel_as('patient@example.com', (select t.id from t_to_cancel as t))$$, '42501', null,
     'the recipient cannot withdraw the sender''s offer'
 );
 select is(
-    pg_temp.cancel_as('clin@example.com', (select id from t_to_cancel)), 'cancelled',
+    pg_temp.cancel_as('clin@example.com', (select t.id from t_to_cancel as t)), 'cancelled',
     'the sender withdraws a pending offer'
 );
 select throws_ok(
-    $$select pg_temp.cancel_as('clin@example.com', (select id from t_to_cancel))$$, 'PT409', null,
+    $$select pg_temp.cancel_as('clin@example.com', (select t.id from t_to_cancel as t))$$, 'PT409', null,
     'an offer cannot be withdrawn twice'
 );
 

@@ -106,7 +106,7 @@ select is(
         select count(*)::int
         from public.appointment_time_slots where
             waitlist_entry_id is not null
-            and offered_to in (select id from auth.users where email in ('b@example.com', 'd@example.com', 'e@example.com', 'f@example.com', 'x@example.com'))
+            and offered_to in (select u.id from auth.users as u where u.email in ('b@example.com', 'd@example.com', 'e@example.com', 'f@example.com', 'x@example.com'))
     ),
     0, 'wrong time of day, wrong type, expired, wrong dates and the cancelling patient are never offered it'
 );
