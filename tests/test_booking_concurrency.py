@@ -2,74 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 
 import psycopg
 import pytest
 
+from tests.sessions import active_appointments, make_clinic, next_days_at, run_at_once
+
 SESSIONS = 20
-
-
-def next_days_at(days: int, at: time) -> datetime:
-    return datetime.combine(datetime.now(UTC).date() + timedelta(days=days), at, tzinfo=UTC)
-
-
-def make_clinic(url: str, patients: int) -> tuple[str, list[str]]:
-    """A committed clinician open every day 09:00-17:00 UTC with `patients` connected patients."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
-        conn.execute("select tests.open_every_day(%s)", [clinician])
-        patient_ids = []
-        for number in range(patients):
-            patient = conn.execute(
-                "select tests.create_user(%s)", [f"patient{number}@example.com"]
-            ).fetchone()[0]
-            conn.execute("select tests.connect(%s, %s)", [clinician, patient])
-            patient_ids.append(patient)
-    return clinician, patient_ids
-
-
-def run_at_once(url: str, requests: list[tuple[str, str, list]]) -> list[str]:
-    """Run each (acting user, sql, params) in its own session, all released together.
-
-    Returns, per request, "ok" or the SQLSTATE it failed with.
-    """
-    connections = [psycopg.connect(url) for _ in requests]
-    barrier = threading.Barrier(len(requests))
-    outcomes: list[str] = [""] * len(requests)
-
-    def attempt(index: int) -> None:
-        conn = connections[index]
-        user_id, sql, params = requests[index]
-        try:
-            conn.execute("select tests.authenticate_as(%s)", [user_id])
-            barrier.wait()
-            conn.execute(sql, params)
-            conn.commit()
-            outcomes[index] = "ok"
-        except psycopg.Error as error:
-            conn.rollback()
-            outcomes[index] = error.sqlstate or "?"
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for conn in connections:
-        conn.close()
-    return outcomes
-
-
-def active_appointments(url: str, start: datetime) -> int:
-    with psycopg.connect(url) as conn:
-        return conn.execute(
-            "select count(*) from appointments where scheduled_start = %s"
-            " and status in ('requested', 'confirmed', 'in_progress')",
-            [start],
-        ).fetchone()[0]
 
 
 BOOK = (
