@@ -39,6 +39,13 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         assert demo.returncode == 0, demo.stderr
         assert "Dr Ada Okafor (Europe/London): next free slots" in demo.stdout
         assert "Dr Sam Rivera (America/New_York): next free slots" in demo.stdout
+        assert "The patient accepts the second; the appointment exists at once:" in demo.stdout
+        with psycopg.connect(url) as conn:
+            accepted = conn.execute(
+                "select a.status from appointment_time_slots as s join appointments as a"
+                " on a.id = s.appointment_id where s.status = 'accepted' and s.selected_time_index = 1"
+            ).fetchall()
+        assert accepted == [("confirmed",)]
 
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("delete from public.care_relationships")

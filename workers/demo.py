@@ -33,6 +33,7 @@ def run(database_url: str) -> None:
             raise SystemExit("the demo needs the seed: run `scheduling db reset` first")
         print(f"Signed in as patient {patient['email']}\n")
         show_clinicians_and_slots(conn, patient["id"])
+        offer_and_accept(conn, patient["id"])
 
 
 def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None:
@@ -59,3 +60,52 @@ def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None
             if not slots:
                 print("  none in the next 14 days")
             print()
+
+
+def offer_and_accept(conn: psycopg.Connection, patient_id: str) -> None:
+    """In a message thread, Dr Okafor offers three times; the patient accepts the second."""
+    clinician = conn.execute(
+        "select clinician_id, display_name, timezone from clinicians where display_name = 'Dr Ada Okafor'"
+    ).fetchone()
+    zone = ZoneInfo(clinician["timezone"])
+    now = datetime.now(UTC)
+    with conn.transaction():
+        act_as(conn, clinician["clinician_id"])
+        slots = conn.execute(
+            "select slot_start, slot_end from get_available_slots(%s, %s, %s, location_type => 'video')"
+            " where slot_start > %s limit 3",
+            [clinician["clinician_id"], now, now + timedelta(days=14), now + timedelta(days=2)],
+        ).fetchall()
+        options = [
+            {
+                "start": slot["slot_start"].isoformat(),
+                "end": slot["slot_end"].isoformat(),
+                "duration": int((slot["slot_end"] - slot["slot_start"]).total_seconds() // 60),
+            }
+            for slot in slots
+        ]
+        offer = conn.execute(
+            "select id, expires_at from offer_appointment_times(offered_to => %s, time_options => %s,"
+            " appointment_type => 'follow_up', location_type => 'video')",
+            [patient_id, json.dumps(options)],
+        ).fetchone()
+    print(f"{clinician['display_name']} offers three times in the conversation:")
+    for number, slot in enumerate(slots, start=1):
+        print(f"  {number}. {slot['slot_start'].astimezone(zone):%a %d %b %H:%M} (video)")
+    print(f"  (the offer expires {offer['expires_at'].astimezone(zone):%a %d %b %H:%M})\n")
+
+    with conn.transaction():
+        act_as(conn, patient_id)
+        conn.execute("select respond_to_offer(%s, 'accept', 1)", [offer["id"]])
+        appointment = conn.execute(
+            "select a.status, a.scheduled_start, a.scheduled_end, a.appointment_type, a.location_type"
+            " from appointments as a join appointment_time_slots as s on s.appointment_id = a.id"
+            " where s.id = %s",
+            [offer["id"]],
+        ).fetchone()
+    print("The patient accepts the second; the appointment exists at once:")
+    print(
+        f"  {appointment['scheduled_start'].astimezone(zone):%a %d %b %H:%M}-"
+        f"{appointment['scheduled_end'].astimezone(zone):%H:%M} {clinician['timezone']},"
+        f" {appointment['appointment_type']}, {appointment['location_type']}, {appointment['status']}"
+    )
