@@ -32,8 +32,6 @@ begin
     values (clinician, patient, 'follow_up');
     insert into public.appointment_statistics (clinician_id, stat_date, total_appointments)
     values (clinician, '2030-01-03', 1);
-    insert into public.appointment_reminders (appointment_id, user_id, channel, offset_minutes, scheduled_for)
-    values (appointment, patient, 'email', 1440, '2030-01-02 10:00Z');
     insert into public.video_call_sessions (appointment_id, provider, join_url)
     values (appointment, 'jitsi', 'https://meet.example/room');
     insert into public.calendar_sync_connections (user_id, provider, calendar_id)
@@ -71,7 +69,10 @@ select is((select count(*)::int from public.appointment_private_notes), 0, 'pati
 select is((select count(*)::int from public.appointment_audit_log), 1, 'patient sees the history of their appointment');
 select is((select count(*)::int from public.appointment_time_slots), 1, 'patient sees the offer made to them');
 select is((select count(*)::int from public.appointment_waitlist), 1, 'patient sees their waitlist entry');
-select is((select count(*)::int from public.appointment_reminders), 1, 'patient sees their reminders');
+select is(
+    (select count(*)::int from public.appointment_reminders), 2,
+    'patient sees their own reminders (email a day before, push an hour before), not the clinician''s'
+);
 select is((select count(*)::int from public.video_call_sessions), 1, 'patient sees the video session of their visit');
 select is((select count(*)::int from public.appointment_statistics), 0, 'patient sees no statistics');
 select is((select count(*)::int from public.calendar_sync_connections), 0, 'patient sees no one else''s calendars');
