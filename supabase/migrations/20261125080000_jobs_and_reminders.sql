@@ -44,12 +44,14 @@ for each statement execute function scheduling_private.tg_jobs__notify_workers()
 create function scheduling_private.enqueue_job(
     kind text, payload jsonb, run_after timestamptz default now(), dedupe_key text default null
 ) returns void
-language sql
+language plpgsql
 set search_path = ''
 as $$
+begin
     insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key)
     values (kind, payload, run_after, dedupe_key)
-    on conflict (dedupe_key) do nothing
+    on conflict on constraint jobs_dedupe_key_key do nothing;
+end
 $$;
 
 -- The one claim used by every consumer: due jobs of these kinds, plus running ones whose lease
@@ -181,10 +183,13 @@ add constraint appointment_reminders_status_check_sent check (status <> 'sent' o
 
 -- The reminders one person gets for an appointment: (channel, minutes before), from their
 -- preferences or the defaults.
+-- PL/pgSQL (like the other helpers on the booking path) so its plan is made once per session.
 create function scheduling_private.reminder_plan(user_id uuid) returns table (channel text, offset_minutes integer)
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
+begin
+    return query
     with prefs as (
         select
             coalesce(p.email_enabled, true) as email_on,
@@ -202,27 +207,31 @@ as $$
     union
     select 'sms', 15 from prefs where sms_on
     union
-    select 'email', unnest(extra) from prefs where email_on and has_email
+    select 'email', unnest(extra) from prefs where email_on and has_email;
+end
 $$;
 
 create function scheduling_private.notify(
-    user_id uuid, kind text, title text, appointment_id uuid default null, offer_id uuid default null
+    user_ids uuid[], kind text, title text, appointment_id uuid default null, offer_id uuid default null
 ) returns void
 language plpgsql
 set search_path = ''
 as $$
 begin
-    if coalesce((select p.in_app_enabled from public.notification_preferences as p where p.user_id = notify.user_id), true) then
-        insert into public.notifications (user_id, kind, title, appointment_id, offer_id)
-        values (user_id, kind, title, appointment_id, offer_id);
-    end if;
-    perform scheduling_private.enqueue_job(
-        'notice',
-        jsonb_build_object('kind', kind, 'user_id', user_id, 'appointment_id', appointment_id, 'offer_id', offer_id)
+    insert into public.notifications (user_id, kind, title, appointment_id, offer_id)
+    select person, kind, title, appointment_id, offer_id
+    from unnest(user_ids) as person
+    where coalesce(
+        (select p.in_app_enabled from public.notification_preferences as p where p.user_id = person), true
     );
+    insert into scheduling_private.jobs (kind, payload)
+    select 'notice', jsonb_build_object(
+        'kind', kind, 'user_id', person, 'appointment_id', appointment_id, 'offer_id', offer_id
+    )
+    from unnest(user_ids) as person;
 end
 $$;
-comment on function scheduling_private.notify(uuid, text, text, uuid, uuid) is
+comment on function scheduling_private.notify(uuid[], text, text, uuid, uuid) is
 'An immediate notice: an in-app notification now, and a job for the worker''s other channels.';
 
 create function scheduling_private.tg_appointments__reminders_and_notices() returns trigger
@@ -230,28 +239,27 @@ language plpgsql security definer
 set search_path = ''
 as $$
 declare
-    person uuid;
+    both_people uuid [] := array[new.patient_id, new.clinician_id];
     became_confirmed boolean := new.status = 'confirmed'
         and (tg_op = 'INSERT' or old.status is distinct from 'confirmed');
     moved boolean := tg_op = 'UPDATE'
         and (new.scheduled_start, new.scheduled_end) is distinct from (old.scheduled_start, old.scheduled_end);
 begin
     if became_confirmed then
-        foreach person in array array[new.patient_id, new.clinician_id] loop
-            with created as (
-                insert into public.appointment_reminders (appointment_id, user_id, channel, offset_minutes, scheduled_for)
-                select new.id, person, plan.channel, plan.offset_minutes,
-                    new.scheduled_start - make_interval(mins => plan.offset_minutes)
-                from scheduling_private.reminder_plan(person) as plan
-                where new.scheduled_start - make_interval(mins => plan.offset_minutes) > now()
-                on conflict do nothing
-                returning id, scheduled_for
-            )
-            insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key)
-            select 'reminder', jsonb_build_object('reminder_id', c.id), c.scheduled_for, 'reminder:' || c.id
-            from created as c;
-            perform scheduling_private.notify(person, 'appointment_confirmed', 'Appointment confirmed', new.id);
-        end loop;
+        with created as (
+            insert into public.appointment_reminders (appointment_id, user_id, channel, offset_minutes, scheduled_for)
+            select new.id, person, plan.channel, plan.offset_minutes,
+                new.scheduled_start - make_interval(mins => plan.offset_minutes)
+            from unnest(both_people) as person
+            cross join lateral scheduling_private.reminder_plan(person) as plan
+            where new.scheduled_start - make_interval(mins => plan.offset_minutes) > now()
+            on conflict do nothing
+            returning id, scheduled_for
+        )
+        insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key)
+        select 'reminder', jsonb_build_object('reminder_id', c.id), c.scheduled_for, 'reminder:' || c.id
+        from created as c;
+        perform scheduling_private.notify(both_people, 'appointment_confirmed', 'Appointment confirmed', new.id);
     elsif tg_op = 'UPDATE' and new.status in ('cancelled', 'no_show', 'completed') and old.status is distinct from new.status then
         with stopped as (
             update public.appointment_reminders as r set status = 'cancelled'
@@ -261,9 +269,7 @@ begin
         update scheduling_private.jobs as j set status = 'cancelled'
         where j.dedupe_key in (select 'reminder:' || s.id from stopped as s) and j.status = 'queued';
         if new.status = 'cancelled' then
-            foreach person in array array[new.patient_id, new.clinician_id] loop
-                perform scheduling_private.notify(person, 'appointment_cancelled', 'Appointment cancelled', new.id);
-            end loop;
+            perform scheduling_private.notify(both_people, 'appointment_cancelled', 'Appointment cancelled', new.id);
         end if;
     elsif moved and new.status in ('requested', 'confirmed') then
         -- Pending reminders move with the appointment; one whose new time has passed is dropped.
@@ -280,9 +286,7 @@ begin
             status = case when m.status = 'pending' then j.status else 'cancelled' end
         from moved_reminders as m
         where j.dedupe_key = 'reminder:' || m.id and j.status = 'queued';
-        foreach person in array array[new.patient_id, new.clinician_id] loop
-            perform scheduling_private.notify(person, 'appointment_rescheduled', 'Appointment moved', new.id);
-        end loop;
+        perform scheduling_private.notify(both_people, 'appointment_rescheduled', 'Appointment moved', new.id);
     end if;
     return null;
 end
@@ -300,7 +304,7 @@ set search_path = ''
 as $$
 begin
     perform scheduling_private.notify(
-        new.offered_to, 'offer_received',
+        array[new.offered_to], 'offer_received',
         case new.slot_type when 'request' then 'New appointment request' else 'New appointment times offered' end,
         offer_id => new.id
     );
