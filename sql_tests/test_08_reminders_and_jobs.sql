@@ -43,7 +43,7 @@ select is(
     (
         select count(*)::int from scheduling_private.jobs as j
         inner join public.appointment_reminders as r on j.dedupe_key = 'reminder:' || r.id
-        where j.kind = 'reminder' and j.run_after = r.scheduled_for and j.status = 'queued'
+        where j.kind = 'reminder_' || r.channel and j.run_after = r.scheduled_for and j.status = 'queued'
     ),
     4, 'each reminder has a queued job due at its time'
 );

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from workers import jobs, settings
+
 JOBS_CHANNEL = "scheduling_jobs"
 APPLICATION_NAME = "scheduling worker"
 log = logging.getLogger("scheduling.worker")
@@ -45,16 +47,22 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
+    config = settings.from_environment()
+    jobs.log_disabled_channels(config)
     next_run = {task.name: 0.0 for task in PERIODIC_TASKS}
-    with psycopg.connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as conn:
-        conn.execute(f"listen {JOBS_CHANNEL}")
+    with (
+        psycopg.connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as listener,
+        psycopg.connect(database_url, application_name=APPLICATION_NAME) as work,
+    ):
+        listener.execute(f"listen {JOBS_CHANNEL}")
         log.info("listening on %s", JOBS_CHANNEL)
         while not stopping.is_set():
             for task in PERIODIC_TASKS:
                 if time.monotonic() >= next_run[task.name]:
-                    result = conn.execute(task.sql).fetchone()[0]
+                    result = listener.execute(task.sql).fetchone()[0]
                     log.info("%s: %s", task.name, result)
                     next_run[task.name] = time.monotonic() + task.every_seconds
-            for notice in conn.notifies(timeout=poll_seconds, stop_after=1):
+            jobs.run_due_jobs(work, config)
+            for notice in listener.notifies(timeout=poll_seconds, stop_after=1):
                 log.info("woken by %s: %s", notice.channel, notice.payload)
     log.info("stopped")

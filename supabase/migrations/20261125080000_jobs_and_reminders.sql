@@ -7,7 +7,8 @@
 
 create table scheduling_private.jobs (
     id bigint generated always as identity primary key,
-    kind text not null check (kind in ('reminder', 'notice')),
+    -- Reminders are queued per channel, so a worker claims only the channels it can deliver.
+    kind text not null check (kind in ('reminder_email', 'reminder_sms', 'reminder_push', 'notice')),
     payload jsonb not null default '{}',
     -- One job per thing to do (e.g. 'reminder:<id>'): enqueueing it again changes nothing.
     dedupe_key text unique,
@@ -254,10 +255,10 @@ begin
             cross join lateral scheduling_private.reminder_plan(person) as plan
             where new.scheduled_start - make_interval(mins => plan.offset_minutes) > now()
             on conflict do nothing
-            returning id, scheduled_for
+            returning id, channel, scheduled_for
         )
         insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key)
-        select 'reminder', jsonb_build_object('reminder_id', c.id), c.scheduled_for, 'reminder:' || c.id
+        select 'reminder_' || c.channel, jsonb_build_object('reminder_id', c.id), c.scheduled_for, 'reminder:' || c.id
         from created as c;
         perform scheduling_private.notify(both_people, 'appointment_confirmed', 'Appointment confirmed', new.id);
     elsif tg_op = 'UPDATE' and new.status in ('cancelled', 'no_show', 'completed') and old.status is distinct from new.status then

@@ -1,0 +1,174 @@
+"""Email reminders through a real SMTP server (aiosmtpd), delivered by the worker's job runner."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from icalendar import Calendar
+
+from workers import jobs
+from workers.localdb import free_port
+from workers.settings import Settings, SmtpSettings
+
+
+class Inbox:
+    """What the SMTP server received; `reply` is what it answers to the next DATA."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.replies: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.replies:
+            return self.replies.pop(0)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, Settings]]:
+    received = Inbox()
+    controller = Controller(received, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = Settings(
+        worker_name="test-worker",
+        app_base_url="https://clinic.example",
+        smtp=SmtpSettings(
+            controller.hostname, controller.port, "Clinic <no-reply@clinic.example>", None, None, False
+        ),
+    )
+    try:
+        yield received, settings
+    finally:
+        controller.stop()
+
+
+def confirmed_appointment(conn: psycopg.Connection) -> dict:
+    clinician = conn.execute(
+        "select tests.create_clinician('dr.who@example.com', 'Europe/London')"
+    ).fetchone()[0]
+    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+    appointment = conn.execute(
+        "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
+    ).fetchone()[0]
+    row = conn.execute(
+        "select id, scheduled_start, ical_uid from appointments where id = %s", [appointment]
+    ).fetchone()
+    conn.commit()
+    return {"id": row[0], "start": row[1], "ical_uid": row[2]}
+
+
+def make_email_reminders_due(conn: psycopg.Connection) -> None:
+    """Move time instead of sleeping: the email reminders and their jobs fall due now."""
+    conn.execute(
+        "update appointment_reminders set scheduled_for = now() - interval '1 minute' where channel = 'email'"
+    )
+    conn.execute(
+        "update scheduling_private.jobs set run_after = now() - interval '1 minute'"
+        " where kind = 'reminder_email'"
+    )
+    conn.commit()
+
+
+def calendar_event(message: EmailMessage):
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    calendar = Calendar.from_ical(part.get_payload(decode=True))
+    return calendar, next(iter(calendar.walk("VEVENT")))
+
+
+def test_due_email_reminders_are_sent_once_each_with_an_invite(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        appointment = confirmed_appointment(conn)
+        make_email_reminders_due(conn)
+
+        assert jobs.run_due_jobs(conn, settings) == 2
+        assert jobs.run_due_jobs(conn, settings) == 0
+
+        reminders = conn.execute(
+            "select r.id, u.email, r.status, r.sent_at is not null from appointment_reminders as r"
+            " join auth.users as u on u.id = r.user_id where r.channel = 'email'"
+        ).fetchall()
+        flags = conn.execute(
+            "select reminder_sent_24h, reminder_sent_1h from appointments where id = %s", [appointment["id"]]
+        ).fetchone()
+        pending_push = conn.execute(
+            "select count(*) from appointment_reminders where channel = 'push' and status = 'pending'"
+        ).fetchone()[0]
+
+    assert sorted(m["To"] for m in received.messages) == ["dr.who@example.com", "pat@example.com"]
+    assert {m["Message-ID"] for m in received.messages} == {
+        f"<reminder-{reminder_id}@clinic.example>" for reminder_id, *_ in reminders
+    }
+    assert all(status == "sent" and sent for _, _, status, sent in reminders)
+    assert flags == (True, False)
+    assert pending_push == 2  # push is not configured on this worker: left for one that is
+    for message in received.messages:
+        calendar, event = calendar_event(message)
+        assert calendar["METHOD"] == "REQUEST"
+        assert event.decoded("DTSTART") == appointment["start"]
+        assert str(event["UID"]) == appointment["ical_uid"]
+        assert "https://clinic.example/appointments/" in message.get_body(("plain",)).get_content()
+    patient_mail = next(m for m in received.messages if m["To"] == "pat@example.com")
+    # 10:00 UTC is 10:00 in London in winter, 11:00 in summer: the reader's zone is used.
+    local = appointment["start"].astimezone(ZoneInfo("Europe/London"))
+    assert f"{local:%H:%M}" in patient_mail.get_body(("plain",)).get_content()
+
+
+def test_reminder_of_an_appointment_cancelled_after_the_claim_is_not_sent(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        appointment = confirmed_appointment(conn)
+        make_email_reminders_due(conn)
+        claimed = conn.execute(
+            "select id, kind, payload from scheduling_private.claim_jobs('test-worker', '{reminder_email}')"
+        ).fetchall()
+        conn.commit()
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
+            [appointment["id"]],
+        )
+        conn.commit()
+        handler = jobs.handlers(settings)["reminder_email"]
+        for job_id, kind, payload in claimed:
+            jobs.run_one(conn, {"id": job_id, "kind": kind, "payload": payload}, handler, settings)
+        statuses = conn.execute(
+            "select distinct r.status, j.status from appointment_reminders as r"
+            " join scheduling_private.jobs as j on j.dedupe_key = 'reminder:' || r.id"
+            " where r.channel = 'email'"
+        ).fetchall()
+    assert len(claimed) == 2
+    assert received.messages == []
+    assert statuses == [("cancelled", "done")]
+
+
+def test_smtp_refusals_retry_when_temporary_and_fail_when_permanent(committed_database, inbox) -> None:
+    received, settings = inbox
+    received.replies = ["451 4.3.0 Try again later", "550 5.1.1 Mailbox unavailable"]
+    with psycopg.connect(committed_database) as conn:
+        confirmed_appointment(conn)
+        make_email_reminders_due(conn)
+
+        assert jobs.run_due_jobs(conn, settings) == 2
+        after_refusals = dict(
+            conn.execute(
+                "select j.status, r.status || ' ' || r.attempts || ' ' || left(r.last_error, 3)"
+                " from scheduling_private.jobs as j join appointment_reminders as r"
+                " on j.dedupe_key = 'reminder:' || r.id where r.channel = 'email'"
+            ).fetchall()
+        )
+        conn.execute(
+            "update scheduling_private.jobs set run_after = now()"
+            " where kind = 'reminder_email' and status = 'queued'"
+        )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert after_refusals == {"queued": "pending 1 (45", "failed": "failed 1 (55"}
+    assert len(received.messages) == 1

@@ -1,0 +1,1 @@
+"""Delivering reminders and notices: one module per channel, plus the calendar invite."""

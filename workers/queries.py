@@ -1,0 +1,47 @@
+"""The SQL the workers run, named and kept in one place."""
+
+CLAIM_JOBS = "select * from scheduling_private.claim_jobs(%(worker)s, %(kinds)s, %(batch)s)"
+COMPLETE_JOB = "select scheduling_private.complete_job(%s)"
+FAIL_JOB = "select scheduling_private.fail_job(%(id)s, %(error)s, %(retry)s)"
+
+# The reminder with what its message needs, locked for the delivering transaction.
+REMINDER_FOR_DELIVERY = """
+select
+    r.id, r.status, r.channel, r.offset_minutes, r.user_id, r.attempts,
+    a.id as appointment_id, a.status as appointment_status, a.scheduled_start, a.scheduled_end,
+    a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
+    a.ical_sequence, a.timezone as appointment_timezone,
+    coalesce(p.email, u.email) as email, coalesce(p.timezone, a.timezone) as reader_timezone,
+    c.display_name as clinician_name, r.user_id = a.clinician_id as reader_is_clinician
+from public.appointment_reminders as r
+join public.appointments as a on a.id = r.appointment_id
+join public.clinicians as c on c.clinician_id = a.clinician_id
+join auth.users as u on u.id = r.user_id
+left join public.notification_preferences as p on p.user_id = r.user_id
+where r.id = %s
+for update of r
+"""
+
+CANCEL_REMINDER = "update public.appointment_reminders set status = 'cancelled' where id = %s"
+
+MARK_REMINDER_SENT = """
+with sent as (
+    update public.appointment_reminders
+    set status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = null
+    where id = %(id)s
+    returning appointment_id, offset_minutes
+)
+update public.appointments as a
+set reminder_sent_24h = a.reminder_sent_24h or s.offset_minutes = 1440,
+    reminder_sent_1h = a.reminder_sent_1h or s.offset_minutes = 60
+from sent as s
+where a.id = s.appointment_id
+"""
+
+# A failed attempt, visible on the reminder; `failed` once the job gives up.
+RECORD_REMINDER_FAILURE = """
+update public.appointment_reminders
+set attempts = attempts + 1, last_error = %(error)s,
+    status = case when %(final)s then 'failed' else status end
+where id = %(id)s and status = 'pending'
+"""

@@ -1,0 +1,44 @@
+"""The worker's configuration, read once from the environment into one typed object."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    username: str | None
+    password: str | None
+    starttls: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    worker_name: str
+    app_base_url: str
+    smtp: SmtpSettings | None  # None: email is off
+
+
+def from_environment(env: dict[str, str] | None = None) -> Settings:
+    """Settings from SCHEDULING_* and SMTP_* variables (see the README)."""
+    env = dict(os.environ if env is None else env)
+    smtp = None
+    if env.get("SMTP_HOST"):
+        smtp = SmtpSettings(
+            host=env["SMTP_HOST"],
+            port=int(env.get("SMTP_PORT", "587")),
+            sender=env.get("SMTP_FROM", "Clinic <no-reply@clinic.example>"),
+            username=env.get("SMTP_USERNAME") or None,
+            password=env.get("SMTP_PASSWORD") or None,
+            starttls=env.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
+        )
+    return Settings(
+        worker_name=env.get("SCHEDULING_WORKER_NAME", f"{socket.gethostname()}:{os.getpid()}"),
+        app_base_url=env.get("SCHEDULING_APP_BASE_URL", "http://localhost:3000").rstrip("/"),
+        smtp=smtp,
+    )
