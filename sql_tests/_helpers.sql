@@ -131,6 +131,17 @@ as $$
     select (current_date + days + at_time) at time zone 'UTC'
 $$;
 
+-- Run one statement as the user with this email, as one PostgREST request would.
+create or replace function tests.call_as(user_email text, statement text) returns void
+language plpgsql
+as $$
+begin
+    perform tests.authenticate_as(tests.get_user_id(user_email));
+    execute statement;
+    perform tests.clear_authentication();
+end
+$$;
+
 -- How many rows a statement changed, as the current role (0 when RLS hides them all).
 create or replace function tests.rows_affected(statement text) returns integer
 language plpgsql

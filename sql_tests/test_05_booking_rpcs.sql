@@ -43,15 +43,6 @@ language sql as $$
     where a.scheduled_start = start_at and a.status in ('requested', 'confirmed', 'in_progress')
 $$;
 
-create function pg_temp.call_as(caller_email text, statement text) returns void
-language plpgsql as $$
-begin
-    perform tests.authenticate_as(tests.get_user_id(caller_email));
-    execute statement;
-    perform tests.clear_authentication();
-end
-$$;
-
 -- ----------------------------------------------------------------------------- book_appointment
 select is(
     (
@@ -116,11 +107,11 @@ select throws_ok(
     '22023', null, 'a zero-minute visit is refused'
 );
 select throws_ok(
-    $$select pg_temp.call_as('clin@example.com', $q$select public.book_appointment(auth.uid(), tests.get_user_id('patient@example.com'), tests.days_ahead(5), 30, 'massage', 'in_person')$q$)$$,
+    $$select tests.call_as('clin@example.com', $q$select public.book_appointment(auth.uid(), tests.get_user_id('patient@example.com'), tests.days_ahead(5), 30, 'massage', 'in_person')$q$)$$,
     '23514', null, 'an unknown appointment type is refused'
 );
 select throws_ok(
-    $$select pg_temp.call_as('patient@example.com', $q$select public.book_appointment(gen_random_uuid(), auth.uid(), tests.days_ahead(5), 30, 'follow_up', 'in_person')$q$)$$,
+    $$select tests.call_as('patient@example.com', $q$select public.book_appointment(gen_random_uuid(), auth.uid(), tests.days_ahead(5), 30, 'follow_up', 'in_person')$q$)$$,
     'PT404', null, 'an unknown clinician is a 404'
 );
 select tests.authenticate_as_anon();
@@ -132,15 +123,15 @@ select tests.clear_authentication();
 
 -- ----------------------------------------------------------------------------- confirm_appointment
 select throws_ok(
-    $$select pg_temp.call_as('patient@example.com', format('select public.confirm_appointment(%L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00'))))$$,
+    $$select tests.call_as('patient@example.com', format('select public.confirm_appointment(%L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00'))))$$,
     '42501', 'only the clinician can confirm an appointment', 'a patient cannot confirm'
 );
 select throws_ok(
-    $$select pg_temp.call_as('stranger@example.com', format('select public.confirm_appointment(%L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00'))))$$,
+    $$select tests.call_as('stranger@example.com', format('select public.confirm_appointment(%L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00'))))$$,
     'PT404', null, 'someone else''s appointment is not found'
 );
 select lives_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.confirm_appointment(%L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00'))))$$,
+    $$select tests.call_as('clin@example.com', format('select public.confirm_appointment(%L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00'))))$$,
     'the clinician confirms'
 );
 select is(
@@ -148,13 +139,13 @@ select is(
     ('confirmed', true)::text, 'the appointment is confirmed, with the time it was'
 );
 select throws_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.confirm_appointment(%L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00'))))$$,
+    $$select tests.call_as('clin@example.com', format('select public.confirm_appointment(%L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00'))))$$,
     '22023', 'an appointment cannot go from confirmed to confirmed', 'confirming twice is refused'
 );
 
 -- ----------------------------------------------------------------------------- reschedule_appointment
 select lives_ok(
-    $$select pg_temp.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00')), tests.days_ahead(3, '14:00')))$$,
+    $$select tests.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '10:00')), tests.days_ahead(3, '14:00')))$$,
     'the patient moves their appointment to another offered slot'
 );
 select is(
@@ -163,23 +154,23 @@ select is(
     'the end moves with the start and the iCalendar sequence grows'
 );
 select lives_ok(
-    $$select pg_temp.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:00')), tests.days_ahead(3, '14:30')))$$,
+    $$select tests.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:00')), tests.days_ahead(3, '14:30')))$$,
     'a patient can move into time their own appointment held (it does not block itself)'
 );
 select throws_ok(
-    $$select pg_temp.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), tests.days_ahead(3, '20:00')))$$,
+    $$select tests.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), tests.days_ahead(3, '20:00')))$$,
     'PT409', null, 'the patient cannot move into taken time'
 );
 select throws_ok(
-    $$select pg_temp.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), tests.days_ahead(3, '21:00')))$$,
+    $$select tests.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), tests.days_ahead(3, '21:00')))$$,
     '22023', null, 'the patient cannot move outside working hours'
 );
 select throws_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '20:00')), tests.days_ahead(3, '14:45')))$$,
+    $$select tests.call_as('clin@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '20:00')), tests.days_ahead(3, '14:45')))$$,
     'PT409', 'that time is no longer free', 'the clinician cannot double-book by rescheduling'
 );
 select lives_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.reschedule_appointment(%L, %L, 60)', pg_temp.appointment_at(tests.days_ahead(3, '20:00')), tests.days_ahead(3, '21:00')))$$,
+    $$select tests.call_as('clin@example.com', format('select public.reschedule_appointment(%L, %L, 60)', pg_temp.appointment_at(tests.days_ahead(3, '20:00')), tests.days_ahead(3, '21:00')))$$,
     'the clinician moves an appointment outside working hours and lengthens it'
 );
 select is(
@@ -187,29 +178,29 @@ select is(
     60, 'the new duration is kept'
 );
 select throws_ok(
-    $$select pg_temp.call_as('stranger@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '21:00')), tests.days_ahead(6)))$$,
+    $$select tests.call_as('stranger@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '21:00')), tests.days_ahead(6)))$$,
     'PT404', null, 'a stranger cannot find the appointment to move it'
 );
 
 -- ----------------------------------------------------------------------------- update_appointment_status
 select throws_ok(
-    $$select pg_temp.call_as('patient@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'in_progress'))$$,
+    $$select tests.call_as('patient@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'in_progress'))$$,
     '42501', null, 'a patient cannot start the visit'
 );
 select throws_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'cancelled'))$$,
+    $$select tests.call_as('clin@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'cancelled'))$$,
     '22023', null, 'update_appointment_status does not cancel'
 );
 select throws_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'completed'))$$,
+    $$select tests.call_as('clin@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'completed'))$$,
     '22023', 'an appointment cannot go from confirmed to completed', 'a visit is started before it is completed'
 );
 select lives_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'in_progress'))$$,
+    $$select tests.call_as('clin@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'in_progress'))$$,
     'the clinician starts the visit'
 );
 select lives_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'completed'))$$,
+    $$select tests.call_as('clin@example.com', format('select public.update_appointment_status(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), 'completed'))$$,
     'the clinician completes the visit'
 );
 select is(
@@ -219,11 +210,11 @@ select is(
 
 -- ----------------------------------------------------------------------------- cancel_appointment
 select throws_ok(
-    $$select pg_temp.call_as('second@example.com', format('select public.cancel_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '21:00')), '  '))$$,
+    $$select tests.call_as('second@example.com', format('select public.cancel_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '21:00')), '  '))$$,
     '22023', 'a reason is required to cancel', 'cancelling needs a reason'
 );
 select lives_ok(
-    $$select pg_temp.call_as('second@example.com', format('select public.cancel_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '21:00')), 'Feeling better'))$$,
+    $$select tests.call_as('second@example.com', format('select public.cancel_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '21:00')), 'Feeling better'))$$,
     'the patient cancels with a reason'
 );
 select is(
@@ -235,11 +226,11 @@ select is(
     'the cancellation records the reason, who and when'
 );
 select throws_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.cancel_appointment(id, %L) from public.appointments where scheduled_start = %L', 'again', tests.days_ahead(3, '21:00')))$$,
+    $$select tests.call_as('clin@example.com', format('select public.cancel_appointment(id, %L) from public.appointments where scheduled_start = %L', 'again', tests.days_ahead(3, '21:00')))$$,
     '22023', 'an appointment cannot go from cancelled to cancelled', 'a cancelled appointment cannot be cancelled again'
 );
 select throws_ok(
-    $$select pg_temp.call_as('clin@example.com', format('select public.cancel_appointment(id, %L) from public.appointments where scheduled_start = %L', 'late', tests.days_ahead(3, '14:30')))$$,
+    $$select tests.call_as('clin@example.com', format('select public.cancel_appointment(id, %L) from public.appointments where scheduled_start = %L', 'late', tests.days_ahead(3, '14:30')))$$,
     '22023', null, 'a completed visit cannot be cancelled'
 );
 select lives_ok(

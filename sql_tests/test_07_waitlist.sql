@@ -39,19 +39,10 @@ language sql as $$
     where s.offered_to = tests.get_user_id(email) and s.status = 'pending'
 $$;
 
-create function pg_temp.act(caller_email text, statement text) returns void
-language plpgsql as $$
-begin
-    perform tests.authenticate_as(tests.get_user_id(caller_email));
-    execute statement;
-    perform tests.clear_authentication();
-end
-$$;
-
 -- ----------------------------------------------------------------------------- a cancellation
 select lives_ok(
     format(
-        'select pg_temp.act(%L, %L)', 'x@example.com',
+        'select tests.call_as(%L, %L)', 'x@example.com',
         format(
             'select public.cancel_appointment(%L, %L)',
             (select id from public.appointments where scheduled_start = tests.days_ahead(4, '10:00')), 'Travelling'
@@ -88,7 +79,7 @@ select is(
 -- ----------------------------------------------------------------------------- decline passes it on
 select lives_ok(
     format(
-        'select pg_temp.act(%L, %L)', 'c@example.com',
+        'select tests.call_as(%L, %L)', 'c@example.com',
         format('select public.respond_to_offer(%L, %L)', (select id from pg_temp.pending_offer_to('c@example.com')), 'decline')
     ),
     'the best match declines'
@@ -114,7 +105,7 @@ select is(
 -- ----------------------------------------------------------------------------- accept fulfils
 select lives_ok(
     format(
-        'select pg_temp.act(%L, %L)', 'a@example.com',
+        'select tests.call_as(%L, %L)', 'a@example.com',
         format('select public.respond_to_offer(%L, %L, 0)', (select id from pg_temp.pending_offer_to('a@example.com')), 'accept')
     ),
     'the next match accepts'
@@ -131,7 +122,7 @@ select is(
 -- ----------------------------------------------------------------------------- rescheduled away
 select lives_ok(
     format(
-        'select pg_temp.act(%L, %L)', 'clin@example.com',
+        'select tests.call_as(%L, %L)', 'clin@example.com',
         format(
             'select public.reschedule_appointment(%L, %L)',
             (select id from public.appointments where scheduled_start = tests.days_ahead(5, '10:00')),
