@@ -119,8 +119,12 @@ select is(
     'the patient is told in the app when it is confirmed, moved and cancelled'
 );
 select is(
-    (select count(*)::int from scheduling_private.jobs where kind = 'notice' and payload ->> 'kind' = 'appointment_cancelled'),
-    2, 'a cancellation notice job goes to both people for the other channels'
+    (
+        select array_agg(kind order by kind) from scheduling_private.jobs
+        where kind like 'notice_%' and payload ->> 'kind' = 'appointment_cancelled'
+    ),
+    '{notice_email,notice_email,notice_push,notice_push}'::text[],
+    'the cancellation notice is queued for both people on each channel they have on'
 );
 select tests.authenticate_as(tests.get_user_id('stranger@example.com'));
 select is((select count(*)::int from public.notifications), 0, 'nobody sees another user''s notifications');
@@ -138,20 +142,20 @@ select tests.clear_authentication();
 
 -- ----------------------------------------------------------------------------- the job outbox
 delete from scheduling_private.jobs;
-do $$ begin perform scheduling_private.enqueue_job('notice', '{"n": 1}', now() - interval '1 minute', 'k1'); end $$;
-do $$ begin perform scheduling_private.enqueue_job('notice', '{"n": 1}', now() - interval '1 minute', 'k1'); end $$;
-do $$ begin perform scheduling_private.enqueue_job('notice', '{"n": 2}', now() + interval '1 hour'); end $$;
+do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 1}', now() - interval '1 minute', 'k1'); end $$;
+do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 1}', now() - interval '1 minute', 'k1'); end $$;
+do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 2}', now() + interval '1 hour'); end $$;
 select is((select count(*)::int from scheduling_private.jobs), 2, 'enqueueing the same key twice makes one job');
 select is(
-    (select array_agg(j.payload ->> 'n') from scheduling_private.claim_jobs('w1', '{notice}') as j),
+    (select array_agg(j.payload ->> 'n') from scheduling_private.claim_jobs('w1', '{notice_email}') as j),
     '{1}'::text[], 'a claim takes due jobs only'
 );
 select is(
-    (select count(*)::int from scheduling_private.claim_jobs('w2', '{notice}')), 0,
+    (select count(*)::int from scheduling_private.claim_jobs('w2', '{notice_email}')), 0,
     'a claimed job is not handed to another worker while its lease runs'
 );
 select is(
-    (select (j.locked_by, j.attempts)::text from scheduling_private.claim_jobs('w2', '{notice}', at => now() + interval '6 minutes') as j where j.payload ->> 'n' = '1'),
+    (select (j.locked_by, j.attempts)::text from scheduling_private.claim_jobs('w2', '{notice_email}', at => now() + interval '6 minutes') as j where j.payload ->> 'n' = '1'),
     ('w2', 2)::text, 'after the lease ends (a crashed worker) another worker takes it, counting the attempt'
 );
 select is(
@@ -174,13 +178,13 @@ select is(
     scheduling_private.fail_job((select j.id from scheduling_private.jobs as j where j.dedupe_key = 'k1'), 'SMTP 554'),
     'failed', 'after the last attempt the job fails, error kept'
 );
-do $$ begin perform scheduling_private.enqueue_job('notice', '{"n": 3}', now(), 'k3'); end $$;
+do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 3}', now(), 'k3'); end $$;
 select is(
-    scheduling_private.fail_job((select j.id from scheduling_private.claim_jobs('w1', '{notice}') as j), 'Twilio 21211', retry => false),
+    scheduling_private.fail_job((select j.id from scheduling_private.claim_jobs('w1', '{notice_email}') as j), 'Twilio 21211', retry => false),
     'failed', 'an error that will not heal fails at once'
 );
-do $$ begin perform scheduling_private.enqueue_job('notice', '{"n": 4}', now(), 'k4'); end $$;
-do $$ begin perform scheduling_private.complete_job(j.id) from scheduling_private.claim_jobs('w1', '{notice}') as j; end $$;
+do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 4}', now(), 'k4'); end $$;
+do $$ begin perform scheduling_private.complete_job(j.id) from scheduling_private.claim_jobs('w1', '{notice_email}') as j; end $$;
 select is((select j.status from scheduling_private.jobs as j where j.dedupe_key = 'k4'), 'done', 'a completed job is done');
 
 select * from finish();

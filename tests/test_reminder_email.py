@@ -61,6 +61,8 @@ def confirmed_appointment(conn: psycopg.Connection) -> dict:
     row = conn.execute(
         "select id, scheduled_start, ical_uid from appointments where id = %s", [appointment]
     ).fetchone()
+    # These tests are about reminders: the confirmation notices are tested on their own below.
+    conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
     conn.commit()
     return {"id": row[0], "start": row[1], "ical_uid": row[2]}
 
@@ -172,3 +174,47 @@ def test_smtp_refusals_retry_when_temporary_and_fail_when_permanent(committed_da
         assert jobs.run_due_jobs(conn, settings) == 1
     assert after_refusals == {"queued": "pending 1 (45", "failed": "failed 1 (55"}
     assert len(received.messages) == 1
+
+
+def test_notices_email_confirmation_cancellation_and_offers(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        appointment = conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
+        ).fetchone()[0]
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2  # "confirmed", to both people
+
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
+            [appointment],
+        )
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        conn.execute(
+            "select offer_appointment_times(%s, jsonb_build_array(jsonb_build_object('start',"
+            " tests.days_ahead(6, '09:00'), 'end', tests.days_ahead(6, '09:30'), 'duration', 30)),"
+            " 'follow_up', 'video')",
+            [patient],
+        )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 3  # "cancelled" to both, the offer to the patient
+
+    subjects = sorted((m["To"], m["Subject"].split(":")[0]) for m in received.messages)
+    assert subjects == [
+        ("dr.who@example.com", "Cancelled"),
+        ("dr.who@example.com", "Confirmed"),
+        ("pat@example.com", "Cancelled"),
+        ("pat@example.com", "Confirmed"),
+        ("pat@example.com", "dr.who@example.com offers appointment times"),
+    ]
+    methods = {
+        m["Subject"].split(":")[0]: calendar_event(m)[0]["METHOD"]
+        for m in received.messages
+        if m["Subject"].startswith(("Confirmed", "Cancelled"))
+    }
+    assert methods == {"Confirmed": "REQUEST", "Cancelled": "CANCEL"}
+    offer_mail = next(m for m in received.messages if "offers" in m["Subject"])
+    assert "1. " in offer_mail.get_content() and "(30 minutes)" in offer_mail.get_content()

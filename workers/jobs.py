@@ -10,6 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from workers import queries
+from workers.notifications.notices import deliver_email_notice
 from workers.notifications.reminders import deliver_email_reminder
 from workers.settings import Settings
 
@@ -25,12 +26,14 @@ def handlers(settings: Settings) -> dict[str, Handler]:
         available["reminder_email"] = lambda conn, job, s: deliver_email_reminder(
             conn, job["payload"]["reminder_id"], s
         )
+        available["notice_email"] = deliver_email_notice
     return available
 
 
 def log_disabled_channels(settings: Settings) -> None:
     if settings.smtp is None:
-        log.warning("email is off: set SMTP_HOST (and SMTP_PORT, SMTP_FROM) to send email reminders")
+        log.warning("email is off: set SMTP_HOST (and SMTP_PORT, SMTP_FROM) to send email")
+    log.warning("SMS and push are not available in this version: their jobs wait for a worker that has them")
 
 
 def is_permanent(error: Exception) -> bool:

@@ -45,3 +45,28 @@ set attempts = attempts + 1, last_error = %(error)s,
     status = case when %(final)s then 'failed' else status end
 where id = %(id)s and status = 'pending'
 """
+
+# An appointment as one person reads it, for a notice about it.
+APPOINTMENT_FOR_NOTICE = """
+select
+    a.id as appointment_id, a.status as appointment_status, a.scheduled_start, a.scheduled_end,
+    a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
+    a.ical_sequence, coalesce(p.email, u.email) as email, coalesce(p.timezone, a.timezone) as reader_timezone,
+    c.display_name as clinician_name
+from public.appointments as a
+join public.clinicians as c on c.clinician_id = a.clinician_id
+join auth.users as u on u.id = %(user_id)s
+left join public.notification_preferences as p on p.user_id = u.id
+where a.id = %(appointment_id)s
+"""
+
+OFFER_FOR_NOTICE = """
+select
+    s.id, s.slot_type, s.time_options, coalesce(p.email, u.email) as email,
+    coalesce(p.timezone, c.timezone) as reader_timezone, c.display_name as clinician_name
+from public.appointment_time_slots as s
+join public.clinicians as c on c.clinician_id = s.clinician_id
+join auth.users as u on u.id = %(user_id)s
+left join public.notification_preferences as p on p.user_id = u.id
+where s.id = %(offer_id)s
+"""

@@ -7,8 +7,10 @@
 
 create table scheduling_private.jobs (
     id bigint generated always as identity primary key,
-    -- Reminders are queued per channel, so a worker claims only the channels it can deliver.
-    kind text not null check (kind in ('reminder_email', 'reminder_sms', 'reminder_push', 'notice')),
+    -- Queued per channel, so a worker claims only the channels it can deliver.
+    kind text not null check (
+        kind in ('reminder_email', 'reminder_sms', 'reminder_push', 'notice_email', 'notice_sms', 'notice_push')
+    ),
     payload jsonb not null default '{}',
     -- One job per thing to do (e.g. 'reminder:<id>'): enqueueing it again changes nothing.
     dedupe_key text unique,
@@ -226,14 +228,23 @@ begin
         (select p.in_app_enabled from public.notification_preferences as p where p.user_id = person), true
     );
     insert into scheduling_private.jobs (kind, payload)
-    select 'notice', jsonb_build_object(
+    select 'notice_' || channel.name, jsonb_build_object(
         'kind', kind, 'user_id', person, 'appointment_id', appointment_id, 'offer_id', offer_id
     )
-    from unnest(user_ids) as person;
+    from unnest(user_ids) as person
+    join auth.users as u on u.id = person
+    left join public.notification_preferences as p on p.user_id = person
+    cross join lateral (
+        select 'email' as name where coalesce(p.email_enabled, true) and coalesce(p.email, u.email) is not null
+        union all
+        select 'push' where coalesce(p.push_enabled, true)
+        union all
+        select 'sms' where coalesce(p.sms_enabled, false) and p.phone is not null
+    ) as channel;
 end
 $$;
 comment on function scheduling_private.notify(uuid[], text, text, uuid, uuid) is
-'An immediate notice: an in-app notification now, and a job for the worker''s other channels.';
+'An immediate notice: an in-app notification now, and a job per other channel the user has on.';
 
 create function scheduling_private.tg_appointments__reminders_and_notices() returns trigger
 language plpgsql security definer

@@ -15,52 +15,83 @@ LOCATION_NAMES = {"in_person": "in person", "video": "by video", "phone": "by ph
 
 
 def reminder_message(reminder: dict, sender: str, app_base_url: str) -> EmailMessage:
-    """The reminder email: plain text and HTML in the reader's zone, with an .ics invite.
-
-    The Message-ID is derived from the reminder, so a retried send carries the same one.
-    """
-    zone = ZoneInfo(reminder["reader_timezone"])
-    start = reminder["scheduled_start"].astimezone(zone)
-    end = reminder["scheduled_end"].astimezone(zone)
-    when = f"{start:%A %d %B %Y, %H:%M}-{end:%H:%M} ({reminder['reader_timezone']})"
-    where = reminder["video_call_link"] or reminder["location"] or LOCATION_NAMES[reminder["location_type"]]
-    link = f"{app_base_url}/appointments/{reminder['appointment_id']}"
-    visit = reminder["title"] or reminder["appointment_type"].replace("_", " ")
+    """The reminder email. Its Message-ID is derived from the reminder, so a retry carries the same."""
     who = "your patient" if reminder["reader_is_clinician"] else reminder["clinician_name"]
+    return appointment_message(
+        reminder,
+        sender=sender,
+        app_base_url=app_base_url,
+        message_id=f"<reminder-{reminder['id']}@{sender_domain(sender)}>",
+        subject_prefix="Reminder",
+        intro=f"This is a reminder of your appointment with {who}.",
+    )
+
+
+def appointment_message(
+    appointment: dict,
+    *,
+    sender: str,
+    app_base_url: str,
+    message_id: str,
+    subject_prefix: str,
+    intro: str,
+    cancelled: bool = False,
+) -> EmailMessage:
+    """An email about one appointment: plain text and HTML in the reader's zone, with an .ics."""
+    zone = ZoneInfo(appointment["reader_timezone"])
+    start = appointment["scheduled_start"].astimezone(zone)
+    end = appointment["scheduled_end"].astimezone(zone)
+    when = f"{start:%A %d %B %Y, %H:%M}-{end:%H:%M} ({appointment['reader_timezone']})"
+    where = (
+        appointment["video_call_link"]
+        or appointment["location"]
+        or LOCATION_NAMES[appointment["location_type"]]
+    )
+    link = f"{app_base_url}/appointments/{appointment['appointment_id']}"
+    visit = appointment["title"] or appointment["appointment_type"].replace("_", " ")
 
     message = EmailMessage()
-    message["Subject"] = f"Reminder: {visit} on {start:%a %d %b at %H:%M}"
+    message["Subject"] = f"{subject_prefix}: {visit} on {start:%a %d %b at %H:%M}"
     message["From"] = sender
-    message["To"] = reminder["email"]
+    message["To"] = appointment["email"]
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = f"<reminder-{reminder['id']}@{sender_domain(sender)}>"
-    text = (
-        f"This is a reminder of your appointment with {who}.\n\n"
-        f"When:  {when}\nWhere: {where}\n\n"
-        f"To reschedule or cancel: {link}\n"
-    )
-    message.set_content(text)
+    message["Message-ID"] = message_id
+    action = "To book again" if cancelled else "To reschedule or cancel"
+    message.set_content(f"{intro}\n\nWhen:  {when}\nWhere: {where}\n\n{action}: {link}\n")
     message.add_alternative(
-        "<p>This is a reminder of your appointment with {}.</p>"
-        "<p><b>When:</b> {}<br><b>Where:</b> {}</p>"
-        '<p><a href="{}">Reschedule or cancel</a></p>'.format(*map(html.escape, (who, when, where, link))),
+        '<p>{}</p><p><b>When:</b> {}<br><b>Where:</b> {}</p><p><a href="{}">{}</a></p>'.format(
+            *map(html.escape, (intro, when, where, link, action))
+        ),
         subtype="html",
     )
+    method = "CANCEL" if cancelled else "REQUEST"
     message.add_attachment(
         appointment_invite(
-            uid=reminder["ical_uid"],
-            sequence=reminder["ical_sequence"],
-            start=reminder["scheduled_start"],
-            end=reminder["scheduled_end"],
-            summary=f"{visit} with {reminder['clinician_name']}",
+            uid=appointment["ical_uid"],
+            sequence=appointment["ical_sequence"],
+            start=appointment["scheduled_start"],
+            end=appointment["scheduled_end"],
+            summary=f"{visit} with {appointment['clinician_name']}",
             location=where,
             url=link,
+            cancelled=cancelled,
         ),
         maintype="text",
         subtype="calendar",
         filename="appointment.ics",
-        params={"method": "REQUEST"},
+        params={"method": method},
     )
+    return message
+
+
+def plain_message(*, to: str, sender: str, message_id: str, subject: str, text: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id
+    message.set_content(text)
     return message
 
 

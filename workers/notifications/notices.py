@@ -1,0 +1,74 @@
+"""Immediate notices by email: confirmed, moved, cancelled, and times offered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg.rows import dict_row
+
+from workers import queries
+from workers.notifications.email import SmtpSender, appointment_message, plain_message, sender_domain
+from workers.settings import Settings
+
+APPOINTMENT_NOTICES = {
+    # kind: (subject prefix, first line, cancelled)
+    "appointment_confirmed": ("Confirmed", "Your appointment is confirmed.", False),
+    "appointment_rescheduled": ("Moved", "Your appointment has moved to a new time.", False),
+    "appointment_cancelled": ("Cancelled", "Your appointment has been cancelled.", True),
+}
+
+
+def deliver_email_notice(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
+    """Email one notice job; its Message-ID comes from the job, so a retry carries the same."""
+    assert settings.smtp is not None, "email notices are claimed only when SMTP is configured"
+    notice = job["payload"]
+    sender = settings.smtp.sender
+    message_id = f"<notice-{job['id']}@{sender_domain(sender)}>"
+    with conn.cursor(row_factory=dict_row) as cursor:
+        if notice["kind"] in APPOINTMENT_NOTICES:
+            appointment = cursor.execute(queries.APPOINTMENT_FOR_NOTICE, notice).fetchone()
+            if appointment is None or appointment["email"] is None:
+                return "skipped"
+            prefix, intro, cancelled = APPOINTMENT_NOTICES[notice["kind"]]
+            message = appointment_message(
+                appointment,
+                sender=sender,
+                app_base_url=settings.app_base_url,
+                message_id=message_id,
+                subject_prefix=prefix,
+                intro=intro,
+                cancelled=cancelled,
+            )
+        elif notice["kind"] == "offer_received":
+            offer = cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
+            if offer is None or offer["email"] is None:
+                return "skipped"
+            message = offer_message(offer, sender, message_id, settings.app_base_url)
+        else:
+            raise ValueError(f"unknown notice kind {notice['kind']!r}")
+    SmtpSender(settings.smtp).send(message)
+    return "sent"
+
+
+def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
+    zone = ZoneInfo(offer["reader_timezone"])
+    lines = [
+        f"  {number}. {datetime.fromisoformat(option['start']).astimezone(zone):%a %d %b %H:%M}"
+        f" ({option['duration']} minutes)"
+        for number, option in enumerate(offer["time_options"], start=1)
+    ]
+    what = "asks for" if offer["slot_type"] == "request" else "offers"
+    who = "Your patient" if offer["slot_type"] == "request" else offer["clinician_name"]
+    return plain_message(
+        to=offer["email"],
+        sender=sender,
+        message_id=message_id,
+        subject=f"{who} {what} appointment times",
+        text=(
+            f"{who} {what} these times ({offer['reader_timezone']}):\n"
+            + "\n".join(lines)
+            + f"\n\nAnswer in the conversation: {app_base_url}/offers/{offer['id']}\n"
+        ),
+    )
