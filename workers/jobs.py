@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections.abc import Callable
 
 import psycopg
 from psycopg.rows import dict_row
 
 from workers import queries
-from workers.notifications.notices import deliver_email_notice
-from workers.notifications.reminders import deliver_email_reminder
+from workers.notifications.errors import PermanentDeliveryError
+from workers.notifications.notices import deliver_email_notice, deliver_sms_notice
+from workers.notifications.reminders import deliver_reminder, email_sender, sms_sender
 from workers.settings import Settings
 
 log = logging.getLogger("scheduling.jobs")
@@ -23,25 +23,26 @@ def handlers(settings: Settings) -> dict[str, Handler]:
     """The job kinds this worker can deliver with its configuration."""
     available: dict[str, Handler] = {}
     if settings.smtp is not None:
-        available["reminder_email"] = lambda conn, job, s: deliver_email_reminder(
-            conn, job["payload"]["reminder_id"], s
+        send_email = email_sender(settings)
+        available["reminder_email"] = lambda conn, job, _: deliver_reminder(
+            conn, job["payload"]["reminder_id"], send_email
         )
         available["notice_email"] = deliver_email_notice
+    if settings.twilio is not None:
+        send_sms = sms_sender(settings)
+        available["reminder_sms"] = lambda conn, job, _: deliver_reminder(
+            conn, job["payload"]["reminder_id"], send_sms
+        )
+        available["notice_sms"] = deliver_sms_notice
     return available
 
 
 def log_disabled_channels(settings: Settings) -> None:
     if settings.smtp is None:
         log.warning("email is off: set SMTP_HOST (and SMTP_PORT, SMTP_FROM) to send email")
-    log.warning("SMS and push are not available in this version: their jobs wait for a worker that has them")
-
-
-def is_permanent(error: Exception) -> bool:
-    """Errors a retry will not heal: the SMTP server refused the recipient or the message."""
-    return (
-        isinstance(error, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError)
-        and getattr(error, "smtp_code", 550) >= 500
-    )
+    if settings.twilio is None:
+        log.warning("SMS is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER")
+    log.warning("push is not available in this version: push jobs wait for a worker that has it")
 
 
 def run_due_jobs(conn: psycopg.Connection, settings: Settings, batch_size: int = 10) -> int:
@@ -73,7 +74,7 @@ def run_one(conn: psycopg.Connection, job: dict, handler: Handler, settings: Set
         log.info("job %s (%s): %s", job["id"], job["kind"], outcome)
     except Exception as error:  # any failure is recorded on the job and retried later
         conn.rollback()
-        retry = not is_permanent(error)
+        retry = not isinstance(error, PermanentDeliveryError)
         status = conn.execute(
             queries.FAIL_JOB, {"id": job["id"], "error": f"{type(error).__name__}: {error}", "retry": retry}
         ).fetchone()[0]

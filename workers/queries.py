@@ -11,7 +11,7 @@ select
     a.id as appointment_id, a.status as appointment_status, a.scheduled_start, a.scheduled_end,
     a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
     a.ical_sequence, a.timezone as appointment_timezone,
-    coalesce(p.email, u.email) as email, coalesce(p.timezone, a.timezone) as reader_timezone,
+    coalesce(p.email, u.email) as email, p.phone, coalesce(p.timezone, a.timezone) as reader_timezone,
     c.display_name as clinician_name, r.user_id = a.clinician_id as reader_is_clinician
 from public.appointment_reminders as r
 join public.appointments as a on a.id = r.appointment_id
@@ -51,8 +51,8 @@ APPOINTMENT_FOR_NOTICE = """
 select
     a.id as appointment_id, a.status as appointment_status, a.scheduled_start, a.scheduled_end,
     a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
-    a.ical_sequence, coalesce(p.email, u.email) as email, coalesce(p.timezone, a.timezone) as reader_timezone,
-    c.display_name as clinician_name
+    a.ical_sequence, coalesce(p.email, u.email) as email, p.phone,
+    coalesce(p.timezone, a.timezone) as reader_timezone, c.display_name as clinician_name
 from public.appointments as a
 join public.clinicians as c on c.clinician_id = a.clinician_id
 join auth.users as u on u.id = %(user_id)s
@@ -62,7 +62,7 @@ where a.id = %(appointment_id)s
 
 OFFER_FOR_NOTICE = """
 select
-    s.id, s.slot_type, s.time_options, coalesce(p.email, u.email) as email,
+    s.id, s.slot_type, s.time_options, coalesce(p.email, u.email) as email, p.phone,
     coalesce(p.timezone, c.timezone) as reader_timezone, c.display_name as clinician_name
 from public.appointment_time_slots as s
 join public.clinicians as c on c.clinician_id = s.clinician_id

@@ -18,10 +18,19 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str
+    from_number: str
+    api_base_url: str | None  # None: Twilio's own; tests point it at a local server
+
+
+@dataclass(frozen=True)
 class Settings:
     worker_name: str
     app_base_url: str
     smtp: SmtpSettings | None  # None: email is off
+    twilio: TwilioSettings | None = None  # None: SMS is off
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
@@ -37,7 +46,16 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
             password=env.get("SMTP_PASSWORD") or None,
             starttls=env.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
         )
+    twilio = None
+    if env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN") and env.get("TWILIO_FROM_NUMBER"):
+        twilio = TwilioSettings(
+            account_sid=env["TWILIO_ACCOUNT_SID"],
+            auth_token=env["TWILIO_AUTH_TOKEN"],
+            from_number=env["TWILIO_FROM_NUMBER"],
+            api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+        )
     return Settings(
+        twilio=twilio,
         worker_name=env.get("SCHEDULING_WORKER_NAME", f"{socket.gethostname()}:{os.getpid()}"),
         app_base_url=env.get("SCHEDULING_APP_BASE_URL", "http://localhost:3000").rstrip("/"),
         smtp=smtp,

@@ -9,6 +9,7 @@ from email.utils import formatdate
 from zoneinfo import ZoneInfo
 
 from workers.notifications.calendar_invite import appointment_invite
+from workers.notifications.errors import PermanentDeliveryError
 from workers.settings import SmtpSettings
 
 LOCATION_NAMES = {"in_person": "in person", "video": "by video", "phone": "by phone"}
@@ -106,9 +107,20 @@ class SmtpSender:
         self.settings = settings
 
     def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.settings.host, self.settings.port, timeout=30) as smtp:
-            if self.settings.starttls:
-                smtp.starttls()
-            if self.settings.username:
-                smtp.login(self.settings.username, self.settings.password or "")
-            smtp.send_message(message)
+        """Send one message; a 5xx refusal is permanent, anything else may heal on retry."""
+        try:
+            with smtplib.SMTP(self.settings.host, self.settings.port, timeout=30) as smtp:
+                if self.settings.starttls:
+                    smtp.starttls()
+                if self.settings.username:
+                    smtp.login(self.settings.username, self.settings.password or "")
+                smtp.send_message(message)
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
+            if error.smtp_code >= 500:
+                raise PermanentDeliveryError(f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
+            raise
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(f"SMTP recipients refused: {error.recipients!r}") from error
+            raise

@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 
 from workers import queries
 from workers.notifications.email import SmtpSender, appointment_message, plain_message, sender_domain
+from workers.notifications.sms import SmsSender
 from workers.settings import Settings
 
 APPOINTMENT_NOTICES = {
@@ -72,3 +73,36 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
             + f"\n\nAnswer in the conversation: {app_base_url}/offers/{offer['id']}\n"
         ),
     )
+
+
+SMS_APPOINTMENT_NOTICES = {
+    "appointment_confirmed": "confirmed",
+    "appointment_rescheduled": "moved to",
+    "appointment_cancelled": "cancelled (was",
+}
+
+
+def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
+    """Text one notice job to the user's phone."""
+    assert settings.twilio is not None, "SMS notices are claimed only when Twilio is configured"
+    notice = job["payload"]
+    with conn.cursor(row_factory=dict_row) as cursor:
+        if notice["kind"] in SMS_APPOINTMENT_NOTICES:
+            row = cursor.execute(queries.APPOINTMENT_FOR_NOTICE, notice).fetchone()
+            if row is None or not row["phone"]:
+                return "skipped"
+            start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
+            what = SMS_APPOINTMENT_NOTICES[notice["kind"]]
+            closing = ")" if notice["kind"] == "appointment_cancelled" else ""
+            text = (
+                f"Your appointment with {row['clinician_name']} is {what} {start:%a %d %b at %H:%M}{closing}."
+            )
+        elif notice["kind"] == "offer_received":
+            row = cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
+            if row is None or not row["phone"]:
+                return "skipped"
+            text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
+        else:
+            raise ValueError(f"unknown notice kind {notice['kind']!r}")
+    SmsSender(settings.twilio).send(row["phone"], text)
+    return "sent"

@@ -1,0 +1,31 @@
+"""SMS through Twilio's Messages API with the official SDK (`client.messages.create`)."""
+
+from __future__ import annotations
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from workers.notifications.errors import PermanentDeliveryError
+from workers.settings import TwilioSettings
+
+# Twilio error codes a retry cannot fix: invalid 'To' number, unroutable, no permission for the
+# destination, unsubscribed recipient (replied STOP), not a mobile number.
+PERMANENT_ERROR_CODES = {21211, 21408, 21610, 21612, 21614}
+
+
+class SmsSender:
+    def __init__(self, settings: TwilioSettings) -> None:
+        self.settings = settings
+        self.client = Client(settings.account_sid, settings.auth_token)
+        if settings.api_base_url:
+            self.client.api.base_url = settings.api_base_url
+
+    def send(self, to: str, body: str) -> str:
+        """Send one text; returns Twilio's message SID."""
+        try:
+            message = self.client.messages.create(to=to, from_=self.settings.from_number, body=body)
+        except TwilioRestException as error:
+            if error.code in PERMANENT_ERROR_CODES:
+                raise PermanentDeliveryError(f"Twilio {error.code}: {error.msg}") from error
+            raise
+        return message.sid
