@@ -161,7 +161,8 @@ def test_smtp_refusals_retry_when_temporary_and_fail_when_permanent(committed_da
         assert jobs.run_due_jobs(conn, settings) == 2
         after_refusals = dict(
             conn.execute(
-                "select j.status, r.status || ' ' || r.attempts || ' ' || substring(r.last_error from '[45]5[01]')"
+                "select j.status,"
+                " r.status || ' ' || r.attempts || ' ' || substring(r.last_error from '[45]5[01]')"
                 " from scheduling_private.jobs as j join appointment_reminders as r"
                 " on j.dedupe_key = 'reminder:' || r.id where r.channel = 'email'"
             ).fetchall()
