@@ -1,0 +1,132 @@
+"""A local server that speaks the part of Twilio's REST API the worker uses: the Messages resource.
+
+POST /2010-04-01/Accounts/{AccountSid}/Messages.json with form fields To, From, Body and HTTP
+basic auth (AccountSid:AuthToken). Answers as Twilio documents: 201 with the message resource,
+400 with {"code", "message", "more_info", "status"} for the error codes of Twilio's test numbers
+(+15005550001 invalid: 21211, +15005550004 unsubscribed: 21610, +15005550009 not a mobile:
+21614), 401 code 20003 for bad credentials, and scripted 5xx answers for retry tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+TEST_NUMBER_ERRORS = {
+    "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (21614, "'To' number is not a valid mobile number"),
+}
+
+
+@dataclass
+class TwilioState:
+    account_sid: str
+    auth_token: str
+    sent: list[dict] = field(default_factory=list)
+    fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer next, in order
+
+
+def twilio_error(code: int, message: str, status: int) -> dict:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+class TwilioHandler(BaseHTTPRequestHandler):
+    state: TwilioState
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def reply(self, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_POST(self) -> None:
+        state = self.state
+        expected = f"/2010-04-01/Accounts/{state.account_sid}/Messages.json"
+        if self.path != expected:
+            self.reply(404, twilio_error(20404, f"The requested resource {self.path} was not found", 404))
+            return
+        credentials = base64.b64encode(f"{state.account_sid}:{state.auth_token}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {credentials}":
+            self.reply(401, twilio_error(20003, "Authenticate", 401))
+            return
+        length = int(self.headers.get("Content-Length", "0"))
+        form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
+        if state.fail_next:
+            status = state.fail_next.pop(0)
+            self.reply(status, twilio_error(20500, "Internal Server Error", status))
+            return
+        to = form.get("To")
+        if not to:
+            self.reply(400, twilio_error(21604, "A 'To' phone number is required.", 400))
+            return
+        if to in TEST_NUMBER_ERRORS:
+            code, message = TEST_NUMBER_ERRORS[to]
+            self.reply(400, twilio_error(code, message.format(to=to), 400))
+            return
+        sid = "SM" + secrets.token_hex(16)
+        now = formatdate(usegmt=True)
+        resource = {
+            "account_sid": state.account_sid,
+            "api_version": "2010-04-01",
+            "body": form.get("Body", ""),
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": None,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "to": to,
+            "uri": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}.json",
+            "subresource_uris": {
+                "media": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}/Media.json"
+            },
+        }
+        state.sent.append(resource)
+        self.reply(201, resource)
+
+
+class LocalTwilio:
+    """Starts the server on a free port of 127.0.0.1 in a thread; `base_url` is for the SDK."""
+
+    def __init__(self) -> None:
+        self.state = TwilioState(account_sid="AC" + secrets.token_hex(16), auth_token=secrets.token_hex(16))
+        handler = type("BoundTwilioHandler", (TwilioHandler,), {"state": self.state})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> LocalTwilio:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,107 @@
+"""SMS reminders through the real twilio SDK, against a local server that speaks Twilio's API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.providers.twilio_api import LocalTwilio
+from workers import jobs
+from workers.settings import Settings, TwilioSettings
+
+FROM_NUMBER = "+15005550006"
+
+
+@pytest.fixture
+def twilio() -> Iterator[tuple[LocalTwilio, Settings]]:
+    with LocalTwilio() as server:
+        settings = Settings(
+            worker_name="test-worker",
+            app_base_url="https://clinic.example",
+            smtp=None,
+            twilio=TwilioSettings(
+                account_sid=server.state.account_sid,
+                auth_token=server.state.auth_token,
+                from_number=FROM_NUMBER,
+                api_base_url=server.base_url,
+            ),
+        )
+        yield server, settings
+
+
+def sms_reminder_due(conn: psycopg.Connection, phone: str) -> str:
+    """A confirmed appointment whose patient wants SMS; its SMS reminder falls due now."""
+    clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+    conn.execute(
+        "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+        [patient, phone],
+    )
+    conn.execute("select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient])
+    # Only the reminder is under test here; the confirmation notices are tested with email.
+    conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
+    reminder = conn.execute(
+        "update appointment_reminders set scheduled_for = now() where channel = 'sms' returning id"
+    ).fetchone()[0]
+    conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
+    conn.commit()
+    return reminder
+
+
+def reminder_state(conn: psycopg.Connection, reminder: str) -> tuple:
+    return conn.execute(
+        "select r.status, r.attempts, r.last_error, j.status, j.attempts from appointment_reminders as r"
+        " join scheduling_private.jobs as j on j.dedupe_key = 'reminder:' || r.id where r.id = %s",
+        [reminder],
+    ).fetchone()
+
+
+def test_sms_reminder_is_sent_through_twilio(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        reminder = sms_reminder_due(conn, "+15005550006")
+        assert jobs.run_due_jobs(conn, settings) == 1
+        state = reminder_state(conn, reminder)
+    assert [(m["to"], m["from"]) for m in server.state.sent] == [("+15005550006", FROM_NUMBER)]
+    assert server.state.sent[0]["body"].startswith("Reminder: follow up with dr.who@example.com")
+    assert state == ("sent", 1, None, "done", 1)
+
+
+def test_invalid_number_fails_at_once_with_twilios_message(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        reminder = sms_reminder_due(conn, "+15005550001")
+        assert jobs.run_due_jobs(conn, settings) == 1
+        status, attempts, error, job_status, job_attempts = reminder_state(conn, reminder)
+    assert server.state.sent == []
+    assert (status, attempts, job_status, job_attempts) == ("failed", 1, "failed", 1)
+    assert "21211" in error and "is not a valid phone number" in error
+
+
+def test_unsubscribed_recipient_is_not_retried(committed_database, twilio) -> None:
+    _, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        reminder = sms_reminder_due(conn, "+15005550004")
+        jobs.run_due_jobs(conn, settings)
+        status, _, error, job_status, _ = reminder_state(conn, reminder)
+    assert (status, job_status) == ("failed", "failed")
+    assert "21610" in error
+
+
+def test_server_error_is_retried_then_sent(committed_database, twilio) -> None:
+    server, settings = twilio
+    server.state.fail_next = [500]
+    with psycopg.connect(committed_database) as conn:
+        reminder = sms_reminder_due(conn, "+15005550006")
+        assert jobs.run_due_jobs(conn, settings) == 1
+        after_failure = reminder_state(conn, reminder)
+        conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+        after_retry = reminder_state(conn, reminder)
+    assert after_failure[0:2] == ("pending", 1) and after_failure[3] == "queued"
+    assert "500" in after_failure[2]
+    assert after_retry == ("sent", 2, None, "done", 2)
+    assert len(server.state.sent) == 1
