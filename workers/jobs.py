@@ -10,8 +10,8 @@ from psycopg.rows import dict_row
 
 from workers import queries
 from workers.notifications.errors import PermanentDeliveryError
-from workers.notifications.notices import deliver_email_notice, deliver_sms_notice
-from workers.notifications.reminders import deliver_reminder, email_sender, sms_sender
+from workers.notifications.notices import deliver_email_notice, deliver_push_notice, deliver_sms_notice
+from workers.notifications.reminders import deliver_reminder, email_sender, push_sender, sms_sender
 from workers.settings import Settings
 
 log = logging.getLogger("scheduling.jobs")
@@ -34,6 +34,12 @@ def handlers(settings: Settings) -> dict[str, Handler]:
             conn, job["payload"]["reminder_id"], send_sms
         )
         available["notice_sms"] = deliver_sms_notice
+    if settings.webpush is not None:
+        send_push = push_sender(settings)
+        available["reminder_push"] = lambda conn, job, _: deliver_reminder(
+            conn, job["payload"]["reminder_id"], send_push
+        )
+        available["notice_push"] = deliver_push_notice
     return available
 
 
@@ -42,7 +48,8 @@ def log_disabled_channels(settings: Settings) -> None:
         log.warning("email is off: set SMTP_HOST (and SMTP_PORT, SMTP_FROM) to send email")
     if settings.twilio is None:
         log.warning("SMS is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER")
-    log.warning("push is not available in this version: push jobs wait for a worker that has it")
+    if settings.webpush is None:
+        log.warning("push is off: set WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_VAPID_SUBJECT")
 
 
 def run_due_jobs(conn: psycopg.Connection, settings: Settings, batch_size: int = 10) -> int:

@@ -70,3 +70,12 @@ join auth.users as u on u.id = %(user_id)s
 left join public.notification_preferences as p on p.user_id = u.id
 where s.id = %(offer_id)s
 """
+
+PUSH_SUBSCRIPTIONS = "select id, endpoint, p256dh, auth from public.push_subscriptions where user_id = %s"
+FORGET_PUSH_SUBSCRIPTION = "delete from public.push_subscriptions where id = %s"
+TOUCH_PUSH_SUBSCRIPTION = "update public.push_subscriptions set last_used_at = now() where id = %s"
+FAIL_REMINDER_NOW = """
+update public.appointment_reminders
+set status = 'failed', attempts = attempts + 1, last_error = %(error)s
+where id = %(id)s
+"""

@@ -26,11 +26,18 @@ class TwilioSettings:
 
 
 @dataclass(frozen=True)
+class WebPushSettings:
+    vapid_private_key: str  # base64url DER, or the path of a PEM file
+    vapid_subject: str  # "mailto:..." or "https://...", as push services require
+
+
+@dataclass(frozen=True)
 class Settings:
     worker_name: str
     app_base_url: str
     smtp: SmtpSettings | None  # None: email is off
     twilio: TwilioSettings | None = None  # None: SMS is off
+    webpush: WebPushSettings | None = None  # None: push is off
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
@@ -54,7 +61,11 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
             from_number=env["TWILIO_FROM_NUMBER"],
             api_base_url=env.get("TWILIO_API_BASE_URL") or None,
         )
+    webpush = None
+    if env.get("WEBPUSH_VAPID_PRIVATE_KEY") and env.get("WEBPUSH_VAPID_SUBJECT"):
+        webpush = WebPushSettings(env["WEBPUSH_VAPID_PRIVATE_KEY"], env["WEBPUSH_VAPID_SUBJECT"])
     return Settings(
+        webpush=webpush,
         twilio=twilio,
         worker_name=env.get("SCHEDULING_WORKER_NAME", f"{socket.gethostname()}:{os.getpid()}"),
         app_base_url=env.get("SCHEDULING_APP_BASE_URL", "http://localhost:3000").rstrip("/"),

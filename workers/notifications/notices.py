@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 
 from workers import queries
 from workers.notifications.email import SmtpSender, appointment_message, plain_message, sender_domain
+from workers.notifications.push import PushSender
 from workers.notifications.sms import SmsSender
 from workers.settings import Settings
 
@@ -106,3 +107,27 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
             raise ValueError(f"unknown notice kind {notice['kind']!r}")
     SmsSender(settings.twilio).send(row["phone"], text)
     return "sent"
+
+
+PUSH_TITLES = {
+    "appointment_confirmed": "Appointment confirmed",
+    "appointment_rescheduled": "Appointment moved",
+    "appointment_cancelled": "Appointment cancelled",
+    "offer_received": "New appointment times",
+}
+
+
+def deliver_push_notice(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
+    """Push one notice to every subscription of its user."""
+    assert settings.webpush is not None, "push notices are claimed only when VAPID keys are configured"
+    notice = job["payload"]
+    if notice["kind"] not in PUSH_TITLES:
+        raise ValueError(f"unknown notice kind {notice['kind']!r}")
+    target = (
+        f"offers/{notice['offer_id']}"
+        if notice.get("offer_id")
+        else f"appointments/{notice['appointment_id']}"
+    )
+    message = {"title": PUSH_TITLES[notice["kind"]], "url": f"{settings.app_base_url}/{target}"}
+    delivered = PushSender(settings.webpush).send(conn, notice["user_id"], message)
+    return f"pushed to {delivered} subscription(s)"

@@ -16,14 +16,20 @@ from psycopg.rows import dict_row
 from workers import queries
 from workers.notifications.email import SmtpSender, reminder_message
 from workers.notifications.errors import PermanentDeliveryError
+from workers.notifications.push import PushSender
 from workers.notifications.sms import SmsSender
 from workers.settings import Settings
 
 log = logging.getLogger("scheduling.reminders")
 
 
-def deliver_reminder(conn: psycopg.Connection, reminder_id: str, send: Callable[[dict], None]) -> str:
-    """Send one reminder with `send`; returns what happened ("sent", "cancelled" or "skipped")."""
+# Sends one reminder; returns None when it went out, or why it cannot go out at all (recorded
+# on the reminder in the same transaction, so e.g. a removed push subscription stays removed).
+Send = Callable[[psycopg.Connection, dict], str | None]
+
+
+def deliver_reminder(conn: psycopg.Connection, reminder_id: str, send: Send) -> str:
+    """Send one reminder; returns what happened ("sent", "cancelled", "skipped" or "failed: ...")."""
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         reminder = cursor.execute(queries.REMINDER_FOR_DELIVERY, [reminder_id]).fetchone()
         if reminder is None or reminder["status"] != "pending":
@@ -32,25 +38,49 @@ def deliver_reminder(conn: psycopg.Connection, reminder_id: str, send: Callable[
             cursor.execute(queries.CANCEL_REMINDER, [reminder_id])
             log.info("reminder %s not sent: appointment %s", reminder_id, reminder["appointment_status"])
             return "cancelled"
-        send(reminder)
+        problem = send(conn, reminder)
+        if problem:
+            cursor.execute(queries.FAIL_REMINDER_NOW, {"id": reminder_id, "error": problem})
+            return f"failed: {problem}"
         cursor.execute(queries.MARK_REMINDER_SENT, {"id": reminder_id})
     return "sent"
 
 
-def email_sender(settings: Settings) -> Callable[[dict], None]:
+def email_sender(settings: Settings) -> Send:
     assert settings.smtp is not None
     smtp = SmtpSender(settings.smtp)
-    return lambda reminder: smtp.send(reminder_message(reminder, settings.smtp.sender, settings.app_base_url))
+
+    def send(_conn: psycopg.Connection, reminder: dict) -> None:
+        smtp.send(reminder_message(reminder, settings.smtp.sender, settings.app_base_url))
+
+    return send
 
 
-def sms_sender(settings: Settings) -> Callable[[dict], None]:
+def sms_sender(settings: Settings) -> Send:
     assert settings.twilio is not None
     sms = SmsSender(settings.twilio)
 
-    def send(reminder: dict) -> None:
+    def send(_conn: psycopg.Connection, reminder: dict) -> None:
         if not reminder["phone"]:
             raise PermanentDeliveryError("no phone number in the notification preferences")
         sms.send(reminder["phone"], reminder_text(reminder))
+
+    return send
+
+
+def push_sender(settings: Settings) -> Send:
+    assert settings.webpush is not None
+    push = PushSender(settings.webpush)
+
+    def send(conn: psycopg.Connection, reminder: dict) -> str | None:
+        message = {
+            "title": "Appointment reminder",
+            "body": reminder_text(reminder).split(" Reply")[0],
+            "url": f"{settings.app_base_url}/appointments/{reminder['appointment_id']}",
+        }
+        if push.send(conn, reminder["user_id"], message) == 0:
+            return "no live push subscription for this user"
+        return None
 
     return send
 

@@ -1,0 +1,112 @@
+"""A local Web Push service (RFC 8030) holding the browser's side of each subscription.
+
+It accepts POST /push/<name> only with a VAPID Authorization header (RFC 8292), a TTL and
+aes128gcm content (RFC 8291), decrypts each message with the subscription's private key as a
+browser would, and answers 201; a subscription marked gone answers 410, unknown ones 404, and
+scripted 5xx answers test retries.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import http_ece
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class Browser:
+    """The keys a browser keeps for one subscription."""
+
+    private_key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
+    auth_secret: bytes = field(default_factory=lambda: os.urandom(16))
+
+    @property
+    def p256dh(self) -> str:
+        public = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return b64url(public)
+
+
+@dataclass
+class PushState:
+    browsers: dict[str, Browser] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    received: list[tuple[str, dict]] = field(default_factory=list)  # (subscription name, message)
+    fail_next: list[int] = field(default_factory=list)
+
+
+class PushHandler(BaseHTTPRequestHandler):
+    state: PushState
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def answer(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self) -> None:
+        name = self.path.removeprefix("/push/")
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.state.fail_next:
+            self.answer(self.state.fail_next.pop(0))
+            return
+        if name in self.state.gone:
+            self.answer(410)
+            return
+        browser = self.state.browsers.get(name)
+        if browser is None:
+            self.answer(404)
+            return
+        authorization = self.headers.get("Authorization", "")
+        if not authorization.startswith("vapid t=") or "TTL" not in self.headers:
+            self.answer(401)
+            return
+        if self.headers.get("Content-Encoding") != "aes128gcm":
+            self.answer(415)
+            return
+        plain = http_ece.decrypt(
+            body, private_key=browser.private_key, auth_secret=browser.auth_secret, version="aes128gcm"
+        )
+        self.state.received.append((name, json.loads(plain)))
+        self.answer(201)
+
+
+class LocalPushService:
+    def __init__(self) -> None:
+        self.state = PushState()
+        handler = type("BoundPushHandler", (PushHandler,), {"state": self.state})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def subscribe(self, name: str) -> dict:
+        """A new browser subscription, as the PushSubscription JSON a page would send us."""
+        browser = self.state.browsers.setdefault(name, Browser())
+        return {
+            "endpoint": f"http://127.0.0.1:{self.server.server_address[1]}/push/{name}",
+            "p256dh": browser.p256dh,
+            "auth": b64url(browser.auth_secret),
+        }
+
+    def __enter__(self) -> LocalPushService:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

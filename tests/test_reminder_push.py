@@ -1,0 +1,117 @@
+"""Push reminders through pywebpush with VAPID, to a local push service that decrypts them."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from cryptography.hazmat.primitives import serialization
+from py_vapid import Vapid02
+
+from tests.providers.push_service import LocalPushService
+from workers import jobs
+from workers.settings import Settings, WebPushSettings
+
+
+@pytest.fixture
+def push() -> Iterator[tuple[LocalPushService, Settings]]:
+    vapid = Vapid02()
+    vapid.generate_keys()
+    der = vapid.private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with LocalPushService() as service:
+        settings = Settings(
+            worker_name="test-worker",
+            app_base_url="https://clinic.example",
+            smtp=None,
+            webpush=WebPushSettings(
+                vapid_private_key=base64.urlsafe_b64encode(der).decode().rstrip("="),
+                vapid_subject="mailto:ops@clinic.example",
+            ),
+        )
+        yield service, settings
+
+
+def push_reminder_due(conn: psycopg.Connection, service: LocalPushService, *names: str) -> tuple[str, str]:
+    clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+    for name in names:
+        subscription = service.subscribe(name)
+        conn.execute(
+            "insert into push_subscriptions (user_id, endpoint, p256dh, auth) values (%s, %s, %s, %s)",
+            [patient, subscription["endpoint"], subscription["p256dh"], subscription["auth"]],
+        )
+    appointment = conn.execute(
+        "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
+    ).fetchone()[0]
+    conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
+    reminder = conn.execute(
+        "update appointment_reminders set scheduled_for = now() where channel = 'push' and user_id = %s"
+        " returning id",
+        [patient],
+    ).fetchone()[0]
+    make_due(conn, reminder)
+    return appointment, reminder
+
+
+def make_due(conn: psycopg.Connection, reminder: str) -> None:
+    conn.execute(
+        "update scheduling_private.jobs set run_after = now() where dedupe_key = %s", [f"reminder:{reminder}"]
+    )
+    conn.commit()
+
+
+def reminder_state(conn: psycopg.Connection, reminder: str) -> tuple:
+    return conn.execute(
+        "select status, last_error from appointment_reminders where id = %s", [reminder]
+    ).fetchone()
+
+
+def test_push_reminder_reaches_every_subscription_and_gone_ones_are_removed(committed_database, push) -> None:
+    service, settings = push
+    with psycopg.connect(committed_database) as conn:
+        appointment, reminder = push_reminder_due(conn, service, "laptop", "phone", "old-tablet")
+        service.state.gone.add("old-tablet")
+        assert jobs.run_due_jobs(conn, settings) == 1
+        state = reminder_state(conn, reminder)
+        endpoints = [
+            row[0].rsplit("/", 1)[1] for row in conn.execute("select endpoint from push_subscriptions")
+        ]
+    assert sorted(name for name, _ in service.state.received) == ["laptop", "phone"]
+    message = service.state.received[0][1]
+    assert message["title"] == "Appointment reminder"
+    assert message["url"] == f"https://clinic.example/appointments/{appointment}"
+    assert state == ("sent", None)
+    assert sorted(endpoints) == ["laptop", "phone"]
+
+
+def test_push_reminder_without_live_subscription_fails_visibly(committed_database, push) -> None:
+    service, settings = push
+    with psycopg.connect(committed_database) as conn:
+        _, reminder = push_reminder_due(conn, service, "gone-phone")
+        service.state.gone.add("gone-phone")
+        jobs.run_due_jobs(conn, settings)
+        state = reminder_state(conn, reminder)
+        left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+    assert state == ("failed", "no live push subscription for this user")
+    assert left == 0
+
+
+def test_push_service_error_is_retried(committed_database, push) -> None:
+    service, settings = push
+    service.state.fail_next = [503]
+    with psycopg.connect(committed_database) as conn:
+        _, reminder = push_reminder_due(conn, service, "laptop")
+        jobs.run_due_jobs(conn, settings)
+        job_status = conn.execute(
+            "select status from scheduling_private.jobs where dedupe_key = %s", [f"reminder:{reminder}"]
+        ).fetchone()
+        make_due(conn, reminder)
+        jobs.run_due_jobs(conn, settings)
+        state = reminder_state(conn, reminder)
+    assert job_status == ("queued",)
+    assert state == ("sent", None)
+    assert [name for name, _ in service.state.received] == ["laptop"]

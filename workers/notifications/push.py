@@ -1,0 +1,43 @@
+"""Web Push (pywebpush, VAPID) to every subscription a user has; gone ones are removed."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+from pywebpush import WebPushException, webpush
+
+from workers import queries
+from workers.settings import WebPushSettings
+
+GONE = {404, 410}  # the push service says the subscription no longer exists
+
+
+class PushSender:
+    def __init__(self, settings: WebPushSettings) -> None:
+        self.settings = settings
+
+    def send(self, conn: psycopg.Connection, user_id: str, message: dict) -> int:
+        """Push `message` (JSON) to the user's subscriptions; returns how many accepted it.
+
+        Raises on other failures (5xx, network) so the job is retried.
+        """
+        delivered = 0
+        for subscription_id, endpoint, p256dh, auth in conn.execute(queries.PUSH_SUBSCRIPTIONS, [user_id]):
+            try:
+                webpush(
+                    subscription_info={"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},
+                    data=json.dumps(message),
+                    vapid_private_key=self.settings.vapid_private_key,
+                    vapid_claims={"sub": self.settings.vapid_subject},
+                    ttl=3600,
+                    timeout=30,
+                )
+            except WebPushException as error:
+                if error.response is not None and error.response.status_code in GONE:
+                    conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
+                    continue
+                raise
+            conn.execute(queries.TOUCH_PUSH_SUBSCRIPTION, [subscription_id])
+            delivered += 1
+        return delivered
