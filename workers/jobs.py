@@ -62,7 +62,12 @@ def run_due_jobs(conn: psycopg.Connection, settings: Settings, batch_size: int =
         with conn.cursor(row_factory=dict_row) as cursor:
             claimed = cursor.execute(
                 queries.CLAIM_JOBS,
-                {"worker": settings.worker_name, "kinds": list(available), "batch": batch_size},
+                {
+                    "worker": settings.worker_name,
+                    "kinds": list(available),
+                    "batch": batch_size,
+                    "lease": settings.job_lease_seconds,
+                },
             ).fetchall()
         conn.commit()
         if not claimed:

@@ -1,6 +1,9 @@
 """The SQL the workers run, named and kept in one place."""
 
-CLAIM_JOBS = "select * from scheduling_private.claim_jobs(%(worker)s, %(kinds)s, %(batch)s)"
+CLAIM_JOBS = (
+    "select * from scheduling_private.claim_jobs(%(worker)s, %(kinds)s, %(batch)s,"
+    " make_interval(secs => %(lease)s))"
+)
 COMPLETE_JOB = "select scheduling_private.complete_job(%s)"
 FAIL_JOB = "select scheduling_private.fail_job(%(id)s, %(error)s, %(retry)s)"
 

@@ -38,6 +38,12 @@ class Settings:
     smtp: SmtpSettings | None  # None: email is off
     twilio: TwilioSettings | None = None  # None: SMS is off
     webpush: WebPushSettings | None = None  # None: push is off
+    # How long a claimed job is a worker's before another may take it (its worker died).
+    job_lease_seconds: float = 300.0
+
+    smtp: SmtpSettings | None  # None: email is off
+    twilio: TwilioSettings | None = None  # None: SMS is off
+    webpush: WebPushSettings | None = None  # None: push is off
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
@@ -65,6 +71,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
     if env.get("WEBPUSH_VAPID_PRIVATE_KEY") and env.get("WEBPUSH_VAPID_SUBJECT"):
         webpush = WebPushSettings(env["WEBPUSH_VAPID_PRIVATE_KEY"], env["WEBPUSH_VAPID_SUBJECT"])
     return Settings(
+        job_lease_seconds=float(env.get("SCHEDULING_JOB_LEASE_SECONDS", "300")),
         webpush=webpush,
         twilio=twilio,
         worker_name=env.get("SCHEDULING_WORKER_NAME", f"{socket.gethostname()}:{os.getpid()}"),
