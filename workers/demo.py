@@ -25,7 +25,8 @@ def act_as(conn: psycopg.Connection, user_id: str) -> None:
 
 
 def run(database_url: str) -> None:
-    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+    # Autocommit, so that each `conn.transaction()` below is a request of its own.
+    with psycopg.connect(database_url, row_factory=dict_row, autocommit=True) as conn:
         patient = conn.execute(
             "select id, email from auth.users where email = 'pat.jones@example.com'"
         ).fetchone()
@@ -33,7 +34,9 @@ def run(database_url: str) -> None:
             raise SystemExit("the demo needs the seed: run `scheduling db reset` first")
         print(f"Signed in as patient {patient['email']}\n")
         show_clinicians_and_slots(conn, patient["id"])
-        offer_and_accept(conn, patient["id"])
+        appointment_id = offer_and_accept(conn, patient["id"])
+    with psycopg.connect(database_url) as conn:
+        show_emails(conn, appointment_id)
 
 
 def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None:
@@ -62,7 +65,7 @@ def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None
             print()
 
 
-def offer_and_accept(conn: psycopg.Connection, patient_id: str) -> None:
+def offer_and_accept(conn: psycopg.Connection, patient_id: str) -> str:
     """In a message thread, Dr Okafor offers three times; the patient accepts the second."""
     clinician = conn.execute(
         "select clinician_id, display_name, timezone from clinicians where display_name = 'Dr Ada Okafor'"
@@ -98,7 +101,7 @@ def offer_and_accept(conn: psycopg.Connection, patient_id: str) -> None:
         act_as(conn, patient_id)
         conn.execute("select respond_to_offer(%s, 'accept', 1)", [offer["id"]])
         appointment = conn.execute(
-            "select a.status, a.scheduled_start, a.scheduled_end, a.appointment_type, a.location_type"
+            "select a.id, a.status, a.scheduled_start, a.scheduled_end, a.appointment_type, a.location_type"
             " from appointments as a join appointment_time_slots as s on s.appointment_id = a.id"
             " where s.id = %s",
             [offer["id"]],
@@ -109,3 +112,69 @@ def offer_and_accept(conn: psycopg.Connection, patient_id: str) -> None:
         f"{appointment['scheduled_end'].astimezone(zone):%H:%M} {clinician['timezone']},"
         f" {appointment['appointment_type']}, {appointment['location_type']}, {appointment['status']}"
     )
+    return appointment["id"]
+
+
+def show_emails(conn: psycopg.Connection, appointment_id: str) -> None:
+    """The worker's email delivery into a local SMTP sink: the notices, then a reminder."""
+    # Imported here: aiosmtpd is only needed for this local sink, not by the worker.
+    from aiosmtpd.controller import Controller
+
+    from workers import jobs
+    from workers.localdb import free_port
+    from workers.settings import Settings, SmtpSettings
+
+    sink = EmailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings = Settings(
+            worker_name="demo",
+            app_base_url="http://localhost:3000",
+            smtp=SmtpSettings(
+                "127.0.0.1", controller.port, "Clinic <no-reply@clinic.example>", None, None, False
+            ),
+        )
+        jobs.run_due_jobs(conn, settings)
+        print(f"\nThe worker emails the notices to a local SMTP sink ({len(sink.messages)} messages), e.g.:")
+        for message in [
+            m for m in sink.messages if str(appointment_id) in m.get_body(("plain",)).get_content()
+        ]:
+            print(f"  to {message['To']}: {message['Subject']}")
+        sink.messages.clear()
+
+        # Instead of waiting until a day before the visit, move the reminders' time to now.
+        conn.execute(
+            "update appointment_reminders set scheduled_for = now()"
+            " where appointment_id = %s and channel = 'email'",
+            [appointment_id],
+        )
+        conn.execute(
+            "update scheduling_private.jobs set run_after = now() where kind = 'reminder_email'"
+            " and payload ->> 'reminder_id' in"
+            " (select id::text from appointment_reminders where appointment_id = %s)",
+            [appointment_id],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        print("\nA day before, the reminders (with an .ics invite):")
+        for message in sink.messages:
+            invite = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+            dtstart = next(line for line in invite.get_content().splitlines() if line.startswith("DTSTART"))
+            print(f"  to {message['To']}: {message['Subject']} [{message['Message-ID']}, {dtstart}]")
+    finally:
+        controller.stop()
+
+
+class EmailSink:
+    """Keeps what the local SMTP server receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
