@@ -92,6 +92,15 @@ def cmd_worker(args: argparse.Namespace) -> None:
     worker.run(database_url(args))
 
 
+def cmd_web(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from workers import settings
+    from workers.http.app import create_app
+
+    uvicorn.run(create_app(database_url(args), settings.from_environment()), host=args.host, port=args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scheduling", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the background worker until SIGTERM/SIGINT")
     worker.add_argument("--database-url")
     worker.set_defaults(handler=cmd_worker)
+
+    web = commands.add_parser("web", help="the web service for provider webhooks")
+    web.add_argument("--database-url")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8080)
+    web.set_defaults(handler=cmd_web)
     return parser
 
 

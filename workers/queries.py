@@ -82,3 +82,5 @@ update public.appointment_reminders
 set status = 'failed', attempts = attempts + 1, last_error = %(error)s
 where id = %(id)s
 """
+
+HANDLE_SMS_REPLY = "select scheduling_private.handle_sms_reply(%s, %s)"

@@ -40,6 +40,8 @@ class Settings:
     webpush: WebPushSettings | None = None  # None: push is off
     # How long a claimed job is a worker's before another may take it (its worker died).
     job_lease_seconds: float = 300.0
+    # The web service's address as providers see it (signatures cover it); None: the request's.
+    public_base_url: str | None = None
 
     smtp: SmtpSettings | None  # None: email is off
     twilio: TwilioSettings | None = None  # None: SMS is off
@@ -71,6 +73,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
     if env.get("WEBPUSH_VAPID_PRIVATE_KEY") and env.get("WEBPUSH_VAPID_SUBJECT"):
         webpush = WebPushSettings(env["WEBPUSH_VAPID_PRIVATE_KEY"], env["WEBPUSH_VAPID_SUBJECT"])
     return Settings(
+        public_base_url=(env.get("SCHEDULING_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         job_lease_seconds=float(env.get("SCHEDULING_JOB_LEASE_SECONDS", "300")),
         webpush=webpush,
         twilio=twilio,

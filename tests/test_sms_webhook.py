@@ -1,0 +1,94 @@
+"""Inbound SMS: `C` and `X` replies through the web service, only with a valid Twilio signature."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from workers.http.app import SMS_WEBHOOK_PATH, create_app
+from workers.settings import Settings, TwilioSettings
+
+PHONE = "+15005550006"
+PUBLIC_URL = "https://hooks.clinic.example"
+AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def web(committed_database: str) -> Iterator[TestClient]:
+    settings = Settings(
+        worker_name="test",
+        app_base_url="https://clinic.example",
+        smtp=None,
+        twilio=TwilioSettings("AC" + "1" * 32, AUTH_TOKEN, "+15005550000", None),
+        public_base_url=PUBLIC_URL,
+    )
+    with TestClient(create_app(committed_database, settings)) as client:
+        yield client
+
+
+def patient_with_two_visits(url: str) -> tuple[str, str]:
+    with psycopg.connect(url) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+            [patient, PHONE],
+        )
+        first, second = (
+            conn.execute(
+                "select tests.add_appointment(%s, %s, tests.days_ahead(%s, '10:00'))",
+                [clinician, patient, days],
+            ).fetchone()[0]
+            for days in (3, 4)
+        )
+    return first, second
+
+
+def reply(client: TestClient, body: str, sender: str = PHONE, signature: str | None = None):
+    params = {"From": sender, "To": "+15005550000", "Body": body, "MessageSid": "SM" + "2" * 32}
+    if signature is None:
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_URL}{SMS_WEBHOOK_PATH}", params)
+    return client.post(SMS_WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def visit(url: str, appointment: str) -> tuple:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select status, cancellation_reason, patient_confirmed_at is not null"
+            " from appointments where id = %s",
+            [appointment],
+        ).fetchone()
+
+
+def test_x_cancels_the_next_appointment_and_c_confirms_attendance(committed_database, web) -> None:
+    first, second = patient_with_two_visits(committed_database)
+
+    cancelled = reply(web, " x ")
+    assert cancelled.status_code == 200
+    assert cancelled.headers["content-type"].startswith("application/xml")
+    assert "is cancelled" in cancelled.text and "<Response><Message>" in cancelled.text
+    assert visit(committed_database, first) == ("cancelled", "Cancelled by the patient by SMS", False)
+
+    confirmed = reply(web, "C")
+    assert "Thank you, see you" in confirmed.text
+    assert visit(committed_database, second) == ("confirmed", None, True)
+
+    other = reply(web, "hello")
+    assert "Reply C to confirm" in other.text
+
+
+def test_a_request_without_a_valid_signature_changes_nothing(committed_database, web) -> None:
+    first, _ = patient_with_two_visits(committed_database)
+    forged = reply(web, "X", signature="bm90IGEgc2lnbmF0dXJl")
+    assert forged.status_code == 403
+    assert visit(committed_database, first) == ("confirmed", None, False)
+
+
+def test_an_unknown_number_is_told_to_call(committed_database, web) -> None:
+    patient_with_two_visits(committed_database)
+    unknown = reply(web, "X", sender="+15005550099")
+    assert "could not match this number" in unknown.text

@@ -1,0 +1,39 @@
+"""One ASGI app (Starlette) for the endpoints providers call; run with `scheduling web`."""
+
+from __future__ import annotations
+
+import psycopg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from workers import queries
+from workers.settings import Settings
+
+SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
+
+
+def create_app(database_url: str, settings: Settings) -> Starlette:
+    async def inbound_sms(request: Request) -> Response:
+        if settings.twilio is None:
+            return Response("SMS is not configured", status_code=404)
+        params = dict(await request.form())
+        # Twilio signs the URL it called; behind a proxy that is the public one, not ours.
+        url = (
+            f"{settings.public_base_url}{SMS_WEBHOOK_PATH}" if settings.public_base_url else str(request.url)
+        )
+        validator = RequestValidator(settings.twilio.auth_token)
+        if not validator.validate(url, params, request.headers.get("X-Twilio-Signature", "")):
+            return Response("invalid signature", status_code=403)
+        with psycopg.connect(database_url) as conn:
+            answer = conn.execute(
+                queries.HANDLE_SMS_REPLY, [params.get("From"), params.get("Body")]
+            ).fetchone()[0]
+        reply = MessagingResponse()
+        reply.message(answer)
+        return Response(str(reply), media_type="application/xml")
+
+    return Starlette(routes=[Route(SMS_WEBHOOK_PATH, inbound_sms, methods=["POST"])])
