@@ -10,6 +10,9 @@
 -- see other patients' appointments to know a time is taken, and write rows that no client may
 -- write directly. The wrappers use `begin atomic` bodies, which are bound when created, so a
 -- caller needs EXECUTE on the implementation but no access to the private schema itself.
+-- A wrapper returning a row selects the implementation's result as one composite value, never
+-- `select *`: a `begin atomic` body freezes `*` into the columns of the day, and the wrapper
+-- would break when a later migration adds a column to the table.
 
 -- ============================================================================================
 -- Slot search
@@ -633,7 +636,7 @@ create function public.book_appointment(
 ) returns public.appointments
 language sql
 begin atomic
-    select * from scheduling_private.book_appointment(
+    select scheduling_private.book_appointment(
         book_appointment.clinician_id, book_appointment.patient_id, book_appointment.scheduled_start,
         book_appointment.duration_minutes, book_appointment.appointment_type,
         book_appointment.location_type, book_appointment.title, book_appointment.description,
@@ -646,7 +649,7 @@ comment on function public.book_appointment(uuid, uuid, timestamptz, integer, te
 create function public.confirm_appointment(appointment_id uuid) returns public.appointments
 language sql
 begin atomic
-    select * from scheduling_private.confirm_appointment(confirm_appointment.appointment_id);
+    select scheduling_private.confirm_appointment(confirm_appointment.appointment_id);
 end;
 comment on function public.confirm_appointment(uuid) is
 'The clinician confirms a requested appointment. Errors: 42501 not the clinician, PT404 not visible, 22023 not requested.';
@@ -654,7 +657,7 @@ comment on function public.confirm_appointment(uuid) is
 create function public.cancel_appointment(appointment_id uuid, reason text) returns public.appointments
 language sql
 begin atomic
-    select * from scheduling_private.cancel_appointment(cancel_appointment.appointment_id, cancel_appointment.reason);
+    select scheduling_private.cancel_appointment(cancel_appointment.appointment_id, cancel_appointment.reason);
 end;
 comment on function public.cancel_appointment(uuid, text) is
 'Either person cancels a requested or confirmed appointment, with a reason. Errors: 22023 no reason or wrong status, PT404 not visible.';
@@ -664,7 +667,7 @@ create function public.reschedule_appointment(
 ) returns public.appointments
 language sql
 begin atomic
-    select * from scheduling_private.reschedule_appointment(
+    select scheduling_private.reschedule_appointment(
         reschedule_appointment.appointment_id, reschedule_appointment.new_start,
         reschedule_appointment.duration_minutes
     );
@@ -677,7 +680,7 @@ create function public.update_appointment_status(
 ) returns public.appointments
 language sql
 begin atomic
-    select * from scheduling_private.update_appointment_status(
+    select scheduling_private.update_appointment_status(
         update_appointment_status.appointment_id, update_appointment_status.new_status,
         update_appointment_status.reason
     );

@@ -469,7 +469,7 @@ create function public.offer_appointment_times(
 ) returns public.appointment_time_slots
 language sql
 begin atomic
-    select * from scheduling_private.offer_appointment_times(
+    select scheduling_private.offer_appointment_times(
         offer_appointment_times.offered_to, offer_appointment_times.time_options,
         offer_appointment_times.appointment_type, offer_appointment_times.location_type,
         offer_appointment_times.conversation_id, offer_appointment_times.message_id,
@@ -487,7 +487,7 @@ create function public.respond_to_offer(
 ) returns public.appointment_time_slots
 language sql
 begin atomic
-    select * from scheduling_private.respond_to_offer(
+    select scheduling_private.respond_to_offer(
         respond_to_offer.slot_id, respond_to_offer.action, respond_to_offer.selected_time_index,
         respond_to_offer.counter_options
     );
@@ -498,7 +498,7 @@ comment on function public.respond_to_offer(uuid, text, integer, jsonb) is
 create function public.cancel_offer(slot_id uuid) returns public.appointment_time_slots
 language sql
 begin atomic
-    select * from scheduling_private.cancel_offer(cancel_offer.slot_id);
+    select scheduling_private.cancel_offer(cancel_offer.slot_id);
 end;
 comment on function public.cancel_offer(uuid) is
 'The sender withdraws a pending offer. Errors: 42501 not the sender, PT409 already answered, PT404 not visible.';
