@@ -6,8 +6,10 @@ Every step runs as PostgREST would run the dashboard's request: inside a transac
 
 from __future__ import annotations
 
+import email
 import json
 from datetime import UTC, datetime, timedelta
+from email import policy
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -173,8 +175,6 @@ class EmailSink:
         self.messages: list = []
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        import email
-        from email import policy
 
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"

@@ -275,6 +275,22 @@ for each row execute function scheduling_private.tg_appointments__offer_freed_ti
 -- Implementations of the RPCs (SECURITY DEFINER: offers are written only through them)
 -- ============================================================================================
 
+-- The offer, locked, if the caller sent or received it; else 404.
+create function scheduling_private.lock_visible_offer(slot_id uuid) returns public.appointment_time_slots
+language plpgsql
+set search_path = ''
+as $$
+declare
+    offer public.appointment_time_slots;
+begin
+    select s.* into offer from public.appointment_time_slots as s where s.id = slot_id for update;
+    if not found or auth.uid() is null or auth.uid() not in (offer.offered_by, offer.offered_to) then
+        raise exception 'no offer % that you can see', slot_id using errcode = 'PT404';
+    end if;
+    return offer;
+end
+$$;
+
 create function scheduling_private.offer_appointment_times(
     offered_to uuid, time_options jsonb, appointment_type text, location_type text,
     conversation_id uuid, message_id uuid, expires_at timestamptz, slot_type text
@@ -325,10 +341,7 @@ declare
     chosen jsonb;
     appointment public.appointments;
 begin
-    select s.* into offer from public.appointment_time_slots as s where s.id = slot_id for update;
-    if not found or caller is null or caller not in (offer.offered_by, offer.offered_to) then
-        raise exception 'no offer % that you can see', slot_id using errcode = 'PT404';
-    end if;
+    offer := scheduling_private.lock_visible_offer(slot_id);
     if caller = offer.offered_by then
         raise exception 'only the person the times were offered to can answer'
             using errcode = '42501', hint = 'Use cancel_offer to withdraw your own offer.';
@@ -401,10 +414,7 @@ declare
     caller uuid := auth.uid();
     offer public.appointment_time_slots;
 begin
-    select s.* into offer from public.appointment_time_slots as s where s.id = slot_id for update;
-    if not found or caller is null or caller not in (offer.offered_by, offer.offered_to) then
-        raise exception 'no offer % that you can see', slot_id using errcode = 'PT404';
-    end if;
+    offer := scheduling_private.lock_visible_offer(slot_id);
     if caller <> offer.offered_by then
         raise exception 'only the sender can withdraw an offer'
             using errcode = '42501', hint = 'Decline it with respond_to_offer instead.';
