@@ -33,6 +33,8 @@ class PeriodicTask:
 PERIODIC_TASKS = [
     # Pending offers past expires_at become expired; expired waitlist offers go to the next match.
     PeriodicTask("expire offers", "select scheduling_private.expire_offers()", 60),
+    # Days whose appointments changed get their statistics recomputed.
+    PeriodicTask("refresh statistics", "select scheduling_private.refresh_dirty_statistics()", 60),
 ]
 
 
