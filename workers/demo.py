@@ -39,6 +39,8 @@ def run(database_url: str) -> None:
         appointment_id = offer_and_accept(conn, patient["id"])
     with psycopg.connect(database_url) as conn:
         show_emails(conn, appointment_id)
+    with psycopg.connect(database_url, row_factory=dict_row, autocommit=True) as conn:
+        show_week_of_statistics(conn)
 
 
 def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None:
@@ -178,3 +180,31 @@ class EmailSink:
 
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
+
+
+def show_week_of_statistics(conn: psycopg.Connection) -> None:
+    """Dr Okafor's coming week as her dashboard shows it, rebuilt with the public RPC."""
+    clinician = conn.execute(
+        "select clinician_id, timezone from clinicians where display_name = 'Dr Ada Okafor'"
+    ).fetchone()
+    today = datetime.now(ZoneInfo(clinician["timezone"])).date()
+    with conn.transaction():
+        act_as(conn, clinician["clinician_id"])
+        conn.execute(
+            "select refresh_appointment_statistics(%s, %s, %s)",
+            [clinician["clinician_id"], today, today + timedelta(days=6)],
+        )
+        days = conn.execute(
+            "select stat_date, total_appointments, cancelled_appointments, booked_minutes,"
+            " available_minutes, utilization_rate from appointment_statistics"
+            " where stat_date between %s and %s order by stat_date",
+            [today, today + timedelta(days=6)],
+        ).fetchall()
+    print("\nDr Ada Okafor's week (statistics):")
+    print("  day         visits  cancelled  booked min  open min  utilisation")
+    for day in days:
+        rate = "-" if day["utilization_rate"] is None else f"{day['utilization_rate']:.1%}"
+        print(
+            f"  {day['stat_date']:%a %d %b}  {day['total_appointments']:6}  {day['cancelled_appointments']:9}"
+            f"  {day['booked_minutes']:10}  {day['available_minutes']:8}  {rate:>11}"
+        )
