@@ -142,6 +142,20 @@ begin
 end
 $$;
 
+-- The claims of a user without leaving the session user's role: for calling a private function
+-- directly with a fixed instant (`at`) while auth.uid() is that user.
+create or replace function tests.claims_of(user_email text) returns void
+language plpgsql
+as $$
+begin
+    perform set_config(
+        'request.jwt.claims',
+        json_build_object('sub', tests.get_user_id(user_email), 'role', 'authenticated')::text,
+        true
+    );
+end
+$$;
+
 -- How many rows a statement changed, as the current role (0 when RLS hides them all).
 create or replace function tests.rows_affected(statement text) returns integer
 language plpgsql

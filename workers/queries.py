@@ -84,3 +84,25 @@ where id = %(id)s
 """
 
 HANDLE_SMS_REPLY = "select scheduling_private.handle_sms_reply(%s, %s)"
+
+VIDEO_APPOINTMENT = """
+select id, status, clinician_id, patient_id, scheduled_start, scheduled_end, title, appointment_type
+from public.appointments where id = %s
+for update
+"""
+VIDEO_SESSION = "select meeting_id, join_url from public.video_call_sessions where appointment_id = %s"
+SAVE_VIDEO_SESSION = """
+with saved as (
+    insert into public.video_call_sessions (appointment_id, provider, meeting_id, join_url, password, host_id)
+    values (%(appointment_id)s, %(provider)s, %(meeting_id)s, %(join_url)s, %(password)s, %(host_id)s)
+    returning appointment_id, provider, join_url
+)
+update public.appointments as a
+set video_call_link = s.join_url, video_call_provider = s.provider
+from saved as s
+where a.id = s.appointment_id
+"""
+CANCEL_VIDEO_SESSION = """
+update public.video_call_sessions set status = 'cancelled'
+where appointment_id = %s and status = 'scheduled'
+"""

@@ -42,6 +42,7 @@ class Settings:
     job_lease_seconds: float = 300.0
     # The web service's address as providers see it (signatures cover it); None: the request's.
     public_base_url: str | None = None
+    jitsi_base_url: str = "https://meet.jit.si"
 
     smtp: SmtpSettings | None  # None: email is off
     twilio: TwilioSettings | None = None  # None: SMS is off
@@ -73,6 +74,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
     if env.get("WEBPUSH_VAPID_PRIVATE_KEY") and env.get("WEBPUSH_VAPID_SUBJECT"):
         webpush = WebPushSettings(env["WEBPUSH_VAPID_PRIVATE_KEY"], env["WEBPUSH_VAPID_SUBJECT"])
     return Settings(
+        jitsi_base_url=env.get("JITSI_BASE_URL", "https://meet.jit.si"),
         public_base_url=(env.get("SCHEDULING_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         job_lease_seconds=float(env.get("SCHEDULING_JOB_LEASE_SECONDS", "300")),
         webpush=webpush,

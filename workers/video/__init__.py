@@ -1,0 +1,1 @@
+"""Video meetings for video visits: one small interface, one module per provider."""
