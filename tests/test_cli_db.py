@@ -43,6 +43,7 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         assert "to pat.jones@example.com: Confirmed: follow up" in demo.stdout
         assert "to pat.jones@example.com: Reminder: follow up" in demo.stdout
         assert "Dr Ada Okafor's week (statistics):" in demo.stdout
+        assert "The worker also made the video room (Jitsi): https://meet.jit.si/clinic-" in demo.stdout
         with psycopg.connect(url) as conn:
             accepted = conn.execute(
                 "select a.status from appointment_time_slots as s join appointments as a"

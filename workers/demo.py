@@ -146,6 +146,10 @@ def show_emails(conn: psycopg.Connection, appointment_id: str) -> None:
         ]:
             print(f"  to {message['To']}: {message['Subject']}")
         sink.messages.clear()
+        link = conn.execute(
+            "select video_call_link from appointments where id = %s", [appointment_id]
+        ).fetchone()[0]
+        print(f"\nThe worker also made the video room (Jitsi): {link}")
 
         # Instead of waiting until a day before the visit, move the reminders' time to now.
         conn.execute(
