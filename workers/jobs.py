@@ -15,6 +15,7 @@ from workers.notifications.reminders import deliver_reminder, email_sender, push
 from workers.settings import Settings
 from workers.video.jitsi import JitsiProvider
 from workers.video.meeting import handle_video_job
+from workers.video.zoom import ZoomProvider
 
 log = logging.getLogger("scheduling.jobs")
 
@@ -39,6 +40,9 @@ def handlers(settings: Settings) -> dict[str, Handler]:
             conn, job["payload"]["reminder_id"], send_sms
         )
         available["notice_sms"] = deliver_sms_notice
+    if settings.zoom is not None:
+        zoom = ZoomProvider(settings.zoom)
+        available["video_zoom"] = lambda conn, job, _: handle_video_job(conn, job, zoom)
     if settings.webpush is not None:
         send_push = push_sender(settings)
         available["reminder_push"] = lambda conn, job, _: deliver_reminder(
@@ -55,12 +59,22 @@ def log_disabled_channels(settings: Settings) -> None:
         log.warning("SMS is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER")
     if settings.webpush is None:
         log.warning("push is off: set WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_VAPID_SUBJECT")
-    log.warning("video: Jitsi only in this version; Google Meet, Zoom and Teams meetings wait")
+    if settings.zoom is None:
+        log.warning("Zoom is off: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET")
+    log.warning("video: Google Meet and Teams meetings are not available in this version; their jobs wait")
 
 
-def run_due_jobs(conn: psycopg.Connection, settings: Settings, batch_size: int = 10) -> int:
-    """Claim and run due jobs until none is left; returns how many were run."""
-    available = handlers(settings)
+def run_due_jobs(
+    conn: psycopg.Connection,
+    settings: Settings,
+    available: dict[str, Handler] | None = None,
+    batch_size: int = 10,
+) -> int:
+    """Claim and run due jobs until none is left; returns how many were run.
+
+    Pass the worker's `handlers(settings)` to keep provider clients (and their tokens) between calls.
+    """
+    available = available if available is not None else handlers(settings)
     done = 0
     while True:
         with conn.cursor(row_factory=dict_row) as cursor:

@@ -86,9 +86,13 @@ where id = %(id)s
 HANDLE_SMS_REPLY = "select scheduling_private.handle_sms_reply(%s, %s)"
 
 VIDEO_APPOINTMENT = """
-select id, status, clinician_id, patient_id, scheduled_start, scheduled_end, title, appointment_type
-from public.appointments where id = %s
-for update
+select
+    a.id, a.status, a.clinician_id, a.patient_id, a.scheduled_start, a.scheduled_end, a.title,
+    a.appointment_type, a.duration_minutes, a.timezone, u.email as clinician_email
+from public.appointments as a
+join auth.users as u on u.id = a.clinician_id
+where a.id = %s
+for update of a
 """
 VIDEO_SESSION = "select meeting_id, join_url from public.video_call_sessions where appointment_id = %s"
 SAVE_VIDEO_SESSION = """

@@ -32,6 +32,17 @@ class WebPushSettings:
 
 
 @dataclass(frozen=True)
+class ZoomSettings:
+    """A Zoom Server-to-Server OAuth app (account-level: it creates meetings for any host)."""
+
+    account_id: str
+    client_id: str
+    client_secret: str
+    api_base_url: str = "https://api.zoom.us/v2"
+    oauth_url: str = "https://zoom.us/oauth/token"
+
+
+@dataclass(frozen=True)
 class Settings:
     worker_name: str
     app_base_url: str
@@ -43,6 +54,7 @@ class Settings:
     # The web service's address as providers see it (signatures cover it); None: the request's.
     public_base_url: str | None = None
     jitsi_base_url: str = "https://meet.jit.si"
+    zoom: ZoomSettings | None = None  # None: Zoom meetings wait
 
     smtp: SmtpSettings | None  # None: email is off
     twilio: TwilioSettings | None = None  # None: SMS is off
@@ -73,7 +85,17 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
     webpush = None
     if env.get("WEBPUSH_VAPID_PRIVATE_KEY") and env.get("WEBPUSH_VAPID_SUBJECT"):
         webpush = WebPushSettings(env["WEBPUSH_VAPID_PRIVATE_KEY"], env["WEBPUSH_VAPID_SUBJECT"])
+    zoom = None
+    if env.get("ZOOM_ACCOUNT_ID") and env.get("ZOOM_CLIENT_ID") and env.get("ZOOM_CLIENT_SECRET"):
+        zoom = ZoomSettings(
+            account_id=env["ZOOM_ACCOUNT_ID"],
+            client_id=env["ZOOM_CLIENT_ID"],
+            client_secret=env["ZOOM_CLIENT_SECRET"],
+            api_base_url=env.get("ZOOM_API_BASE_URL", "https://api.zoom.us/v2"),
+            oauth_url=env.get("ZOOM_OAUTH_URL", "https://zoom.us/oauth/token"),
+        )
     return Settings(
+        zoom=zoom,
         jitsi_base_url=env.get("JITSI_BASE_URL", "https://meet.jit.si"),
         public_base_url=(env.get("SCHEDULING_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         job_lease_seconds=float(env.get("SCHEDULING_JOB_LEASE_SECONDS", "300")),

@@ -51,6 +51,7 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
 
     config = settings.from_environment()
     jobs.log_disabled_channels(config)
+    handlers = jobs.handlers(config)
     next_run = {task.name: 0.0 for task in PERIODIC_TASKS}
     with (
         psycopg.connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as listener,
@@ -64,7 +65,7 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
                     result = listener.execute(task.sql).fetchone()[0]
                     log.info("%s: %s", task.name, result)
                     next_run[task.name] = time.monotonic() + task.every_seconds
-            jobs.run_due_jobs(work, config)
+            jobs.run_due_jobs(work, config, handlers)
             for notice in listener.notifies(timeout=poll_seconds, stop_after=1):
                 log.info("woken by %s: %s", notice.channel, notice.payload)
     log.info("stopped")
