@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import http_ece
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.providers import LocalServer
 
 
 def b64url(data: bytes) -> str:
@@ -87,12 +88,9 @@ class PushHandler(BaseHTTPRequestHandler):
         self.answer(201)
 
 
-class LocalPushService:
+class LocalPushService(LocalServer):
     def __init__(self) -> None:
-        self.state = PushState()
-        handler = type("BoundPushHandler", (PushHandler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(PushHandler, PushState())
 
     def subscribe(self, name: str) -> dict:
         """A new browser subscription, as the PushSubscription JSON a page would send us."""
@@ -102,11 +100,3 @@ class LocalPushService:
             "p256dh": browser.p256dh,
             "auth": b64url(browser.auth_secret),
         }
-
-    def __enter__(self) -> LocalPushService:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

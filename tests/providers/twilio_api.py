@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
+
+from tests.providers import LocalServer
 
 TEST_NUMBER_ERRORS = {
     "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
@@ -110,23 +111,11 @@ class TwilioHandler(BaseHTTPRequestHandler):
         self.reply(201, resource)
 
 
-class LocalTwilio:
-    """Starts the server on a free port of 127.0.0.1 in a thread; `base_url` is for the SDK."""
+class LocalTwilio(LocalServer):
+    """Twilio for the SDK: point `client.api.base_url` at `base_url`."""
 
     def __init__(self) -> None:
-        self.state = TwilioState(account_sid="AC" + secrets.token_hex(16), auth_token=secrets.token_hex(16))
-        handler = type("BoundTwilioHandler", (TwilioHandler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> LocalTwilio:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(
+            TwilioHandler,
+            TwilioState(account_sid="AC" + secrets.token_hex(16), auth_token=secrets.token_hex(16)),
+        )

@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from tests.providers import LocalServer
 
 
 @dataclass
@@ -124,21 +125,6 @@ class ZoomHandler(BaseHTTPRequestHandler):
         self.reply(204)
 
 
-class LocalZoom:
+class LocalZoom(LocalServer):
     def __init__(self) -> None:
-        self.state = ZoomState()
-        handler = type("BoundZoomHandler", (ZoomHandler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> LocalZoom:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(ZoomHandler, ZoomState())
