@@ -110,3 +110,10 @@ CANCEL_VIDEO_SESSION = """
 update public.video_call_sessions set status = 'cancelled'
 where appointment_id = %s and status = 'scheduled'
 """
+
+ICS_FEED_EXISTS = """
+select exists (
+    select from scheduling_private.ics_feed_tokens where token_sha256 = extensions.digest(%s, 'sha256')
+)
+"""
+ICS_FEED_APPOINTMENTS = "select * from scheduling_private.ics_feed_appointments(%s)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+from psycopg.rows import dict_row
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
+from workers.http.ics_feed import feed_calendar
 from workers.settings import Settings
 
 SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
@@ -36,4 +38,21 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
         reply.message(answer)
         return Response(str(reply), media_type="application/xml")
 
-    return Starlette(routes=[Route(SMS_WEBHOOK_PATH, inbound_sms, methods=["POST"])])
+    def ics_feed(request: Request) -> Response:
+        token = request.path_params["token"]
+        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+            if not conn.execute(queries.ICS_FEED_EXISTS, [token]).fetchone()["exists"]:
+                return Response("no such calendar feed", status_code=404)
+            appointments = conn.execute(queries.ICS_FEED_APPOINTMENTS, [token]).fetchall()
+        return Response(
+            feed_calendar(appointments, settings.app_base_url),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Cache-Control": "private, max-age=300"},
+        )
+
+    return Starlette(
+        routes=[
+            Route(SMS_WEBHOOK_PATH, inbound_sms, methods=["POST"]),
+            Route("/ics/{token}.ics", ics_feed, methods=["GET"]),
+        ]
+    )

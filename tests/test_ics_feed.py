@@ -1,0 +1,63 @@
+"""The calendar feed: a secret, revocable URL serving valid iCalendar of the user's appointments."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import psycopg
+from icalendar import Calendar
+from starlette.testclient import TestClient
+
+from workers.http.app import create_app
+from workers.settings import Settings
+
+SETTINGS = Settings(worker_name="test", app_base_url="https://clinic.example", smtp=None)
+
+
+def as_user(conn: psycopg.Connection, user_id: str, sql: str):
+    conn.execute("select tests.authenticate_as(%s)", [user_id])
+    row = conn.execute(sql).fetchone()
+    conn.execute("select tests.clear_authentication()")
+    conn.commit()
+    return row[0] if row else None
+
+
+def test_feed_lists_the_users_appointments_and_stops_when_revoked(committed_database: str) -> None:
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute(
+            "select tests.create_clinician('dr.who@example.com', 'America/New_York')"
+        ).fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        other = conn.execute("select tests.create_user('other@example.com')").fetchone()[0]
+        kept = conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(3, '15:00'))", [clinician, patient]
+        ).fetchone()[0]
+        conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(4, '15:00'), 30, 'cancelled')",
+            [clinician, patient],
+        )
+        conn.execute("select tests.add_appointment(%s, %s, tests.days_ahead(5, '15:00'))", [clinician, other])
+        start, uid = conn.execute(
+            "select scheduled_start, ical_uid from appointments where id = %s", [kept]
+        ).fetchone()
+        conn.commit()
+        first_token = as_user(conn, patient, "select create_ics_feed_token()")
+        token = as_user(conn, patient, "select create_ics_feed_token()")
+
+        with TestClient(create_app(committed_database, SETTINGS)) as client:
+            feed = client.get(f"/ics/{token}.ics")
+            replaced = client.get(f"/ics/{first_token}.ics")
+            as_user(conn, patient, "select revoke_ics_feed()::text")
+            revoked = client.get(f"/ics/{token}.ics")
+
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    calendar = Calendar.from_ical(feed.content)
+    events = calendar.walk("VEVENT")
+    assert [str(e["STATUS"]) for e in events] == ["CONFIRMED", "CANCELLED"]  # not the other patient's
+    first = events[0]
+    assert str(first["UID"]) == uid
+    assert first.decoded("DTSTART") == start
+    assert first.decoded("DTSTART").tzinfo == ZoneInfo("America/New_York")
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["America/New_York"]
+    assert replaced.status_code == 404, "a new token revokes the previous one"
+    assert revoked.status_code == 404
