@@ -44,15 +44,6 @@ begin
 end
 $$;
 
-create or replace function tests.authenticate_as_service_role() returns void
-language plpgsql
-as $$
-begin
-    perform set_config('role', 'service_role', true);
-    perform set_config('request.jwt.claims', '{"role": "service_role"}', true);
-end
-$$;
-
 -- Back to the session user (the superuser the harness connects as), with no claims.
 create or replace function tests.clear_authentication() returns void
 language plpgsql

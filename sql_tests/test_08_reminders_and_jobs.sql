@@ -1,7 +1,7 @@
 -- Reminders follow their appointment; notices reach both people; the job outbox claims,
 -- retries and gives up as it should.
 begin;
-select plan(33);
+select plan(34);
 
 do $$
 declare
@@ -142,10 +142,13 @@ select tests.clear_authentication();
 
 -- ----------------------------------------------------------------------------- the job outbox
 delete from scheduling_private.jobs;
-do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 1}', now() - interval '1 minute', 'k1'); end $$;
-do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 1}', now() - interval '1 minute', 'k1'); end $$;
-do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 2}', now() + interval '1 hour'); end $$;
-select is((select count(*)::int from scheduling_private.jobs), 2, 'enqueueing the same key twice makes one job');
+insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key) values ('notice_email', '{"n": 1}', now() - interval '1 minute', 'k1');
+select throws_ok(
+    $$insert into scheduling_private.jobs (kind, payload, dedupe_key) values ('notice_email', '{"n": 1}', 'k1')$$,
+    '23505', null, 'a second job with the same key is refused'
+);
+insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key) values ('notice_email', '{"n": 2}', now() + interval '1 hour', null);
+select is((select count(*)::int from scheduling_private.jobs), 2, 'one job per key');
 select is(
     (select array_agg(j.payload ->> 'n') from scheduling_private.claim_jobs('w1', '{notice_email}') as j),
     '{1}'::text[], 'a claim takes due jobs only'
@@ -178,12 +181,12 @@ select is(
     scheduling_private.fail_job((select j.id from scheduling_private.jobs as j where j.dedupe_key = 'k1'), 'SMTP 554'),
     'failed', 'after the last attempt the job fails, error kept'
 );
-do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 3}', now(), 'k3'); end $$;
+insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key) values ('notice_email', '{"n": 3}', now(), 'k3');
 select is(
     scheduling_private.fail_job((select j.id from scheduling_private.claim_jobs('w1', '{notice_email}') as j), 'Twilio 21211', retry => false),
     'failed', 'an error that will not heal fails at once'
 );
-do $$ begin perform scheduling_private.enqueue_job('notice_email', '{"n": 4}', now(), 'k4'); end $$;
+insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key) values ('notice_email', '{"n": 4}', now(), 'k4');
 do $$ begin perform scheduling_private.complete_job(j.id) from scheduling_private.claim_jobs('w1', '{notice_email}') as j; end $$;
 select is((select j.status from scheduling_private.jobs as j where j.dedupe_key = 'k4'), 'done', 'a completed job is done');
 

@@ -117,14 +117,6 @@ def act_as(db: psycopg.Connection) -> Callable[[uuid.UUID | str | None], None]:
 
 
 @pytest.fixture
-def create_user(db: psycopg.Connection) -> Callable[[str], uuid.UUID]:
-    def create(email: str) -> uuid.UUID:
-        return db.execute("select tests.create_user(%s)", [email]).fetchone()[0]
-
-    return create
-
-
-@pytest.fixture
 def empty_database(cluster: localdb.Cluster) -> Iterator[str]:
     """A new database with the platform layer but no migrations; dropped after the test."""
     name = f"scratch_{uuid.uuid4().hex[:12]}"

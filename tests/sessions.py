@@ -66,3 +66,11 @@ def active_appointments(url: str, start: datetime) -> int:
             " and status in ('requested', 'confirmed', 'in_progress')",
             [start],
         ).fetchone()[0]
+
+
+def as_user(conn: psycopg.Connection, user_id: str, sql: str, params: list | tuple = ()) -> tuple | None:
+    """One request as this user, as PostgREST makes it: a transaction of its own, committed."""
+    conn.commit()  # end any transaction the caller's reads opened, so the block below is real
+    with conn.transaction():
+        conn.execute("select tests.authenticate_as(%s)", [user_id])
+        return conn.execute(sql, params).fetchone()

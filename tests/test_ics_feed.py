@@ -8,18 +8,11 @@ import psycopg
 from icalendar import Calendar
 from starlette.testclient import TestClient
 
+from tests.sessions import as_user
 from workers.http.app import create_app
 from workers.settings import Settings
 
 SETTINGS = Settings(worker_name="test", app_base_url="https://clinic.example", smtp=None)
-
-
-def as_user(conn: psycopg.Connection, user_id: str, sql: str):
-    conn.execute("select tests.authenticate_as(%s)", [user_id])
-    row = conn.execute(sql).fetchone()
-    conn.execute("select tests.clear_authentication()")
-    conn.commit()
-    return row[0] if row else None
 
 
 def test_feed_lists_the_users_appointments_and_stops_when_revoked(committed_database: str) -> None:
@@ -41,13 +34,13 @@ def test_feed_lists_the_users_appointments_and_stops_when_revoked(committed_data
             "select scheduled_start, ical_uid from appointments where id = %s", [kept]
         ).fetchone()
         conn.commit()
-        first_token = as_user(conn, patient, "select create_ics_feed_token()")
-        token = as_user(conn, patient, "select create_ics_feed_token()")
+        first_token = as_user(conn, patient, "select create_ics_feed_token()")[0]
+        token = as_user(conn, patient, "select create_ics_feed_token()")[0]
 
         with TestClient(create_app(committed_database, SETTINGS)) as client:
             feed = client.get(f"/ics/{token}.ics")
             replaced = client.get(f"/ics/{first_token}.ics")
-            as_user(conn, patient, "select revoke_ics_feed()::text")
+            as_user(conn, patient, "select revoke_ics_feed()")
             revoked = client.get(f"/ics/{token}.ics")
 
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 import psycopg
 
-from tests.sessions import active_appointments, make_clinic, next_days_at, run_at_once
+from tests.sessions import active_appointments, as_user, make_clinic, next_days_at, run_at_once
 
 
 def options(*starts: datetime, minutes: int = 30) -> str:
@@ -17,15 +17,6 @@ def options(*starts: datetime, minutes: int = 30) -> str:
             for s in starts
         ]
     )
-
-
-def as_user(conn: psycopg.Connection, user_id: str, sql: str, params: list) -> tuple:
-    """One PostgREST-like request: its own transaction, as this user."""
-    with conn.transaction():
-        conn.execute("select tests.authenticate_as(%s)", [user_id])
-        row = conn.execute(sql, params).fetchone()
-        conn.execute("select tests.clear_authentication()")
-    return row
 
 
 OFFER = (

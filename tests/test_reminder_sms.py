@@ -105,3 +105,21 @@ def test_server_error_is_retried_then_sent(committed_database, twilio) -> None:
     assert "500" in after_failure[2]
     assert after_retry == ("sent", 2, None, "done", 2)
     assert len(server.state.sent) == 1
+
+
+def test_confirmation_notice_is_texted_to_a_patient_who_wants_sms(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+            [patient, "+15005550006"],
+        )
+        conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
+        )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1  # the clinician has no phone: one text
+    assert [m["to"] for m in server.state.sent] == ["+15005550006"]
+    assert server.state.sent[0]["body"].startswith("Your appointment with dr.who@example.com is confirmed")

@@ -138,6 +138,7 @@ def in_window(first_day: date, window: Window, quarter_offset: int, zone: ZoneIn
 )
 def test_every_returned_slot_is_inside_hours_free_and_bookable(
     db: psycopg.Connection,
+    act_as,
     zone_name: str,
     buffer_minutes: int,
     min_notice_minutes: int,
@@ -214,7 +215,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         ).fetchall()
         busy_blocks = db.execute("select starts_at, ends_at from calendar_busy_blocks").fetchall()
 
-        db.execute("select tests.authenticate_as(%s)", [searcher])
+        act_as(searcher)
         slots = db.execute(
             "select slot_start, slot_end, location_type, now() from get_available_slots("
             "clinician_id => %s, range_start => %s, range_end => %s, appointment_type => %s)",
@@ -252,7 +253,6 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
                     ],
                 ).fetchone()
             assert booked == ("requested",)
-        db.execute("select tests.clear_authentication()")
 
 
 def inside_some_window(

@@ -98,7 +98,7 @@ $$;
 comment on function scheduling_private.tg_set_updated_at() is
 'BEFORE UPDATE trigger: keeps updated_at current on every table that has it.';
 
-create function scheduling_private.tg_clinicians__validate_timezone() returns trigger
+create function scheduling_private.tg_validate_timezone() returns trigger
 language plpgsql
 set search_path = ''
 as $$
@@ -115,7 +115,7 @@ $$;
 create trigger _100_set_updated_at before update on public.clinicians
 for each row execute function scheduling_private.tg_set_updated_at();
 create trigger _200_validate_timezone before insert or update of timezone on public.clinicians
-for each row execute function scheduling_private.tg_clinicians__validate_timezone();
+for each row execute function scheduling_private.tg_validate_timezone();
 create trigger _100_set_updated_at before update on public.care_relationships
 for each row execute function scheduling_private.tg_set_updated_at();
 

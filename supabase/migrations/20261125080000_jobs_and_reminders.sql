@@ -44,19 +44,6 @@ $$;
 create trigger _900_notify_workers after insert on scheduling_private.jobs
 for each statement execute function scheduling_private.tg_jobs__notify_workers();
 
-create function scheduling_private.enqueue_job(
-    kind text, payload jsonb, run_after timestamptz default now(), dedupe_key text default null
-) returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-    insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key)
-    values (kind, payload, run_after, dedupe_key)
-    on conflict on constraint jobs_dedupe_key_key do nothing;
-end
-$$;
-
 -- The one claim used by every consumer: due jobs of these kinds, plus running ones whose lease
 -- ran out (their worker died), locked with SKIP LOCKED so workers never share a job.
 create function scheduling_private.claim_jobs(
@@ -160,7 +147,7 @@ create trigger _100_set_updated_at before update on public.notification_preferen
 for each row execute function scheduling_private.tg_set_updated_at();
 create trigger _200_validate_timezone before insert or update of timezone on public.notification_preferences
 for each row when (new.timezone is not null)
-execute function scheduling_private.tg_clinicians__validate_timezone();
+execute function scheduling_private.tg_validate_timezone();
 
 create policy "Users can view their own notification preferences" on public.notification_preferences
 for select to authenticated using (user_id = (select auth.uid()));

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from workers.wording import visit_name
+
 LOCATION_NAMES = {"in_person": "In person", "video": "Video", "phone": "Phone"}
 
 
@@ -19,7 +21,7 @@ def feed_calendar(appointments: list[dict], app_base_url: str) -> bytes:
     calendar.add("x-wr-calname", "Clinic appointments")
     for appointment in appointments:
         zone = ZoneInfo(appointment["timezone"])
-        visit = appointment["title"] or appointment["appointment_type"].replace("_", " ").capitalize()
+        visit = visit_name(appointment).capitalize()
         event = Event()
         event.add("uid", appointment["ical_uid"])
         event.add("sequence", appointment["ical_sequence"])

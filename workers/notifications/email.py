@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from workers.notifications.calendar_invite import appointment_invite
 from workers.notifications.errors import PermanentDeliveryError
 from workers.settings import SmtpSettings
+from workers.wording import visit_name
 
 LOCATION_NAMES = {"in_person": "in person", "video": "by video", "phone": "by phone"}
 
@@ -49,7 +50,7 @@ def appointment_message(
         or LOCATION_NAMES[appointment["location_type"]]
     )
     link = f"{app_base_url}/appointments/{appointment['appointment_id']}"
-    visit = appointment["title"] or appointment["appointment_type"].replace("_", " ")
+    visit = visit_name(appointment)
 
     message = EmailMessage()
     message["Subject"] = f"{subject_prefix}: {visit} on {start:%a %d %b at %H:%M}"

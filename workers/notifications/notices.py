@@ -1,4 +1,4 @@
-"""Immediate notices by email: confirmed, moved, cancelled, and times offered."""
+"""Immediate notices by email, SMS and push: confirmed, moved, cancelled, and times offered."""
 
 from __future__ import annotations
 
@@ -22,6 +22,15 @@ APPOINTMENT_NOTICES = {
 }
 
 
+def notice_subject(cursor: psycopg.Cursor, notice: dict) -> dict | None:
+    """The appointment or offer a notice is about, as its recipient reads it (None: gone)."""
+    if notice["kind"] in APPOINTMENT_NOTICES:
+        return cursor.execute(queries.APPOINTMENT_FOR_NOTICE, notice).fetchone()
+    if notice["kind"] == "offer_received":
+        return cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
+    raise ValueError(f"unknown notice kind {notice['kind']!r}")
+
+
 def deliver_email_notice(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
     """Email one notice job; its Message-ID comes from the job, so a retry carries the same."""
     assert settings.smtp is not None, "email notices are claimed only when SMTP is configured"
@@ -29,27 +38,22 @@ def deliver_email_notice(conn: psycopg.Connection, job: dict, settings: Settings
     sender = settings.smtp.sender
     message_id = f"<notice-{job['id']}@{sender_domain(sender)}>"
     with conn.cursor(row_factory=dict_row) as cursor:
-        if notice["kind"] in APPOINTMENT_NOTICES:
-            appointment = cursor.execute(queries.APPOINTMENT_FOR_NOTICE, notice).fetchone()
-            if appointment is None or appointment["email"] is None:
-                return "skipped"
-            prefix, intro, cancelled = APPOINTMENT_NOTICES[notice["kind"]]
-            message = appointment_message(
-                appointment,
-                sender=sender,
-                app_base_url=settings.app_base_url,
-                message_id=message_id,
-                subject_prefix=prefix,
-                intro=intro,
-                cancelled=cancelled,
-            )
-        elif notice["kind"] == "offer_received":
-            offer = cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
-            if offer is None or offer["email"] is None:
-                return "skipped"
-            message = offer_message(offer, sender, message_id, settings.app_base_url)
-        else:
-            raise ValueError(f"unknown notice kind {notice['kind']!r}")
+        subject = notice_subject(cursor, notice)
+    if subject is None or subject["email"] is None:
+        return "skipped"
+    if notice["kind"] in APPOINTMENT_NOTICES:
+        prefix, intro, cancelled = APPOINTMENT_NOTICES[notice["kind"]]
+        message = appointment_message(
+            subject,
+            sender=sender,
+            app_base_url=settings.app_base_url,
+            message_id=message_id,
+            subject_prefix=prefix,
+            intro=intro,
+            cancelled=cancelled,
+        )
+    else:
+        message = offer_message(subject, sender, message_id, settings.app_base_url)
     SmtpSender(settings.smtp).send(message)
     return "sent"
 
@@ -88,23 +92,16 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
     assert settings.twilio is not None, "SMS notices are claimed only when Twilio is configured"
     notice = job["payload"]
     with conn.cursor(row_factory=dict_row) as cursor:
-        if notice["kind"] in SMS_APPOINTMENT_NOTICES:
-            row = cursor.execute(queries.APPOINTMENT_FOR_NOTICE, notice).fetchone()
-            if row is None or not row["phone"]:
-                return "skipped"
-            start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
-            what = SMS_APPOINTMENT_NOTICES[notice["kind"]]
-            closing = ")" if notice["kind"] == "appointment_cancelled" else ""
-            text = (
-                f"Your appointment with {row['clinician_name']} is {what} {start:%a %d %b at %H:%M}{closing}."
-            )
-        elif notice["kind"] == "offer_received":
-            row = cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
-            if row is None or not row["phone"]:
-                return "skipped"
-            text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
-        else:
-            raise ValueError(f"unknown notice kind {notice['kind']!r}")
+        row = notice_subject(cursor, notice)
+    if row is None or not row["phone"]:
+        return "skipped"
+    if notice["kind"] in SMS_APPOINTMENT_NOTICES:
+        start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
+        what = SMS_APPOINTMENT_NOTICES[notice["kind"]]
+        closing = ")" if notice["kind"] == "appointment_cancelled" else ""
+        text = f"Your appointment with {row['clinician_name']} is {what} {start:%a %d %b at %H:%M}{closing}."
+    else:
+        text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
     SmsSender(settings.twilio).send(row["phone"], text)
     return "sent"
 

@@ -19,6 +19,7 @@ from workers.notifications.errors import PermanentDeliveryError
 from workers.notifications.push import PushSender
 from workers.notifications.sms import SmsSender
 from workers.settings import Settings
+from workers.wording import visit_name
 
 log = logging.getLogger("scheduling.reminders")
 
@@ -87,7 +88,7 @@ def push_sender(settings: Settings) -> Send:
 
 def reminder_text(reminder: dict) -> str:
     start = reminder["scheduled_start"].astimezone(ZoneInfo(reminder["reader_timezone"]))
-    visit = reminder["title"] or reminder["appointment_type"].replace("_", " ")
+    visit = visit_name(reminder)
     return (
         f"Reminder: {visit} with {reminder['clinician_name']} {start:%a %d %b at %H:%M}."
         " Reply C to confirm or X to cancel."

@@ -14,6 +14,7 @@ import requests
 from workers.notifications.errors import PermanentDeliveryError
 from workers.settings import ZoomSettings
 from workers.video.meeting import Meeting
+from workers.wording import visit_name
 
 
 class ZoomProvider:
@@ -45,7 +46,7 @@ class ZoomProvider:
 
     def _meeting_fields(self, appointment: dict) -> dict:
         return {
-            "topic": appointment["title"] or appointment["appointment_type"].replace("_", " ").capitalize(),
+            "topic": visit_name(appointment).capitalize(),
             "start_time": appointment["scheduled_start"].strftime("%Y-%m-%dT%H:%M:%SZ"),
             "duration": appointment["duration_minutes"],
             "timezone": appointment["timezone"],
