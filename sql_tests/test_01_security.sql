@@ -53,9 +53,11 @@ select is(
             p.pronamespace = 'scheduling_private'::regnamespace
             and coalesce(p.proconfig, '{}') @> array['search_path=""'] is false
             and p.prolang <> (select l.oid from pg_language as l where l.lanname = 'c')
+            -- Inlined into callers that pin search_path; a SET clause would stop the inlining.
+            and p.oid <> 'scheduling_private.open_windows(uuid, text, date, date, text, text, integer, uuid)'::regprocedure
     ),
     '{}'::text[],
-    'every private function pins search_path to the empty string'
+    'every private function pins search_path to the empty string (open_windows: inlined, see its migration)'
 );
 
 select ok(

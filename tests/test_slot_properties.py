@@ -3,7 +3,8 @@
 For random weekly hours, overrides, appointments and busy blocks, every slot that
 get_available_slots returns to a connected patient must lie inside the clinician's hours in
 their zone, overlap no active appointment (with buffer) or busy block, respect the notice,
-and be bookable by book_appointment.
+and be bookable by book_appointment; and a time it does not return must be refused by it
+(booking checks one slot with its own query, so the two must agree both ways).
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ def in_window(first_day: date, window: Window, quarter_offset: int, zone: ZoneIn
     search_type=st.sampled_from(TYPES),
     search_days=st.integers(1, 8),
     to_book=st.integers(0, 1000),
+    probe=st.tuples(
+        st.integers(0, 5), st.integers(-4, 40), st.sampled_from(SLOT_LENGTHS), st.sampled_from(LOCATIONS)
+    ),
 )
 def test_every_returned_slot_is_inside_hours_free_and_bookable(
     db: psycopg.Connection,
@@ -149,6 +153,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
     search_type: str,
     search_days: int,
     to_book: int,
+    probe: tuple[int, int, int, str | None],
 ) -> None:
     zone = ZoneInfo(zone_name)
     first_day = datetime.now(zone).date() + timedelta(days=2)
@@ -253,6 +258,39 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
                     ],
                 ).fetchone()
             assert booked == ("requested",)
+
+        # Any time on or off the grid: bookable exactly when the search offers it.
+        window_index, quarter_offset, minutes, location = probe
+        location = location or "in_person"
+        probe_start = in_window(first_day, weekly[window_index % len(weekly)], quarter_offset, zone)
+        offered = db.execute(
+            "select count(*) > 0 from get_available_slots(clinician_id => %s, range_start => %s,"
+            " range_end => %s, appointment_type => %s, location_type => %s, duration_minutes => %s)"
+            " where slot_start = %s",
+            [
+                clinician,
+                probe_start,
+                probe_start + timedelta(minutes=minutes),
+                search_type,
+                location,
+                minutes,
+                probe_start,
+            ],
+        ).fetchone()[0]
+        event(f"probe offered: {offered}")
+        try:
+            with db.transaction(force_rollback=True):
+                db.execute(
+                    "select book_appointment(%s, %s, %s, %s, %s, %s)",
+                    [clinician, searcher, probe_start, minutes, search_type, location],
+                )
+            refused = None
+        except psycopg.Error as error:
+            assert error.sqlstate in ("22023", "PT409"), error
+            refused = error
+        assert (refused is None) == offered, (
+            f"{probe_start} for {minutes} min: offered {offered}, {refused!r}"
+        )
 
 
 def inside_some_window(
