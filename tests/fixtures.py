@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.radicale_server import Radicale
 from workers import localdb, migrations
 from workers.paths import LOCAL_PLATFORM_DIR, SQL_TEST_HELPERS
 
@@ -128,3 +129,13 @@ def empty_database(cluster: localdb.Cluster) -> Iterator[str]:
         yield url
     finally:
         drop_database(cluster, name)
+
+
+@pytest.fixture(scope="session")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    """A real CalDAV server for the session; each test makes accounts of its own."""
+    server = Radicale(tmp_path_factory.mktemp("radicale"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -9,6 +9,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from workers import queries
+from workers.calendars.sync_jobs import handle_calendar_job
 from workers.notifications.errors import PermanentDeliveryError
 from workers.notifications.notices import deliver_email_notice, deliver_push_notice, deliver_sms_notice
 from workers.notifications.reminders import deliver_reminder, email_sender, push_sender, sms_sender
@@ -43,6 +44,12 @@ def handlers(settings: Settings) -> dict[str, Handler]:
     if settings.zoom is not None:
         zoom = ZoomProvider(settings.zoom)
         available["video_zoom"] = lambda conn, job, _: handle_video_job(conn, job, zoom)
+    if settings.secret_box is not None:
+        box = settings.secret_box
+        for kind in ("calendar_push_caldav", "calendar_pull_caldav"):
+            available[kind] = lambda conn, job, config: handle_calendar_job(
+                conn, job, box, config.app_base_url
+            )
     if settings.webpush is not None:
         send_push = push_sender(settings)
         available["reminder_push"] = lambda conn, job, _: deliver_reminder(
@@ -61,6 +68,11 @@ def log_disabled_channels(settings: Settings) -> None:
         log.warning("push is off: set WEBPUSH_VAPID_PRIVATE_KEY and WEBPUSH_VAPID_SUBJECT")
     if settings.zoom is None:
         log.warning("Zoom is off: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET")
+    if settings.secret_box is None:
+        log.warning("calendar sync is off: set SCHEDULING_SECRET_KEYS to seal calendar credentials")
+    log.warning(
+        "calendar sync: Google and Microsoft calendars are not available in this version; their jobs wait"
+    )
     log.warning("video: Google Meet and Teams meetings are not available in this version; their jobs wait")
 
 

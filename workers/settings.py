@@ -6,6 +6,8 @@ import os
 import socket
 from dataclasses import dataclass
 
+from workers.calendars.secrets import SecretBox
+
 
 @dataclass(frozen=True)
 class SmtpSettings:
@@ -55,10 +57,10 @@ class Settings:
     public_base_url: str | None = None
     jitsi_base_url: str = "https://meet.jit.si"
     zoom: ZoomSettings | None = None  # None: Zoom meetings wait
-
-    smtp: SmtpSettings | None  # None: email is off
-    twilio: TwilioSettings | None = None  # None: SMS is off
-    webpush: WebPushSettings | None = None  # None: push is off
+    # Seals calendar passwords and tokens; None: calendar sync is off.
+    secret_box: SecretBox | None = None
+    # Verifies the Supabase JWT of calendar connect requests; None: connecting is off.
+    jwt_secret: str | None = None
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
@@ -94,7 +96,10 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
             api_base_url=env.get("ZOOM_API_BASE_URL", "https://api.zoom.us/v2"),
             oauth_url=env.get("ZOOM_OAUTH_URL", "https://zoom.us/oauth/token"),
         )
+    secret_keys = env.get("SCHEDULING_SECRET_KEYS")
     return Settings(
+        secret_box=SecretBox.from_setting(secret_keys) if secret_keys else None,
+        jwt_secret=env.get("SUPABASE_JWT_SECRET") or None,
         zoom=zoom,
         jitsi_base_url=env.get("JITSI_BASE_URL", "https://meet.jit.si"),
         public_base_url=(env.get("SCHEDULING_PUBLIC_BASE_URL") or "").rstrip("/") or None,

@@ -35,6 +35,8 @@ PERIODIC_TASKS = [
     PeriodicTask("expire offers", "select scheduling_private.expire_offers()", 60),
     # Days whose appointments changed get their statistics recomputed.
     PeriodicTask("refresh statistics", "select scheduling_private.refresh_dirty_statistics()", 60),
+    # Connected calendars not pulled for 15 minutes get a pull job.
+    PeriodicTask("queue calendar pulls", "select scheduling_private.enqueue_due_calendar_pulls()", 60),
 ]
 
 

@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
+from workers.http.calendar_connect import connect_caldav_endpoint
 from workers.http.ics_feed import feed_calendar
 from workers.settings import Settings
 
@@ -54,5 +55,8 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
         routes=[
             Route(SMS_WEBHOOK_PATH, inbound_sms, methods=["POST"]),
             Route("/ics/{token}.ics", ics_feed, methods=["GET"]),
+            Route(
+                "/calendar/connect/caldav", connect_caldav_endpoint(database_url, settings), methods=["POST"]
+            ),
         ]
     )

@@ -1,0 +1,303 @@
+"""Two-way sync with a real CalDAV server (Radicale): connect, push, pull, conflicts, crashes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import caldav
+import jwt
+import psycopg
+import pytest
+from icalendar import Calendar, Event
+from starlette.testclient import TestClient
+
+from workers import jobs
+from workers.calendars.secrets import SecretBox, new_key_setting
+from workers.calendars.sync_jobs import handle_calendar_job
+from workers.http.app import create_app
+from workers.settings import Settings
+
+JWT_SECRET = "test-jwt-secret-of-at-least-32-bytes!!"
+SETTINGS = Settings(
+    worker_name="test",
+    app_base_url="https://clinic.example",
+    smtp=None,
+    secret_box=SecretBox.from_setting(new_key_setting()),
+    jwt_secret=JWT_SECRET,
+)
+
+
+def access_token(user_id: str) -> str:
+    return jwt.encode({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"}, JWT_SECRET)
+
+
+@pytest.fixture
+def clinic(committed_database: str, radicale) -> dict:
+    """A clinician open every day with one patient, and a CalDAV account with a 'Work' calendar."""
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.cal@example.com')").fetchone()[0]
+        conn.execute("select tests.open_every_day(%s)", [clinician])
+        patient = conn.execute("select tests.create_user('pat.cal@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+    username, password = f"dr-{uuid.uuid4().hex[:8]}", "app-specific-password"
+    radicale.add_user(username, password)
+    account = caldav.DAVClient(url=radicale.url, username=username, password=password)
+    calendar = account.principal().make_calendar(name="Work", cal_id="work")
+    return {
+        "url": committed_database,
+        "clinician": clinician,
+        "patient": patient,
+        "server": radicale.url,
+        "username": username,
+        "password": password,
+        "calendar": calendar,
+    }
+
+
+def connect(clinic: dict, **overrides: str):
+    client = TestClient(create_app(clinic["url"], SETTINGS))
+    return client.post(
+        "/calendar/connect/caldav",
+        json={"server_url": clinic["server"], "username": clinic["username"], "password": clinic["password"]}
+        | overrides,
+        headers={"Authorization": f"Bearer {access_token(clinic['clinician'])}"},
+    )
+
+
+def book(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> str:
+    appointment = conn.execute(
+        "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
+        " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(%s, %s),"
+        " tests.days_ahead(%s, %s) + interval '30 minutes', 'follow_up', 'in_person', 'confirmed')"
+        " returning id",
+        [clinic["clinician"], clinic["patient"], day, at, day, at],
+    ).fetchone()[0]
+    conn.commit()
+    return appointment
+
+
+def events_in(calendar: caldav.Calendar) -> dict[str, tuple[datetime, datetime]]:
+    """UID -> (start, end) of every event in the calendar, read back with the caldav client."""
+    found = {}
+    for item in calendar.get_events():
+        event = item.icalendar_component
+        found[str(event["uid"])] = (
+            event.decoded("dtstart").astimezone(UTC),
+            event.decoded("dtend").astimezone(UTC),
+        )
+    return found
+
+
+def log_actions(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    return conn.execute("select direction, action, status from calendar_sync_log order by id").fetchall()
+
+
+def test_connecting_checks_the_password_and_seals_it(clinic: dict) -> None:
+    refused = connect(clinic, password="wrong")
+    assert refused.status_code == 422 and "refused" in refused.json()["error"]
+    unsigned = TestClient(create_app(clinic["url"], SETTINGS)).post("/calendar/connect/caldav", json={})
+    assert unsigned.status_code == 401
+
+    answer = connect(clinic)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["calendar_name"] == "Work" and answer.json()["is_primary"] is True
+    with psycopg.connect(clinic["url"]) as conn:
+        connections = conn.execute("select count(*) from calendar_sync_connections").fetchone()[0]
+        sealed, account = conn.execute(
+            "select sealed, account from scheduling_private.calendar_secrets"
+        ).fetchone()
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select * from scheduling_private.calendar_secrets")
+    assert connections == 1  # the refused attempt saved nothing
+    assert clinic["password"].encode() not in bytes(sealed)
+    assert account == {"server_url": clinic["server"], "username": clinic["username"]}
+
+
+def test_appointments_are_created_moved_and_cancelled_in_the_calendar(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, SETTINGS)
+        uid, start = conn.execute(
+            "select ical_uid, scheduled_start from appointments where id = %s", [appointment]
+        ).fetchone()
+        created = events_in(clinic["calendar"])
+        apple_id = conn.execute("select apple_calendar_event_id from appointments").fetchone()[0]
+
+        conn.execute(
+            "update appointments set scheduled_start = scheduled_start + interval '1 day',"
+            " scheduled_end = scheduled_end + interval '1 day' where id = %s",
+            [appointment],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        moved = events_in(clinic["calendar"])
+
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
+            [appointment],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        cancelled = events_in(clinic["calendar"])
+        pushes = [row for row in log_actions(conn) if row[0] == "push"]
+
+    assert created == {uid: (start, start + timedelta(minutes=30))}
+    assert apple_id and apple_id.endswith(".ics")
+    assert moved == {uid: (start + timedelta(days=1), start + timedelta(days=1, minutes=30))}
+    assert cancelled == {}
+    assert pushes == [
+        ("push", "create", "success"),
+        ("push", "update", "success"),
+        ("push", "delete", "success"),
+    ]
+
+
+def test_a_retry_after_a_crash_makes_no_second_event(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        book(conn, clinic, 3, "11:00")
+        job = conn.execute(
+            "select id, kind, payload from scheduling_private.jobs where kind = 'calendar_push_caldav'"
+        ).fetchone()
+        conn.rollback()
+        # The provider creates the event, then the worker dies before committing anything.
+        with conn.transaction(force_rollback=True):
+            handle_calendar_job(
+                conn, {"id": job[0], "kind": job[1], "payload": job[2]}, SETTINGS.secret_box, ""
+            )
+        assert conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0] == 0
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        links = conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
+    assert len(clinic["calendar"].get_events()) == 1
+    assert links == 1
+
+
+def personal_event(
+    calendar: caldav.Calendar, start: datetime, minutes: int, transparent: bool = False
+) -> None:
+    ical = Calendar()
+    ical.add("prodid", "-//someone's phone//EN")
+    ical.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"{uuid.uuid4()}@phone.example")
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstart", start)
+    event.add("dtend", start + timedelta(minutes=minutes))
+    event.add("summary", "Dentist")
+    if transparent:
+        event.add("transp", "TRANSPARENT")
+    ical.add_component(event)
+    calendar.add_event(ical.to_ical().decode())
+
+
+def free_slots_at(conn: psycopg.Connection, clinic: dict, starts: list[datetime]) -> list[bool]:
+    conn.execute("select tests.authenticate_as(%s)", [clinic["patient"]])
+    offered = {
+        row[0]
+        for row in conn.execute(
+            "select slot_start from get_available_slots(%s, %s, %s)",
+            [clinic["clinician"], min(starts) - timedelta(hours=1), max(starts) + timedelta(hours=1)],
+        )
+    }
+    conn.execute("select tests.clear_authentication()")
+    return [start in offered for start in starts]
+
+
+def test_personal_events_block_slots_and_an_unchanged_calendar_rewrites_nothing(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)  # the first pull
+        dentist, holiday_lunch = conn.execute(
+            "select tests.days_ahead(4, '10:00'), tests.days_ahead(4, '13:00')"
+        ).fetchone()
+        conn.rollback()
+        assert free_slots_at(conn, clinic, [dentist, holiday_lunch]) == [True, True]
+
+        personal_event(clinic["calendar"], dentist, 60)
+        personal_event(clinic["calendar"], holiday_lunch, 60, transparent=True)
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        queued = conn.execute("select request_calendar_sync(id) from calendar_sync_connections").fetchall()
+        conn.execute("select tests.clear_authentication()")
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        blocks = conn.execute(
+            "select id, starts_at, ends_at, updated_at from calendar_busy_blocks"
+        ).fetchall()
+        after_import = free_slots_at(conn, clinic, [dentist, dentist + timedelta(minutes=30), holiday_lunch])
+
+        conn.execute(
+            "select scheduling_private.enqueue_calendar_pull(id, 'caldav') from calendar_sync_connections"
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        blocks_again = conn.execute(
+            "select id, starts_at, ends_at, updated_at from calendar_busy_blocks"
+        ).fetchall()
+        imports = [row for row in log_actions(conn) if row[:2] == ("pull", "import")]
+
+    assert queued == [(True,)]
+    assert [(b[1], b[2]) for b in blocks] == [(dentist, dentist + timedelta(hours=1))]
+    assert after_import == [False, False, True]  # free ("transparent") time does not block
+    assert blocks_again == blocks
+    assert len(imports) == 2  # the two new events, once; the second pull imported nothing
+
+
+def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes_back(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 5, "10:00")
+        jobs.run_due_jobs(conn, SETTINGS)
+        uid, start = conn.execute(
+            "select ical_uid, scheduled_start from appointments where id = %s", [appointment]
+        ).fetchone()
+        conn.rollback()
+
+        ours = clinic["calendar"].event_by_uid(uid)
+        event = ours.icalendar_component
+        later = start + timedelta(hours=2)
+        event["dtstart"].dt, event["dtend"].dt = later, later + timedelta(minutes=30)
+        event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
+        ours.save()
+        conn.execute(
+            "select scheduling_private.enqueue_calendar_pull(id, 'caldav') from calendar_sync_connections"
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        moved_to = conn.execute(
+            "select scheduled_start from appointments where id = %s", [appointment]
+        ).fetchone()[0]
+        conn.rollback()
+
+        clinic["calendar"].event_by_uid(uid).delete()
+        conn.execute(
+            "select scheduling_private.enqueue_calendar_pull(id, 'caldav') from calendar_sync_connections"
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        status = conn.execute("select status from appointments where id = %s", [appointment]).fetchone()[0]
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+
+    assert moved_to == later
+    assert status == "confirmed"
+    assert events_in(clinic["calendar"]) == {uid: (later, later + timedelta(minutes=30))}
+    assert conflicts == [("pull", "conflict", "skipped")]
+
+
+def test_disconnecting_removes_secrets_and_busy_time(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    personal_event(clinic["calendar"], datetime.now(UTC).replace(microsecond=0) + timedelta(days=2), 60)
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)
+        before = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        conn.execute("delete from calendar_sync_connections")
+        conn.execute("select tests.clear_authentication()")
+        left = conn.execute(
+            "select (select count(*) from calendar_busy_blocks),"
+            " (select count(*) from scheduling_private.calendar_secrets)"
+        ).fetchone()
+    assert before == 1 and left == (0, 0)

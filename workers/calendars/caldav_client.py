@@ -1,0 +1,61 @@
+"""CalDAV (iCloud, Radicale, Nextcloud, ...) through the caldav library.
+
+Events are PUT at a URL made from their UID, so a retry overwrites the event it made before
+instead of adding a second one. Changes come from a sync-collection REPORT (RFC 6578) when the
+server supports it; otherwise the library lists every object and the caller compares etags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import caldav
+from caldav.lib import error as caldav_error
+
+from workers.calendars.provider import Changes, ReconnectNeeded, RemoteEvent
+
+ICLOUD_URL = "https://caldav.icloud.com/"
+
+
+def calendars_of(server_url: str, username: str, password: str) -> list[tuple[str, str]]:
+    """The (url, name) of every calendar the account holds; checks the credentials on the way."""
+    with caldav.DAVClient(url=server_url, username=username, password=password) as client:
+        try:
+            calendars = client.principal().calendars()
+        except caldav_error.AuthorizationError as refused:
+            raise ReconnectNeeded("the CalDAV server refused this username and password") from refused
+        return [
+            (str(calendar.url), calendar.get_display_name() or str(calendar.url)) for calendar in calendars
+        ]
+
+
+class CalDAVCalendar:
+    def __init__(self, server_url: str, username: str, password: str, calendar_url: str) -> None:
+        self._client = caldav.DAVClient(url=server_url, username=username, password=password)
+        self._calendar = self._client.calendar(url=calendar_url)
+
+    def put(self, uid: str, ical: bytes) -> str:
+        try:
+            return str(self._calendar.add_event(ical.decode()).url)
+        except caldav_error.AuthorizationError as refused:
+            raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
+
+    def delete(self, external_id: str) -> None:
+        with contextlib.suppress(caldav_error.NotFoundError):
+            self._calendar.event_by_url(external_id).delete()
+
+    def changes(self, sync_token: str | None) -> Changes:
+        try:
+            found = self._calendar.get_objects_by_sync_token(sync_token, load_objects=True)
+        except caldav_error.AuthorizationError as refused:
+            raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
+        deleted = {str(url) for url in found.deleted_urls}
+        changed = [
+            RemoteEvent(str(item.url), item.props.get("{DAV:}getetag"), item.data.encode())
+            for item in found.objects
+            if str(item.url) not in deleted and item.data
+        ]
+        return Changes(changed=changed, deleted=sorted(deleted), sync_token=found.sync_token)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,58 @@
+"""One appointment as an iCalendar VEVENT (icalendar), the same in the feed and in synced calendars."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+
+from workers.wording import visit_name
+
+LOCATION_NAMES = {"in_person": "In person", "video": "Video", "phone": "Phone"}
+# Marks events we wrote, so a pull knows them from the user's own (also: UIDs end in this).
+OUR_UID_SUFFIX = "@clinic-scheduling"
+
+
+def appointment_event(appointment: dict, app_base_url: str) -> Event:
+    """A VEVENT in the clinician's zone; UID and SEQUENCE are the appointment's own."""
+    zone = ZoneInfo(appointment["timezone"])
+    event = Event()
+    event.add("uid", appointment["ical_uid"])
+    event.add("sequence", appointment["ical_sequence"])
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("last-modified", appointment["updated_at"].astimezone(UTC))
+    event.add("dtstart", appointment["scheduled_start"].astimezone(zone))
+    event.add("dtend", appointment["scheduled_end"].astimezone(zone))
+    event.add("summary", f"{visit_name(appointment).capitalize()} with {appointment['clinician_name']}")
+    event.add("status", status_of(appointment["status"]))
+    event.add(
+        "location",
+        appointment["video_call_link"]
+        or appointment["location"]
+        or LOCATION_NAMES[appointment["location_type"]],
+    )
+    event.add("url", f"{app_base_url}/appointments/{appointment['ical_uid'].removesuffix(OUR_UID_SUFFIX)}")
+    return event
+
+
+def calendar_of(events: list[Event], **properties: str) -> Calendar:
+    """A VCALENDAR holding the events, with the VTIMEZONEs they use."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Clinic scheduling//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    for name, value in properties.items():
+        calendar.add(name.replace("_", "-"), value)
+    for event in events:
+        calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar
+
+
+def status_of(appointment_status: str) -> str:
+    if appointment_status == "cancelled":
+        return "CANCELLED"
+    if appointment_status == "requested":
+        return "TENTATIVE"
+    return "CONFIRMED"

@@ -1,0 +1,150 @@
+"""Pulling a connected calendar: the user's own events become busy time, and changes made there
+to our appointments are applied when the new time is free, or undone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import recurring_ical_events
+from icalendar import Calendar
+from psycopg.rows import dict_row
+
+from workers.calendars import queries
+from workers.calendars.connections import log
+from workers.calendars.events import OUR_UID_SUFFIX
+from workers.calendars.provider import CalendarClient, RemoteEvent
+from workers.calendars.push import push_appointment
+
+
+def pull_changes(
+    conn: psycopg.Connection, connection: dict, client: CalendarClient, app_base_url: str
+) -> str:
+    changes = client.changes(connection["sync_token"])
+    imported = 0
+    for remote in changes.changed:
+        calendar = Calendar.from_ical(remote.ical)
+        uids = {str(event.get("uid", "")) for event in calendar.walk("VEVENT")}
+        if any(uid.endswith(OUR_UID_SUFFIX) for uid in uids):
+            reconcile_our_event(conn, connection, client, calendar, app_base_url)
+        elif import_busy_time(conn, connection, remote, calendar):
+            imported += 1
+    for external_id in changes.deleted:
+        forget_or_restore(conn, connection, client, external_id, app_base_url)
+    conn.execute(queries.SAVE_PULL, [connection["id"], changes.sync_token])
+    conn.execute(queries.MARK_CONNECTION, {"id": connection["id"], "status": "success", "error": None})
+    return f"{len(changes.changed)} changed, {len(changes.deleted)} deleted, {imported} imported"
+
+
+def import_busy_time(
+    conn: psycopg.Connection, connection: dict, remote: RemoteEvent, calendar: Calendar
+) -> bool:
+    """Replace the blocks of one external event by its occurrences; False when it had not changed."""
+    known_etag = conn.execute(queries.BLOCK_ETAG, [connection["id"], remote.external_id]).fetchone()
+    if remote.etag is not None and known_etag is not None and known_etag[0] == remote.etag:
+        return False
+    conn.execute(queries.FORGET_BLOCKS, [connection["id"], remote.external_id])
+    zone = ZoneInfo(connection["user_timezone"])
+    now = datetime.now(UTC)
+    until = now + timedelta(days=connection["horizon_days"] + 1)
+    for occurrence in recurring_ical_events.of(calendar).between(now - timedelta(days=1), until):
+        if str(occurrence.get("transp", "OPAQUE")).upper() == "TRANSPARENT":
+            continue  # "free" time does not block
+        if str(occurrence.get("status", "")).upper() == "CANCELLED":
+            continue
+        starts_at, ends_at, all_day = instants(occurrence, zone)
+        conn.execute(
+            queries.ADD_BLOCK,
+            {
+                "user_id": connection["user_id"],
+                "connection_id": connection["id"],
+                "source": connection["provider"],
+                "external_id": f"{remote.external_id}#{starts_at.isoformat()}",
+                "etag": remote.etag,
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "all_day": all_day,
+                "summary": str(occurrence.get("summary", "")) or None,
+            },
+        )
+    log(conn, connection, direction="pull", action="import", external_id=remote.external_id)
+    return True
+
+
+def instants(event, zone: ZoneInfo) -> tuple[datetime, datetime, bool]:
+    """Start and end as instants; an all-day event covers its days in the user's zone."""
+    start = event.decoded("dtstart")
+    end = event.decoded("dtend") if "dtend" in event else None
+    if isinstance(start, date) and not isinstance(start, datetime):
+        last = end if end is not None else start + timedelta(days=1)
+        return (
+            datetime.combine(start, time(0), zone).astimezone(UTC),
+            datetime.combine(last, time(0), zone).astimezone(UTC),
+            True,
+        )
+    if start.tzinfo is None:  # floating time: the user's wall clock
+        start = start.replace(tzinfo=zone)
+        end = end.replace(tzinfo=zone) if end is not None else None
+    if end is None:
+        end = start + event.decoded("duration") if "duration" in event else start
+    return start.astimezone(UTC), end.astimezone(UTC), False
+
+
+def reconcile_our_event(
+    conn: psycopg.Connection, connection: dict, client: CalendarClient, calendar: Calendar, app_base_url: str
+) -> None:
+    """Our event was edited there: take a new time if it is free and the edit newer, else undo the edit."""
+    event = next(iter(calendar.walk("VEVENT")))
+    with conn.cursor(row_factory=dict_row) as cursor:
+        appointment = cursor.execute(queries.APPOINTMENT_BY_UID, [str(event["uid"])]).fetchone()
+    if appointment is None:
+        return
+    start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
+    if (start, end) == (appointment["scheduled_start"], appointment["scheduled_end"]):
+        return
+    edited = event.decoded("last-modified") if "last-modified" in event else None
+    newer = edited is not None and edited > appointment["updated_at"]
+    if newer and appointment["status"] in ("requested", "confirmed") and start > datetime.now(UTC):
+        try:
+            with conn.transaction():
+                conn.execute(queries.MOVE_APPOINTMENT, {"id": appointment["id"], "start": start, "end": end})
+            log(conn, connection, direction="pull", action="update", appointment_id=appointment["id"])
+            return
+        except psycopg.errors.ExclusionViolation:
+            pass  # the new time is taken: put ours back
+    push_appointment(conn, connection, client, appointment["id"], app_base_url)
+    log(
+        conn,
+        connection,
+        direction="pull",
+        action="conflict",
+        status="skipped",
+        appointment_id=appointment["id"],
+        error=f"the calendar moved it to {start.isoformat()}, which "
+        + ("is not free" if newer else "is older than the appointment's last change")
+        + "; the appointment's time was put back",
+    )
+
+
+def forget_or_restore(
+    conn: psycopg.Connection, connection: dict, client: CalendarClient, external_id: str, app_base_url: str
+) -> None:
+    """A deleted event: the user's own stops blocking; one of ours is put back (cancel in the product)."""
+    ours = conn.execute(queries.LINK_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
+    if ours is None:
+        conn.execute(queries.FORGET_BLOCKS, [connection["id"], external_id])
+        log(conn, connection, direction="pull", action="delete", external_id=external_id)
+        return
+    push_appointment(conn, connection, client, ours[0], app_base_url)
+    log(
+        conn,
+        connection,
+        direction="pull",
+        action="conflict",
+        status="skipped",
+        appointment_id=ours[0],
+        external_id=external_id,
+        error="deleted in the calendar and put back: visits are cancelled in the clinic's app",
+    )

@@ -1,0 +1,68 @@
+"""Pushing one appointment to one connected calendar: create or overwrite by UID, or delete."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.rows import dict_row
+
+from workers.calendars import queries
+from workers.calendars.connections import log
+from workers.calendars.events import appointment_event, calendar_of
+from workers.calendars.provider import CalendarClient
+
+# Cancelled visits leave the calendar; completed and missed ones stay as a record of the day.
+REMOVED_STATUSES = {"cancelled"}
+
+
+def push_appointment(
+    conn: psycopg.Connection, connection: dict, client: CalendarClient, appointment_id: str, app_base_url: str
+) -> str:
+    """Make the external calendar show the appointment as it is now; safe to run again."""
+    with conn.cursor(row_factory=dict_row) as cursor:
+        appointment = cursor.execute(queries.APPOINTMENT, [appointment_id]).fetchone()
+        link = cursor.execute(queries.LINK, [appointment_id, connection["id"]]).fetchone()
+    if appointment is None or appointment["status"] in REMOVED_STATUSES:
+        if link is None:
+            return "skipped: not in the calendar"
+        client.delete(link["external_event_id"])
+        conn.execute(queries.FORGET_LINK, [appointment_id, connection["id"]])
+        log(
+            conn,
+            connection,
+            direction="push",
+            action="delete",
+            appointment_id=appointment_id if appointment else None,
+            external_id=link["external_event_id"],
+        )
+        return "deleted"
+    ical = calendar_of([appointment_event(appointment, app_base_url)]).to_ical()
+    external_id = client.put(appointment["ical_uid"], ical)
+    conn.execute(
+        queries.SAVE_LINK,
+        {
+            "appointment_id": appointment_id,
+            "connection_id": connection["id"],
+            "external_id": external_id,
+            "sequence": appointment["ical_sequence"],
+        },
+    )
+    if connection["is_primary"]:
+        conn.execute(
+            queries.RECORD_PRIMARY_EVENT_ID,
+            {
+                "provider": connection["provider"],
+                "external_id": external_id,
+                "appointment_id": appointment_id,
+                "user_id": connection["user_id"],
+            },
+        )
+    action = "update" if link else "create"
+    log(
+        conn,
+        connection,
+        direction="push",
+        action=action,
+        appointment_id=appointment_id,
+        external_id=external_id,
+    )
+    return action + "d"

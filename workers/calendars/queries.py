@@ -1,0 +1,114 @@
+"""The SQL of calendar sync, named and kept in one place."""
+
+# The connection with its sealed secret, locked so two jobs of one connection take turns.
+CONNECTION = """
+select c.id, c.user_id, c.provider, c.calendar_id, c.calendar_name, c.is_primary, c.sync_direction,
+    c.sync_enabled, s.key_id, s.sealed, s.account, st.sync_token,
+    coalesce(cl.timezone, p.timezone, 'UTC') as user_timezone,
+    coalesce(cl.booking_horizon_days, 90) as horizon_days
+from public.calendar_sync_connections as c
+join scheduling_private.calendar_secrets as s on s.connection_id = c.id
+left join scheduling_private.calendar_sync_state as st on st.connection_id = c.id
+left join public.clinicians as cl on cl.clinician_id = c.user_id
+left join public.notification_preferences as p on p.user_id = c.user_id
+where c.id = %s
+for update of c
+"""
+
+APPOINTMENT = """
+select a.id, a.clinician_id, a.patient_id, a.status, a.scheduled_start, a.scheduled_end, a.timezone,
+    a.title, a.appointment_type, a.location_type, a.location, a.video_call_link, a.ical_uid,
+    a.ical_sequence, a.updated_at, c.display_name as clinician_name
+from public.appointments as a
+join public.clinicians as c on c.clinician_id = a.clinician_id
+where a.id = %s
+"""
+
+APPOINTMENT_BY_UID = APPOINTMENT.replace("where a.id = %s", "where a.ical_uid = %s") + " for update of a"
+
+LINK = """
+select external_event_id, pushed_sequence from scheduling_private.calendar_event_links
+where appointment_id = %s and connection_id = %s
+"""
+
+SAVE_LINK = """
+insert into scheduling_private.calendar_event_links
+    (appointment_id, connection_id, external_event_id, pushed_sequence)
+values (%(appointment_id)s, %(connection_id)s, %(external_id)s, %(sequence)s)
+on conflict (appointment_id, connection_id) do update
+set external_event_id = excluded.external_event_id, pushed_sequence = excluded.pushed_sequence,
+    synced_at = now()
+"""
+
+FORGET_LINK = (
+    "delete from scheduling_private.calendar_event_links where appointment_id = %s and connection_id = %s"
+)
+
+LINK_BY_EXTERNAL_ID = """
+select appointment_id from scheduling_private.calendar_event_links
+where connection_id = %s and external_event_id = %s
+"""
+
+# The clinician's primary calendar keeps the seed's per-provider event id columns filled.
+RECORD_PRIMARY_EVENT_ID = """
+update public.appointments as a
+set apple_calendar_event_id = case when %(provider)s = 'caldav' then %(external_id)s
+        else a.apple_calendar_event_id end,
+    google_calendar_event_id = case when %(provider)s = 'google' then %(external_id)s
+        else a.google_calendar_event_id end,
+    outlook_calendar_event_id = case when %(provider)s = 'microsoft' then %(external_id)s
+        else a.outlook_calendar_event_id end
+where a.id = %(appointment_id)s and a.clinician_id = %(user_id)s
+    and %(external_id)s is distinct from case %(provider)s
+        when 'caldav' then a.apple_calendar_event_id
+        when 'google' then a.google_calendar_event_id
+        else a.outlook_calendar_event_id end
+"""
+
+LOG = """
+insert into public.calendar_sync_log
+    (connection_id, user_id, appointment_id, direction, action, status, external_event_id, error_message)
+values (%(connection_id)s, %(user_id)s, %(appointment_id)s, %(direction)s, %(action)s, %(status)s,
+    %(external_id)s, %(error)s)
+"""
+
+BLOCK_ETAG = """
+select etag from public.calendar_busy_blocks
+where connection_id = %s and external_event_id like %s || '#%%'
+limit 1
+"""
+
+FORGET_BLOCKS = """
+delete from public.calendar_busy_blocks where connection_id = %s and external_event_id like %s || '#%%'
+"""
+
+ADD_BLOCK = """
+insert into public.calendar_busy_blocks
+    (user_id, connection_id, source, external_event_id, etag, starts_at, ends_at, is_all_day, summary)
+values (%(user_id)s, %(connection_id)s, %(source)s, %(external_id)s, %(etag)s, %(starts_at)s, %(ends_at)s,
+    %(all_day)s, %(summary)s)
+on conflict (user_id, source, external_event_id) do nothing
+"""
+
+MOVE_APPOINTMENT = """
+update public.appointments set scheduled_start = %(start)s, scheduled_end = %(end)s where id = %(id)s
+"""
+
+SAVE_PULL = """
+insert into scheduling_private.calendar_sync_state (connection_id, sync_token, last_pull_at)
+values (%s, %s, now())
+on conflict (connection_id) do update set sync_token = excluded.sync_token, last_pull_at = now()
+"""
+
+MARK_CONNECTION = """
+update public.calendar_sync_connections
+set last_sync_at = now(), last_sync_status = %(status)s, last_sync_error = %(error)s,
+    sync_enabled = sync_enabled and %(status)s <> 'failed'
+where id = %(id)s
+"""
+
+ENQUEUE_PUSH = """
+insert into scheduling_private.jobs (kind, payload)
+values ('calendar_push_' || %(provider)s,
+    jsonb_build_object('appointment_id', %(appointment_id)s::uuid, 'connection_id', %(connection_id)s::uuid))
+"""

@@ -1,0 +1,39 @@
+"""The job handlers of calendar sync: one push (appointment -> calendar) or one pull per job."""
+
+from __future__ import annotations
+
+import psycopg
+
+from workers.calendars import queries
+from workers.calendars.connections import log, open_connection
+from workers.calendars.provider import ReconnectNeeded
+from workers.calendars.pull import pull_changes
+from workers.calendars.push import push_appointment
+from workers.calendars.secrets import SecretBox
+
+
+def handle_calendar_job(conn: psycopg.Connection, job: dict, box: SecretBox, app_base_url: str) -> str:
+    payload = job["payload"]
+    opened = open_connection(conn, payload["connection_id"], box)
+    if opened is None:
+        return "skipped: the connection is gone or paused"
+    connection, client = opened
+    pushing = job["kind"].startswith("calendar_push_")
+    try:
+        if pushing:
+            return push_appointment(conn, connection, client, payload["appointment_id"], app_base_url)
+        return pull_changes(conn, connection, client, app_base_url)
+    except ReconnectNeeded as refused:
+        # Retrying cannot help: pause the connection until the user connects it again.
+        message = f"reconnect needed: {refused}"
+        conn.execute(queries.MARK_CONNECTION, {"id": connection["id"], "status": "failed", "error": message})
+        log(
+            conn,
+            connection,
+            direction="push" if pushing else "pull",
+            action="update" if pushing else "full_sync",
+            status="failed",
+            appointment_id=payload.get("appointment_id"),
+            error=message,
+        )
+        return message

@@ -1,0 +1,118 @@
+"""Connecting a calendar from the dashboard, as the signed-in user (their Supabase JWT).
+
+POST /calendar/connect/caldav {"username", "password", "server_url"?, "calendar_url"?,
+"sync_direction"?}: the credentials are tried against the server before anything is saved; the
+password is sealed with the worker's key and stored where no API role can read it.
+"""
+
+from __future__ import annotations
+
+import jwt
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from workers.calendars.caldav_client import ICLOUD_URL, calendars_of
+from workers.calendars.provider import ReconnectNeeded
+from workers.settings import Settings
+
+SAVE_CONNECTION = """
+insert into public.calendar_sync_connections
+    (user_id, provider, calendar_id, calendar_name, is_primary, sync_direction, sync_enabled)
+values (%(user_id)s, 'caldav', %(calendar_id)s, %(calendar_name)s,
+    not exists (select from public.calendar_sync_connections where user_id = %(user_id)s and is_primary),
+    %(sync_direction)s, true)
+on conflict (user_id, provider, calendar_id) do update
+set calendar_name = excluded.calendar_name, sync_direction = excluded.sync_direction, sync_enabled = true,
+    last_sync_status = null, last_sync_error = null
+returning id, calendar_id, calendar_name, is_primary, sync_direction
+"""
+
+SAVE_SECRET = """
+insert into scheduling_private.calendar_secrets (connection_id, key_id, sealed, account)
+values (%(id)s, %(key_id)s, %(sealed)s, %(account)s)
+on conflict (connection_id) do update
+set key_id = excluded.key_id, sealed = excluded.sealed, account = excluded.account, updated_at = now()
+"""
+
+DIRECTIONS = ("two_way", "to_external", "from_external")
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def signed_in_user(request: Request, jwt_secret: str) -> str | None:
+    """The user id of a valid Supabase access token in the Authorization header, else None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        claims = jwt.decode(token, jwt_secret, algorithms=["HS256"], audience="authenticated")
+    except jwt.InvalidTokenError:
+        return None
+    return claims.get("sub") if claims.get("role") == "authenticated" else None
+
+
+def connect_caldav_endpoint(database_url: str, settings: Settings):
+    async def connect_caldav(request: Request) -> JSONResponse:
+        if settings.jwt_secret is None or settings.secret_box is None:
+            return error(404, "calendar connections are not configured on this server")
+        user_id = signed_in_user(request, settings.jwt_secret)
+        if user_id is None:
+            return error(401, "sign in first: send your Supabase access token as a Bearer token")
+        try:
+            body = await request.json()
+        except ValueError:
+            return error(400, "send a JSON object")
+        username, password = body.get("username"), body.get("password")
+        server_url = body.get("server_url") or ICLOUD_URL
+        direction = body.get("sync_direction", "two_way")
+        if not username or not password:
+            return error(400, "username and password are required (for iCloud, an app-specific password)")
+        if direction not in DIRECTIONS:
+            return error(400, f"sync_direction is one of {', '.join(DIRECTIONS)}")
+        try:
+            calendars = await run_in_threadpool(calendars_of, server_url, username, password)
+        except ReconnectNeeded as refused:
+            return error(422, str(refused))
+        except Exception as unreachable:  # DNS, TLS, not a CalDAV server: say so, save nothing
+            return error(422, f"could not reach a CalDAV server at {server_url}: {unreachable}")
+        chosen = (
+            [c for c in calendars if c[0] == body.get("calendar_url")]
+            if body.get("calendar_url")
+            else calendars
+        )
+        if not chosen:
+            return error(
+                422, "no such calendar on this account" if calendars else "this account has no calendar"
+            )
+        calendar_url, calendar_name = chosen[0]
+        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+            connection = conn.execute(
+                SAVE_CONNECTION,
+                {
+                    "user_id": user_id,
+                    "calendar_id": calendar_url,
+                    "calendar_name": calendar_name,
+                    "sync_direction": direction,
+                },
+            ).fetchone()
+            key_id, sealed = settings.secret_box.seal(str(connection["id"]), {"password": password})
+            conn.execute(
+                SAVE_SECRET,
+                {
+                    "id": connection["id"],
+                    "key_id": key_id,
+                    "sealed": sealed,
+                    "account": Jsonb({"server_url": server_url, "username": username}),
+                },
+            )
+        return JSONResponse(
+            {**connection, "id": str(connection["id"]), "provider": "caldav"}, status_code=201
+        )
+
+    return connect_caldav
