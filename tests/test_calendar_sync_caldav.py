@@ -77,6 +77,16 @@ def book(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> str:
     return appointment
 
 
+def booked_and_pushed(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> tuple[str, str, datetime]:
+    """A confirmed visit, pushed by the worker: (appointment id, its ical_uid, its start)."""
+    appointment = book(conn, clinic, day, at)
+    jobs.run_due_jobs(conn, SETTINGS)
+    uid, start = conn.execute(
+        "select ical_uid, scheduled_start from appointments where id = %s", [appointment]
+    ).fetchone()
+    return appointment, uid, start
+
+
 def events_in(calendar: caldav.Calendar) -> dict[str, tuple[datetime, datetime]]:
     """UID -> (start, end) of every event in the calendar, read back with the caldav client."""
     found = {}
@@ -98,6 +108,8 @@ def test_connecting_checks_the_password_and_seals_it(clinic: dict) -> None:
     assert refused.status_code == 422 and "refused" in refused.json()["error"]
     unsigned = TestClient(create_app(clinic["url"], SETTINGS)).post("/calendar/connect/caldav", json={})
     assert unsigned.status_code == 401
+    sideways = connect(clinic, sync_direction="sideways")
+    assert sideways.status_code == 400 and "two_way" in sideways.json()["error"]
 
     answer = connect(clinic)
     assert answer.status_code == 201, answer.text
@@ -118,11 +130,7 @@ def test_connecting_checks_the_password_and_seals_it(clinic: dict) -> None:
 def test_appointments_are_created_moved_and_cancelled_in_the_calendar(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
-        appointment = book(conn, clinic, 3, "10:00")
-        jobs.run_due_jobs(conn, SETTINGS)
-        uid, start = conn.execute(
-            "select ical_uid, scheduled_start from appointments where id = %s", [appointment]
-        ).fetchone()
+        appointment, uid, start = booked_and_pushed(conn, clinic, 3, "10:00")
         created = events_in(clinic["calendar"])
         apple_id = conn.execute("select apple_calendar_event_id from appointments").fetchone()[0]
 
@@ -249,11 +257,7 @@ def test_personal_events_block_slots_and_an_unchanged_calendar_rewrites_nothing(
 def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes_back(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
-        appointment = book(conn, clinic, 5, "10:00")
-        jobs.run_due_jobs(conn, SETTINGS)
-        uid, start = conn.execute(
-            "select ical_uid, scheduled_start from appointments where id = %s", [appointment]
-        ).fetchone()
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
         conn.rollback()
 
         ours = clinic["calendar"].event_by_uid(uid)

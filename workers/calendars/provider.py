@@ -33,6 +33,9 @@ class CalendarClient(Protocol):
     def changes(self, sync_token: str | None) -> Changes:
         """What changed since `sync_token` (everything, when it is None)."""
 
+    def close(self) -> None:
+        """Release the HTTP session."""
+
 
 class ReconnectNeeded(RuntimeError):
     """The provider refused our credentials: only the user can fix it, by connecting again."""

@@ -55,6 +55,8 @@ def import_busy_time(
         if str(occurrence.get("status", "")).upper() == "CANCELLED":
             continue
         starts_at, ends_at, all_day = instants(occurrence, zone)
+        if ends_at <= starts_at:
+            continue  # an instant (no DTEND or DURATION) takes no time
         conn.execute(
             queries.ADD_BLOCK,
             {
@@ -115,14 +117,11 @@ def reconcile_our_event(
         except psycopg.errors.ExclusionViolation:
             pass  # the new time is taken: put ours back
     push_appointment(conn, connection, client, appointment["id"], app_base_url)
-    log(
+    log_conflict(
         conn,
         connection,
-        direction="pull",
-        action="conflict",
-        status="skipped",
-        appointment_id=appointment["id"],
-        error=f"the calendar moved it to {start.isoformat()}, which "
+        appointment["id"],
+        f"the calendar moved it to {start.isoformat()}, which "
         + ("is not free" if newer else "is older than the appointment's last change")
         + "; the appointment's time was put back",
     )
@@ -138,13 +137,30 @@ def forget_or_restore(
         log(conn, connection, direction="pull", action="delete", external_id=external_id)
         return
     push_appointment(conn, connection, client, ours[0], app_base_url)
+    log_conflict(
+        conn,
+        connection,
+        ours[0],
+        "deleted in the calendar and put back: visits are cancelled in the clinic's app",
+        external_id=external_id,
+    )
+
+
+def log_conflict(
+    conn: psycopg.Connection,
+    connection: dict,
+    appointment_id: str,
+    error: str,
+    external_id: str | None = None,
+) -> None:
+    """A change made in the calendar that we undid: the user sees why in the sync log."""
     log(
         conn,
         connection,
         direction="pull",
         action="conflict",
         status="skipped",
-        appointment_id=ours[0],
+        appointment_id=appointment_id,
         external_id=external_id,
-        error="deleted in the calendar and put back: visits are cancelled in the clinic's app",
+        error=error,
     )

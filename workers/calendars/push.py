@@ -65,4 +65,4 @@ def push_appointment(
         appointment_id=appointment_id,
         external_id=external_id,
     )
-    return action + "d"
+    return "updated" if link else "created"

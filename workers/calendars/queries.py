@@ -112,3 +112,23 @@ insert into scheduling_private.jobs (kind, payload)
 values ('calendar_push_' || %(provider)s,
     jsonb_build_object('appointment_id', %(appointment_id)s::uuid, 'connection_id', %(connection_id)s::uuid))
 """
+
+# Connecting again updates the same row (and resumes a paused connection).
+SAVE_CONNECTION = """
+insert into public.calendar_sync_connections
+    (user_id, provider, calendar_id, calendar_name, is_primary, sync_direction, sync_enabled)
+values (%(user_id)s, 'caldav', %(calendar_id)s, %(calendar_name)s,
+    not exists (select from public.calendar_sync_connections where user_id = %(user_id)s and is_primary),
+    %(sync_direction)s, true)
+on conflict (user_id, provider, calendar_id) do update
+set calendar_name = excluded.calendar_name, sync_direction = excluded.sync_direction, sync_enabled = true,
+    last_sync_status = null, last_sync_error = null
+returning id, calendar_id, calendar_name, is_primary, sync_direction
+"""
+
+SAVE_SECRET = """
+insert into scheduling_private.calendar_secrets (connection_id, key_id, sealed, account)
+values (%(id)s, %(key_id)s, %(sealed)s, %(account)s)
+on conflict (connection_id) do update
+set key_id = excluded.key_id, sealed = excluded.sealed, account = excluded.account, updated_at = now()
+"""

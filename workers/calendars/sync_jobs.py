@@ -37,3 +37,5 @@ def handle_calendar_job(conn: psycopg.Connection, job: dict, box: SecretBox, app
             error=message,
         )
         return message
+    finally:
+        client.close()

@@ -15,30 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from workers.calendars import queries
 from workers.calendars.caldav_client import ICLOUD_URL, calendars_of
 from workers.calendars.provider import ReconnectNeeded
 from workers.settings import Settings
-
-SAVE_CONNECTION = """
-insert into public.calendar_sync_connections
-    (user_id, provider, calendar_id, calendar_name, is_primary, sync_direction, sync_enabled)
-values (%(user_id)s, 'caldav', %(calendar_id)s, %(calendar_name)s,
-    not exists (select from public.calendar_sync_connections where user_id = %(user_id)s and is_primary),
-    %(sync_direction)s, true)
-on conflict (user_id, provider, calendar_id) do update
-set calendar_name = excluded.calendar_name, sync_direction = excluded.sync_direction, sync_enabled = true,
-    last_sync_status = null, last_sync_error = null
-returning id, calendar_id, calendar_name, is_primary, sync_direction
-"""
-
-SAVE_SECRET = """
-insert into scheduling_private.calendar_secrets (connection_id, key_id, sealed, account)
-values (%(id)s, %(key_id)s, %(sealed)s, %(account)s)
-on conflict (connection_id) do update
-set key_id = excluded.key_id, sealed = excluded.sealed, account = excluded.account, updated_at = now()
-"""
-
-DIRECTIONS = ("two_way", "to_external", "from_external")
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -73,8 +53,6 @@ def connect_caldav_endpoint(database_url: str, settings: Settings):
         direction = body.get("sync_direction", "two_way")
         if not username or not password:
             return error(400, "username and password are required (for iCloud, an app-specific password)")
-        if direction not in DIRECTIONS:
-            return error(400, f"sync_direction is one of {', '.join(DIRECTIONS)}")
         try:
             calendars = await run_in_threadpool(calendars_of, server_url, username, password)
         except ReconnectNeeded as refused:
@@ -91,28 +69,32 @@ def connect_caldav_endpoint(database_url: str, settings: Settings):
                 422, "no such calendar on this account" if calendars else "this account has no calendar"
             )
         calendar_url, calendar_name = chosen[0]
-        with psycopg.connect(database_url, row_factory=dict_row) as conn:
-            connection = conn.execute(
-                SAVE_CONNECTION,
-                {
-                    "user_id": user_id,
-                    "calendar_id": calendar_url,
-                    "calendar_name": calendar_name,
-                    "sync_direction": direction,
-                },
-            ).fetchone()
-            key_id, sealed = settings.secret_box.seal(str(connection["id"]), {"password": password})
-            conn.execute(
-                SAVE_SECRET,
-                {
-                    "id": connection["id"],
-                    "key_id": key_id,
-                    "sealed": sealed,
-                    "account": Jsonb({"server_url": server_url, "username": username}),
-                },
-            )
-        return JSONResponse(
-            {**connection, "id": str(connection["id"]), "provider": "caldav"}, status_code=201
-        )
+        connection = {
+            "user_id": user_id,
+            "calendar_id": calendar_url,
+            "calendar_name": calendar_name,
+            "sync_direction": direction,
+        }
+        account = {"server_url": server_url, "username": username}
+        try:
+            saved = save_connection(database_url, settings, connection, account, password)
+        except psycopg.errors.CheckViolation:
+            # The table's check is the one list of directions; nothing was saved.
+            return error(400, "sync_direction is one of two_way, to_external, from_external")
+        return JSONResponse({**saved, "id": str(saved["id"]), "provider": "caldav"}, status_code=201)
 
     return connect_caldav
+
+
+def save_connection(
+    database_url: str, settings: Settings, connection: dict, account: dict, password: str
+) -> dict:
+    """The connection row and its sealed password, in one transaction."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        saved = conn.execute(queries.SAVE_CONNECTION, connection).fetchone()
+        key_id, sealed = settings.secret_box.seal(str(saved["id"]), {"password": password})
+        conn.execute(
+            queries.SAVE_SECRET,
+            {"id": saved["id"], "key_id": key_id, "sealed": sealed, "account": Jsonb(account)},
+        )
+    return saved
