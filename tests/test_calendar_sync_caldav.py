@@ -6,19 +6,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import caldav
-import jwt
 import psycopg
 import pytest
 from icalendar import Calendar, Event
 from starlette.testclient import TestClient
 
+from tests.calendar_helpers import JWT_SECRET, access_token, book, free_slots_at, log_actions, queue_pull
 from workers import jobs
 from workers.calendars.secrets import SecretBox, new_key_setting
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
 from workers.settings import Settings
 
-JWT_SECRET = "test-jwt-secret-of-at-least-32-bytes!!"
 SETTINGS = Settings(
     worker_name="test",
     app_base_url="https://clinic.example",
@@ -26,10 +25,6 @@ SETTINGS = Settings(
     secret_box=SecretBox.from_setting(new_key_setting()),
     jwt_secret=JWT_SECRET,
 )
-
-
-def access_token(user_id: str) -> str:
-    return jwt.encode({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"}, JWT_SECRET)
 
 
 @pytest.fixture
@@ -65,18 +60,6 @@ def connect(clinic: dict, **overrides: str):
     )
 
 
-def book(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> str:
-    appointment = conn.execute(
-        "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
-        " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(%s, %s),"
-        " tests.days_ahead(%s, %s) + interval '30 minutes', 'follow_up', 'in_person', 'confirmed')"
-        " returning id",
-        [clinic["clinician"], clinic["patient"], day, at, day, at],
-    ).fetchone()[0]
-    conn.commit()
-    return appointment
-
-
 def booked_and_pushed(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> tuple[str, str, datetime]:
     """A confirmed visit, pushed by the worker: (appointment id, its ical_uid, its start)."""
     appointment = book(conn, clinic, day, at)
@@ -97,10 +80,6 @@ def events_in(calendar: caldav.Calendar) -> dict[str, tuple[datetime, datetime]]
             event.decoded("dtend").astimezone(UTC),
         )
     return found
-
-
-def log_actions(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
-    return conn.execute("select direction, action, status from calendar_sync_log order by id").fetchall()
 
 
 def test_connecting_checks_the_password_and_seals_it(clinic: dict) -> None:
@@ -173,9 +152,7 @@ def test_a_retry_after_a_crash_makes_no_second_event(clinic: dict) -> None:
         conn.rollback()
         # The provider creates the event, then the worker dies before committing anything.
         with conn.transaction(force_rollback=True):
-            handle_calendar_job(
-                conn, {"id": job[0], "kind": job[1], "payload": job[2]}, SETTINGS.secret_box, ""
-            )
+            handle_calendar_job(conn, {"id": job[0], "kind": job[1], "payload": job[2]}, SETTINGS)
         assert conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0] == 0
         conn.commit()
         jobs.run_due_jobs(conn, SETTINGS)
@@ -202,19 +179,6 @@ def personal_event(
     calendar.add_event(ical.to_ical().decode())
 
 
-def free_slots_at(conn: psycopg.Connection, clinic: dict, starts: list[datetime]) -> list[bool]:
-    conn.execute("select tests.authenticate_as(%s)", [clinic["patient"]])
-    offered = {
-        row[0]
-        for row in conn.execute(
-            "select slot_start from get_available_slots(%s, %s, %s)",
-            [clinic["clinician"], min(starts) - timedelta(hours=1), max(starts) + timedelta(hours=1)],
-        )
-    }
-    conn.execute("select tests.clear_authentication()")
-    return [start in offered for start in starts]
-
-
 def test_personal_events_block_slots_and_an_unchanged_calendar_rewrites_nothing(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
@@ -237,10 +201,7 @@ def test_personal_events_block_slots_and_an_unchanged_calendar_rewrites_nothing(
         ).fetchall()
         after_import = free_slots_at(conn, clinic, [dentist, dentist + timedelta(minutes=30), holiday_lunch])
 
-        conn.execute(
-            "select scheduling_private.enqueue_calendar_pull(id, 'caldav') from calendar_sync_connections"
-        )
-        conn.commit()
+        queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         blocks_again = conn.execute(
             "select id, starts_at, ends_at, updated_at from calendar_busy_blocks"
@@ -266,10 +227,7 @@ def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes
         event["dtstart"].dt, event["dtend"].dt = later, later + timedelta(minutes=30)
         event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
         ours.save()
-        conn.execute(
-            "select scheduling_private.enqueue_calendar_pull(id, 'caldav') from calendar_sync_connections"
-        )
-        conn.commit()
+        queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         moved_to = conn.execute(
             "select scheduled_start from appointments where id = %s", [appointment]
@@ -277,10 +235,7 @@ def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes
         conn.rollback()
 
         clinic["calendar"].event_by_uid(uid).delete()
-        conn.execute(
-            "select scheduling_private.enqueue_calendar_pull(id, 'caldav') from calendar_sync_connections"
-        )
-        conn.commit()
+        queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         status = conn.execute("select status from appointments where id = %s", [appointment]).fetchone()[0]
         conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]

@@ -9,10 +9,12 @@ import psycopg
 from psycopg.rows import dict_row
 
 from workers import queries
+from workers.calendars.connections import providers_configured
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.notifications.errors import PermanentDeliveryError
 from workers.notifications.notices import deliver_email_notice, deliver_push_notice, deliver_sms_notice
 from workers.notifications.reminders import deliver_reminder, email_sender, push_sender, sms_sender
+from workers.retry import RetryLater
 from workers.settings import Settings
 from workers.video.jitsi import JitsiProvider
 from workers.video.meeting import handle_video_job
@@ -44,12 +46,9 @@ def handlers(settings: Settings) -> dict[str, Handler]:
     if settings.zoom is not None:
         zoom = ZoomProvider(settings.zoom)
         available["video_zoom"] = lambda conn, job, _: handle_video_job(conn, job, zoom)
-    if settings.secret_box is not None:
-        box = settings.secret_box
-        for kind in ("calendar_push_caldav", "calendar_pull_caldav"):
-            available[kind] = lambda conn, job, config: handle_calendar_job(
-                conn, job, box, config.app_base_url
-            )
+    for provider in providers_configured(settings):
+        available[f"calendar_push_{provider}"] = handle_calendar_job
+        available[f"calendar_pull_{provider}"] = handle_calendar_job
     if settings.webpush is not None:
         send_push = push_sender(settings)
         available["reminder_push"] = lambda conn, job, _: deliver_reminder(
@@ -70,9 +69,10 @@ def log_disabled_channels(settings: Settings) -> None:
         log.warning("Zoom is off: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET")
     if settings.secret_box is None:
         log.warning("calendar sync is off: set SCHEDULING_SECRET_KEYS to seal calendar credentials")
-    log.warning(
-        "calendar sync: Google and Microsoft calendars are not available in this version; their jobs wait"
-    )
+    if settings.google is None:
+        log.warning("Google calendars are off: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET")
+    if settings.microsoft is None:
+        log.warning("Outlook calendars are off: set MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET")
     log.warning("video: Google Meet and Teams meetings are not available in this version; their jobs wait")
 
 
@@ -118,7 +118,13 @@ def run_one(conn: psycopg.Connection, job: dict, handler: Handler, settings: Set
         conn.rollback()
         retry = not isinstance(error, PermanentDeliveryError)
         status = conn.execute(
-            queries.FAIL_JOB, {"id": job["id"], "error": f"{type(error).__name__}: {error}", "retry": retry}
+            queries.FAIL_JOB,
+            {
+                "id": job["id"],
+                "error": f"{type(error).__name__}: {error}",
+                "retry": retry,
+                "wait_seconds": error.seconds if isinstance(error, RetryLater) else 0.0,
+            },
         ).fetchone()[0]
         if reminder_id := job["payload"].get("reminder_id"):
             conn.execute(

@@ -5,7 +5,11 @@ CLAIM_JOBS = (
     " make_interval(secs => %(lease)s))"
 )
 COMPLETE_JOB = "select scheduling_private.complete_job(%s)"
-FAIL_JOB = "select scheduling_private.fail_job(%(id)s, %(error)s, %(retry)s)"
+FAIL_JOB = """
+select scheduling_private.fail_job(
+    %(id)s, %(error)s, %(retry)s, now() + make_interval(secs => %(wait_seconds)s)
+)
+"""
 
 # The reminder with what its message needs, locked for the delivering transaction.
 REMINDER_FOR_DELIVERY = """

@@ -45,6 +45,27 @@ class ZoomSettings:
 
 
 @dataclass(frozen=True)
+class GoogleSettings:
+    """A Google Cloud OAuth client (web application) allowed the Calendar API."""
+
+    client_id: str
+    client_secret: str
+    authorization_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    api_url: str = "https://www.googleapis.com/calendar/v3/"
+
+
+@dataclass(frozen=True)
+class MicrosoftSettings:
+    """A Microsoft Entra app registration (web platform) with the Calendars.ReadWrite permission."""
+
+    client_id: str
+    client_secret: str
+    authority: str = "https://login.microsoftonline.com/common"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+
+
+@dataclass(frozen=True)
 class Settings:
     worker_name: str
     app_base_url: str
@@ -61,6 +82,8 @@ class Settings:
     secret_box: SecretBox | None = None
     # Verifies the Supabase JWT of calendar connect requests; None: connecting is off.
     jwt_secret: str | None = None
+    google: GoogleSettings | None = None  # None: Google calendars (and Meet) are off
+    microsoft: MicrosoftSettings | None = None  # None: Outlook calendars (and Teams) are off
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
@@ -96,8 +119,27 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
             api_base_url=env.get("ZOOM_API_BASE_URL", "https://api.zoom.us/v2"),
             oauth_url=env.get("ZOOM_OAUTH_URL", "https://zoom.us/oauth/token"),
         )
+    google = None
+    if env.get("GOOGLE_CLIENT_ID") and env.get("GOOGLE_CLIENT_SECRET"):
+        google = GoogleSettings(
+            client_id=env["GOOGLE_CLIENT_ID"],
+            client_secret=env["GOOGLE_CLIENT_SECRET"],
+            authorization_url=env.get("GOOGLE_AUTHORIZATION_URL", GoogleSettings.authorization_url),
+            token_url=env.get("GOOGLE_TOKEN_URL", GoogleSettings.token_url),
+            api_url=env.get("GOOGLE_CALENDAR_API_URL", GoogleSettings.api_url),
+        )
+    microsoft = None
+    if env.get("MICROSOFT_CLIENT_ID") and env.get("MICROSOFT_CLIENT_SECRET"):
+        microsoft = MicrosoftSettings(
+            client_id=env["MICROSOFT_CLIENT_ID"],
+            client_secret=env["MICROSOFT_CLIENT_SECRET"],
+            authority=env.get("MICROSOFT_AUTHORITY", MicrosoftSettings.authority),
+            graph_url=env.get("MICROSOFT_GRAPH_URL", MicrosoftSettings.graph_url),
+        )
     secret_keys = env.get("SCHEDULING_SECRET_KEYS")
     return Settings(
+        google=google,
+        microsoft=microsoft,
         secret_box=SecretBox.from_setting(secret_keys) if secret_keys else None,
         jwt_secret=env.get("SUPABASE_JWT_SECRET") or None,
         zoom=zoom,

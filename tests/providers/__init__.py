@@ -2,23 +2,65 @@
 
 from __future__ import annotations
 
+import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-class LocalServer:
-    """Serves `handler` on a free port of 127.0.0.1 in a thread; the handler sees `self.state`."""
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler answering JSON, quietly (the test output is ours)."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], state: Any) -> None:
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def reply(self, status: int, body: dict | None = None, headers: dict[str, str] | None = None) -> None:
+        self.raw_body()  # an unread request body would be taken for the next request on this connection
+        payload = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def parse_request(self) -> bool:
+        self.__dict__.pop("_raw_body", None)  # one handler serves every request of a connection
+        return super().parse_request()
+
+    def raw_body(self) -> bytes:
+        if not hasattr(self, "_raw_body"):
+            self._raw_body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        return self._raw_body
+
+    def body(self) -> dict | None:
+        raw = self.raw_body()
+        return json.loads(raw) if raw else None
+
+
+class LocalServer:
+    """Serves `handler` on a free port of 127.0.0.1 in a thread; the handler sees `self.state`.
+
+    With `tls` (a server SSLContext) it speaks HTTPS, for clients that refuse plain HTTP.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], state: Any, tls: ssl.SSLContext | None = None):
         self.state = state
         bound = type(f"Bound{handler.__name__}", (handler,), {"state": state})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), bound)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self):
         self.thread.start()

@@ -10,13 +10,11 @@
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
-from tests.providers import LocalServer
+from tests.providers import JsonHandler, LocalServer
 
 
 @dataclass
@@ -30,24 +28,8 @@ class ZoomState:
     calls: list[tuple[str, str, dict | None]] = field(default_factory=list)
 
 
-class ZoomHandler(BaseHTTPRequestHandler):
+class ZoomHandler(JsonHandler):
     state: ZoomState
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def reply(self, status: int, body: dict | None = None) -> None:
-        payload = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        if body is not None:
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def body(self) -> dict | None:
-        length = int(self.headers.get("Content-Length", "0"))
-        return json.loads(self.rfile.read(length)) if length else None
 
     def authorized(self) -> bool:
         token = self.headers.get("Authorization", "").removeprefix("Bearer ")

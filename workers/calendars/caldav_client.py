@@ -12,7 +12,7 @@ import contextlib
 import caldav
 from caldav.lib import error as caldav_error
 
-from workers.calendars.provider import Changes, ReconnectNeeded, RemoteEvent
+from workers.calendars.provider import Changes, PushedEvent, ReconnectNeeded, RemoteEvent
 
 ICLOUD_URL = "https://caldav.icloud.com/"
 
@@ -34,11 +34,20 @@ class CalDAVCalendar:
         self._client = caldav.DAVClient(url=server_url, username=username, password=password)
         self._calendar = self._client.calendar(url=calendar_url)
 
-    def put(self, uid: str, ical: bytes) -> str:
+    def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:
+        # An unconditional PUT at the UID's URL: the pull reconciles edits made in the calendar.
         try:
-            return str(self._calendar.add_event(ical.decode()).url)
+            return PushedEvent(str(self._calendar.add_event(ical.decode()).url), None)
         except caldav_error.AuthorizationError as refused:
             raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
+
+    def get(self, external_id: str) -> RemoteEvent | None:
+        try:
+            event = self._calendar.event_by_url(external_id)
+            event.load()
+        except caldav_error.NotFoundError:
+            return None
+        return RemoteEvent(external_id, event.props.get("{DAV:}getetag"), event.data.encode())
 
     def delete(self, external_id: str) -> None:
         with contextlib.suppress(caldav_error.NotFoundError):
@@ -55,7 +64,12 @@ class CalDAVCalendar:
             for item in found.objects
             if str(item.url) not in deleted and item.data
         ]
-        return Changes(changed=changed, deleted=sorted(deleted), sync_token=found.sync_token)
+        return Changes(
+            changed=changed, deleted=sorted(deleted), sync_token=found.sync_token, complete=sync_token is None
+        )
+
+    def updated_secret(self) -> dict | None:
+        return None  # a password does not change during a job
 
     def close(self) -> None:
         self._client.close()

@@ -6,35 +6,71 @@ from collections.abc import Callable
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from workers.calendars import queries
 from workers.calendars.caldav_client import CalDAVCalendar
+from workers.calendars.google_client import GoogleCalendar
+from workers.calendars.microsoft_client import MicrosoftCalendar
 from workers.calendars.provider import CalendarClient
-from workers.calendars.secrets import SecretBox
+from workers.settings import Settings
 
-ClientFactory = Callable[[dict, dict], CalendarClient]
+ClientFactory = Callable[[dict, dict, Settings], CalendarClient]
 
 
-def caldav_client(connection: dict, secret: dict) -> CalendarClient:
+def caldav_client(connection: dict, secret: dict, settings: Settings) -> CalendarClient:
     account = connection["account"]
     return CalDAVCalendar(
         account["server_url"], account["username"], secret["password"], connection["calendar_id"]
     )
 
 
-CLIENTS: dict[str, ClientFactory] = {"caldav": caldav_client}
+def google_client(connection: dict, secret: dict, settings: Settings) -> CalendarClient:
+    return GoogleCalendar(settings.google, secret, connection["calendar_id"])
+
+
+def microsoft_client(connection: dict, secret: dict, settings: Settings) -> CalendarClient:
+    return MicrosoftCalendar(
+        settings.microsoft, secret, connection["calendar_id"], connection["horizon_days"]
+    )
+
+
+CLIENTS: dict[str, ClientFactory] = {
+    "caldav": caldav_client,
+    "google": google_client,
+    "microsoft": microsoft_client,
+}
+
+
+def providers_configured(settings: Settings) -> list[str]:
+    """The providers this worker can sync: all need the secret key; Google and Microsoft their app."""
+    if settings.secret_box is None:
+        return []
+    configured = {"caldav": True, "google": settings.google, "microsoft": settings.microsoft}
+    return [provider for provider, ready in configured.items() if ready]
 
 
 def open_connection(
-    conn: psycopg.Connection, connection_id: str, box: SecretBox
+    conn: psycopg.Connection, connection_id: str, settings: Settings
 ) -> tuple[dict, CalendarClient] | None:
     """The connection (locked for this transaction) and a client for it; None if gone or paused."""
     with conn.cursor(row_factory=dict_row) as cursor:
         connection = cursor.execute(queries.CONNECTION, [connection_id]).fetchone()
     if connection is None or not connection["sync_enabled"]:
         return None
-    secret = box.open(connection["id"], connection["key_id"], connection["sealed"])
-    return connection, CLIENTS[connection["provider"]](connection, secret)
+    secret = settings.secret_box.open(connection["id"], connection["key_id"], connection["sealed"])
+    return connection, CLIENTS[connection["provider"]](connection, secret, settings)
+
+
+def save_secret(
+    conn: psycopg.Connection, settings: Settings, connection_id: str, secret: dict, account: dict
+):
+    """Seal the secret with the current key and store it with the account it belongs to."""
+    key_id, sealed = settings.secret_box.seal(str(connection_id), secret)
+    conn.execute(
+        queries.SAVE_SECRET,
+        {"id": connection_id, "key_id": key_id, "sealed": sealed, "account": Jsonb(account)},
+    )
 
 
 def log(conn: psycopg.Connection, connection: dict, **entry: object) -> None:

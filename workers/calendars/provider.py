@@ -8,11 +8,21 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class RemoteEvent:
-    """One calendar object as the provider holds it: its id there, version tag and iCalendar text."""
+    """One calendar object as the provider holds it: its id there, version tag and iCalendar text.
+
+    Providers that speak JSON (Google, Graph) translate their events to iCalendar, so the pull
+    reads every provider's events the same way.
+    """
 
     external_id: str
     etag: str | None
     ical: bytes
+
+
+@dataclass(frozen=True)
+class PushedEvent:
+    external_id: str
+    etag: str | None  # None: the provider gave none (the next put overwrites unconditionally)
 
 
 @dataclass(frozen=True)
@@ -21,11 +31,21 @@ class Changes:
     deleted: list[str] = field(default_factory=list)
     # The cursor for the next pull; None when the provider has none (compare etags instead).
     sync_token: str | None = None
+    # True when this is everything the calendar holds (a first or restarted sync), not a delta:
+    # what we imported before and is not in it is gone.
+    complete: bool = False
 
 
 class CalendarClient(Protocol):
-    def put(self, uid: str, ical: bytes) -> str:
-        """Create or overwrite the event with this UID; returns its id at the provider."""
+    def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:
+        """Create or overwrite the event with this UID, never making a second one on a retry.
+
+        `known` is what we pushed last time; with its etag the provider may answer 412, raised
+        as EventChanged, when the event was edited there since.
+        """
+
+    def get(self, external_id: str) -> RemoteEvent | None:
+        """The event as the provider holds it now; None when it is gone."""
 
     def delete(self, external_id: str) -> None:
         """Remove the event; one already gone is not an error."""
@@ -33,9 +53,20 @@ class CalendarClient(Protocol):
     def changes(self, sync_token: str | None) -> Changes:
         """What changed since `sync_token` (everything, when it is None)."""
 
+    def updated_secret(self) -> dict | None:
+        """The secret again when the client refreshed its tokens during the job, else None."""
+
     def close(self) -> None:
         """Release the HTTP session."""
 
 
 class ReconnectNeeded(RuntimeError):
     """The provider refused our credentials: only the user can fix it, by connecting again."""
+
+
+class EventChanged(RuntimeError):
+    """The event was edited in the calendar since we last wrote it (412 on our conditional write)."""
+
+    def __init__(self, external_id: str) -> None:
+        super().__init__(f"event {external_id} was changed in the calendar since our last write")
+        self.external_id = external_id

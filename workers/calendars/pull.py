@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from workers.calendars import queries
 from workers.calendars.connections import log
 from workers.calendars.events import OUR_UID_SUFFIX
-from workers.calendars.provider import CalendarClient, RemoteEvent
+from workers.calendars.provider import CalendarClient, EventChanged, RemoteEvent
 from workers.calendars.push import push_appointment
 
 
@@ -26,16 +26,36 @@ def pull_changes(
     imported = 0
     for remote in changes.changed:
         calendar = Calendar.from_ical(remote.ical)
-        uids = {str(event.get("uid", "")) for event in calendar.walk("VEVENT")}
-        if any(uid.endswith(OUR_UID_SUFFIX) for uid in uids):
-            reconcile_our_event(conn, connection, client, calendar, app_base_url)
+        appointment_id = our_appointment(conn, connection, remote, calendar)
+        if appointment_id is not None:
+            reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
         elif import_busy_time(conn, connection, remote, calendar):
             imported += 1
     for external_id in changes.deleted:
         forget_or_restore(conn, connection, client, external_id, app_base_url)
+    if changes.complete:
+        conn.execute(
+            queries.FORGET_UNSEEN_BLOCKS,
+            [connection["id"], [remote.external_id for remote in changes.changed]],
+        )
     conn.execute(queries.SAVE_PULL, [connection["id"], changes.sync_token])
     conn.execute(queries.MARK_CONNECTION, {"id": connection["id"], "status": "success", "error": None})
     return f"{len(changes.changed)} changed, {len(changes.deleted)} deleted, {imported} imported"
+
+
+def our_appointment(
+    conn: psycopg.Connection, connection: dict, remote: RemoteEvent, calendar: Calendar
+) -> str | None:
+    """The appointment an event shows: by our mapping, or by our UID (Graph makes its own UIDs)."""
+    linked = conn.execute(queries.LINK_BY_EXTERNAL_ID, [connection["id"], remote.external_id]).fetchone()
+    if linked is not None:
+        return linked[0]
+    for event in calendar.walk("VEVENT"):
+        uid = str(event.get("uid", ""))
+        if uid.endswith(OUR_UID_SUFFIX):
+            found = conn.execute(queries.APPOINTMENT_ID_BY_UID, [uid]).fetchone()
+            return found[0] if found else None
+    return None
 
 
 def import_busy_time(
@@ -95,17 +115,27 @@ def instants(event, zone: ZoneInfo) -> tuple[datetime, datetime, bool]:
 
 
 def reconcile_our_event(
-    conn: psycopg.Connection, connection: dict, client: CalendarClient, calendar: Calendar, app_base_url: str
-) -> None:
-    """Our event was edited there: take a new time if it is free and the edit newer, else undo the edit."""
-    event = next(iter(calendar.walk("VEVENT")))
+    conn: psycopg.Connection,
+    connection: dict,
+    client: CalendarClient,
+    appointment_id: str,
+    remote: RemoteEvent,
+    app_base_url: str,
+) -> bool:
+    """Our event was edited there: take a new time if it is free and the edit newer, else undo the edit.
+
+    True when the appointment and the event now agree (same time, or the event's time applied);
+    False when the event was written back.
+    """
     with conn.cursor(row_factory=dict_row) as cursor:
-        appointment = cursor.execute(queries.APPOINTMENT_BY_UID, [str(event["uid"])]).fetchone()
+        appointment = cursor.execute(queries.APPOINTMENT_FOR_UPDATE, [appointment_id]).fetchone()
     if appointment is None:
-        return
+        return True
+    conn.execute(queries.SAVE_LINK_ETAG, [remote.etag, connection["id"], remote.external_id])
+    event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
     start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
     if (start, end) == (appointment["scheduled_start"], appointment["scheduled_end"]):
-        return
+        return True
     edited = event.decoded("last-modified") if "last-modified" in event else None
     newer = edited is not None and edited > appointment["updated_at"]
     if newer and appointment["status"] in ("requested", "confirmed") and start > datetime.now(UTC):
@@ -113,7 +143,7 @@ def reconcile_our_event(
             with conn.transaction():
                 conn.execute(queries.MOVE_APPOINTMENT, {"id": appointment["id"], "start": start, "end": end})
             log(conn, connection, direction="pull", action="update", appointment_id=appointment["id"])
-            return
+            return True
         except psycopg.errors.ExclusionViolation:
             pass  # the new time is taken: put ours back
     push_appointment(conn, connection, client, appointment["id"], app_base_url)
@@ -125,6 +155,25 @@ def reconcile_our_event(
         + ("is not free" if newer else "is older than the appointment's last change")
         + "; the appointment's time was put back",
     )
+    return False
+
+
+def push_after_edit_there(
+    conn: psycopg.Connection,
+    connection: dict,
+    client: CalendarClient,
+    changed: EventChanged,
+    job: dict,
+    app_base_url: str,
+) -> str:
+    """Our conditional write met a newer version (412): read it, reconcile, then write ours if still due."""
+    remote = client.get(changed.external_id)
+    appointment_id = job["payload"]["appointment_id"]
+    if remote is None:  # deleted there meanwhile: forget the stale link and write it afresh
+        conn.execute(queries.FORGET_LINK, [appointment_id, connection["id"]])
+    elif not reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url):
+        return "reconciled: the calendar's edit was undone"
+    return push_appointment(conn, connection, client, appointment_id, app_base_url)
 
 
 def forget_or_restore(

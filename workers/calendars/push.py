@@ -8,7 +8,7 @@ from psycopg.rows import dict_row
 from workers.calendars import queries
 from workers.calendars.connections import log
 from workers.calendars.events import appointment_event, calendar_of
-from workers.calendars.provider import CalendarClient
+from workers.calendars.provider import CalendarClient, PushedEvent
 
 # Cancelled visits leave the calendar; completed and missed ones stay as a record of the day.
 REMOVED_STATUSES = {"cancelled"}
@@ -36,13 +36,16 @@ def push_appointment(
         )
         return "deleted"
     ical = calendar_of([appointment_event(appointment, app_base_url)]).to_ical()
-    external_id = client.put(appointment["ical_uid"], ical)
+    known = PushedEvent(link["external_event_id"], link["etag"]) if link else None
+    written = client.put(appointment["ical_uid"], ical, known)
+    external_id = written.external_id
     conn.execute(
         queries.SAVE_LINK,
         {
             "appointment_id": appointment_id,
             "connection_id": connection["id"],
             "external_id": external_id,
+            "etag": written.etag,
             "sequence": appointment["ical_sequence"],
         },
     )

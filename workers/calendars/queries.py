@@ -24,20 +24,27 @@ join public.clinicians as c on c.clinician_id = a.clinician_id
 where a.id = %s
 """
 
-APPOINTMENT_BY_UID = APPOINTMENT.replace("where a.id = %s", "where a.ical_uid = %s") + " for update of a"
+APPOINTMENT_FOR_UPDATE = APPOINTMENT + " for update of a"
+APPOINTMENT_ID_BY_UID = "select id from public.appointments where ical_uid = %s"
+
+# Our event as the calendar last showed it: a later 412 is answered against this version.
+SAVE_LINK_ETAG = """
+update scheduling_private.calendar_event_links set etag = %s
+where connection_id = %s and external_event_id = %s
+"""
 
 LINK = """
-select external_event_id, pushed_sequence from scheduling_private.calendar_event_links
+select external_event_id, etag, pushed_sequence from scheduling_private.calendar_event_links
 where appointment_id = %s and connection_id = %s
 """
 
 SAVE_LINK = """
 insert into scheduling_private.calendar_event_links
-    (appointment_id, connection_id, external_event_id, pushed_sequence)
-values (%(appointment_id)s, %(connection_id)s, %(external_id)s, %(sequence)s)
+    (appointment_id, connection_id, external_event_id, etag, pushed_sequence)
+values (%(appointment_id)s, %(connection_id)s, %(external_id)s, %(etag)s, %(sequence)s)
 on conflict (appointment_id, connection_id) do update
-set external_event_id = excluded.external_event_id, pushed_sequence = excluded.pushed_sequence,
-    synced_at = now()
+set external_event_id = excluded.external_event_id, etag = excluded.etag,
+    pushed_sequence = excluded.pushed_sequence, synced_at = now()
 """
 
 FORGET_LINK = (
@@ -76,6 +83,12 @@ BLOCK_ETAG = """
 select etag from public.calendar_busy_blocks
 where connection_id = %s and external_event_id like %s || '#%%'
 limit 1
+"""
+
+# After a complete listing: blocks of events that were not in it are gone from the calendar.
+FORGET_UNSEEN_BLOCKS = """
+delete from public.calendar_busy_blocks
+where connection_id = %s and split_part(external_event_id, '#', 1) <> all(%s)
 """
 
 FORGET_BLOCKS = """
@@ -117,7 +130,7 @@ values ('calendar_push_' || %(provider)s,
 SAVE_CONNECTION = """
 insert into public.calendar_sync_connections
     (user_id, provider, calendar_id, calendar_name, is_primary, sync_direction, sync_enabled)
-values (%(user_id)s, 'caldav', %(calendar_id)s, %(calendar_name)s,
+values (%(user_id)s, %(provider)s, %(calendar_id)s, %(calendar_name)s,
     not exists (select from public.calendar_sync_connections where user_id = %(user_id)s and is_primary),
     %(sync_direction)s, true)
 on conflict (user_id, provider, calendar_id) do update
@@ -131,4 +144,20 @@ insert into scheduling_private.calendar_secrets (connection_id, key_id, sealed, 
 values (%(id)s, %(key_id)s, %(sealed)s, %(account)s)
 on conflict (connection_id) do update
 set key_id = excluded.key_id, sealed = excluded.sealed, account = excluded.account, updated_at = now()
+"""
+
+# A connect flow waits for its callback; abandoned ones are cleared as new ones start.
+SAVE_OAUTH_FLOW = """
+with cleared as (
+    delete from scheduling_private.calendar_oauth_flows where started_at < now() - interval '1 hour'
+)
+insert into scheduling_private.calendar_oauth_flows (state, user_id, provider, sync_direction, flow)
+values (%(state)s, %(user_id)s, %(provider)s, %(sync_direction)s, %(flow)s)
+"""
+
+# A callback takes its flow once; a flow older than ten minutes is taken but not honoured.
+TAKE_OAUTH_FLOW = """
+delete from scheduling_private.calendar_oauth_flows
+where state = %s and provider = %s
+returning user_id, sync_direction, flow, started_at > now() - interval '10 minutes' as fresh
 """

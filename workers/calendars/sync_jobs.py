@@ -5,24 +5,29 @@ from __future__ import annotations
 import psycopg
 
 from workers.calendars import queries
-from workers.calendars.connections import log, open_connection
-from workers.calendars.provider import ReconnectNeeded
-from workers.calendars.pull import pull_changes
+from workers.calendars.connections import log, open_connection, save_secret
+from workers.calendars.provider import EventChanged, ReconnectNeeded
+from workers.calendars.pull import pull_changes, push_after_edit_there
 from workers.calendars.push import push_appointment
-from workers.calendars.secrets import SecretBox
+from workers.settings import Settings
 
 
-def handle_calendar_job(conn: psycopg.Connection, job: dict, box: SecretBox, app_base_url: str) -> str:
+def handle_calendar_job(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
     payload = job["payload"]
-    opened = open_connection(conn, payload["connection_id"], box)
+    opened = open_connection(conn, payload["connection_id"], settings)
     if opened is None:
         return "skipped: the connection is gone or paused"
     connection, client = opened
     pushing = job["kind"].startswith("calendar_push_")
     try:
         if pushing:
-            return push_appointment(conn, connection, client, payload["appointment_id"], app_base_url)
-        return pull_changes(conn, connection, client, app_base_url)
+            try:
+                return push_appointment(
+                    conn, connection, client, payload["appointment_id"], settings.app_base_url
+                )
+            except EventChanged as changed:
+                return push_after_edit_there(conn, connection, client, changed, job, settings.app_base_url)
+        return pull_changes(conn, connection, client, settings.app_base_url)
     except ReconnectNeeded as refused:
         # Retrying cannot help: pause the connection until the user connects it again.
         message = f"reconnect needed: {refused}"
@@ -38,4 +43,7 @@ def handle_calendar_job(conn: psycopg.Connection, job: dict, box: SecretBox, app
         )
         return message
     finally:
+        # Tokens refreshed during the job are kept, even when the job itself fails.
+        if (secret := client.updated_secret()) is not None:
+            save_secret(conn, settings, connection["id"], secret, connection["account"])
         client.close()

@@ -12,7 +12,11 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
-from workers.http.calendar_connect import connect_caldav_endpoint
+from workers.http.calendar_connect import (
+    connect_caldav_endpoint,
+    oauth_callback_endpoint,
+    start_oauth_endpoint,
+)
 from workers.http.ics_feed import feed_calendar
 from workers.settings import Settings
 
@@ -57,6 +61,14 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
             Route("/ics/{token}.ics", ics_feed, methods=["GET"]),
             Route(
                 "/calendar/connect/caldav", connect_caldav_endpoint(database_url, settings), methods=["POST"]
+            ),
+            Route(
+                "/calendar/connect/{provider}", start_oauth_endpoint(database_url, settings), methods=["POST"]
+            ),
+            Route(
+                "/calendar/callback/{provider}",
+                oauth_callback_endpoint(database_url, settings),
+                methods=["GET"],
             ),
         ]
     )

@@ -1,0 +1,83 @@
+"""What the calendar sync tests of every provider share: a clinic, bookings, pulls, the log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import jwt
+import psycopg
+import requests
+from starlette.testclient import TestClient
+
+from workers.http.app import create_app
+from workers.settings import Settings
+
+JWT_SECRET = "test-jwt-secret-of-at-least-32-bytes!!"
+
+
+def access_token(user_id: str) -> str:
+    return jwt.encode({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"}, JWT_SECRET)
+
+
+def new_clinic(database_url: str, email: str) -> dict:
+    """A clinician open every day, connected to one patient."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        clinician = conn.execute("select tests.create_clinician(%s)", [email]).fetchone()[0]
+        conn.execute("select tests.open_every_day(%s)", [clinician])
+        patient = conn.execute("select tests.create_user(%s)", ["pat." + email]).fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+    return {"url": database_url, "clinician": clinician, "patient": patient}
+
+
+def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: str):
+    """The dashboard's connect flow: start it, let the provider's consent page redirect, come back.
+
+    Returns the callback's answer (a redirect to the app).
+    """
+    client = TestClient(create_app(clinic["url"], settings))
+    started = client.post(
+        f"/calendar/connect/{provider}",
+        json=body,
+        headers={"Authorization": f"Bearer {access_token(clinic['clinician'])}"},
+    )
+    assert started.status_code == 200, started.text
+    consent = requests.get(started.json()["authorization_url"], allow_redirects=False, timeout=10)
+    assert consent.status_code == 302, consent.text
+    callback = consent.headers["Location"].removeprefix("http://testserver")
+    return client.get(callback, follow_redirects=False)
+
+
+def book(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> str:
+    appointment = conn.execute(
+        "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
+        " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(%s, %s),"
+        " tests.days_ahead(%s, %s) + interval '30 minutes', 'follow_up', 'in_person', 'confirmed')"
+        " returning id",
+        [clinic["clinician"], clinic["patient"], day, at, day, at],
+    ).fetchone()[0]
+    conn.commit()
+    return appointment
+
+
+def queue_pull(conn: psycopg.Connection, provider: str) -> None:
+    conn.execute(
+        "select scheduling_private.enqueue_calendar_pull(id, %s) from calendar_sync_connections", [provider]
+    )
+    conn.commit()
+
+
+def log_actions(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    return conn.execute("select direction, action, status from calendar_sync_log order by id").fetchall()
+
+
+def free_slots_at(conn: psycopg.Connection, clinic: dict, starts: list[datetime]) -> list[bool]:
+    conn.execute("select tests.authenticate_as(%s)", [clinic["patient"]])
+    offered = {
+        row[0]
+        for row in conn.execute(
+            "select slot_start from get_available_slots(%s, %s, %s)",
+            [clinic["clinician"], min(starts) - timedelta(hours=1), max(starts) + timedelta(hours=1)],
+        )
+    }
+    conn.execute("select tests.clear_authentication()")
+    return [start in offered for start in starts]

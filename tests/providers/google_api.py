@@ -1,0 +1,244 @@
+"""A local server for the part of Google Calendar API v3 (and Google OAuth) the worker uses.
+
+As Google documents it (developers.google.com/calendar/api/v3/reference, guides/sync):
+- /o/oauth2/v2/auth and /token: see tests.providers.oauth_server.
+- GET /calendar/v3/calendars/{calendarId}: the calendar ("primary" is the user's own).
+- /calendar/v3/calendars/{calendarId}/events: GET lists (pages of at most `page_size` with
+  nextPageToken; the last page has nextSyncToken; with syncToken, only what changed since,
+  deleted events included with status "cancelled"; an expired syncToken answers 410
+  fullSyncRequired); POST inserts (an event id chosen by the client must be base32hex, 5-1024
+  characters; an id that exists, even deleted, answers 409 duplicate).
+- .../events/{eventId}: GET, PUT (update), PATCH (If-Match with an old etag answers 412
+  conditionNotMet), DELETE (204; deleted already answers 410 deleted).
+- Every API call needs a live Bearer token (401 authError otherwise); `throttle` answers the
+  next calls 429 rateLimitExceeded with a Retry-After.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, unquote, urlparse
+
+from tests.providers import JsonHandler, LocalServer
+from tests.providers.oauth_server import OAuthState, authorize, bearer_ok, token
+
+EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
+
+
+def google_error(code: int, reason: str, message: str) -> dict:
+    return {
+        "error": {
+            "errors": [{"domain": "global", "reason": reason, "message": message}],
+            "code": code,
+            "message": message,
+        }
+    }
+
+
+@dataclass
+class GoogleState:
+    oauth: OAuthState = field(default_factory=OAuthState)
+    calendar_id: str = "dr.calendar@example.com"
+    summary: str = "Dr Calendar"
+    events: dict[str, dict] = field(default_factory=dict)
+    # Every change takes the next number; a sync token is the number it was issued at.
+    changes: int = 0
+    oldest_valid_sync_token: int = 0
+    page_size: int = 2
+    throttle: int = 0  # answer this many next API calls with 429
+    retry_after: str = "7"
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def touch(self, event: dict) -> dict:
+        self.changes += 1
+        event["etag"] = f'"{self.changes}"'
+        event["_changed"] = self.changes
+        event["updated"] = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return event
+
+    def add_personal_event(self, start: datetime, end: datetime, **fields: str) -> dict:
+        """An event the user made in Google Calendar (not ours)."""
+        event_id = secrets.token_hex(10)
+        event = {
+            "kind": "calendar#event",
+            "id": event_id,
+            "iCalUID": f"{event_id}@google.com",
+            "status": "confirmed",
+            "summary": "Personal",
+            "start": {"dateTime": start.isoformat()},
+            "end": {"dateTime": end.isoformat()},
+        } | fields
+        self.events[event_id] = self.touch(event)
+        return event
+
+    def live_events(self) -> list[dict]:
+        return [e for e in self.events.values() if e["status"] != "cancelled"]
+
+    def expire_sync_tokens(self) -> None:
+        self.oldest_valid_sync_token = self.changes + 1
+
+
+class GoogleHandler(JsonHandler):
+    state: GoogleState
+
+    def api_call(self) -> list[str] | None:
+        """The path's parts after /calendar/v3, if the call may go on; else the error is sent."""
+        url = urlparse(self.path)
+        self.state.calls.append((self.command, url.path))
+        if not bearer_ok(self, self.state.oauth):
+            self.reply(401, google_error(401, "authError", "Invalid Credentials"))
+            return None
+        if self.state.throttle > 0:
+            self.state.throttle -= 1
+            self.reply(
+                429,
+                google_error(429, "rateLimitExceeded", "Rate Limit Exceeded"),
+                {"Retry-After": self.state.retry_after},
+            )
+            return None
+        parts = [unquote(part) for part in url.path.removeprefix("/calendar/v3/").split("/")]
+        if len(parts) < 2 or parts[0] != "calendars" or parts[1] not in ("primary", self.state.calendar_id):
+            self.reply(404, google_error(404, "notFound", "Not Found"))
+            return None
+        return parts
+
+    def event_or_error(self, event_id: str) -> dict | None:
+        event = self.state.events.get(event_id)
+        if event is None:
+            self.reply(404, google_error(404, "notFound", "Not Found"))
+        elif event["status"] == "cancelled":
+            self.reply(410, google_error(410, "deleted", "Resource has been deleted"))
+            return None
+        return event
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/o/oauth2/v2/auth"):
+            authorize(self, self.state.oauth)
+            return
+        parts = self.api_call()
+        if parts is None:
+            return
+        if len(parts) == 2:
+            self.reply(
+                200,
+                {"kind": "calendar#calendar", "id": self.state.calendar_id, "summary": self.state.summary},
+            )
+        elif len(parts) == 3:
+            self.list_events()
+        elif (event := self.event_or_error(parts[3])) is not None:
+            self.reply(200, public(event))
+
+    def list_events(self) -> None:
+        query = {name: values[0] for name, values in parse_qs(urlparse(self.path).query).items()}
+        if "syncToken" in query and ("timeMin" in query or "timeMax" in query):
+            self.reply(400, google_error(400, "invalid", "syncToken cannot be used with timeMin or timeMax"))
+            return
+        since, offset = 0, 0
+        if "pageToken" in query:
+            since, _, offset_text = query["pageToken"].partition(":")
+            since, offset = int(since), int(offset_text)
+        elif "syncToken" in query:
+            since = int(query["syncToken"])
+            if since < self.state.oldest_valid_sync_token:
+                self.reply(
+                    410,
+                    google_error(
+                        410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required."
+                    ),
+                )
+                return
+        events = sorted(self.state.events.values(), key=lambda e: e["_changed"])
+        if since:
+            events = [e for e in events if e["_changed"] > since]
+        else:  # a full sync: no deleted events unless asked, and none that ended before timeMin
+            if query.get("showDeleted") != "true":
+                events = [e for e in events if e["status"] != "cancelled"]
+            if "timeMin" in query:
+                time_min = datetime.fromisoformat(query["timeMin"])
+                events = [e for e in events if "dateTime" not in e["end"] or ends(e) > time_min]
+        size = min(int(query.get("maxResults", "250")), self.state.page_size)
+        page = events[offset : offset + size]
+        answer = {
+            "kind": "calendar#events",
+            "summary": self.state.summary,
+            "items": [public(e) for e in page],
+        }
+        if offset + size < len(events):
+            answer["nextPageToken"] = f"{since}:{offset + size}"
+        else:
+            answer["nextSyncToken"] = str(self.state.changes)
+        self.reply(200, answer)
+
+    def do_POST(self) -> None:
+        if self.path.startswith("/token"):
+            token(self, self.state.oauth)
+            return
+        parts = self.api_call()
+        if parts is None:
+            return
+        event = self.body()
+        event_id = event.get("id") or secrets.token_hex(10)
+        if not EVENT_ID.match(event_id):
+            self.reply(400, google_error(400, "invalid", "Invalid resource id value."))
+            return
+        if event_id in self.state.events:
+            self.reply(409, google_error(409, "duplicate", "The requested identifier already exists."))
+            return
+        defaults = {"kind": "calendar#event", "status": "confirmed", "iCalUID": f"{event_id}@google.com"}
+        event = self.state.touch(defaults | event | {"id": event_id})
+        self.state.events[event_id] = event
+        self.reply(200, public(event))
+
+    def do_PUT(self) -> None:
+        self.write_event(replace=True)
+
+    def do_PATCH(self) -> None:
+        self.write_event(replace=False)
+
+    def write_event(self, replace: bool) -> None:
+        parts = self.api_call()
+        if parts is None:
+            return
+        event = self.state.events.get(parts[3])
+        if event is None:
+            self.reply(404, google_error(404, "notFound", "Not Found"))
+            return
+        expected = self.headers.get("If-Match")
+        if expected is not None and expected != event["etag"]:
+            self.reply(412, google_error(412, "conditionNotMet", "Precondition Failed"))
+            return
+        changes = self.body() or {}
+        if replace:  # an update may bring a deleted event back
+            kept = {name: event[name] for name in ("kind", "id", "iCalUID")}
+            event.clear()
+            event.update(kept | {"status": "confirmed"} | changes)
+        else:
+            event.update(changes)
+        self.reply(200, public(self.state.touch(event)))
+
+    def do_DELETE(self) -> None:
+        parts = self.api_call()
+        if parts is None:
+            return
+        event = self.event_or_error(parts[3])
+        if event is None:
+            return
+        event["status"] = "cancelled"
+        self.state.touch(event)
+        self.reply(204)
+
+
+def public(event: dict) -> dict:
+    return {name: value for name, value in event.items() if not name.startswith("_")}
+
+
+def ends(event: dict) -> datetime:
+    return datetime.fromisoformat(event["end"]["dateTime"])
+
+
+class LocalGoogle(LocalServer):
+    def __init__(self) -> None:
+        super().__init__(GoogleHandler, GoogleState())

@@ -1,0 +1,287 @@
+"""Google Calendar sync against a local server that speaks Google's documented API, with the real
+google-api-python-client (built from its packaged discovery document) and google-auth in the path.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from tests.calendar_helpers import (
+    JWT_SECRET,
+    access_token,
+    book,
+    connect_with_oauth,
+    free_slots_at,
+    log_actions,
+    new_clinic,
+    queue_pull,
+)
+from tests.providers.google_api import LocalGoogle
+from workers import jobs
+from workers.calendars.secrets import SecretBox, new_key_setting
+from workers.calendars.sync_jobs import handle_calendar_job
+from workers.http.app import create_app
+from workers.settings import GoogleSettings, Settings
+
+
+@pytest.fixture
+def google():
+    with LocalGoogle() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(google: LocalGoogle) -> Settings:
+    return Settings(
+        worker_name="test",
+        app_base_url="https://clinic.example",
+        smtp=None,
+        secret_box=SecretBox.from_setting(new_key_setting()),
+        jwt_secret=JWT_SECRET,
+        google=GoogleSettings(
+            client_id=google.state.oauth.client_id,
+            client_secret=google.state.oauth.client_secret,
+            authorization_url=f"{google.base_url}/o/oauth2/v2/auth",
+            token_url=f"{google.base_url}/token",
+            api_url=f"{google.base_url}/calendar/v3/",
+        ),
+    )
+
+
+@pytest.fixture
+def clinic(committed_database: str, settings: Settings) -> dict:
+    """A clinic whose clinician has connected their Google calendar (and its first pull ran)."""
+    clinic = new_clinic(committed_database, "dr.google@example.com")
+    answer = connect_with_oauth(clinic, settings, "google")
+    assert answer.status_code == 303 and "connected=" in answer.headers["location"], answer.headers
+    with psycopg.connect(committed_database) as conn:
+        jobs.run_due_jobs(conn, settings)
+    return clinic
+
+
+def test_connecting_uses_pkce_and_seals_the_refresh_token(
+    committed_database: str, google: LocalGoogle, settings: Settings
+) -> None:
+    clinic = new_clinic(committed_database, "dr.google@example.com")
+    answer = connect_with_oauth(clinic, settings, "google", sync_direction="two_way")
+    connection_id = parse_qs(urlparse(answer.headers["location"]).query)["connected"][0]
+    with psycopg.connect(committed_database) as conn:
+        row = conn.execute(
+            "select provider, calendar_id, calendar_name, is_primary from calendar_sync_connections"
+            " where id = %s",
+            [connection_id],
+        ).fetchone()
+        sealed = conn.execute("select sealed from scheduling_private.calendar_secrets").fetchone()[0]
+        flows_left = conn.execute("select count(*) from scheduling_private.calendar_oauth_flows").fetchone()[
+            0
+        ]
+    assert answer.headers["location"].startswith("https://clinic.example/settings/calendars?")
+    assert row == ("google", "dr.calendar@example.com", "Dr Calendar", True)
+    [refresh_token] = google.state.oauth.refresh_tokens
+    assert refresh_token.encode() not in bytes(sealed)
+    assert flows_left == 0  # the flow was taken by its callback
+
+
+def test_a_callback_is_honoured_once_and_a_declined_consent_saves_nothing(
+    committed_database: str, google: LocalGoogle, settings: Settings
+) -> None:
+    clinic = new_clinic(committed_database, "dr.google@example.com")
+    client = TestClient(create_app(committed_database, settings))
+    signed_in = {"Authorization": f"Bearer {access_token(clinic['clinician'])}"}
+    assert client.post("/calendar/connect/google", json={}).status_code == 401
+    assert client.post("/calendar/connect/outlook", json={}, headers=signed_in).status_code == 404
+    url = client.post("/calendar/connect/google", json={}, headers=signed_in).json()["authorization_url"]
+    query = parse_qs(urlparse(url).query)
+    assert query["code_challenge_method"] == ["S256"] and query["access_type"] == ["offline"]
+
+    declined = client.get(
+        "/calendar/callback/google",
+        params={"error": "access_denied", "state": query["state"][0]},
+        follow_redirects=False,
+    )
+    replayed = client.get(
+        "/calendar/callback/google", params={"code": "x", "state": query["state"][0]}, follow_redirects=False
+    )
+    with psycopg.connect(committed_database) as conn:
+        saved = conn.execute("select count(*) from calendar_sync_connections").fetchone()[0]
+    assert "calendar_error=access_denied" in declined.headers["location"]
+    assert "expired" in replayed.headers["location"]
+    assert saved == 0
+
+
+def test_appointments_are_created_moved_and_cancelled_at_google(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        event_id = str(appointment).replace("-", "")
+        created = dict(google.state.events[event_id])
+        google_id = conn.execute("select google_calendar_event_id from appointments").fetchone()[0]
+
+        conn.execute(
+            "update appointments set scheduled_start = scheduled_start + interval '1 day',"
+            " scheduled_end = scheduled_end + interval '1 day' where id = %s",
+            [appointment],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        moved = dict(google.state.events[event_id])
+
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
+            [appointment],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        pushes = [row for row in log_actions(conn) if row[0] == "push"]
+        start = conn.execute("select scheduled_start from appointments").fetchone()[0]
+
+    assert created["iCalUID"] == f"{appointment}@clinic-scheduling"
+    assert created["extendedProperties"] == {"private": {"appointmentId": str(appointment)}}
+    assert google_id == event_id
+    assert datetime.fromisoformat(moved["start"]["dateTime"]) == start
+    assert google.state.events[event_id]["status"] == "cancelled"
+    assert pushes == [
+        ("push", "create", "success"),
+        ("push", "update", "success"),
+        ("push", "delete", "success"),
+    ]
+
+
+def test_a_retry_after_a_crash_makes_no_second_event(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        book(conn, clinic, 3, "11:00")
+        job = conn.execute(
+            "select id, kind, payload from scheduling_private.jobs where kind = 'calendar_push_google'"
+        ).fetchone()
+        conn.rollback()
+        # Google creates the event, then the worker dies before committing anything.
+        with conn.transaction(force_rollback=True):
+            handle_calendar_job(conn, {"id": job[0], "kind": job[1], "payload": job[2]}, settings)
+        jobs.run_due_jobs(conn, settings)
+        links = conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
+    assert len(google.state.live_events()) == 1
+    assert links == 1
+    assert ("POST", "/calendar/v3/calendars/dr.calendar%40example.com/events") in google.state.calls
+
+
+def test_pulls_page_through_changes_block_slots_and_survive_an_expired_sync_token(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        dentist, gym, lunch = conn.execute(
+            "select tests.days_ahead(4, '10:00'), tests.days_ahead(4, '12:00'), tests.days_ahead(4, '14:00')"
+        ).fetchone()
+        conn.rollback()
+        google.state.add_personal_event(dentist, dentist + timedelta(hours=1))
+        gym_event = google.state.add_personal_event(gym, gym + timedelta(minutes=30))
+        google.state.add_personal_event(lunch, lunch + timedelta(hours=1), transparency="transparent")
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)  # three events over two pages
+        blocks = conn.execute(
+            "select id, starts_at, updated_at from calendar_busy_blocks order by 2"
+        ).fetchall()
+        slots = free_slots_at(conn, clinic, [dentist, gym, lunch])
+
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)  # nothing changed
+        unchanged = conn.execute(
+            "select id, starts_at, updated_at from calendar_busy_blocks order by 2"
+        ).fetchall()
+
+        google.state.events[gym_event["id"]]["status"] = "cancelled"
+        google.state.touch(google.state.events[gym_event["id"]])
+        google.state.expire_sync_tokens()  # Google answers 410: the pull starts over
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        after_restart = conn.execute("select starts_at from calendar_busy_blocks").fetchall()
+        list_calls = [call for call in google.state.calls if call[0] == "GET" and call[1].endswith("/events")]
+
+    assert [b[1] for b in blocks] == [dentist, gym]
+    assert slots == [False, False, True]  # free ("transparent") time does not block
+    assert unchanged == blocks
+    assert after_restart == [(dentist,)]
+    assert len(list_calls) >= 5  # two pages, one delta, one refused with 410, one full list
+
+
+def test_an_expired_token_is_refreshed_once_and_a_revoked_one_pauses_the_connection(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        sealed_before = conn.execute("select sealed from scheduling_private.calendar_secrets").fetchone()[0]
+        google.state.oauth.expire_access_tokens()  # Google answers 401; google-auth refreshes
+        book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        sealed_after = conn.execute("select sealed from scheduling_private.calendar_secrets").fetchone()[0]
+        refreshed_push = len(google.state.live_events())
+
+        google.state.oauth.revoke_refresh_tokens()
+        book(conn, clinic, 3, "12:00")
+        jobs.run_due_jobs(conn, settings)
+        status, error, enabled = conn.execute(
+            "select last_sync_status, last_sync_error, sync_enabled from calendar_sync_connections"
+        ).fetchone()
+        waiting = conn.execute(
+            "select count(*) from scheduling_private.jobs"
+            " where kind like 'calendar_%%' and status in ('queued', 'running')"
+        ).fetchone()[0]
+
+    assert google.state.oauth.refreshes == 1
+    assert refreshed_push == 1
+    assert bytes(sealed_after) != bytes(sealed_before)  # the new access token was kept
+    assert (status, enabled) == ("failed", False)
+    assert error.startswith("reconnect needed")
+    assert waiting == 0  # nothing retries a refused authorization
+
+
+def test_a_rate_limited_push_waits_as_long_as_google_asks(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        google.state.throttle = 1
+        book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        status, wait, error = conn.execute(
+            "select status, extract(epoch from run_after - now()), last_error from scheduling_private.jobs"
+            " where kind = 'calendar_push_google'"
+        ).fetchone()
+        conn.execute("update scheduling_private.jobs set run_after = now() where status = 'queued'")
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+    assert status == "queued" and "429" in error
+    assert wait >= 7  # Retry-After: 7
+    assert len(google.state.live_events()) == 1
+
+
+def test_an_edit_made_at_google_meanwhile_is_reconciled_not_overwritten(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 5, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        event = google.state.events[str(appointment).replace("-", "")]
+        # We rename the visit; before our push runs, the clinician drags the event two hours later.
+        conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
+        conn.commit()
+        time.sleep(1)  # iCalendar's LAST-MODIFIED has whole seconds: make the edit there a second later
+        later = datetime.fromisoformat(event["start"]["dateTime"]).astimezone(UTC) + timedelta(hours=2)
+        event["start"] = {"dateTime": later.isoformat()}
+        event["end"] = {"dateTime": (later + timedelta(minutes=30)).isoformat()}
+        google.state.touch(event)
+        jobs.run_due_jobs(conn, settings)  # our PATCH with the old etag answers 412
+        moved_to = conn.execute("select scheduled_start from appointments").fetchone()[0]
+        patches = [call for call in google.state.calls if call[0] == "PATCH"]
+
+    assert moved_to == later  # the newer edit, to a free time, won
+    assert event["summary"].startswith("Review")
+    assert datetime.fromisoformat(event["start"]["dateTime"]) == later
+    assert len(patches) >= 2  # the refused one, then one with the fresh etag

@@ -1,0 +1,221 @@
+"""Google Calendar through google-api-python-client, with google-auth refreshing the token.
+
+Our event's id at Google is the appointment id without dashes (Google lets the client choose an
+id of base32hex characters), so a retry after a crash finds the event it made instead of making
+a second one. Changes come from events.list with a syncToken; Google answers 410 when the token
+is too old, and the pull starts over with a full list.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import google.auth.exceptions
+import httplib2
+from google.oauth2.credentials import Credentials
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from workers.calendars.ical_bridge import fields_of, ical_of
+from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
+from workers.retry import RetryLater, retry_after_seconds
+
+SCOPES = [
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/calendar.readonly",
+]
+STATUSES = {"TENTATIVE": "tentative", "CONFIRMED": "confirmed", "CANCELLED": "cancelled"}
+# A first sync starts a day back: older events cannot block a booking.
+FULL_SYNC_LOOKBACK = timedelta(days=1)
+
+
+def calendar_service(credentials: Credentials, api_url: str):
+    """A Calendar v3 client from the discovery document shipped in the package (no network fetch).
+
+    A 401 makes google-auth refresh the token and send the request again, once.
+    """
+    http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=30), max_refresh_attempts=1)
+    return build(
+        "calendar",
+        "v3",
+        http=http,
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": api_url},
+    )
+
+
+def credentials_of(secret: dict, google) -> Credentials:
+    expiry = secret.get("expiry")
+    return Credentials(
+        token=secret.get("token"),
+        refresh_token=secret["refresh_token"],
+        token_uri=google.token_url,
+        client_id=google.client_id,
+        client_secret=google.client_secret,
+        scopes=SCOPES,
+        # google-auth compares expiry with a naive UTC datetime.
+        expiry=datetime.fromisoformat(expiry).replace(tzinfo=None) if expiry else None,
+    )
+
+
+def event_id_of(uid: str) -> str:
+    return uid.partition("@")[0].replace("-", "")
+
+
+class GoogleCalendar:
+    def __init__(self, google, secret: dict, calendar_id: str) -> None:
+        self._credentials = credentials_of(secret, google)
+        self._first_token = self._credentials.token
+        self._service = calendar_service(self._credentials, google.api_url)
+        self._calendar_id = calendar_id
+
+    def describe(self) -> tuple[str, str]:
+        """The calendar's id (for "primary": the account's address) and name."""
+        found = self._run(self._service.calendars().get(calendarId=self._calendar_id))
+        return found["id"], found.get("summary") or found["id"]
+
+    def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:
+        body = event_body(uid, ical)
+        events = self._service.events()
+        if known is not None:
+            patch = events.patch(calendarId=self._calendar_id, eventId=body["id"], body=body)
+            if known.etag:
+                patch.headers["If-Match"] = known.etag
+            try:
+                return pushed(self._run(patch))
+            except HttpError as error:
+                if error.status_code == 412:
+                    raise EventChanged(body["id"]) from error
+                if error.status_code != 404:
+                    raise
+        try:
+            return pushed(self._run(events.insert(calendarId=self._calendar_id, body=body)))
+        except HttpError as error:
+            if error.status_code != 409:  # 409: the id exists (made before a crash, or deleted)
+                raise
+        return pushed(self._run(events.update(calendarId=self._calendar_id, eventId=body["id"], body=body)))
+
+    def get(self, external_id: str) -> RemoteEvent | None:
+        try:
+            item = self._run(self._service.events().get(calendarId=self._calendar_id, eventId=external_id))
+        except HttpError as error:
+            if error.status_code in (404, 410):
+                return None
+            raise
+        return None if item.get("status") == "cancelled" else remote_event(item)
+
+    def delete(self, external_id: str) -> None:
+        try:
+            self._run(self._service.events().delete(calendarId=self._calendar_id, eventId=external_id))
+        except HttpError as error:
+            if error.status_code not in (404, 410):  # 410: deleted already
+                raise
+
+    def changes(self, sync_token: str | None) -> Changes:
+        if sync_token is not None:
+            try:
+                return self._list(syncToken=sync_token)
+            except HttpError as error:
+                if error.status_code != 410:
+                    raise
+        since = (datetime.now(UTC) - FULL_SYNC_LOOKBACK).isoformat()
+        return self._list(timeMin=since)
+
+    def _list(self, **window: str) -> Changes:
+        """Every page of events.list; recurring events come as their occurrences (singleEvents)."""
+        changed, deleted, page_token = [], [], None
+        while True:
+            page = self._run(
+                self._service.events().list(
+                    calendarId=self._calendar_id,
+                    singleEvents=True,
+                    showDeleted=True,
+                    maxResults=250,
+                    pageToken=page_token,
+                    **window,
+                )
+            )
+            for item in page.get("items", []):
+                if item.get("status") == "cancelled":
+                    deleted.append(item["id"])
+                else:
+                    changed.append(remote_event(item))
+            page_token = page.get("nextPageToken")
+            if page_token is None:
+                return Changes(changed, deleted, page["nextSyncToken"], complete="syncToken" not in window)
+
+    def _run(self, request):
+        """Execute one request: refused tokens need the user, rate limits and 5xx wait."""
+        try:
+            return request.execute(num_retries=0)
+        except google.auth.exceptions.RefreshError as refused:
+            raise ReconnectNeeded(f"Google refused the stored authorization: {refused}") from refused
+        except HttpError as error:
+            if error.status_code == 429 or error.status_code >= 500 or rate_limited(error):
+                raise RetryLater(
+                    f"Google answered {error.status_code}", retry_after_seconds(error.resp.get("retry-after"))
+                ) from error
+            raise
+
+    def updated_secret(self) -> dict | None:
+        if self._credentials.token == self._first_token:
+            return None
+        return {
+            "refresh_token": self._credentials.refresh_token,
+            "token": self._credentials.token,
+            "expiry": self._credentials.expiry.isoformat() if self._credentials.expiry else None,
+        }
+
+    def close(self) -> None:
+        self._service.close()
+
+
+def rate_limited(error: HttpError) -> bool:
+    """Google's 403 means either 'not allowed' or 'slow down'; only the reason tells them apart."""
+    reasons = {detail.get("reason") for detail in (error.error_details or []) if isinstance(detail, dict)}
+    return error.status_code == 403 and bool(reasons & {"rateLimitExceeded", "userRateLimitExceeded"})
+
+
+def event_body(uid: str, ical: bytes) -> dict:
+    fields = fields_of(ical)
+    return {
+        "id": event_id_of(uid),
+        "iCalUID": uid,
+        "summary": fields.summary,
+        "location": fields.location,
+        "description": fields.url,
+        "status": STATUSES[fields.status],
+        "start": {"dateTime": fields.start.isoformat(), "timeZone": fields.timezone},
+        "end": {"dateTime": fields.end.isoformat(), "timeZone": fields.timezone},
+        "extendedProperties": {"private": {"appointmentId": fields.appointment_id}},
+        "source": {"title": "Clinic appointment", "url": fields.url},
+    }
+
+
+def pushed(item: dict) -> PushedEvent:
+    return PushedEvent(item["id"], item.get("etag"))
+
+
+def remote_event(item: dict) -> RemoteEvent:
+    updated = item.get("updated")
+    return RemoteEvent(
+        external_id=item["id"],
+        etag=item.get("etag"),
+        ical=ical_of(
+            item.get("iCalUID") or item["id"],
+            moment(item["start"]),
+            moment(item["end"]),
+            summary=item.get("summary"),
+            transparent=item.get("transparency") == "transparent",
+            last_modified=datetime.fromisoformat(updated) if updated else None,
+        ),
+    )
+
+
+def moment(value: dict) -> datetime | date:
+    """Google's start/end: {"dateTime": RFC 3339} or, all day, {"date": "YYYY-MM-DD"}."""
+    if "date" in value:
+        return date.fromisoformat(value["date"])
+    return datetime.fromisoformat(value["dateTime"])

@@ -1,0 +1,67 @@
+"""Between our iCalendar events and the JSON events of Google Calendar and Microsoft Graph.
+
+Pushing: the fields of the VEVENT we made for an appointment. Pulling: a provider's event as a
+VEVENT, so the pull reads every provider the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from icalendar import Calendar, Event
+
+from workers.calendars.events import calendar_of
+
+
+@dataclass(frozen=True)
+class EventFields:
+    uid: str
+    summary: str
+    location: str
+    url: str
+    start: datetime
+    end: datetime
+    timezone: str  # IANA name of the zone the times are shown in
+    status: str  # iCalendar STATUS: TENTATIVE, CONFIRMED or CANCELLED
+
+    @property
+    def appointment_id(self) -> str:
+        return self.uid.partition("@")[0]
+
+
+def fields_of(ical: bytes) -> EventFields:
+    event = next(iter(Calendar.from_ical(ical).walk("VEVENT")))
+    start = event.decoded("dtstart")
+    return EventFields(
+        uid=str(event["uid"]),
+        summary=str(event.get("summary", "")),
+        location=str(event.get("location", "")),
+        url=str(event.get("url", "")),
+        start=start,
+        end=event.decoded("dtend"),
+        timezone=str(start.tzinfo.key if hasattr(start.tzinfo, "key") else "UTC"),
+        status=str(event.get("status", "CONFIRMED")),
+    )
+
+
+def ical_of(
+    uid: str,
+    start: datetime | date,
+    end: datetime | date,
+    *,
+    summary: str | None,
+    transparent: bool,
+    last_modified: datetime | None,
+) -> bytes:
+    """A one-event VCALENDAR; a `date` start and end make an all-day event."""
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    if summary:
+        event.add("summary", summary)
+    event.add("transp", "TRANSPARENT" if transparent else "OPAQUE")
+    if last_modified is not None:
+        event.add("last-modified", last_modified)
+    return calendar_of([event]).to_ical()

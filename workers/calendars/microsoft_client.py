@@ -1,0 +1,206 @@
+"""Outlook calendars through Microsoft Graph: msal keeps the tokens, httpx talks to Graph.
+
+msal's token cache (access and refresh tokens) is the connection's secret: it is sealed in the
+database and sealed again when msal refreshed it during a job. Creating an event carries the
+appointment id as `transactionId`, so Graph answers a retried create with the event it made
+before; the id is also kept in a single-value extended property. Changes come from
+calendarView/delta, whose deltaLink is the sync token; Graph answers 410 when it is too old.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import msal
+
+from workers.calendars.ical_bridge import fields_of, ical_of
+from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
+from workers.retry import RetryLater, retry_after_seconds
+
+SCOPES = ["Calendars.ReadWrite"]  # msal adds offline_access, openid and profile itself
+# Our single-value extended property: a GUID of ours and a name (Graph's "String {guid} Name x").
+APPOINTMENT_PROPERTY = "String {5c1a7c52-2f0e-4f2a-9d5e-6c3b1a0f8e21} Name appointmentId"
+# Graph's answers in UTC and at most 100 events a page.
+PREFER = 'outlook.timezone="UTC", odata.maxpagesize=100'
+# A first sync starts a day back; the booking horizon bounds the end (calendarView needs both).
+FULL_SYNC_LOOKBACK = timedelta(days=1)
+
+
+def msal_app(
+    microsoft, cache: msal.SerializableTokenCache | None = None
+) -> msal.ConfidentialClientApplication:
+    return msal.ConfidentialClientApplication(
+        microsoft.client_id,
+        client_credential=microsoft.client_secret,
+        authority=microsoft.authority,
+        token_cache=cache,
+        # Our authority is configured, not looked up: no call to Microsoft's discovery service.
+        instance_discovery=False,
+    )
+
+
+def default_calendar(microsoft, access_token: str) -> tuple[str, str]:
+    """The (id, name) of the user's default calendar, read with a token just granted."""
+    answer = httpx.get(
+        microsoft.graph_url.rstrip("/") + "/me/calendars",
+        headers={"Authorization": f"Bearer {access_token}"},
+        params={"$select": "id,name,isDefaultCalendar"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    calendars = answer.json().get("value", [])
+    if not calendars:
+        raise httpx.HTTPError("this account has no calendar")
+    chosen = next((c for c in calendars if c.get("isDefaultCalendar")), calendars[0])
+    return chosen["id"], chosen.get("name") or "Calendar"
+
+
+class MicrosoftCalendar:
+    def __init__(self, microsoft, secret: dict, calendar_id: str, horizon_days: int) -> None:
+        self._cache = msal.SerializableTokenCache()
+        self._cache.deserialize(secret["token_cache"])
+        self._app = msal_app(microsoft, self._cache)
+        self._calendar_id = calendar_id
+        self._horizon_days = horizon_days
+        self._http = httpx.Client(base_url=microsoft.graph_url.rstrip("/") + "/", timeout=30)
+        self._token: str | None = None
+
+    def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:
+        body = event_body(ical)
+        if known is not None:
+            headers = {"If-Match": known.etag} if known.etag else {}
+            answer = self._call("PATCH", f"me/events/{known.external_id}", json=body, headers=headers)
+            if answer.status_code == 412:
+                raise EventChanged(known.external_id)
+            if answer.status_code != 404:
+                return pushed(self._ok(answer))
+        created = self._call(
+            "POST",
+            f"me/calendars/{self._calendar_id}/events",
+            json=body | {"transactionId": fields_of(ical).appointment_id},
+        )
+        return pushed(self._ok(created))
+
+    def get(self, external_id: str) -> RemoteEvent | None:
+        answer = self._call("GET", f"me/events/{external_id}")
+        if answer.status_code == 404:
+            return None
+        return remote_event(self._ok(answer))
+
+    def delete(self, external_id: str) -> None:
+        answer = self._call("DELETE", f"me/events/{external_id}")
+        if answer.status_code != 404:  # gone already
+            self._ok(answer)
+
+    def changes(self, sync_token: str | None) -> Changes:
+        if sync_token is not None:
+            answer = self._call("GET", sync_token)
+            if answer.status_code != 410:  # 410: the delta token expired; start over
+                return self._pages(answer, complete=False)
+        now = datetime.now(UTC)
+        window = {
+            "startDateTime": (now - FULL_SYNC_LOOKBACK).isoformat(),
+            "endDateTime": (now + timedelta(days=self._horizon_days + 1)).isoformat(),
+        }
+        answer = self._call("GET", f"me/calendars/{self._calendar_id}/calendarView/delta", params=window)
+        return self._pages(answer, complete=True)
+
+    def _pages(self, answer: httpx.Response, complete: bool) -> Changes:
+        """Follow @odata.nextLink to the page that carries the @odata.deltaLink."""
+        changed, deleted = [], []
+        while True:
+            page = self._ok(answer)
+            for item in page.get("value", []):
+                if "@removed" in item or item.get("isCancelled"):
+                    deleted.append(item["id"])
+                else:
+                    changed.append(remote_event(item))
+            if "@odata.deltaLink" in page:
+                return Changes(changed, deleted, page["@odata.deltaLink"], complete=complete)
+            answer = self._call("GET", page["@odata.nextLink"])
+
+    def _call(self, method: str, url: str, **options) -> httpx.Response:
+        """One Graph request; a 401 gets a refreshed token and one more try."""
+        headers = {"Prefer": PREFER, **options.pop("headers", {})}
+        for attempt in range(2):
+            headers["Authorization"] = f"Bearer {self._access_token(force_refresh=attempt > 0)}"
+            answer = self._http.request(method, url, headers=headers, **options)
+            if answer.status_code != 401:
+                break
+        if answer.status_code == 429 or answer.status_code >= 500:
+            raise RetryLater(
+                f"Microsoft Graph answered {answer.status_code}",
+                retry_after_seconds(answer.headers.get("Retry-After")),
+            )
+        return answer
+
+    def _ok(self, answer: httpx.Response) -> dict:
+        if answer.status_code == 401:
+            raise ReconnectNeeded("Microsoft Graph refused a freshly refreshed token")
+        answer.raise_for_status()
+        return answer.json() if answer.content else {}
+
+    def _access_token(self, force_refresh: bool) -> str:
+        if self._token is not None and not force_refresh:
+            return self._token
+        accounts = self._app.get_accounts()
+        result = (
+            self._app.acquire_token_silent_with_error(SCOPES, accounts[0], force_refresh=force_refresh)
+            if accounts
+            else None
+        )
+        if not result or "access_token" not in result:
+            reason = (result or {}).get("error_description") or "no account in the stored token cache"
+            raise ReconnectNeeded(f"Microsoft refused the stored authorization: {reason}")
+        self._token = result["access_token"]
+        return self._token
+
+    def updated_secret(self) -> dict | None:
+        return {"token_cache": self._cache.serialize()} if self._cache.has_state_changed else None
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def event_body(ical: bytes) -> dict:
+    fields = fields_of(ical)
+    return {
+        "subject": fields.summary,
+        "body": {"contentType": "text", "content": fields.url},
+        "start": graph_time(fields.start),
+        "end": graph_time(fields.end),
+        "location": {"displayName": fields.location},
+        "showAs": "tentative" if fields.status == "TENTATIVE" else "busy",
+        "singleValueExtendedProperties": [{"id": APPOINTMENT_PROPERTY, "value": fields.appointment_id}],
+    }
+
+
+def graph_time(moment: datetime) -> dict:
+    return {"dateTime": moment.astimezone(UTC).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
+
+
+def pushed(item: dict) -> PushedEvent:
+    return PushedEvent(item["id"], item.get("@odata.etag"))
+
+
+def remote_event(item: dict) -> RemoteEvent:
+    modified = item.get("lastModifiedDateTime")
+    return RemoteEvent(
+        external_id=item["id"],
+        etag=item.get("@odata.etag"),
+        ical=ical_of(
+            item.get("iCalUId") or item["id"],
+            moment(item["start"], item.get("isAllDay", False)),
+            moment(item["end"], item.get("isAllDay", False)),
+            summary=item.get("subject"),
+            transparent=item.get("showAs") == "free",
+            last_modified=datetime.fromisoformat(modified) if modified else None,
+        ),
+    )
+
+
+def moment(value: dict, all_day: bool) -> datetime | date:
+    """Graph's {"dateTime": "2026-12-01T09:00:00.0000000", "timeZone": "UTC"} (we ask for UTC)."""
+    at = datetime.fromisoformat(value["dateTime"])
+    return at.date() if all_day else at.replace(tzinfo=UTC)

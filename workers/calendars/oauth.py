@@ -1,0 +1,140 @@
+"""The OAuth authorization-code flows (with PKCE) that connect a Google or Microsoft calendar.
+
+`start` makes the URL the user's browser is sent to and what the callback will need to finish;
+`finish` trades the code for tokens and finds the calendar to sync (the user's primary one).
+Both return the secret to seal and never the tokens in the clear to anyone else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlencode
+
+import httpx
+import msal
+import requests
+
+from workers.calendars import google_client, microsoft_client
+from workers.calendars.google_client import GoogleCalendar
+from workers.settings import GoogleSettings, MicrosoftSettings
+
+
+class ConnectRefused(RuntimeError):
+    """The user declined, the code was refused, or no calendar was found: nothing is saved."""
+
+
+@dataclass(frozen=True)
+class Started:
+    state: str
+    flow: dict  # kept server-side until the callback
+    authorization_url: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    secret: dict
+    calendar_id: str
+    calendar_name: str
+
+
+class OAuthFlow(Protocol):
+    def start(self, redirect_uri: str) -> Started: ...
+
+    def finish(self, flow: dict, callback_query: dict[str, str]) -> Finished: ...
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A code verifier and its S256 challenge (RFC 7636)."""
+    verifier = secrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class GoogleOAuth:
+    def __init__(self, google: GoogleSettings) -> None:
+        self._google = google
+
+    def start(self, redirect_uri: str) -> Started:
+        state = secrets.token_urlsafe(32)
+        verifier, challenge = pkce_pair()
+        query = {
+            "client_id": self._google.client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": " ".join(google_client.SCOPES),
+            "access_type": "offline",  # a refresh token, so the worker can sync without the user
+            "prompt": "consent",  # ... every time, also when the user had connected before
+            "include_granted_scopes": "true",
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        flow = {"code_verifier": verifier, "redirect_uri": redirect_uri}
+        return Started(state, flow, f"{self._google.authorization_url}?{urlencode(query)}")
+
+    def finish(self, flow: dict, callback_query: dict[str, str]) -> Finished:
+        answer = requests.post(
+            self._google.token_url,
+            data={
+                "grant_type": "authorization_code",
+                "code": callback_query.get("code", ""),
+                "client_id": self._google.client_id,
+                "client_secret": self._google.client_secret,
+                "redirect_uri": flow["redirect_uri"],
+                "code_verifier": flow["code_verifier"],
+            },
+            timeout=30,
+        )
+        tokens = (
+            answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+        )
+        if answer.status_code != 200 or "refresh_token" not in tokens:
+            raise ConnectRefused(
+                f"Google refused the authorization: {tokens.get('error', answer.status_code)}"
+            )
+        secret = {"refresh_token": tokens["refresh_token"], "token": tokens["access_token"], "expiry": None}
+        calendar = GoogleCalendar(self._google, secret, "primary")
+        try:
+            calendar_id, name = calendar.describe()
+        finally:
+            calendar.close()
+        return Finished(secret, calendar_id, name)
+
+
+class MicrosoftOAuth:
+    def __init__(self, microsoft: MicrosoftSettings) -> None:
+        self._microsoft = microsoft
+
+    def start(self, redirect_uri: str) -> Started:
+        # msal makes the state, nonce and PKCE pair, and needs its flow object back to finish.
+        flow = microsoft_client.msal_app(self._microsoft).initiate_auth_code_flow(
+            microsoft_client.SCOPES, redirect_uri=redirect_uri, prompt="select_account"
+        )
+        return Started(flow["state"], flow, flow["auth_uri"])
+
+    def finish(self, flow: dict, callback_query: dict[str, str]) -> Finished:
+        cache = msal.SerializableTokenCache()
+        result = microsoft_client.msal_app(self._microsoft, cache).acquire_token_by_auth_code_flow(
+            flow, callback_query
+        )
+        if "access_token" not in result:
+            reason = result.get("error_description") or result.get("error")
+            raise ConnectRefused(f"Microsoft refused the authorization: {reason}")
+        try:
+            calendar_id, name = microsoft_client.default_calendar(self._microsoft, result["access_token"])
+        except httpx.HTTPError as failed:
+            raise ConnectRefused(f"could not read the Outlook calendars: {failed}") from failed
+        return Finished({"token_cache": cache.serialize()}, calendar_id, name)
+
+
+def oauth_flows(google: GoogleSettings | None, microsoft: MicrosoftSettings | None) -> dict[str, OAuthFlow]:
+    flows: dict[str, OAuthFlow] = {}
+    if google is not None:
+        flows["google"] = GoogleOAuth(google)
+    if microsoft is not None:
+        flows["microsoft"] = MicrosoftOAuth(microsoft)
+    return flows
