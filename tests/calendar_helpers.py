@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import jwt
@@ -42,6 +43,10 @@ def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: 
     )
     assert started.status_code == 200, started.text
     consent = requests.get(started.json()["authorization_url"], allow_redirects=False, timeout=10)
+    if consent.status_code == 200:  # response_mode=form_post: the page's form posts the answer
+        action = re.search(r'action="([^"]+)"', consent.text)[1]
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', consent.text))
+        return client.post(action.removeprefix("http://testserver"), data=fields, follow_redirects=False)
     assert consent.status_code == 302, consent.text
     callback = consent.headers["Location"].removeprefix("http://testserver")
     return client.get(callback, follow_redirects=False)

@@ -1,7 +1,8 @@
 """The authorization-server half of Google's and Microsoft's OAuth 2.0, as both document it.
 
 - GET  {authorize}?client_id&redirect_uri&response_type=code&scope&state&code_challenge
-  &code_challenge_method=S256: the user consents at once; 302 to redirect_uri?code=...&state=...
+  &code_challenge_method=S256: the user consents at once; 302 to redirect_uri?code=...&state=...,
+  or with response_mode=form_post a page whose form posts code and state to redirect_uri.
 - POST {token} (form) grant_type=authorization_code with code, redirect_uri, code_verifier and
   the client's id and secret (form fields, or HTTP basic); grant_type=refresh_token with
   refresh_token. Errors answer 400 {"error": "invalid_grant" | "invalid_client", ...}.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import time
@@ -50,8 +52,22 @@ def authorize(handler, state: OAuthState) -> None:
         "nonce": query.get("nonce"),
         "scope": query.get("scope", ""),
     }
-    location = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
-    handler.reply(302, None, {"Location": location})
+    answer = {"code": code, "state": query["state"]}
+    if query.get("response_mode") == "form_post":  # the browser posts the answer (Microsoft's advice)
+        inputs = "".join(
+            f'<input type="hidden" name="{n}" value="{html.escape(v)}">' for n, v in answer.items()
+        )
+        page = (
+            f'<html><body onload="document.forms[0].submit()"><form method="POST" '
+            f'action="{html.escape(query["redirect_uri"])}">{inputs}</form></body></html>'
+        ).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(page)))
+        handler.end_headers()
+        handler.wfile.write(page)
+        return
+    handler.reply(302, None, {"Location": f"{query['redirect_uri']}?{urlencode(answer)}"})
 
 
 def token(handler, state: OAuthState) -> None:

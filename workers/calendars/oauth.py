@@ -112,7 +112,11 @@ class MicrosoftOAuth:
     def start(self, redirect_uri: str) -> Started:
         # msal makes the state, nonce and PKCE pair, and needs its flow object back to finish.
         flow = microsoft_client.msal_app(self._microsoft).initiate_auth_code_flow(
-            microsoft_client.SCOPES, redirect_uri=redirect_uri, prompt="select_account"
+            microsoft_client.SCOPES,
+            redirect_uri=redirect_uri,
+            prompt="select_account",
+            # The code comes back in a POST body, not in a URL that browsers and proxies log.
+            response_mode="form_post",
         )
         return Started(flow["state"], flow, flow["auth_uri"])
 

@@ -68,7 +68,7 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
             Route(
                 "/calendar/callback/{provider}",
                 oauth_callback_endpoint(database_url, settings),
-                methods=["GET"],
+                methods=["GET", "POST"],
             ),
         ]
     )

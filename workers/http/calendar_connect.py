@@ -4,7 +4,8 @@
   "sync_direction"?}: the credentials are tried against the server before anything is saved.
 - POST /calendar/connect/{google|microsoft} {"sync_direction"?} answers {"authorization_url"};
   the dashboard sends the browser there, and the provider sends it back to
-  GET /calendar/callback/{provider}, which saves the connection and redirects to the app.
+  /calendar/callback/{provider} (GET from Google, a form POST from Microsoft), which saves the
+  connection and redirects to the app.
 
 Passwords and tokens are sealed with the worker's key and stored where no API role can read them.
 """
@@ -144,7 +145,8 @@ def oauth_callback_endpoint(database_url: str, settings: Settings):
 
     async def oauth_callback(request: Request) -> RedirectResponse:
         provider = request.path_params["provider"]
-        query = dict(request.query_params)
+        # Google answers in the query string; Microsoft posts a form (response_mode=form_post).
+        query = dict(request.query_params) | dict(await request.form())
 
         def back_to_app(**outcome: str) -> RedirectResponse:
             return RedirectResponse(

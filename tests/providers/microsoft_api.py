@@ -1,0 +1,271 @@
+"""A local server for the part of Microsoft identity platform and Graph v1.0 the worker uses.
+
+Served over HTTPS (msal accepts no other authority), as Microsoft documents it:
+- /{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/oauth2/v2.0/authorize and /token
+  (see tests.providers.oauth_server; the token answer carries client_info and an id_token).
+- GET /v1.0/me/calendars: {"value": [calendar, ...]}.
+- POST /v1.0/me/calendars/{id}/events: 201 and the event; a create with a transactionId seen
+  before answers the event that create made (Graph's protection against retried POSTs).
+- GET, PATCH (If-Match with an old @odata.etag answers 412), DELETE (204; 404 when gone)
+  /v1.0/me/events/{id}.
+- GET /v1.0/me/calendars/{id}/calendarView/delta?startDateTime&endDateTime: pages of at most
+  `Prefer: odata.maxpagesize` (and `page_size`) linked by @odata.nextLink; the last carries an
+  @odata.deltaLink; following it answers what changed since, deletions as {"@removed"}; an
+  expired delta token answers 410 SyncStateNotFound.
+- A missing or expired Bearer token answers 401 InvalidAuthenticationToken; `throttle` answers
+  the next calls 429 TooManyRequests with a Retry-After.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import secrets
+import ssl
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.providers import JsonHandler, LocalServer
+from tests.providers.oauth_server import OAuthState, authorize, bearer_ok, token
+
+TENANT = "common"
+
+
+def graph_error(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def graph_time(moment: datetime) -> dict:
+    return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+
+
+@dataclass
+class GraphState:
+    oauth: OAuthState = field(default_factory=OAuthState)
+    calendar_id: str = field(default_factory=lambda: "AAMk" + secrets.token_urlsafe(24))
+    events: dict[str, dict] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)  # event id -> change number of its deletion
+    changes: int = 0
+    oldest_valid_delta: int = 0
+    page_size: int = 2
+    throttle: int = 0
+    retry_after: str = "9"
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    base_url: str = ""
+
+    def touch(self, event: dict) -> dict:
+        self.changes += 1
+        event["_changed"] = self.changes
+        event["changeKey"] = secrets.token_urlsafe(12)
+        event["@odata.etag"] = f'W/"{event["changeKey"]}"'
+        event["lastModifiedDateTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return event
+
+    def new_event(self, fields: dict) -> dict:
+        event_id = "AAMkAD" + secrets.token_urlsafe(30)
+        event = {
+            "id": event_id,
+            "iCalUId": "040000008200E00074C5B7101A82E008" + secrets.token_hex(24).upper(),
+            "showAs": "busy",
+            "isAllDay": False,
+            "isCancelled": False,
+        } | fields
+        self.events[event_id] = self.touch(event)
+        return event
+
+    def add_personal_event(self, start: datetime, end: datetime, **fields) -> dict:
+        return self.new_event(
+            {"subject": "Personal", "start": graph_time(start), "end": graph_time(end)} | fields
+        )
+
+    def remove(self, event_id: str) -> None:
+        self.events.pop(event_id)
+        self.changes += 1
+        self.deleted[event_id] = self.changes
+
+    def expire_delta_tokens(self) -> None:
+        self.oldest_valid_delta = self.changes + 1
+
+
+class GraphHandler(JsonHandler):
+    state: GraphState
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        if url.path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
+            base = f"{self.state.base_url}/{TENANT}"
+            self.reply(
+                200,
+                {
+                    "issuer": f"{base}/v2.0",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                },
+            )
+        elif url.path == f"/{TENANT}/oauth2/v2.0/authorize":
+            authorize(self, self.state.oauth)
+        elif self.api_call():
+            if url.path == "/v1.0/me/calendars":
+                calendar = {"id": self.state.calendar_id, "name": "Calendar", "isDefaultCalendar": True}
+                self.reply(200, {"value": [calendar]})
+            elif url.path.endswith("/calendarView/delta"):
+                self.delta(parse_qs(url.query))
+            elif (event := self.event_or_404()) is not None:
+                self.reply(200, public(event))
+
+    def api_call(self) -> bool:
+        self.state.calls.append((self.command, urlparse(self.path).path))
+        if not bearer_ok(self, self.state.oauth):
+            self.reply(
+                401,
+                graph_error("InvalidAuthenticationToken", "Access token has expired or is not yet valid."),
+            )
+            return False
+        if self.state.throttle > 0:
+            self.state.throttle -= 1
+            self.reply(
+                429,
+                graph_error("TooManyRequests", "Too many requests."),
+                {"Retry-After": self.state.retry_after},
+            )
+            return False
+        return True
+
+    def event_or_404(self) -> dict | None:
+        event = self.state.events.get(urlparse(self.path).path.rsplit("/", 1)[1])
+        if event is None:
+            self.reply(
+                404, graph_error("ErrorItemNotFound", "The specified object was not found in the store.")
+            )
+        return event
+
+    def delta(self, query: dict[str, list[str]]) -> None:
+        if "$deltatoken" in query:
+            since, offset = int(query["$deltatoken"][0]), 0
+            if since < self.state.oldest_valid_delta:
+                self.reply(410, graph_error("SyncStateNotFound", "The sync state generation is not found."))
+                return
+        elif "$skiptoken" in query:
+            since_text, _, offset_text = query["$skiptoken"][0].partition(".")
+            since, offset = int(since_text), int(offset_text)
+        else:
+            since, offset = 0, 0
+        changed = [
+            public(e)
+            for e in sorted(self.state.events.values(), key=lambda e: e["_changed"])
+            if e["_changed"] > since
+        ]
+        removed = [
+            {"@odata.type": "#microsoft.graph.event", "id": event_id, "@removed": {"reason": "deleted"}}
+            for event_id, when in self.state.deleted.items()
+            if since and when > since
+        ]
+        items = changed + removed
+        prefer = self.headers.get("Prefer", "")
+        size = self.state.page_size
+        if "odata.maxpagesize=" in prefer:
+            size = min(size, int(prefer.split("odata.maxpagesize=")[1].split(",")[0]))
+        page = items[offset : offset + size]
+        here = f"{self.state.base_url}{urlparse(self.path).path}"
+        answer: dict = {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(event)",
+            "value": page,
+        }
+        if offset + size < len(items):
+            answer["@odata.nextLink"] = f"{here}?{urlencode({'$skiptoken': f'{since}.{offset + size}'})}"
+        else:
+            answer["@odata.deltaLink"] = f"{here}?{urlencode({'$deltatoken': str(self.state.changes)})}"
+        self.reply(200, answer)
+
+    def do_POST(self) -> None:
+        if urlparse(self.path).path == f"/{TENANT}/oauth2/v2.0/token":
+            token(self, self.state.oauth)
+            return
+        if not self.api_call():
+            return
+        fields = self.body()
+        transaction = fields.get("transactionId")
+        for event in self.state.events.values():
+            if transaction and event.get("transactionId") == transaction:
+                self.reply(201, public(event))
+                return
+        self.reply(201, public(self.state.new_event(fields)))
+
+    def do_PATCH(self) -> None:
+        if not self.api_call() or (event := self.event_or_404()) is None:
+            return
+        expected = self.headers.get("If-Match")
+        if expected is not None and expected != event["@odata.etag"]:
+            self.reply(
+                412,
+                graph_error(
+                    "ErrorIrresolvableConflict",
+                    "The change key passed in the request does not match the current change key.",
+                ),
+            )
+            return
+        event.update(self.body() or {})
+        self.reply(200, public(self.state.touch(event)))
+
+    def do_DELETE(self) -> None:
+        if not self.api_call() or (event := self.event_or_404()) is None:
+            return
+        self.state.remove(event["id"])
+        self.reply(204)
+
+
+def public(event: dict) -> dict:
+    return {name: value for name, value in event.items() if not name.startswith("_")}
+
+
+def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for 127.0.0.1 and the certificate file clients must trust."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "graph.crt", directory / "graph.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+class LocalMicrosoft(LocalServer):
+    """Login and Graph on one HTTPS server; `ca_file` is the certificate to trust."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory()
+        context, self.ca_file = self_signed_tls(Path(self._directory.name))
+        super().__init__(GraphHandler, GraphState(), tls=context)
+        self.state.base_url = self.base_url
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self._directory.cleanup()

@@ -1,0 +1,248 @@
+"""Outlook sync against a local HTTPS server that speaks Microsoft's login and Graph APIs, with the
+real msal (pointed at a local authority) and httpx in the path.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import psycopg
+import pytest
+
+from tests.calendar_helpers import (
+    JWT_SECRET,
+    book,
+    connect_with_oauth,
+    free_slots_at,
+    log_actions,
+    new_clinic,
+    queue_pull,
+)
+from tests.providers.microsoft_api import LocalMicrosoft, graph_time
+from workers import jobs
+from workers.calendars.secrets import SecretBox, new_key_setting
+from workers.calendars.sync_jobs import handle_calendar_job
+from workers.settings import MicrosoftSettings, Settings
+
+
+@pytest.fixture
+def graph(monkeypatch: pytest.MonkeyPatch):
+    with LocalMicrosoft() as server:
+        # Trust the local server's certificate, as clients trust Microsoft's through the system CAs.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_file))
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
+        yield server
+
+
+@pytest.fixture
+def settings(graph: LocalMicrosoft) -> Settings:
+    return Settings(
+        worker_name="test",
+        app_base_url="https://clinic.example",
+        smtp=None,
+        secret_box=SecretBox.from_setting(new_key_setting()),
+        jwt_secret=JWT_SECRET,
+        microsoft=MicrosoftSettings(
+            client_id=graph.state.oauth.client_id,
+            client_secret=graph.state.oauth.client_secret,
+            authority=f"{graph.base_url}/common",
+            graph_url=f"{graph.base_url}/v1.0",
+        ),
+    )
+
+
+@pytest.fixture
+def clinic(committed_database: str, settings: Settings) -> dict:
+    """A clinic whose clinician has connected their Outlook calendar (and its first pull ran)."""
+    clinic = new_clinic(committed_database, "dr.outlook@example.com")
+    answer = connect_with_oauth(clinic, settings, "microsoft")
+    assert answer.status_code == 303 and "connected=" in answer.headers["location"], answer.headers
+    with psycopg.connect(committed_database) as conn:
+        jobs.run_due_jobs(conn, settings)
+    return clinic
+
+
+def our_event(graph: LocalMicrosoft, appointment) -> dict:
+    [event] = [e for e in graph.state.events.values() if e.get("transactionId") == str(appointment)]
+    return event
+
+
+def starts_at(event: dict) -> datetime:
+    return datetime.fromisoformat(event["start"]["dateTime"]).replace(tzinfo=UTC)
+
+
+def test_connecting_through_msal_seals_its_token_cache(
+    committed_database: str, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    clinic = new_clinic(committed_database, "dr.outlook@example.com")
+    answer = connect_with_oauth(clinic, settings, "microsoft")
+    connection_id = parse_qs(urlparse(answer.headers["location"]).query)["connected"][0]
+    with psycopg.connect(committed_database) as conn:
+        row = conn.execute(
+            "select provider, calendar_id, calendar_name from calendar_sync_connections where id = %s",
+            [connection_id],
+        ).fetchone()
+        sealed = conn.execute("select sealed from scheduling_private.calendar_secrets").fetchone()[0]
+    assert row == ("microsoft", graph.state.calendar_id, "Calendar")
+    [refresh_token] = graph.state.oauth.refresh_tokens
+    assert refresh_token.encode() not in bytes(sealed)
+
+
+def test_appointments_are_created_moved_and_cancelled_in_outlook(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        created = dict(our_event(graph, appointment))
+        outlook_id = conn.execute("select outlook_calendar_event_id from appointments").fetchone()[0]
+
+        conn.execute(
+            "update appointments set scheduled_start = scheduled_start + interval '1 day',"
+            " scheduled_end = scheduled_end + interval '1 day' where id = %s",
+            [appointment],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        moved = dict(our_event(graph, appointment))
+        start = conn.execute("select scheduled_start from appointments").fetchone()[0]
+
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
+            [appointment],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        pushes = [row for row in log_actions(conn) if row[0] == "push"]
+
+    assert outlook_id == created["id"]
+    assert created["singleValueExtendedProperties"][0]["value"] == str(appointment)
+    assert moved["id"] == created["id"] and starts_at(moved) == start
+    assert graph.state.events == {}
+    assert pushes == [
+        ("push", "create", "success"),
+        ("push", "update", "success"),
+        ("push", "delete", "success"),
+    ]
+
+
+def test_a_retry_after_a_crash_makes_no_second_event(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        book(conn, clinic, 3, "11:00")
+        job = conn.execute(
+            "select id, kind, payload from scheduling_private.jobs where kind = 'calendar_push_microsoft'"
+        ).fetchone()
+        conn.rollback()
+        with conn.transaction(force_rollback=True):  # Graph made the event; we die before commit
+            handle_calendar_job(conn, {"id": job[0], "kind": job[1], "payload": job[2]}, settings)
+        jobs.run_due_jobs(conn, settings)
+        links = conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
+    posts = [call for call in graph.state.calls if call[0] == "POST"]
+    assert len(graph.state.events) == 1  # the second create carried the same transactionId
+    assert len(posts) == 2 and links == 1
+
+
+def test_delta_pulls_page_block_slots_see_deletions_and_restart_after_410(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        dentist, gym, lunch = conn.execute(
+            "select tests.days_ahead(4, '10:00'), tests.days_ahead(4, '12:00'), tests.days_ahead(4, '14:00')"
+        ).fetchone()
+        conn.rollback()
+        graph.state.add_personal_event(dentist, dentist + timedelta(hours=1))
+        gym_event = graph.state.add_personal_event(gym, gym + timedelta(minutes=30))
+        graph.state.add_personal_event(lunch, lunch + timedelta(hours=1), showAs="free")
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        blocks = conn.execute(
+            "select id, starts_at, updated_at from calendar_busy_blocks order by 2"
+        ).fetchall()
+        slots = free_slots_at(conn, clinic, [dentist, gym, lunch])
+
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        unchanged = conn.execute(
+            "select id, starts_at, updated_at from calendar_busy_blocks order by 2"
+        ).fetchall()
+
+        graph.state.remove(gym_event["id"])
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        after_delete = conn.execute("select starts_at from calendar_busy_blocks").fetchall()
+
+        graph.state.expire_delta_tokens()
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        after_restart = conn.execute("select starts_at from calendar_busy_blocks").fetchall()
+        status = conn.execute("select last_sync_status from calendar_sync_connections").fetchone()[0]
+
+    assert [b[1] for b in blocks] == [dentist, gym]
+    assert slots == [False, False, True]  # "free" time does not block
+    assert unchanged == blocks
+    assert after_delete == [(dentist,)]
+    assert after_restart == [(dentist,)] and status == "success"
+
+
+def test_an_expired_token_is_refreshed_by_msal_and_a_revoked_one_pauses_the_connection(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        sealed_before = conn.execute("select sealed from scheduling_private.calendar_secrets").fetchone()[0]
+        graph.state.oauth.expire_access_tokens()
+        book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        sealed_after = conn.execute("select sealed from scheduling_private.calendar_secrets").fetchone()[0]
+        pushed = len(graph.state.events)
+
+        graph.state.oauth.revoke_refresh_tokens()
+        book(conn, clinic, 3, "12:00")
+        jobs.run_due_jobs(conn, settings)
+        status, error, enabled = conn.execute(
+            "select last_sync_status, last_sync_error, sync_enabled from calendar_sync_connections"
+        ).fetchone()
+
+    assert graph.state.oauth.refreshes == 1 and pushed == 1
+    assert bytes(sealed_after) != bytes(sealed_before)  # msal's refreshed cache was kept
+    assert (status, enabled) == ("failed", False)
+    assert error.startswith("reconnect needed")
+
+
+def test_a_throttled_pull_waits_as_long_as_graph_asks(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        graph.state.throttle = 1
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        status, wait, error = conn.execute(
+            "select status, extract(epoch from run_after - now()), last_error from scheduling_private.jobs"
+            " where kind = 'calendar_pull_microsoft' order by id desc limit 1"
+        ).fetchone()
+    assert status == "queued" and "429" in error
+    assert wait >= 9  # Retry-After: 9
+
+
+def test_an_edit_made_in_outlook_meanwhile_is_reconciled_not_overwritten(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 5, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        event = our_event(graph, appointment)
+        conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
+        conn.commit()
+        time.sleep(1)  # iCalendar's LAST-MODIFIED has whole seconds: make the edit there a second later
+        later = starts_at(event) + timedelta(hours=2)
+        event["start"], event["end"] = graph_time(later), graph_time(later + timedelta(minutes=30))
+        graph.state.touch(event)
+        jobs.run_due_jobs(conn, settings)  # our PATCH with the old change key answers 412
+        moved_to = conn.execute("select scheduled_start from appointments").fetchone()[0]
+    patches = [call for call in graph.state.calls if call[0] == "PATCH"]
+    assert moved_to == later
+    assert event["subject"].startswith("Review") and starts_at(event) == later
+    assert len(patches) >= 2  # the refused one, then one with the fresh change key
