@@ -246,3 +246,19 @@ def test_an_edit_made_in_outlook_meanwhile_is_reconciled_not_overwritten(
     assert moved_to == later
     assert event["subject"].startswith("Review") and starts_at(event) == later
     assert len(patches) >= 2  # the refused one, then one with the fresh change key
+
+
+def test_our_event_missing_from_a_restarted_sync_is_put_back(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        graph.state.remove(our_event(graph, appointment)["id"])
+        graph.state.expire_delta_tokens()  # the deletion is never reported: the next pull lists all
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+        status = conn.execute("select status from appointments").fetchone()[0]
+    assert our_event(graph, appointment)["subject"]  # created again
+    assert conflicts == [("pull", "conflict", "skipped")] and status == "confirmed"

@@ -2,7 +2,8 @@
 
 Events are PUT at a URL made from their UID, so a retry overwrites the event it made before
 instead of adding a second one. Changes come from a sync-collection REPORT (RFC 6578) when the
-server supports it; otherwise the library lists every object and the caller compares etags.
+server supports it; otherwise the library lists every object when the etags changed, and the
+pull treats that listing as complete (unchanged events keep their etag and are not rewritten).
 """
 
 from __future__ import annotations
@@ -64,8 +65,14 @@ class CalDAVCalendar:
             for item in found.objects
             if str(item.url) not in deleted and item.data
         ]
+        # Without sync-collection the library lists everything whenever anything changed (its
+        # "fake-" tokens hash the etags): such a listing is complete, and says nothing of deletions.
+        emulated = str(found.sync_token).startswith("fake-") and found.sync_token != sync_token
         return Changes(
-            changed=changed, deleted=sorted(deleted), sync_token=found.sync_token, complete=sync_token is None
+            changed=changed,
+            deleted=sorted(deleted),
+            sync_token=found.sync_token,
+            complete=sync_token is None or emulated,
         )
 
     def updated_secret(self) -> dict | None:

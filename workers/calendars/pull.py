@@ -31,16 +31,18 @@ def pull_changes(
             reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
         elif import_busy_time(conn, connection, remote, calendar):
             imported += 1
-    for external_id in changes.deleted:
-        forget_or_restore(conn, connection, client, external_id, app_base_url)
+    deleted = list(changes.deleted)
     if changes.complete:
-        conn.execute(
-            queries.FORGET_UNSEEN_BLOCKS,
-            [connection["id"], [remote.external_id for remote in changes.changed]],
-        )
+        # A full listing names no deletions: what it lacks is gone.
+        seen = [remote.external_id for remote in changes.changed]
+        conn.execute(queries.FORGET_UNSEEN_BLOCKS, [connection["id"], seen])
+        missing = conn.execute(queries.UPCOMING_LINKS_NOT_IN, [connection["id"], seen]).fetchall()
+        deleted += [row[0] for row in missing if row[0] not in deleted]
+    for external_id in deleted:
+        forget_or_restore(conn, connection, client, external_id, app_base_url)
     conn.execute(queries.SAVE_PULL, [connection["id"], changes.sync_token])
     conn.execute(queries.MARK_CONNECTION, {"id": connection["id"], "status": "success", "error": None})
-    return f"{len(changes.changed)} changed, {len(changes.deleted)} deleted, {imported} imported"
+    return f"{len(changes.changed)} changed, {len(deleted)} deleted, {imported} imported"
 
 
 def our_appointment(
