@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.radicale_server import Radicale
 from workers import localdb, migrations
+from workers.local_caldav import Radicale
 from workers.paths import LOCAL_PLATFORM_DIR, SQL_TEST_HELPERS
 
 TEST_ONLY_SQL = """

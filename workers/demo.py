@@ -39,6 +39,8 @@ def run(database_url: str) -> None:
         appointment_id = offer_and_accept(conn, patient["id"])
     with psycopg.connect(database_url) as conn:
         show_emails(conn, appointment_id)
+    with psycopg.connect(database_url) as conn:
+        show_calendar_sync(conn, database_url)
     with psycopg.connect(database_url, row_factory=dict_row, autocommit=True) as conn:
         show_week_of_statistics(conn)
 
@@ -172,6 +174,66 @@ def show_emails(conn: psycopg.Connection, appointment_id: str) -> None:
             print(f"  to {message['To']}: {message['Subject']} [{message['Message-ID']}, {dtstart}]")
     finally:
         controller.stop()
+
+
+def show_calendar_sync(conn: psycopg.Connection, database_url: str) -> None:
+    """Dr Okafor connects a CalDAV calendar (a local Radicale): her visits appear in it."""
+    # Imported here: Radicale and the test client only serve this local walk-through.
+    import tempfile
+    from pathlib import Path
+
+    import caldav
+    import jwt
+    from starlette.testclient import TestClient
+
+    from workers import jobs
+    from workers.calendars.secrets import SecretBox, new_key_setting
+    from workers.http.app import create_app
+    from workers.local_caldav import Radicale
+    from workers.settings import Settings
+
+    clinician_id, zone = conn.execute(
+        "select clinician_id, timezone from clinicians where display_name = 'Dr Ada Okafor'"
+    ).fetchone()
+    conn.rollback()  # the jobs the connect queues are due from its time, not this transaction's
+    jwt_secret = "demo-jwt-secret-" + "x" * 32
+    settings = Settings(
+        worker_name="demo",
+        app_base_url="http://localhost:3000",
+        smtp=None,
+        secret_box=SecretBox.from_setting(new_key_setting()),
+        jwt_secret=jwt_secret,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        radicale = Radicale(Path(folder))
+        try:
+            radicale.add_user("ada", "app-specific-password")
+            with caldav.DAVClient(radicale.url, username="ada", password="app-specific-password") as dav:
+                calendar = dav.principal().make_calendar(name="Ada's calendar", cal_id="personal")
+                # The dashboard's request, with Dr Okafor's Supabase access token.
+                token = jwt.encode(
+                    {"sub": str(clinician_id), "role": "authenticated", "aud": "authenticated"}, jwt_secret
+                )
+                answer = TestClient(create_app(database_url, settings)).post(
+                    "/calendar/connect/caldav",
+                    json={"server_url": radicale.url, "username": "ada", "password": "app-specific-password"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                answer.raise_for_status()
+                pushed = jobs.run_due_jobs(conn, settings)
+                print(
+                    f"\nDr Okafor connects her CalDAV calendar ({answer.json()['calendar_name']}, a local"
+                    f" Radicale); the worker ran {pushed} sync jobs. The calendar now shows:"
+                )
+                events = sorted(
+                    (item.icalendar_component for item in calendar.get_events()),
+                    key=lambda event: event.decoded("dtstart"),
+                )
+                for event in events:
+                    start = event.decoded("dtstart").astimezone(ZoneInfo(zone))
+                    print(f"  {start:%a %d %b %H:%M}  {event['summary']}  [{event['status']}]")
+        finally:
+            radicale.stop()
 
 
 class EmailSink:

@@ -1,4 +1,4 @@
-"""A real CalDAV server (Radicale) in a folder, for the calendar sync tests."""
+"""A local CalDAV server (Radicale) in a folder, for the demo and the calendar sync tests."""
 
 from __future__ import annotations
 
