@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlparse
@@ -51,6 +52,9 @@ class GoogleState:
     throttle: int = 0  # answer this many next API calls with 429
     retry_after: str = "7"
     calls: list[tuple[str, str]] = field(default_factory=list)
+    # Set by a crash test: an insert is stored, `inserted` is set, and the answer waits for `release`.
+    inserted: threading.Event | None = None
+    release: threading.Event = field(default_factory=threading.Event)
 
     def touch(self, event: dict) -> dict:
         self.changes += 1
@@ -190,6 +194,9 @@ class GoogleHandler(JsonHandler):
         defaults = {"kind": "calendar#event", "status": "confirmed", "iCalUID": f"{event_id}@google.com"}
         event = self.state.touch(defaults | event | {"id": event_id})
         self.state.events[event_id] = event
+        if self.state.inserted is not None:
+            self.state.inserted.set()
+            self.state.release.wait(timeout=30)
         self.reply(200, public(event))
 
     def do_PUT(self) -> None:
