@@ -52,13 +52,14 @@ def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: 
     return client.get(callback, follow_redirects=False)
 
 
-def book(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> str:
+def book(conn: psycopg.Connection, clinic: dict, day: int, at: str, location_type: str = "in_person") -> str:
+    """A confirmed 30-minute visit `day` days ahead at `at` (UTC), committed."""
     appointment = conn.execute(
         "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
         " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(%s, %s),"
-        " tests.days_ahead(%s, %s) + interval '30 minutes', 'follow_up', 'in_person', 'confirmed')"
+        " tests.days_ahead(%s, %s) + interval '30 minutes', 'follow_up', %s, 'confirmed')"
         " returning id",
-        [clinic["clinician"], clinic["patient"], day, at, day, at],
+        [clinic["clinician"], clinic["patient"], day, at, day, at, location_type],
     ).fetchone()[0]
     conn.commit()
     return appointment

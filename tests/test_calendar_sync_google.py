@@ -285,3 +285,55 @@ def test_an_edit_made_at_google_meanwhile_is_reconciled_not_overwritten(
     assert event["summary"].startswith("Review")
     assert datetime.fromisoformat(event["start"]["dateTime"]) == later
     assert len(patches) >= 2  # the refused one, then one with the fresh etag
+
+
+def video_session(conn: psycopg.Connection) -> tuple:
+    return conn.execute(
+        "select s.provider, s.meeting_id, s.join_url, a.video_call_link, a.video_call_provider"
+        " from video_call_sessions as s join appointments as a on a.id = s.appointment_id"
+    ).fetchone()
+
+
+def test_a_meet_visit_gets_its_conference_on_the_google_event(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        conn.execute("update clinicians set video_provider = 'google_meet'")
+        conn.commit()
+        appointment = book(conn, clinic, 3, "10:00", location_type="video")
+        jobs.run_due_jobs(conn, settings)
+        provider, meeting_id, join_url, link, link_provider = video_session(conn)
+        event = google.state.events[str(appointment).replace("-", "")]
+        created = dict(event)
+
+        conn.execute(
+            "update appointments set scheduled_start = scheduled_start + interval '1 hour',"
+            " scheduled_end = scheduled_end + interval '1 hour' where id = %s",
+            [appointment],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        start = conn.execute("select scheduled_start from appointments").fetchone()[0]
+
+    assert (provider, link_provider) == ("google_meet", "google_meet")
+    assert join_url == link and join_url == f"https://meet.google.com/{meeting_id}"
+    assert created["conferenceData"]["conferenceId"] == meeting_id
+    assert created["location"] == join_url  # the push after the link was set
+    assert google.state.conferences == 1
+    # Moved by the calendar push; the conference stays on the event.
+    assert datetime.fromisoformat(event["start"]["dateTime"]) == start
+    assert event["conferenceData"]["conferenceId"] == meeting_id
+
+
+def test_a_meet_visit_without_a_google_calendar_gets_a_jitsi_room(
+    committed_database: str, settings: Settings
+) -> None:
+    clinic = new_clinic(committed_database, "dr.nomeet@example.com")
+    with psycopg.connect(committed_database) as conn:
+        conn.execute("update clinicians set video_provider = 'google_meet'")
+        conn.commit()
+        book(conn, clinic, 3, "10:00", location_type="video")
+        jobs.run_due_jobs(conn, settings)
+        provider, _, join_url, link, link_provider = video_session(conn)
+    assert (provider, link_provider) == ("jitsi", "jitsi")
+    assert join_url == link and join_url.startswith("https://meet.jit.si/clinic-")

@@ -262,3 +262,32 @@ def test_our_event_missing_from_a_restarted_sync_is_put_back(
         status = conn.execute("select status from appointments").fetchone()[0]
     assert our_event(graph, appointment)["subject"]  # created again
     assert conflicts == [("pull", "conflict", "skipped")] and status == "confirmed"
+
+
+def test_a_teams_visit_gets_its_meeting_on_the_outlook_event(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        conn.execute("update clinicians set video_provider = 'teams'")
+        conn.commit()
+        appointment = book(conn, clinic, 3, "10:00", location_type="video")
+        jobs.run_due_jobs(conn, settings)
+        provider, join_url, link = conn.execute(
+            "select s.provider, s.join_url, a.video_call_link"
+            " from video_call_sessions as s join appointments as a on a.id = s.appointment_id"
+        ).fetchone()
+        event = our_event(graph, appointment)
+
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
+            [appointment],
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        session_status = conn.execute("select status from video_call_sessions").fetchone()[0]
+
+    assert provider == "teams" and join_url == link
+    assert event["onlineMeeting"]["joinUrl"] == join_url and event["isOnlineMeeting"] is True
+    assert event["location"]["displayName"] == join_url  # the push after the link was set
+    assert graph.state.online_meetings == 1
+    assert graph.state.events == {} and session_status == "cancelled"  # the meeting went with the event

@@ -16,6 +16,7 @@ from workers.notifications.notices import deliver_email_notice, deliver_push_not
 from workers.notifications.reminders import deliver_reminder, email_sender, push_sender, sms_sender
 from workers.retry import RetryLater
 from workers.settings import Settings
+from workers.video.calendar_meetings import CALENDAR_OF, CalendarMeetingProvider
 from workers.video.jitsi import JitsiProvider
 from workers.video.meeting import handle_video_job
 from workers.video.zoom import ZoomProvider
@@ -31,6 +32,10 @@ def handlers(settings: Settings) -> dict[str, Handler]:
     available: dict[str, Handler] = {
         "video_jitsi": lambda conn, job, _: handle_video_job(conn, job, jitsi),
     }
+    for name in CALENDAR_OF:
+        available[f"video_{name}"] = lambda conn, job, config, name=name: handle_video_job(
+            conn, job, CalendarMeetingProvider(name, conn, config, jitsi)
+        )
     if settings.smtp is not None:
         send_email = email_sender(settings)
         available["reminder_email"] = lambda conn, job, _: deliver_reminder(
@@ -73,7 +78,6 @@ def log_disabled_channels(settings: Settings) -> None:
         log.warning("Google calendars are off: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET")
     if settings.microsoft is None:
         log.warning("Outlook calendars are off: set MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET")
-    log.warning("video: Google Meet and Teams meetings are not available in this version; their jobs wait")
 
 
 def run_due_jobs(

@@ -9,7 +9,9 @@ As Google documents it (developers.google.com/calendar/api/v3/reference, guides/
   fullSyncRequired); POST inserts (an event id chosen by the client must be base32hex, 5-1024
   characters; an id that exists, even deleted, answers 409 duplicate).
 - .../events/{eventId}: GET, PUT (update), PATCH (If-Match with an old etag answers 412
-  conditionNotMet), DELETE (204; deleted already answers 410 deleted).
+  conditionNotMet), DELETE (204; deleted already answers 410 deleted). With
+  conferenceDataVersion=1 a conferenceData.createRequest adds a Google Meet conference (the same
+  requestId keeps the one made before); without it conferenceData is left as it was.
 - Every API call needs a live Bearer token (401 authError otherwise); `throttle` answers the
   next calls 429 rateLimitExceeded with a Retry-After.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import string
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +55,7 @@ class GoogleState:
     throttle: int = 0  # answer this many next API calls with 429
     retry_after: str = "7"
     calls: list[tuple[str, str]] = field(default_factory=list)
+    conferences: int = 0  # Meet conferences made
     # Set by a crash test: an insert is stored, `inserted` is set, and the answer waits for `release`.
     inserted: threading.Event | None = None
     release: threading.Event = field(default_factory=threading.Event)
@@ -218,13 +222,43 @@ class GoogleHandler(JsonHandler):
             self.reply(412, google_error(412, "conditionNotMet", "Precondition Failed"))
             return
         changes = self.body() or {}
+        query = parse_qs(urlparse(self.path).query)
+        conference = self.conference(event, changes.pop("conferenceData", None), query)
         if replace:  # an update may bring a deleted event back
             kept = {name: event[name] for name in ("kind", "id", "iCalUID")}
             event.clear()
             event.update(kept | {"status": "confirmed"} | changes)
         else:
             event.update(changes)
+        if conference is not None:
+            event["conferenceData"] = conference
         self.reply(200, public(self.state.touch(event)))
+
+    def conference(self, event: dict, asked: dict | None, query: dict[str, list[str]]) -> dict | None:
+        """The event's conference after this write: conferenceData in a body counts only with
+        conferenceDataVersion=1; a createRequest with the request id of the existing conference
+        keeps it."""
+        existing = event.get("conferenceData")
+        if asked is None or query.get("conferenceDataVersion") != ["1"]:
+            return existing
+        request = asked.get("createRequest")
+        if request is None or (existing and existing["createRequest"]["requestId"] == request["requestId"]):
+            return existing
+        letters = "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
+        code = f"{letters[:3]}-{letters[3:7]}-{letters[7:]}"  # as Meet's codes look: abc-defg-hij
+        self.state.conferences += 1
+        return {
+            "createRequest": request | {"status": {"statusCode": "success"}},
+            "entryPoints": [
+                {
+                    "entryPointType": "video",
+                    "uri": f"https://meet.google.com/{code}",
+                    "label": f"meet.google.com/{code}",
+                }
+            ],
+            "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+            "conferenceId": code,
+        }
 
     def do_DELETE(self) -> None:
         parts = self.api_call()

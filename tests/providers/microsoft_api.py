@@ -7,7 +7,8 @@ Served over HTTPS (msal accepts no other authority), as Microsoft documents it:
 - POST /v1.0/me/calendars/{id}/events: 201 and the event; a create with a transactionId seen
   before answers the event that create made (Graph's protection against retried POSTs).
 - GET, PATCH (If-Match with an old @odata.etag answers 412), DELETE (204; 404 when gone)
-  /v1.0/me/events/{id}.
+  /v1.0/me/events/{id}; PATCH {"isOnlineMeeting": true} gives the event a Teams meeting
+  (onlineMeeting.joinUrl), once.
 - GET /v1.0/me/calendars/{id}/calendarView/delta?startDateTime&endDateTime: pages of at most
   `Prefer: odata.maxpagesize` (and `page_size`) linked by @odata.nextLink; the last carries an
   @odata.deltaLink; following it answers what changed since, deletions as {"@removed"}; an
@@ -59,6 +60,7 @@ class GraphState:
     throttle: int = 0
     retry_after: str = "9"
     calls: list[tuple[str, str]] = field(default_factory=list)
+    online_meetings: int = 0  # Teams meetings made
     base_url: str = ""
 
     def touch(self, event: dict) -> dict:
@@ -212,7 +214,16 @@ class GraphHandler(JsonHandler):
                 ),
             )
             return
-        event.update(self.body() or {})
+        changes = self.body() or {}
+        event.update(changes)
+        if changes.get("isOnlineMeeting") and not event.get("onlineMeeting"):
+            conference = str(secrets.randbelow(10**9))
+            event["onlineMeetingProvider"] = "teamsForBusiness"
+            event["onlineMeeting"] = {
+                "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{secrets.token_urlsafe(16)}",
+                "conferenceId": conference,
+            }
+            self.state.online_meetings += 1
         self.reply(200, public(self.state.touch(event)))
 
     def do_DELETE(self) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
@@ -60,6 +61,23 @@ def open_connection(
         return None
     secret = settings.secret_box.open(connection["id"], connection["key_id"], connection["sealed"])
     return connection, CLIENTS[connection["provider"]](connection, secret, settings)
+
+
+@contextmanager
+def opened_calendar(conn: psycopg.Connection, connection_id: str, settings: Settings) -> Iterator:
+    """`open_connection` for a `with` block: tokens the client refreshed are sealed again (also
+    when the block fails) and its HTTP session is closed."""
+    opened = open_connection(conn, connection_id, settings)
+    if opened is None:
+        yield None
+        return
+    connection, client = opened
+    try:
+        yield connection, client
+    finally:
+        if (secret := client.updated_secret()) is not None:
+            save_secret(conn, settings, connection["id"], secret, connection["account"])
+        client.close()
 
 
 def save_secret(

@@ -20,12 +20,15 @@ from googleapiclient.errors import HttpError
 from workers.calendars.ical_bridge import fields_of, ical_of
 from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
 from workers.retry import RetryLater, retry_after_seconds
+from workers.video.meeting import Meeting
 
 SCOPES = [
     "https://www.googleapis.com/auth/calendar.events",
     "https://www.googleapis.com/auth/calendar.readonly",
 ]
 STATUSES = {"TENTATIVE": "tentative", "CONFIRMED": "confirmed", "CANCELLED": "cancelled"}
+# Google creates a conference asynchronously now and then; look again after this long.
+MEET_PENDING_WAIT_SECONDS = 5.0
 # A first sync starts a day back: older events cannot block a booking.
 FULL_SYNC_LOOKBACK = timedelta(days=1)
 
@@ -96,6 +99,34 @@ class GoogleCalendar:
             if error.status_code != 409:  # 409: the id exists (made before a crash, or deleted)
                 raise
         return pushed(self._run(events.update(calendarId=self._calendar_id, eventId=body["id"], body=body)))
+
+    def add_meet(self, external_id: str, request_id: str) -> tuple[Meeting, str | None]:
+        """A Google Meet conference on the event (conferenceData.createRequest); the same request
+        id asks for the same conference again. Returns the meeting and the event's new etag."""
+        request = self._service.events().patch(
+            calendarId=self._calendar_id,
+            eventId=external_id,
+            conferenceDataVersion=1,
+            body={
+                "conferenceData": {
+                    "createRequest": {
+                        "requestId": request_id,
+                        "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                    }
+                }
+            },
+        )
+        item = self._run(request)
+        conference = item.get("conferenceData", {})
+        status = conference.get("createRequest", {}).get("status", {}).get("statusCode", "success")
+        if status == "pending":
+            raise RetryLater("Google is still creating the Meet conference", MEET_PENDING_WAIT_SECONDS)
+        video = [e for e in conference.get("entryPoints", []) if e.get("entryPointType") == "video"]
+        if status != "success" or not video:
+            raise RuntimeError(f"Google did not create a Meet conference (status {status})")
+        return Meeting(conference["conferenceId"], video[0]["uri"], video[0].get("passcode")), item.get(
+            "etag"
+        )
 
     def get(self, external_id: str) -> RemoteEvent | None:
         try:

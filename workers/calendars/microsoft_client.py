@@ -17,6 +17,7 @@ import msal
 from workers.calendars.ical_bridge import fields_of, ical_of
 from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
 from workers.retry import RetryLater, retry_after_seconds
+from workers.video.meeting import Meeting
 
 SCOPES = ["Calendars.ReadWrite"]  # msal adds offline_access, openid and profile itself
 # Our single-value extended property: a GUID of ours and a name (Graph's "String {guid} Name x").
@@ -81,6 +82,21 @@ class MicrosoftCalendar:
             json=body | {"transactionId": fields_of(ical).appointment_id},
         )
         return pushed(self._ok(created))
+
+    def add_teams_meeting(self, external_id: str) -> tuple[Meeting, str | None]:
+        """A Teams meeting on the event (isOnlineMeeting); asking again keeps the same meeting.
+        Returns the meeting and the event's new etag."""
+        answer = self._call(
+            "PATCH",
+            f"me/events/{external_id}",
+            json={"isOnlineMeeting": True, "onlineMeetingProvider": "teamsForBusiness"},
+        )
+        event = self._ok(answer)
+        online = event.get("onlineMeeting") or {}
+        if not online.get("joinUrl"):
+            raise RuntimeError("Microsoft Graph did not add a Teams meeting to the event")
+        meeting_id = online.get("conferenceId") or event["id"]
+        return Meeting(meeting_id, online["joinUrl"], None), event.get("@odata.etag")
 
     def get(self, external_id: str) -> RemoteEvent | None:
         answer = self._call("GET", f"me/events/{external_id}")

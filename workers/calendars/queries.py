@@ -169,3 +169,11 @@ delete from scheduling_private.calendar_oauth_flows
 where state = %s and provider = %s
 returning user_id, sync_direction, flow, started_at > now() - interval '10 minutes' as fresh
 """
+
+# The clinician's calendar that carries Meet or Teams meetings: the primary one of that provider first.
+MEETING_CALENDAR = """
+select id from public.calendar_sync_connections
+where user_id = %s and provider = %s and sync_enabled
+order by is_primary desc, created_at
+limit 1
+"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from workers.calendars import queries
-from workers.calendars.connections import log, open_connection, save_secret
+from workers.calendars.connections import log, opened_calendar
 from workers.calendars.provider import EventChanged, ReconnectNeeded
 from workers.calendars.pull import pull_changes, push_after_edit_there
 from workers.calendars.push import push_appointment
@@ -14,36 +14,40 @@ from workers.settings import Settings
 
 def handle_calendar_job(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
     payload = job["payload"]
-    opened = open_connection(conn, payload["connection_id"], settings)
-    if opened is None:
-        return "skipped: the connection is gone or paused"
-    connection, client = opened
-    pushing = job["kind"].startswith("calendar_push_")
-    try:
-        if pushing:
-            try:
-                return push_appointment(
-                    conn, connection, client, payload["appointment_id"], settings.app_base_url
-                )
-            except EventChanged as changed:
-                return push_after_edit_there(conn, connection, client, changed, job, settings.app_base_url)
-        return pull_changes(conn, connection, client, settings.app_base_url)
-    except ReconnectNeeded as refused:
-        # Retrying cannot help: pause the connection until the user connects it again.
-        message = f"reconnect needed: {refused}"
-        conn.execute(queries.MARK_CONNECTION, {"id": connection["id"], "status": "failed", "error": message})
-        log(
-            conn,
-            connection,
-            direction="push" if pushing else "pull",
-            action="update" if pushing else "full_sync",
-            status="failed",
-            appointment_id=payload.get("appointment_id"),
-            error=message,
-        )
-        return message
-    finally:
-        # Tokens refreshed during the job are kept, even when the job itself fails.
-        if (secret := client.updated_secret()) is not None:
-            save_secret(conn, settings, connection["id"], secret, connection["account"])
-        client.close()
+    with opened_calendar(conn, payload["connection_id"], settings) as opened:
+        if opened is None:
+            return "skipped: the connection is gone or paused"
+        connection, client = opened
+        pushing = job["kind"].startswith("calendar_push_")
+        app_base_url = settings.app_base_url
+        try:
+            if pushing:
+                try:
+                    return push_appointment(conn, connection, client, payload["appointment_id"], app_base_url)
+                except EventChanged as changed:
+                    return push_after_edit_there(conn, connection, client, changed, job, app_base_url)
+            return pull_changes(conn, connection, client, app_base_url)
+        except ReconnectNeeded as refused:
+            return pause_for_reconnect(conn, connection, refused, pushing, payload.get("appointment_id"))
+
+
+def pause_for_reconnect(
+    conn: psycopg.Connection,
+    connection: dict,
+    refused: ReconnectNeeded,
+    pushing: bool,
+    appointment_id: str | None,
+) -> str:
+    """Retrying cannot help: pause the connection until the user connects it again."""
+    message = f"reconnect needed: {refused}"
+    conn.execute(queries.MARK_CONNECTION, {"id": connection["id"], "status": "failed", "error": message})
+    log(
+        conn,
+        connection,
+        direction="push" if pushing else "pull",
+        action="update" if pushing else "full_sync",
+        status="failed",
+        appointment_id=appointment_id,
+        error=message,
+    )
+    return message

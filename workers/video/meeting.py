@@ -16,6 +16,8 @@ class Meeting:
     meeting_id: str
     join_url: str
     password: str | None
+    # Who made it, when not the provider asked (a Meet or Teams visit that fell back to Jitsi).
+    provider: str | None = None
 
 
 class VideoProvider(Protocol):
@@ -42,7 +44,7 @@ def handle_video_job(conn: psycopg.Connection, job: dict, provider: VideoProvide
                 queries.SAVE_VIDEO_SESSION,
                 {
                     "appointment_id": appointment_id,
-                    "provider": provider.name,
+                    "provider": meeting.provider or provider.name,
                     "meeting_id": meeting.meeting_id,
                     "join_url": meeting.join_url,
                     "password": meeting.password,
