@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import replace
+
 import psycopg
+from starlette.testclient import TestClient
 
 from tests.providers.zoom_api import LocalZoom
 from workers import jobs
+from workers.http.app import create_app
 from workers.settings import Settings, ZoomSettings
 
 
@@ -82,3 +90,77 @@ def test_zoom_meeting_is_created_moved_and_deleted_with_the_visit(committed_data
     assert meeting_id not in zoom.state.meetings
     assert session_status == "cancelled"
     assert [method for method, _, _ in zoom.state.calls] == ["POST", "PATCH", "DELETE"]
+
+
+def signed(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body.decode()}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "x-zm-request-timestamp": str(timestamp),
+        "x-zm-signature": f"v0={digest}",
+        "Content-Type": "application/json",
+    }
+
+
+def test_zooms_recording_webhook_stores_the_recording_of_the_visit(committed_database) -> None:
+    secret = "zoom-webhook-secret-token"
+    with LocalZoom() as zoom, psycopg.connect(committed_database) as conn:
+        settings = replace(settings_for(zoom), zoom_webhook_secret=secret)
+        appointment = zoom_visit(conn)
+        jobs.run_due_jobs(conn, settings)
+        meeting_id = conn.execute("select meeting_id from video_call_sessions").fetchone()[0]
+        client = TestClient(create_app(committed_database, settings))
+
+        challenge = client.post(
+            "/webhooks/zoom", json={"event": "endpoint.url_validation", "payload": {"plainToken": "abc123"}}
+        )
+        event = json.dumps(
+            {
+                "event": "recording.completed",
+                "event_ts": int(time.time() * 1000),
+                "payload": {
+                    "account_id": zoom.state.account_id,
+                    "object": {
+                        "id": int(meeting_id),
+                        "uuid": "4444AAAiAAAAAiAiAiiAii==",
+                        "share_url": f"https://zoom.example/rec/share/{meeting_id}",
+                        "recording_files": [
+                            {
+                                "recording_start": "2026-12-01T10:01:00Z",
+                                "recording_end": "2026-12-01T10:40:00Z",
+                            },
+                            {
+                                "recording_start": "2026-12-01T10:00:30Z",
+                                "recording_end": "2026-12-01T10:41:00Z",
+                            },
+                        ],
+                    },
+                },
+            }
+        ).encode()
+        forged = client.post(
+            "/webhooks/zoom", content=event, headers=signed("wrong", event, int(time.time()))
+        )
+        stale = client.post(
+            "/webhooks/zoom", content=event, headers=signed(secret, event, int(time.time()) - 3600)
+        )
+        after_refused = conn.execute("select recording_url from video_call_sessions").fetchone()[0]
+        accepted = client.post(
+            "/webhooks/zoom", content=event, headers=signed(secret, event, int(time.time()))
+        )
+        url, started, ended = conn.execute(
+            "select recording_url, recording_started_at, recording_ended_at from video_call_sessions"
+            " where appointment_id = %s",
+            [appointment],
+        ).fetchone()
+
+    assert challenge.json() == {
+        "plainToken": "abc123",
+        "encryptedToken": hmac.new(secret.encode(), b"abc123", hashlib.sha256).hexdigest(),
+    }
+    assert forged.status_code == 401 and stale.status_code == 401 and after_refused is None
+    assert accepted.status_code == 204
+    assert url == f"https://zoom.example/rec/share/{meeting_id}"
+    assert (
+        started.isoformat() == "2026-12-01T10:00:30+00:00"
+        and ended.isoformat() == "2026-12-01T10:41:00+00:00"
+    )

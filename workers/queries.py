@@ -121,3 +121,10 @@ select exists (
 )
 """
 ICS_FEED_APPOINTMENTS = "select * from scheduling_private.ics_feed_appointments(%s)"
+
+# A provider reported the recording of a meeting (Zoom: recording.completed).
+SAVE_RECORDING = """
+update public.video_call_sessions
+set recording_url = %(url)s, recording_started_at = %(started_at)s, recording_ended_at = %(ended_at)s
+where provider = 'zoom' and meeting_id = %(meeting_id)s
+"""

@@ -78,6 +78,8 @@ class Settings:
     public_base_url: str | None = None
     jitsi_base_url: str = "https://meet.jit.si"
     zoom: ZoomSettings | None = None  # None: Zoom meetings wait
+    # Verifies Zoom's event webhook (recordings); None: the webhook is off.
+    zoom_webhook_secret: str | None = None
     # Seals calendar passwords and tokens; None: calendar sync is off.
     secret_box: SecretBox | None = None
     # Verifies the Supabase JWT of calendar connect requests; None: connecting is off.
@@ -143,6 +145,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         secret_box=SecretBox.from_setting(secret_keys) if secret_keys else None,
         jwt_secret=env.get("SUPABASE_JWT_SECRET") or None,
         zoom=zoom,
+        zoom_webhook_secret=env.get("ZOOM_WEBHOOK_SECRET_TOKEN") or None,
         jitsi_base_url=env.get("JITSI_BASE_URL", "https://meet.jit.si"),
         public_base_url=(env.get("SCHEDULING_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         job_lease_seconds=float(env.get("SCHEDULING_JOB_LEASE_SECONDS", "300")),

@@ -18,6 +18,7 @@ from workers.http.calendar_connect import (
     start_oauth_endpoint,
 )
 from workers.http.ics_feed import feed_calendar
+from workers.http.zoom_webhook import zoom_webhook_endpoint
 from workers.settings import Settings
 
 SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
@@ -59,6 +60,11 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
         routes=[
             Route(SMS_WEBHOOK_PATH, inbound_sms, methods=["POST"]),
             Route("/ics/{token}.ics", ics_feed, methods=["GET"]),
+            Route(
+                "/webhooks/zoom",
+                zoom_webhook_endpoint(database_url, settings.zoom_webhook_secret),
+                methods=["POST"],
+            ),
             Route(
                 "/calendar/connect/caldav", connect_caldav_endpoint(database_url, settings), methods=["POST"]
             ),
