@@ -10,10 +10,25 @@ import psycopg
 import requests
 from starlette.testclient import TestClient
 
+from workers import jobs
+from workers.calendars.secrets import SecretBox, new_key_setting
 from workers.http.app import create_app
 from workers.settings import Settings
 
 JWT_SECRET = "test-jwt-secret-of-at-least-32-bytes!!"
+
+
+def sync_settings(key_setting: str | None = None, **providers) -> Settings:
+    """A worker's settings for calendar sync tests: the sealing key (a fresh one by default), the
+    test JWT secret and the given provider apps (google=..., microsoft=...)."""
+    return Settings(
+        worker_name="test",
+        app_base_url="https://clinic.example",
+        smtp=None,
+        secret_box=SecretBox.from_setting(key_setting or new_key_setting()),
+        jwt_secret=JWT_SECRET,
+        **providers,
+    )
 
 
 def access_token(user_id: str) -> str:
@@ -28,6 +43,16 @@ def new_clinic(database_url: str, email: str) -> dict:
         patient = conn.execute("select tests.create_user(%s)", ["pat." + email]).fetchone()[0]
         conn.execute("select tests.connect(%s, %s)", [clinician, patient])
     return {"url": database_url, "clinician": clinician, "patient": patient}
+
+
+def connected_clinic(database_url: str, settings: Settings, provider: str) -> dict:
+    """A clinic whose clinician has connected their `provider` calendar, after its first pull."""
+    clinic = new_clinic(database_url, f"dr.{provider}@example.com")
+    answer = connect_with_oauth(clinic, settings, provider)
+    assert answer.status_code == 303 and "connected=" in answer.headers["location"], answer.headers
+    with psycopg.connect(database_url) as conn:
+        jobs.run_due_jobs(conn, settings)
+    return clinic
 
 
 def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: str):
@@ -63,6 +88,23 @@ def book(conn: psycopg.Connection, clinic: dict, day: int, at: str, location_typ
     ).fetchone()[0]
     conn.commit()
     return appointment
+
+
+def move(conn: psycopg.Connection, appointment: str, by: str) -> None:
+    conn.execute(
+        "update appointments set scheduled_start = scheduled_start + %s::interval,"
+        " scheduled_end = scheduled_end + %s::interval where id = %s",
+        [by, by, appointment],
+    )
+    conn.commit()
+
+
+def cancel(conn: psycopg.Connection, appointment: str) -> None:
+    conn.execute(
+        "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
+        [appointment],
+    )
+    conn.commit()
 
 
 def queue_pull(conn: psycopg.Connection, provider: str) -> None:

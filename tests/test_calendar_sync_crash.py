@@ -11,11 +11,9 @@ import time
 
 import psycopg
 
-from tests.calendar_helpers import JWT_SECRET, book, connect_with_oauth, new_clinic
+from tests.calendar_helpers import book, connected_clinic, sync_settings
 from tests.providers.google_api import LocalGoogle
-from workers import jobs
-from workers.calendars.secrets import SecretBox, new_key_setting
-from workers.settings import GoogleSettings, Settings
+from workers.calendars.secrets import new_key_setting
 
 
 def start_worker(url: str, env: dict[str, str]) -> subprocess.Popen:
@@ -40,25 +38,10 @@ def test_a_worker_killed_between_googles_answer_and_its_commit_leaves_one_event(
 ) -> None:
     key_setting = new_key_setting()
     with LocalGoogle() as google:
-        google_settings = GoogleSettings(
-            client_id=google.state.oauth.client_id,
-            client_secret=google.state.oauth.client_secret,
-            authorization_url=f"{google.base_url}/o/oauth2/v2/auth",
-            token_url=f"{google.base_url}/token",
-            api_url=f"{google.base_url}/calendar/v3/",
-        )
-        settings = Settings(
-            worker_name="test",
-            app_base_url="https://clinic.example",
-            smtp=None,
-            secret_box=SecretBox.from_setting(key_setting),
-            jwt_secret=JWT_SECRET,
-            google=google_settings,
-        )
-        clinic = new_clinic(committed_database, "dr.crash@example.com")
-        assert connect_with_oauth(clinic, settings, "google").status_code == 303
+        google_settings = google.app_settings()
+        settings = sync_settings(key_setting, google=google_settings)
+        clinic = connected_clinic(committed_database, settings, "google")
         with psycopg.connect(committed_database) as conn:
-            jobs.run_due_jobs(conn, settings)  # the first pull
             book(conn, clinic, 3, "10:00")
         env = {
             "SCHEDULING_SECRET_KEYS": key_setting,

@@ -13,21 +13,23 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.calendar_helpers import (
-    JWT_SECRET,
     access_token,
     book,
+    cancel,
     connect_with_oauth,
+    connected_clinic,
     free_slots_at,
     log_actions,
+    move,
     new_clinic,
     queue_pull,
+    sync_settings,
 )
 from tests.providers.google_api import LocalGoogle
 from workers import jobs
-from workers.calendars.secrets import SecretBox, new_key_setting
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
-from workers.settings import GoogleSettings, Settings
+from workers.settings import Settings
 
 
 @pytest.fixture
@@ -38,31 +40,13 @@ def google():
 
 @pytest.fixture
 def settings(google: LocalGoogle) -> Settings:
-    return Settings(
-        worker_name="test",
-        app_base_url="https://clinic.example",
-        smtp=None,
-        secret_box=SecretBox.from_setting(new_key_setting()),
-        jwt_secret=JWT_SECRET,
-        google=GoogleSettings(
-            client_id=google.state.oauth.client_id,
-            client_secret=google.state.oauth.client_secret,
-            authorization_url=f"{google.base_url}/o/oauth2/v2/auth",
-            token_url=f"{google.base_url}/token",
-            api_url=f"{google.base_url}/calendar/v3/",
-        ),
-    )
+    return sync_settings(google=google.app_settings())
 
 
 @pytest.fixture
 def clinic(committed_database: str, settings: Settings) -> dict:
     """A clinic whose clinician has connected their Google calendar (and its first pull ran)."""
-    clinic = new_clinic(committed_database, "dr.google@example.com")
-    answer = connect_with_oauth(clinic, settings, "google")
-    assert answer.status_code == 303 and "connected=" in answer.headers["location"], answer.headers
-    with psycopg.connect(committed_database) as conn:
-        jobs.run_due_jobs(conn, settings)
-    return clinic
+    return connected_clinic(committed_database, settings, "google")
 
 
 def test_connecting_uses_pkce_and_seals_the_refresh_token(
@@ -125,20 +109,11 @@ def test_appointments_are_created_moved_and_cancelled_at_google(
         created = dict(google.state.events[event_id])
         google_id = conn.execute("select google_calendar_event_id from appointments").fetchone()[0]
 
-        conn.execute(
-            "update appointments set scheduled_start = scheduled_start + interval '1 day',"
-            " scheduled_end = scheduled_end + interval '1 day' where id = %s",
-            [appointment],
-        )
-        conn.commit()
+        move(conn, appointment, by="1 day")
         jobs.run_due_jobs(conn, settings)
         moved = dict(google.state.events[event_id])
 
-        conn.execute(
-            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
-            [appointment],
-        )
-        conn.commit()
+        cancel(conn, appointment)
         jobs.run_due_jobs(conn, settings)
         pushes = [row for row in log_actions(conn) if row[0] == "push"]
         start = conn.execute("select scheduled_start from appointments").fetchone()[0]
@@ -306,12 +281,7 @@ def test_a_meet_visit_gets_its_conference_on_the_google_event(
         event = google.state.events[str(appointment).replace("-", "")]
         created = dict(event)
 
-        conn.execute(
-            "update appointments set scheduled_start = scheduled_start + interval '1 hour',"
-            " scheduled_end = scheduled_end + interval '1 hour' where id = %s",
-            [appointment],
-        )
-        conn.commit()
+        move(conn, appointment, by="1 hour")
         jobs.run_due_jobs(conn, settings)
         start = conn.execute("select scheduled_start from appointments").fetchone()[0]
 

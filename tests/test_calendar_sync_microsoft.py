@@ -12,19 +12,21 @@ import psycopg
 import pytest
 
 from tests.calendar_helpers import (
-    JWT_SECRET,
     book,
+    cancel,
     connect_with_oauth,
+    connected_clinic,
     free_slots_at,
     log_actions,
+    move,
     new_clinic,
     queue_pull,
+    sync_settings,
 )
 from tests.providers.microsoft_api import LocalMicrosoft, graph_time
 from workers import jobs
-from workers.calendars.secrets import SecretBox, new_key_setting
 from workers.calendars.sync_jobs import handle_calendar_job
-from workers.settings import MicrosoftSettings, Settings
+from workers.settings import Settings
 
 
 @pytest.fixture
@@ -38,30 +40,13 @@ def graph(monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def settings(graph: LocalMicrosoft) -> Settings:
-    return Settings(
-        worker_name="test",
-        app_base_url="https://clinic.example",
-        smtp=None,
-        secret_box=SecretBox.from_setting(new_key_setting()),
-        jwt_secret=JWT_SECRET,
-        microsoft=MicrosoftSettings(
-            client_id=graph.state.oauth.client_id,
-            client_secret=graph.state.oauth.client_secret,
-            authority=f"{graph.base_url}/common",
-            graph_url=f"{graph.base_url}/v1.0",
-        ),
-    )
+    return sync_settings(microsoft=graph.app_settings())
 
 
 @pytest.fixture
 def clinic(committed_database: str, settings: Settings) -> dict:
     """A clinic whose clinician has connected their Outlook calendar (and its first pull ran)."""
-    clinic = new_clinic(committed_database, "dr.outlook@example.com")
-    answer = connect_with_oauth(clinic, settings, "microsoft")
-    assert answer.status_code == 303 and "connected=" in answer.headers["location"], answer.headers
-    with psycopg.connect(committed_database) as conn:
-        jobs.run_due_jobs(conn, settings)
-    return clinic
+    return connected_clinic(committed_database, settings, "microsoft")
 
 
 def our_event(graph: LocalMicrosoft, appointment) -> dict:
@@ -99,21 +84,12 @@ def test_appointments_are_created_moved_and_cancelled_in_outlook(
         created = dict(our_event(graph, appointment))
         outlook_id = conn.execute("select outlook_calendar_event_id from appointments").fetchone()[0]
 
-        conn.execute(
-            "update appointments set scheduled_start = scheduled_start + interval '1 day',"
-            " scheduled_end = scheduled_end + interval '1 day' where id = %s",
-            [appointment],
-        )
-        conn.commit()
+        move(conn, appointment, by="1 day")
         jobs.run_due_jobs(conn, settings)
         moved = dict(our_event(graph, appointment))
         start = conn.execute("select scheduled_start from appointments").fetchone()[0]
 
-        conn.execute(
-            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
-            [appointment],
-        )
-        conn.commit()
+        cancel(conn, appointment)
         jobs.run_due_jobs(conn, settings)
         pushes = [row for row in log_actions(conn) if row[0] == "push"]
 
@@ -278,11 +254,7 @@ def test_a_teams_visit_gets_its_meeting_on_the_outlook_event(
         ).fetchone()
         event = our_event(graph, appointment)
 
-        conn.execute(
-            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
-            [appointment],
-        )
-        conn.commit()
+        cancel(conn, appointment)
         jobs.run_due_jobs(conn, settings)
         session_status = conn.execute("select status from video_call_sessions").fetchone()[0]
 

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from tests.providers import JsonHandler, LocalServer
 from tests.providers.oauth_server import OAuthState, authorize, bearer_ok, token
+from workers.settings import GoogleSettings
 
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 
@@ -283,3 +284,13 @@ def ends(event: dict) -> datetime:
 class LocalGoogle(LocalServer):
     def __init__(self) -> None:
         super().__init__(GoogleHandler, GoogleState())
+
+    def app_settings(self) -> GoogleSettings:
+        """The worker's Google settings for an OAuth client of this server."""
+        return GoogleSettings(
+            client_id=self.state.oauth.client_id,
+            client_secret=self.state.oauth.client_secret,
+            authorization_url=f"{self.base_url}/o/oauth2/v2/auth",
+            token_url=f"{self.base_url}/token",
+            api_url=f"{self.base_url}/calendar/v3/",
+        )

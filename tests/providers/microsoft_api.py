@@ -36,6 +36,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.providers import JsonHandler, LocalServer
 from tests.providers.oauth_server import OAuthState, authorize, bearer_ok, token
+from workers.settings import MicrosoftSettings
 
 TENANT = "common"
 
@@ -280,3 +281,12 @@ class LocalMicrosoft(LocalServer):
     def __exit__(self, *exc: object) -> None:
         super().__exit__(*exc)
         self._directory.cleanup()
+
+    def app_settings(self) -> MicrosoftSettings:
+        """The worker's Microsoft settings for an app registered with this server."""
+        return MicrosoftSettings(
+            client_id=self.state.oauth.client_id,
+            client_secret=self.state.oauth.client_secret,
+            authority=f"{self.base_url}/{TENANT}",
+            graph_url=f"{self.base_url}/v1.0",
+        )
