@@ -229,10 +229,15 @@ def test_a_rate_limited_push_waits_as_long_as_google_asks(
             "select status, extract(epoch from run_after - now()), last_error from scheduling_private.jobs"
             " where kind = 'calendar_push_google'"
         ).fetchone()
+        seen_by_user = conn.execute(
+            "select l.status, l.error_message, c.last_sync_error from calendar_sync_log as l"
+            " join calendar_sync_connections as c on c.id = l.connection_id where l.direction = 'push'"
+        ).fetchall()
         conn.execute("update scheduling_private.jobs set run_after = now() where status = 'queued'")
         conn.commit()
         jobs.run_due_jobs(conn, settings)
     assert status == "queued" and "429" in error
+    assert [(row[0], "429" in row[1], "429" in row[2]) for row in seen_by_user] == [("retrying", True, True)]
     assert wait >= 7  # Retry-After: 7
     assert len(google.state.live_events()) == 1
 

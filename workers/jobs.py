@@ -135,5 +135,16 @@ def run_one(conn: psycopg.Connection, job: dict, handler: Handler, settings: Set
                 queries.RECORD_REMINDER_FAILURE,
                 {"id": reminder_id, "error": str(error), "final": status == "failed"},
             )
+        if job["kind"].startswith("calendar_"):
+            conn.execute(
+                queries.RECORD_CALENDAR_FAILURE,
+                {
+                    "connection_id": job["payload"]["connection_id"],
+                    "appointment_id": job["payload"].get("appointment_id"),
+                    "direction": "push" if job["kind"].startswith("calendar_push_") else "pull",
+                    "error": str(error),
+                    "final": status == "failed",
+                },
+            )
         conn.commit()
         log.warning("job %s (%s) failed, now %s: %s", job["id"], job["kind"], status, error)

@@ -128,3 +128,21 @@ update public.video_call_sessions
 set recording_url = %(url)s, recording_started_at = %(started_at)s, recording_ended_at = %(ended_at)s
 where provider = 'zoom' and meeting_id = %(meeting_id)s
 """
+
+# A calendar job failed: the user sees it in the sync log ("retrying", or "failed" when it gave
+# up) and on the connection's last error.
+RECORD_CALENDAR_FAILURE = """
+with connection as (
+    update public.calendar_sync_connections
+    set last_sync_at = now(), last_sync_error = %(error)s,
+        last_sync_status = case when %(final)s then 'failed' else last_sync_status end
+    where id = %(connection_id)s
+    returning id, user_id
+)
+insert into public.calendar_sync_log
+    (connection_id, user_id, appointment_id, direction, action, status, error_message)
+select c.id, c.user_id, (select a.id from public.appointments as a where a.id = %(appointment_id)s),
+    %(direction)s, case when %(direction)s = 'push' then 'update' else 'full_sync' end,
+    case when %(final)s then 'failed' else 'retrying' end, %(error)s
+from connection as c
+"""
