@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlparse
 
 import jwt
 import psycopg
@@ -49,17 +50,15 @@ def connected_clinic(database_url: str, settings: Settings, provider: str) -> di
     """A clinic whose clinician has connected their `provider` calendar, after its first pull."""
     clinic = new_clinic(database_url, f"dr.{provider}@example.com")
     answer = connect_with_oauth(clinic, settings, provider)
-    assert answer.status_code == 303 and "connected=" in answer.headers["location"], answer.headers
+    assert answer.status_code == 201, answer.text
     with psycopg.connect(database_url) as conn:
         jobs.run_due_jobs(conn, settings)
     return clinic
 
 
-def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: str):
-    """The dashboard's connect flow: start it, let the provider's consent page redirect, come back.
-
-    Returns the callback's answer (a redirect to the app).
-    """
+def sign_in_with_provider(clinic: dict, settings: Settings, provider: str, **body: str):
+    """Steps 1 and 2 of the connect flow: start it as the clinician, let the provider's consent
+    page send the browser back to our callback. Returns the callback's answer (a redirect)."""
     client = TestClient(create_app(clinic["url"], settings))
     started = client.post(
         f"/calendar/connect/{provider}",
@@ -73,8 +72,24 @@ def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: 
         fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', consent.text))
         return client.post(action.removeprefix("http://testserver"), data=fields, follow_redirects=False)
     assert consent.status_code == 302, consent.text
-    callback = consent.headers["Location"].removeprefix("http://testserver")
-    return client.get(callback, follow_redirects=False)
+    return client.get(consent.headers["Location"].removeprefix("http://testserver"), follow_redirects=False)
+
+
+def confirm_sign_in(clinic: dict, settings: Settings, provider: str, callback_answer, user_id: str):
+    """Step 3: the dashboard, signed in as `user_id`, confirms what the callback sent it."""
+    confirm = parse_qs(urlparse(callback_answer.headers["location"]).query)["confirm"][0]
+    return TestClient(create_app(clinic["url"], settings)).post(
+        f"/calendar/connect/{provider}/confirm",
+        json={"confirm": confirm},
+        headers={"Authorization": f"Bearer {access_token(user_id)}"},
+    )
+
+
+def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: str):
+    """The whole connect flow as the clinician; returns the confirmation's answer."""
+    callback = sign_in_with_provider(clinic, settings, provider, **body)
+    assert callback.status_code == 303, callback.text
+    return confirm_sign_in(clinic, settings, provider, callback, clinic["clinician"])
 
 
 def book(conn: psycopg.Connection, clinic: dict, day: int, at: str, location_type: str = "in_person") -> str:

@@ -16,13 +16,14 @@ from tests.calendar_helpers import (
     access_token,
     book,
     cancel,
-    connect_with_oauth,
+    confirm_sign_in,
     connected_clinic,
     free_slots_at,
     log_actions,
     move,
     new_clinic,
     queue_pull,
+    sign_in_with_provider,
     sync_settings,
 )
 from tests.providers.google_api import LocalGoogle
@@ -53,23 +54,45 @@ def test_connecting_uses_pkce_and_seals_the_refresh_token(
     committed_database: str, google: LocalGoogle, settings: Settings
 ) -> None:
     clinic = new_clinic(committed_database, "dr.google@example.com")
-    answer = connect_with_oauth(clinic, settings, "google", sync_direction="two_way")
-    connection_id = parse_qs(urlparse(answer.headers["location"]).query)["connected"][0]
+    callback = sign_in_with_provider(clinic, settings, "google", sync_direction="to_external")
+    answer = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"])
+    connection_id = answer.json()["id"]
     with psycopg.connect(committed_database) as conn:
         row = conn.execute(
-            "select provider, calendar_id, calendar_name, is_primary from calendar_sync_connections"
-            " where id = %s",
+            "select provider, calendar_id, calendar_name, is_primary, sync_direction"
+            " from calendar_sync_connections where id = %s",
             [connection_id],
         ).fetchone()
         sealed = conn.execute("select sealed from scheduling_private.calendar_secrets").fetchone()[0]
         flows_left = conn.execute("select count(*) from scheduling_private.calendar_oauth_flows").fetchone()[
             0
         ]
-    assert answer.headers["location"].startswith("https://clinic.example/settings/calendars?")
-    assert row == ("google", "dr.calendar@example.com", "Dr Calendar", True)
+    assert callback.headers["location"].startswith("https://clinic.example/settings/calendars?")
+    assert answer.status_code == 201
+    assert row == ("google", "dr.calendar@example.com", "Dr Calendar", True, "to_external")
     [refresh_token] = google.state.oauth.refresh_tokens
     assert refresh_token.encode() not in bytes(sealed)
-    assert flows_left == 0  # the flow was taken by its callback
+    assert flows_left == 0  # the flow was taken by its confirmation
+
+
+def test_a_sign_in_completed_for_another_account_connects_nothing(
+    committed_database: str, google: LocalGoogle, settings: Settings
+) -> None:
+    # Somebody starts a connect flow and gets a victim to complete the provider's sign-in.
+    clinic = new_clinic(committed_database, "dr.google@example.com")
+    with psycopg.connect(committed_database) as conn:
+        victim = conn.execute("select tests.create_clinician('victim@example.com')").fetchone()[0]
+        conn.commit()
+    callback = sign_in_with_provider(clinic, settings, "google")
+    # The victim's dashboard receives the confirm token and confirms it as the victim.
+    as_victim = confirm_sign_in(clinic, settings, "google", callback, victim)
+    as_starter = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"])
+    with psycopg.connect(committed_database) as conn:
+        saved = conn.execute("select count(*) from calendar_sync_connections").fetchone()[0]
+        kept = conn.execute("select count(*) from scheduling_private.calendar_oauth_flows").fetchone()[0]
+    assert as_victim.status_code == 403 and "another account" in as_victim.json()["error"]
+    assert as_starter.status_code == 404  # the tokens were dropped with the refused confirmation
+    assert saved == 0 and kept == 0
 
 
 def test_a_callback_is_honoured_once_and_a_declined_consent_saves_nothing(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlparse
 
 import psycopg
 import pytest
@@ -63,7 +62,8 @@ def test_connecting_through_msal_seals_its_token_cache(
 ) -> None:
     clinic = new_clinic(committed_database, "dr.outlook@example.com")
     answer = connect_with_oauth(clinic, settings, "microsoft")
-    connection_id = parse_qs(urlparse(answer.headers["location"]).query)["connected"][0]
+    assert answer.status_code == 201, answer.text
+    connection_id = answer.json()["id"]
     with psycopg.connect(committed_database) as conn:
         row = conn.execute(
             "select provider, calendar_id, calendar_name from calendar_sync_connections where id = %s",

@@ -163,11 +163,29 @@ insert into scheduling_private.calendar_oauth_flows (state, user_id, provider, s
 values (%(state)s, %(user_id)s, %(provider)s, %(sync_direction)s, %(flow)s)
 """
 
-# A callback takes its flow once; a flow older than ten minutes is taken but not honoured.
-TAKE_OAUTH_FLOW = """
+# A callback is honoured once, within ten minutes of the start.
+CLAIM_OAUTH_CALLBACK = """
+update scheduling_private.calendar_oauth_flows
+set called_back_at = now()
+where state = %s and provider = %s and called_back_at is null
+returning flow, started_at > now() - interval '10 minutes' as fresh
+"""
+
+SAVE_OAUTH_RESULT = """
+update scheduling_private.calendar_oauth_flows
+set flow = '{}', confirm_token = %(confirm_token)s, key_id = %(key_id)s, sealed = %(sealed)s,
+    calendar = %(calendar)s
+where state = %(state)s
+"""
+
+FORGET_OAUTH_FLOW = "delete from scheduling_private.calendar_oauth_flows where state = %s"
+
+# The user's confirmation takes the result once, within ten minutes of the callback.
+TAKE_OAUTH_RESULT = """
 delete from scheduling_private.calendar_oauth_flows
-where state = %s and provider = %s
-returning user_id, sync_direction, flow, started_at > now() - interval '10 minutes' as fresh
+where confirm_token = %s and provider = %s
+returning state, user_id, sync_direction, key_id, sealed, calendar,
+    called_back_at > now() - interval '10 minutes' as fresh
 """
 
 # The clinician's calendar that carries Meet or Teams meetings: the primary one of that provider first.

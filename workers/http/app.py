@@ -12,8 +12,9 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
-from workers.http.calendar_connect import (
-    connect_caldav_endpoint,
+from workers.http.calendar_connect import connect_caldav_endpoint
+from workers.http.calendar_oauth import (
+    confirm_oauth_endpoint,
     oauth_callback_endpoint,
     start_oauth_endpoint,
 )
@@ -70,6 +71,11 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
             ),
             Route(
                 "/calendar/connect/{provider}", start_oauth_endpoint(database_url, settings), methods=["POST"]
+            ),
+            Route(
+                "/calendar/connect/{provider}/confirm",
+                confirm_oauth_endpoint(database_url, settings),
+                methods=["POST"],
             ),
             Route(
                 "/calendar/callback/{provider}",

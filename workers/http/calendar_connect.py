@@ -1,31 +1,24 @@
 """Connecting a calendar from the dashboard, as the signed-in user (their Supabase JWT).
 
-- POST /calendar/connect/caldav {"username", "password", "server_url"?, "calendar_url"?,
-  "sync_direction"?}: the credentials are tried against the server before anything is saved.
-- POST /calendar/connect/{google|microsoft} {"sync_direction"?} answers {"authorization_url"};
-  the dashboard sends the browser there, and the provider sends it back to
-  /calendar/callback/{provider} (GET from Google, a form POST from Microsoft), which saves the
-  connection and redirects to the app.
+POST /calendar/connect/caldav {"username", "password", "server_url"?, "calendar_url"?,
+"sync_direction"?}: the credentials are tried against the server before anything is saved.
+Google and Microsoft connect through OAuth: see calendar_oauth.py.
 
 Passwords and tokens are sealed with the worker's key and stored where no API role can read them.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import jwt
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse
 
 from workers.calendars import queries
 from workers.calendars.caldav_client import ICLOUD_URL, calendars_of
 from workers.calendars.connections import save_secret
-from workers.calendars.oauth import ConnectRefused, oauth_flows
 from workers.calendars.provider import ReconnectNeeded
 from workers.settings import Settings
 
@@ -104,79 +97,6 @@ def connect_caldav_endpoint(database_url: str, settings: Settings):
         return JSONResponse({**saved, "id": str(saved["id"]), "provider": "caldav"}, status_code=201)
 
     return connect_caldav
-
-
-def redirect_uri(request: Request, settings: Settings, provider: str) -> str:
-    """Where the provider sends the browser back; it must be registered with the provider as is."""
-    base = settings.public_base_url or str(request.base_url).rstrip("/")
-    return f"{base}/calendar/callback/{provider}"
-
-
-def start_oauth_endpoint(database_url: str, settings: Settings):
-    flows = oauth_flows(settings.google, settings.microsoft)
-
-    async def start_oauth(request: Request) -> JSONResponse:
-        provider = request.path_params["provider"]
-        if provider not in flows:
-            return error(404, f"{provider} calendars are not configured on this server")
-        checked = await signed_in_request(request, settings)
-        if isinstance(checked, JSONResponse):
-            return checked
-        user_id, body = checked
-        started = await run_in_threadpool(flows[provider].start, redirect_uri(request, settings, provider))
-        with psycopg.connect(database_url) as conn:
-            conn.execute(
-                queries.SAVE_OAUTH_FLOW,
-                {
-                    "state": started.state,
-                    "user_id": user_id,
-                    "provider": provider,
-                    "sync_direction": body.get("sync_direction", "two_way"),
-                    "flow": Jsonb(started.flow),
-                },
-            )
-        return JSONResponse({"authorization_url": started.authorization_url})
-
-    return start_oauth
-
-
-def oauth_callback_endpoint(database_url: str, settings: Settings):
-    flows = oauth_flows(settings.google, settings.microsoft)
-
-    async def oauth_callback(request: Request) -> RedirectResponse:
-        provider = request.path_params["provider"]
-        # Google answers in the query string; Microsoft posts a form (response_mode=form_post).
-        query = dict(request.query_params) | dict(await request.form())
-
-        def back_to_app(**outcome: str) -> RedirectResponse:
-            return RedirectResponse(
-                f"{settings.app_base_url}/settings/calendars?{urlencode({'provider': provider, **outcome})}",
-                status_code=303,
-            )
-
-        if provider not in flows or settings.secret_box is None:
-            return back_to_app(calendar_error=f"{provider} calendars are not configured on this server")
-        with psycopg.connect(database_url, row_factory=dict_row) as conn:
-            pending = conn.execute(queries.TAKE_OAUTH_FLOW, [query.get("state", ""), provider]).fetchone()
-        if pending is None or not pending["fresh"]:
-            return back_to_app(calendar_error="this sign-in link has expired or was used: connect again")
-        if "error" in query:  # the user declined, or the provider refused the request
-            return back_to_app(calendar_error=query.get("error_description") or query["error"])
-        try:
-            finished = await run_in_threadpool(flows[provider].finish, pending["flow"], query)
-        except ConnectRefused as refused:
-            return back_to_app(calendar_error=str(refused))
-        connection = {
-            "user_id": pending["user_id"],
-            "provider": provider,
-            "calendar_id": finished.calendar_id,
-            "calendar_name": finished.calendar_name,
-            "sync_direction": pending["sync_direction"],
-        }
-        saved = save_connection(database_url, settings, connection, {}, finished.secret)
-        return back_to_app(connected=str(saved["id"]))
-
-    return oauth_callback
 
 
 def save_connection(
