@@ -188,10 +188,11 @@ returning state, user_id, sync_direction, key_id, sealed, calendar,
     called_back_at > now() - interval '10 minutes' as fresh
 """
 
-# The clinician's calendar that carries Meet or Teams meetings: the primary one of that provider first.
+# The clinician's calendar that carries Meet or Teams meetings: one we push to (so the event, and
+# its meeting, follow the visit), the primary one of that provider first.
 MEETING_CALENDAR = """
 select id from public.calendar_sync_connections
-where user_id = %s and provider = %s and sync_enabled
+where user_id = %s and provider = %s and sync_enabled and sync_direction in ('two_way', 'to_external')
 order by is_primary desc, created_at
 limit 1
 """
