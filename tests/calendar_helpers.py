@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from workers import jobs
 from workers.calendars.secrets import SecretBox, new_key_setting
+from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
 from workers.settings import Settings
 
@@ -120,6 +121,22 @@ def cancel(conn: psycopg.Connection, appointment: str) -> None:
         [appointment],
     )
     conn.commit()
+
+
+def crash_after_push_then_retry(conn: psycopg.Connection, settings: Settings, provider: str) -> int:
+    """Run the queued push as a worker that dies before its commit would (the provider's side
+    happens, ours is rolled back), then let a worker run the jobs; returns the event links."""
+    job = conn.execute(
+        "select id, kind, payload from scheduling_private.jobs where kind = %s order by id limit 1",
+        [f"calendar_push_{provider}"],
+    ).fetchone()
+    conn.rollback()
+    with conn.transaction(force_rollback=True):
+        handle_calendar_job(conn, {"id": job[0], "kind": job[1], "payload": job[2]}, settings)
+    assert conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0] == 0
+    conn.commit()
+    jobs.run_due_jobs(conn, settings)
+    return conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
 
 
 def queue_pull(conn: psycopg.Connection, provider: str) -> None:

@@ -11,10 +11,17 @@ import pytest
 from icalendar import Calendar, Event
 from starlette.testclient import TestClient
 
-from tests.calendar_helpers import JWT_SECRET, access_token, book, free_slots_at, log_actions, queue_pull
+from tests.calendar_helpers import (
+    JWT_SECRET,
+    access_token,
+    book,
+    crash_after_push_then_retry,
+    free_slots_at,
+    log_actions,
+    queue_pull,
+)
 from workers import jobs
 from workers.calendars.secrets import SecretBox, new_key_setting
-from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
 from workers.settings import Settings
 
@@ -146,17 +153,7 @@ def test_a_retry_after_a_crash_makes_no_second_event(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
         book(conn, clinic, 3, "11:00")
-        job = conn.execute(
-            "select id, kind, payload from scheduling_private.jobs where kind = 'calendar_push_caldav'"
-        ).fetchone()
-        conn.rollback()
-        # The provider creates the event, then the worker dies before committing anything.
-        with conn.transaction(force_rollback=True):
-            handle_calendar_job(conn, {"id": job[0], "kind": job[1], "payload": job[2]}, SETTINGS)
-        assert conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0] == 0
-        conn.commit()
-        jobs.run_due_jobs(conn, SETTINGS)
-        links = conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
+        links = crash_after_push_then_retry(conn, SETTINGS, "caldav")
     assert len(clinic["calendar"].get_events()) == 1
     assert links == 1
 

@@ -18,6 +18,7 @@ from tests.calendar_helpers import (
     cancel,
     confirm_sign_in,
     connected_clinic,
+    crash_after_push_then_retry,
     free_slots_at,
     log_actions,
     move,
@@ -28,7 +29,6 @@ from tests.calendar_helpers import (
 )
 from tests.providers.google_api import LocalGoogle
 from workers import jobs
-from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
 from workers.settings import Settings
 
@@ -158,15 +158,7 @@ def test_a_retry_after_a_crash_makes_no_second_event(
 ) -> None:
     with psycopg.connect(clinic["url"]) as conn:
         book(conn, clinic, 3, "11:00")
-        job = conn.execute(
-            "select id, kind, payload from scheduling_private.jobs where kind = 'calendar_push_google'"
-        ).fetchone()
-        conn.rollback()
-        # Google creates the event, then the worker dies before committing anything.
-        with conn.transaction(force_rollback=True):
-            handle_calendar_job(conn, {"id": job[0], "kind": job[1], "payload": job[2]}, settings)
-        jobs.run_due_jobs(conn, settings)
-        links = conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
+        links = crash_after_push_then_retry(conn, settings, "google")
     assert len(google.state.live_events()) == 1
     assert links == 1
     assert ("POST", "/calendar/v3/calendars/dr.calendar%40example.com/events") in google.state.calls

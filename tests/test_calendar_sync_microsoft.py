@@ -15,6 +15,7 @@ from tests.calendar_helpers import (
     cancel,
     connect_with_oauth,
     connected_clinic,
+    crash_after_push_then_retry,
     free_slots_at,
     log_actions,
     move,
@@ -24,7 +25,6 @@ from tests.calendar_helpers import (
 )
 from tests.providers.microsoft_api import LocalMicrosoft, graph_time
 from workers import jobs
-from workers.calendars.sync_jobs import handle_calendar_job
 from workers.settings import Settings
 
 
@@ -109,14 +109,7 @@ def test_a_retry_after_a_crash_makes_no_second_event(
 ) -> None:
     with psycopg.connect(clinic["url"]) as conn:
         book(conn, clinic, 3, "11:00")
-        job = conn.execute(
-            "select id, kind, payload from scheduling_private.jobs where kind = 'calendar_push_microsoft'"
-        ).fetchone()
-        conn.rollback()
-        with conn.transaction(force_rollback=True):  # Graph made the event; we die before commit
-            handle_calendar_job(conn, {"id": job[0], "kind": job[1], "payload": job[2]}, settings)
-        jobs.run_due_jobs(conn, settings)
-        links = conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
+        links = crash_after_push_then_retry(conn, settings, "microsoft")
     posts = [call for call in graph.state.calls if call[0] == "POST"]
     assert len(graph.state.events) == 1  # the second create carried the same transactionId
     assert len(posts) == 2 and links == 1
