@@ -80,3 +80,20 @@ def test_worker_expires_offers_past_their_time(committed_database: str) -> None:
         worker.kill()
     assert status == "expired"
     assert "expire offers: 1" in stderr
+
+
+def test_workers_are_woken_only_when_jobs_were_queued(committed_database: str) -> None:
+    with (
+        psycopg.connect(committed_database, autocommit=True) as listener,
+        psycopg.connect(committed_database, autocommit=True) as writer,
+    ):
+        listener.execute(f"listen {JOBS_CHANNEL}")
+        writer.execute(
+            "insert into scheduling_private.jobs (kind, payload)"
+            " select 'video_jitsi', '{}'::jsonb where false"  # a statement that queues nothing
+        )
+        after_nothing = list(listener.notifies(timeout=0.5, stop_after=1))
+        writer.execute("insert into scheduling_private.jobs (kind, payload) values ('video_jitsi', '{}')")
+        after_a_job = list(listener.notifies(timeout=5, stop_after=1))
+    assert after_nothing == []
+    assert [notice.channel for notice in after_a_job] == [JOBS_CHANNEL]
