@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-# Trigger functions are checked against each table they are attached to.
+# Trigger functions are checked against each table they are attached to, with the names of the
+# trigger's transition tables.
 CHECK_ALL_FUNCTIONS = """
 with plpgsql_functions as (
     select p.oid, p.oid::regprocedure::text as signature, p.prorettype = 'trigger'::regtype as is_trigger
@@ -13,15 +14,18 @@ with plpgsql_functions as (
     join pg_language as l on l.oid = p.prolang
     where l.lanname = 'plpgsql' and n.nspname in ('public', 'scheduling_private')
 ), targets as (
-    select f.signature, f.oid, 0::oid as relid from plpgsql_functions as f where not f.is_trigger
+    select f.signature, f.oid, 0::oid as relid, null::name as oldtable, null::name as newtable
+    from plpgsql_functions as f where not f.is_trigger
     union all
-    select distinct f.signature, f.oid, t.tgrelid
+    select distinct f.signature, f.oid, t.tgrelid, t.tgoldtable, t.tgnewtable
     from plpgsql_functions as f join pg_trigger as t on t.tgfoid = f.oid
     where f.is_trigger
 )
 select t.signature, c.level, c.message, c.lineno, c.detail
 from targets as t
-cross join lateral extensions.plpgsql_check_function_tb(t.oid, t.relid) as c
+cross join lateral extensions.plpgsql_check_function_tb(
+    t.oid, t.relid, oldtable => t.oldtable, newtable => t.newtable
+) as c
 where c.level = 'error'
 """
 
