@@ -233,11 +233,21 @@ def test_an_expired_token_is_refreshed_once_and_a_revoked_one_pauses_the_connect
     assert waiting == 0  # nothing retries a refused authorization
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (429, "rateLimitExceeded", "Rate Limit Exceeded"),
+        (403, "userRateLimitExceeded", "User Rate Limit Exceeded"),
+        (503, "backendError", "Backend Error"),
+    ],
+)
 def test_a_rate_limited_push_waits_as_long_as_google_asks(
-    clinic: dict, google: LocalGoogle, settings: Settings
+    clinic: dict, google: LocalGoogle, settings: Settings, answer: tuple[int, str, str]
 ) -> None:
+    code = str(answer[0])
     with psycopg.connect(clinic["url"]) as conn:
-        google.state.throttle = 1
+        google.state.throttle, google.state.throttle_answer = 1, answer
+        google.state.retry_after = "120"  # longer than the job's own first backoff (30 s)
         book(conn, clinic, 3, "10:00")
         jobs.run_due_jobs(conn, settings)
         status, wait, error = conn.execute(
@@ -251,9 +261,9 @@ def test_a_rate_limited_push_waits_as_long_as_google_asks(
         conn.execute("update scheduling_private.jobs set run_after = now() where status = 'queued'")
         conn.commit()
         jobs.run_due_jobs(conn, settings)
-    assert status == "queued" and "429" in error
-    assert [(row[0], "429" in row[1], "429" in row[2]) for row in seen_by_user] == [("retrying", True, True)]
-    assert wait >= 7  # Retry-After: 7
+    assert status == "queued" and code in error
+    assert [(row[0], code in row[1], code in row[2]) for row in seen_by_user] == [("retrying", True, True)]
+    assert wait >= 120  # Retry-After: 120
     assert len(google.state.live_events()) == 1
 
 

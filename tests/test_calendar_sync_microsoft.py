@@ -186,6 +186,7 @@ def test_a_throttled_pull_waits_as_long_as_graph_asks(
 ) -> None:
     with psycopg.connect(clinic["url"]) as conn:
         graph.state.throttle = 1
+        graph.state.retry_after = "120"  # longer than the job's own first backoff (30 s)
         queue_pull(conn, "microsoft")
         jobs.run_due_jobs(conn, settings)
         status, wait, error = conn.execute(
@@ -193,7 +194,7 @@ def test_a_throttled_pull_waits_as_long_as_graph_asks(
             " where kind = 'calendar_pull_microsoft' order by id desc limit 1"
         ).fetchone()
     assert status == "queued" and "429" in error
-    assert wait >= 9  # Retry-After: 9
+    assert wait >= 120  # Retry-After: 120
 
 
 def test_an_edit_made_in_outlook_meanwhile_is_reconciled_not_overwritten(

@@ -13,7 +13,7 @@ As Google documents it (developers.google.com/calendar/api/v3/reference, guides/
   conferenceDataVersion=1 a conferenceData.createRequest adds a Google Meet conference (the same
   requestId keeps the one made before); without it conferenceData is left as it was.
 - Every API call needs a live Bearer token (401 authError otherwise); `throttle` answers the
-  next calls 429 rateLimitExceeded with a Retry-After.
+  next calls 429 rateLimitExceeded (or 403 userRateLimitExceeded, or 503) with a Retry-After.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ class GoogleState:
     changes: int = 0
     oldest_valid_sync_token: int = 0
     page_size: int = 2
-    throttle: int = 0  # answer this many next API calls with 429
+    throttle: int = 0  # answer this many next API calls with `throttle_answer`
+    # Google's ways of saying "slow down": 429, or 403 with a rate-limit reason; or a 503.
+    throttle_answer: tuple[int, str, str] = (429, "rateLimitExceeded", "Rate Limit Exceeded")
     retry_after: str = "7"
     calls: list[tuple[str, str]] = field(default_factory=list)
     conferences: int = 0  # Meet conferences made
@@ -102,11 +104,8 @@ class GoogleHandler(JsonHandler):
             return None
         if self.state.throttle > 0:
             self.state.throttle -= 1
-            self.reply(
-                429,
-                google_error(429, "rateLimitExceeded", "Rate Limit Exceeded"),
-                {"Retry-After": self.state.retry_after},
-            )
+            code, reason, message = self.state.throttle_answer
+            self.reply(code, google_error(code, reason, message), {"Retry-After": self.state.retry_after})
             return None
         parts = [unquote(part) for part in url.path.removeprefix("/calendar/v3/").split("/")]
         if len(parts) < 2 or parts[0] != "calendars" or parts[1] not in ("primary", self.state.calendar_id):
