@@ -12,26 +12,18 @@ from icalendar import Calendar, Event
 from starlette.testclient import TestClient
 
 from tests.calendar_helpers import (
-    JWT_SECRET,
     access_token,
     book,
     crash_after_push_then_retry,
     free_slots_at,
     log_actions,
     queue_pull,
+    sync_settings,
 )
 from workers import jobs
-from workers.calendars.secrets import SecretBox, new_key_setting
 from workers.http.app import create_app
-from workers.settings import Settings
 
-SETTINGS = Settings(
-    worker_name="test",
-    app_base_url="https://clinic.example",
-    smtp=None,
-    secret_box=SecretBox.from_setting(new_key_setting()),
-    jwt_secret=JWT_SECRET,
-)
+SETTINGS = sync_settings()
 
 
 @pytest.fixture

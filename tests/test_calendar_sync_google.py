@@ -103,6 +103,8 @@ def test_a_callback_is_honoured_once_and_a_declined_consent_saves_nothing(
     signed_in = {"Authorization": f"Bearer {access_token(clinic['clinician'])}"}
     assert client.post("/calendar/connect/google", json={}).status_code == 401
     assert client.post("/calendar/connect/outlook", json={}, headers=signed_in).status_code == 404
+    sideways = client.post("/calendar/connect/google", json={"sync_direction": "sideways"}, headers=signed_in)
+    assert sideways.status_code == 400 and "two_way" in sideways.json()["error"]
     url = client.post("/calendar/connect/google", json={}, headers=signed_in).json()["authorization_url"]
     query = parse_qs(urlparse(url).query)
     assert query["code_challenge_method"] == ["S256"] and query["access_type"] == ["offline"]

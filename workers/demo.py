@@ -195,7 +195,6 @@ def show_calendar_sync(conn: psycopg.Connection, database_url: str) -> None:
     clinician_id, zone = conn.execute(
         "select clinician_id, timezone from clinicians where display_name = 'Dr Ada Okafor'"
     ).fetchone()
-    conn.rollback()  # the jobs the connect queues are due from its time, not this transaction's
     jwt_secret = "demo-jwt-secret-" + "x" * 32
     settings = Settings(
         worker_name="demo",

@@ -1,8 +1,10 @@
 """The SQL the workers run, named and kept in one place."""
 
+# Due as of this statement, not of the transaction it runs in: a caller's open transaction (now()
+# frozen at its start) would otherwise hide jobs queued since.
 CLAIM_JOBS = (
     "select * from scheduling_private.claim_jobs(%(worker)s, %(kinds)s, %(batch)s,"
-    " make_interval(secs => %(lease)s))"
+    " make_interval(secs => %(lease)s), statement_timestamp())"
 )
 COMPLETE_JOB = "select scheduling_private.complete_job(%s)"
 FAIL_JOB = """

@@ -12,13 +12,12 @@ import base64
 import json
 import os
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 
 import http_ece
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.providers import LocalServer
+from tests.providers import JsonHandler, LocalServer
 
 
 def b64url(data: bytes) -> str:
@@ -50,42 +49,34 @@ class PushState:
     fail_next: list[int] = field(default_factory=list)
 
 
-class PushHandler(BaseHTTPRequestHandler):
+class PushHandler(JsonHandler):
     state: PushState
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def answer(self, status: int) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
 
     def do_POST(self) -> None:
         name = self.path.removeprefix("/push/")
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = self.raw_body()
         if self.state.fail_next:
-            self.answer(self.state.fail_next.pop(0))
+            self.reply(self.state.fail_next.pop(0))
             return
         if name in self.state.gone:
-            self.answer(410)
+            self.reply(410)
             return
         browser = self.state.browsers.get(name)
         if browser is None:
-            self.answer(404)
+            self.reply(404)
             return
         authorization = self.headers.get("Authorization", "")
         if not authorization.startswith("vapid t=") or "TTL" not in self.headers:
-            self.answer(401)
+            self.reply(401)
             return
         if self.headers.get("Content-Encoding") != "aes128gcm":
-            self.answer(415)
+            self.reply(415)
             return
         plain = http_ece.decrypt(
             body, private_key=browser.private_key, auth_secret=browser.auth_secret, version="aes128gcm"
         )
         self.state.received.append((name, json.loads(plain)))
-        self.answer(201)
+        self.reply(201)
 
 
 class LocalPushService(LocalServer):

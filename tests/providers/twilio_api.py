@@ -10,14 +10,12 @@ basic auth (AccountSid:AuthToken). Answers as Twilio documents: 201 with the mes
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
-from tests.providers import LocalServer
+from tests.providers import JsonHandler, LocalServer
 
 TEST_NUMBER_ERRORS = {
     "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
@@ -43,19 +41,8 @@ def twilio_error(code: int, message: str, status: int) -> dict:
     }
 
 
-class TwilioHandler(BaseHTTPRequestHandler):
+class TwilioHandler(JsonHandler):
     state: TwilioState
-
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
-
-    def reply(self, status: int, body: dict) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def do_POST(self) -> None:
         state = self.state
@@ -67,8 +54,7 @@ class TwilioHandler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Basic {credentials}":
             self.reply(401, twilio_error(20003, "Authenticate", 401))
             return
-        length = int(self.headers.get("Content-Length", "0"))
-        form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
+        form = {key: values[0] for key, values in parse_qs(self.raw_body().decode()).items()}
         if state.fail_next:
             status = state.fail_next.pop(0)
             self.reply(status, twilio_error(20500, "Internal Server Error", status))

@@ -128,12 +128,6 @@ set last_sync_at = now(), last_sync_status = %(status)s, last_sync_error = %(err
 where id = %(id)s
 """
 
-ENQUEUE_PUSH = """
-insert into scheduling_private.jobs (kind, payload)
-values ('calendar_push_' || %(provider)s,
-    jsonb_build_object('appointment_id', %(appointment_id)s::uuid, 'connection_id', %(connection_id)s::uuid))
-"""
-
 # Connecting again updates the same row (and resumes a paused connection).
 SAVE_CONNECTION = """
 insert into public.calendar_sync_connections

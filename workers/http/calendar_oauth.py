@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 
 from workers.calendars import queries
 from workers.calendars.oauth import ConnectRefused, oauth_flows
-from workers.http.calendar_connect import error, save_connection, signed_in_request
+from workers.http.calendar_connect import BAD_DIRECTION, error, save_connection, signed_in_request
 from workers.settings import Settings
 
 
@@ -46,17 +46,20 @@ def start_oauth_endpoint(database_url: str, settings: Settings):
             return checked
         user_id, body = checked
         started = await run_in_threadpool(flows[provider].start, redirect_uri(request, settings, provider))
-        with psycopg.connect(database_url) as conn:
-            conn.execute(
-                queries.SAVE_OAUTH_FLOW,
-                {
-                    "state": started.state,
-                    "user_id": user_id,
-                    "provider": provider,
-                    "sync_direction": body.get("sync_direction", "two_way"),
-                    "flow": Jsonb(started.flow),
-                },
-            )
+        try:
+            with psycopg.connect(database_url) as conn:
+                conn.execute(
+                    queries.SAVE_OAUTH_FLOW,
+                    {
+                        "state": started.state,
+                        "user_id": user_id,
+                        "provider": provider,
+                        "sync_direction": body.get("sync_direction", "two_way"),
+                        "flow": Jsonb(started.flow),
+                    },
+                )
+        except psycopg.errors.CheckViolation:
+            return error(400, BAD_DIRECTION)
         return JSONResponse({"authorization_url": started.authorization_url})
 
     return start_oauth
