@@ -168,6 +168,23 @@ def personal_event(
     calendar.add_event(ical.to_ical().decode())
 
 
+def test_a_calendar_that_only_receives_appointments_is_never_pulled(clinic: dict) -> None:
+    assert connect(clinic, sync_direction="to_external").status_code == 201
+    personal_event(clinic["calendar"], datetime.now(UTC).replace(microsecond=0) + timedelta(days=2), 60)
+    with psycopg.connect(clinic["url"]) as conn:
+        book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, SETTINGS)
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        queued = conn.execute("select request_calendar_sync(id) from calendar_sync_connections").fetchone()[0]
+        conn.execute("select tests.clear_authentication()")
+        pulls = conn.execute(
+            "select count(*) from scheduling_private.jobs where kind = 'calendar_pull_caldav'"
+        ).fetchone()[0]
+        blocks = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+    assert queued is False and pulls == 0 and blocks == 0
+    assert len(events_in(clinic["calendar"])) == 2  # ours went out; the personal one stayed there
+
+
 def test_personal_events_block_slots_and_an_unchanged_calendar_rewrites_nothing(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
