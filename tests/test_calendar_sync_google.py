@@ -327,6 +327,28 @@ def test_a_meet_visit_gets_its_conference_on_the_google_event(
     assert event["conferenceData"]["conferenceId"] == meeting_id
 
 
+def test_a_pending_meet_conference_is_asked_for_again_later(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        conn.execute("update clinicians set video_provider = 'google_meet'")
+        conn.commit()
+        google.state.meet_pending = 1
+        book(conn, clinic, 3, "10:00", location_type="video")
+        jobs.run_due_jobs(conn, settings)
+        status, wait = conn.execute(
+            "select status, extract(epoch from run_after - now()) from scheduling_private.jobs"
+            " where kind = 'video_google_meet'"
+        ).fetchone()
+        conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'video_google_meet'")
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        provider, meeting_id, join_url, _, _ = video_session(conn)
+    assert status == "queued" and wait >= 5  # looked at again no sooner than 5 s later
+    assert provider == "google_meet" and join_url == f"https://meet.google.com/{meeting_id}"
+    assert google.state.conferences == 1  # the same request id: the same conference
+
+
 def test_a_meet_visit_without_a_google_calendar_gets_a_jitsi_room(
     committed_database: str, settings: Settings
 ) -> None:

@@ -59,6 +59,7 @@ class GoogleState:
     retry_after: str = "7"
     calls: list[tuple[str, str]] = field(default_factory=list)
     conferences: int = 0  # Meet conferences made
+    meet_pending: int = 0  # answer this many new conferences "pending" (done when asked again)
     # Set by a crash test: an insert is stored, `inserted` is set, and the answer waits for `release`.
     inserted: threading.Event | None = None
     release: threading.Event = field(default_factory=threading.Event)
@@ -237,28 +238,27 @@ class GoogleHandler(JsonHandler):
     def conference(self, event: dict, asked: dict | None, query: dict[str, list[str]]) -> dict | None:
         """The event's conference after this write: conferenceData in a body counts only with
         conferenceDataVersion=1; a createRequest with the request id of the existing conference
-        keeps it."""
+        keeps it (and finishes it, when it was still pending)."""
         existing = event.get("conferenceData")
         if asked is None or query.get("conferenceDataVersion") != ["1"]:
             return existing
         request = asked.get("createRequest")
-        if request is None or (existing and existing["createRequest"]["requestId"] == request["requestId"]):
+        if request is None:
             return existing
+        if existing and existing["createRequest"]["requestId"] == request["requestId"]:
+            return finished_conference(existing)
         letters = "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
-        code = f"{letters[:3]}-{letters[3:7]}-{letters[7:]}"  # as Meet's codes look: abc-defg-hij
         self.state.conferences += 1
-        return {
-            "createRequest": request | {"status": {"statusCode": "success"}},
-            "entryPoints": [
-                {
-                    "entryPointType": "video",
-                    "uri": f"https://meet.google.com/{code}",
-                    "label": f"meet.google.com/{code}",
-                }
-            ],
+        conference = {
+            # Google makes a conference asynchronously now and then: answered "pending" first.
+            "createRequest": request | {"status": {"statusCode": "pending"}},
             "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
-            "conferenceId": code,
+            "conferenceId": f"{letters[:3]}-{letters[3:7]}-{letters[7:]}",  # as Meet's look: abc-defg-hij
         }
+        if self.state.meet_pending > 0:
+            self.state.meet_pending -= 1
+            return conference
+        return finished_conference(conference)
 
     def do_DELETE(self) -> None:
         parts = self.api_call()
@@ -270,6 +270,20 @@ class GoogleHandler(JsonHandler):
         event["status"] = "cancelled"
         self.state.touch(event)
         self.reply(204)
+
+
+def finished_conference(conference: dict) -> dict:
+    code = conference["conferenceId"]
+    return conference | {
+        "createRequest": conference["createRequest"] | {"status": {"statusCode": "success"}},
+        "entryPoints": [
+            {
+                "entryPointType": "video",
+                "uri": f"https://meet.google.com/{code}",
+                "label": f"meet.google.com/{code}",
+            }
+        ],
+    }
 
 
 def public(event: dict) -> dict:

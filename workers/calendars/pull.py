@@ -160,17 +160,15 @@ def reconcile_our_event(
     return False
 
 
-def push_after_edit_there(
-    conn: psycopg.Connection,
-    connection: dict,
-    client: CalendarClient,
-    changed: EventChanged,
-    job: dict,
-    app_base_url: str,
+def push_reconciling(
+    conn: psycopg.Connection, connection: dict, client: CalendarClient, appointment_id: str, app_base_url: str
 ) -> str:
-    """Our conditional write met a newer version (412): read it, reconcile, then write ours if still due."""
-    remote = client.get(changed.external_id)
-    appointment_id = job["payload"]["appointment_id"]
+    """push_appointment, and when our conditional write meets a newer version there (412): read
+    it, reconcile as a pull would, then write ours if it is still due."""
+    try:
+        return push_appointment(conn, connection, client, appointment_id, app_base_url)
+    except EventChanged as changed:
+        remote = client.get(changed.external_id)
     if remote is None:  # deleted there meanwhile: forget the stale link and write it afresh
         conn.execute(queries.FORGET_LINK, [appointment_id, connection["id"]])
     elif not reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url):

@@ -6,9 +6,8 @@ import psycopg
 
 from workers.calendars import queries
 from workers.calendars.connections import log, opened_calendar
-from workers.calendars.provider import EventChanged, ReconnectNeeded
-from workers.calendars.pull import pull_changes, push_after_edit_there
-from workers.calendars.push import push_appointment
+from workers.calendars.provider import ReconnectNeeded
+from workers.calendars.pull import pull_changes, push_reconciling
 from workers.settings import Settings
 
 
@@ -22,10 +21,7 @@ def handle_calendar_job(conn: psycopg.Connection, job: dict, settings: Settings)
         app_base_url = settings.app_base_url
         try:
             if pushing:
-                try:
-                    return push_appointment(conn, connection, client, payload["appointment_id"], app_base_url)
-                except EventChanged as changed:
-                    return push_after_edit_there(conn, connection, client, changed, job, app_base_url)
+                return push_reconciling(conn, connection, client, payload["appointment_id"], app_base_url)
             return pull_changes(conn, connection, client, app_base_url)
         except ReconnectNeeded as refused:
             return pause_for_reconnect(conn, connection, refused, pushing, payload.get("appointment_id"))

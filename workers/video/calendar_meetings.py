@@ -1,11 +1,12 @@
 """Google Meet and Microsoft Teams: the meeting lives on the visit's event in the clinician's
 Google or Outlook calendar, so it needs that calendar connected.
 
-Creating one pushes the visit's event (idempotent, as the sync job would) and asks the provider
-for a conference on it. Moving and cancelling need nothing more here: the calendar push moves or
-deletes the event, and the conference goes with it. A clinician who chose Meet or Teams but has
-no such calendar connected (or a worker without that provider configured) gets a Jitsi room, so
-every video visit has a link; the session's provider says which.
+Creating one pushes the visit's event (idempotent, and reconciled on a 412, as the sync job
+does) and asks the provider for a conference on it. Moving and cancelling need nothing more
+here: the calendar push moves or deletes the event, and the conference goes with it. A clinician
+who chose Meet or Teams but has no such calendar connected for pushing (or a worker without that
+provider configured) gets a Jitsi room, so every video visit has a link; the session's provider
+says which.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import psycopg
 from workers.calendars import queries
 from workers.calendars.connections import opened_calendar, providers_configured
 from workers.calendars.provider import ReconnectNeeded
-from workers.calendars.push import push_appointment
+from workers.calendars.pull import push_reconciling
 from workers.calendars.sync_jobs import pause_for_reconnect
 from workers.settings import Settings
 from workers.video.jitsi import JitsiProvider
@@ -48,7 +49,7 @@ class CalendarMeetingProvider:
                 return replace(self._fallback.create(appointment), provider=self._fallback.name)
             connection, client = opened
             try:
-                push_appointment(
+                push_reconciling(
                     self._conn, connection, client, appointment["id"], self._settings.app_base_url
                 )
             except ReconnectNeeded as refused:
