@@ -54,10 +54,14 @@ select is(
             and coalesce(p.proconfig, '{}') @> array['search_path=""'] is false
             and p.prolang <> (select l.oid from pg_language as l where l.lanname = 'c')
             -- Inlined into callers that pin search_path; a SET clause would stop the inlining.
-            and p.oid <> 'scheduling_private.open_windows(uuid, text, date, date, text, text, integer, uuid)'::regprocedure
+            and p.oid not in (
+                'scheduling_private.open_windows(uuid, text, date, date, text, text, integer, uuid)'::regprocedure,
+                'scheduling_private.slot_fits_window(timestamptz, timestamptz, date, text, time, time, integer, '
+                'public.appointment_type[], public.location_type, text, text)'::regprocedure
+            )
     ),
     '{}'::text[],
-    'every private function pins search_path to the empty string (open_windows: inlined, see its migration)'
+    'every private function pins search_path to the empty string (open_windows, slot_fits_window: inlined)'
 );
 
 select ok(
