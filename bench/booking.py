@@ -4,7 +4,10 @@ pgbench, 8 clients, prepared statements (PostgREST prepares its statements too):
 transaction acts as an authenticated patient (set_config of role and JWT claims, as PostgREST
 does per request) and books a free slot with one of 1,000 clinicians.
 The reference inserts the same rows into a table of the same shape with the same exclusion
-constraints, in the same run. Prints both rates and their ratio.
+constraints, in the same run. Prints both rates and their ratio, and, to show where the
+difference lies, two steps in between: the same INSERT made straight into `appointments` (its
+triggers and foreign keys), and that INSERT made by a function called as PostgREST calls
+book_appointment but checking nothing (the floor of any booking RPC on this table).
 
     .venv/bin/python -m bench.booking [--seconds 15]
 """
@@ -69,10 +72,14 @@ def main() -> None:
             conn.execute((BENCH_DIR / "booking_setup.sql").read_text())
             conn.execute("vacuum analyze")
         bare_script, rpc_script = BENCH_DIR / "book_bare_insert.pgbench", BENCH_DIR / "book_rpc.pgbench"
+        table_script = BENCH_DIR / "book_table_insert.pgbench"
+        floor_script = BENCH_DIR / "book_insert_only.pgbench"
         # A first short run of each warms caches and statistics; only the second is reported.
         pgbench(cluster, bare_script, WARM_UP_SECONDS, args.clients)
         pgbench(cluster, rpc_script, WARM_UP_SECONDS, args.clients)
         bare = pgbench(cluster, bare_script, args.seconds, args.clients)
+        table = pgbench(cluster, table_script, args.seconds, args.clients)
+        floor = pgbench(cluster, floor_script, args.seconds, args.clients)
         # Requested: the booking alone. Confirmed at once (auto_confirm): the same transaction
         # also creates both people's reminders, their jobs and the in-app notices.
         set_auto_confirm(cluster, False)
@@ -81,10 +88,14 @@ def main() -> None:
         confirmed = pgbench(cluster, rpc_script, args.seconds, args.clients)
     print(f"clients: {args.clients}, clinicians: 1000, {args.seconds} s each")
     print(f"bare INSERT with the exclusion constraints:   {bare:8.1f} transactions/s")
+    print(f"INSERT into appointments (no RPC):            {table:8.1f} transactions/s")
+    print(f"the same INSERT by an RPC that checks nothing:{floor:8.1f} transactions/s")
     print(f"book_appointment, requested:                  {requested:8.1f} transactions/s")
     print(f"book_appointment, confirmed with reminders:   {confirmed:8.1f} transactions/s")
     print(f"ratio requested / bare insert: {requested / bare:.2f}x (target >= 0.5x)")
     print(f"ratio confirmed / bare insert: {confirmed / bare:.2f}x")
+    print(f"ratio INSERT into appointments / bare insert: {table / bare:.2f}x (its triggers and keys)")
+    print(f"ratio RPC that checks nothing / bare insert: {floor / bare:.2f}x (called as PostgREST does)")
 
 
 if __name__ == "__main__":

@@ -25,3 +25,29 @@ from generate_series(1, 1000) as i cross join generate_series(0, 6) as d;
 
 -- Same columns, defaults, checks and exclusion constraints as appointments; no triggers, no RLS.
 create table bench.bare_appointments (like public.appointments including all);
+
+-- The floor of any booking RPC: called as PostgREST calls book_appointment, a SECURITY DEFINER
+-- function that inserts the row into appointments as book_appointment does and checks nothing.
+create function bench.insert_only(
+    clinician_id uuid, patient_id uuid, scheduled_start timestamptz, duration_minutes integer,
+    appointment_type text, location_type text
+) returns public.appointments
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    booked public.appointments;
+begin
+    insert into public.appointments (
+        clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type, status, booked_by
+    ) values (
+        clinician_id, patient_id, scheduled_start, scheduled_start + make_interval(mins => duration_minutes),
+        appointment_type, location_type, 'requested', patient_id
+    )
+    on conflict do nothing
+    returning * into booked;
+    return booked;
+end
+$$;
+grant usage on schema bench to authenticated;
+grant execute on function bench.insert_only(uuid, uuid, timestamptz, integer, text, text) to authenticated;
