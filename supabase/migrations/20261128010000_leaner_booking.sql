@@ -4,9 +4,10 @@
 -- dozen nodes (a date series, a hash join, an anti join, a union) built and torn down on every
 -- booking, 125 µs a call. A slot lies in at most one window (weekly windows of a day never
 -- overlap; an override replaces the day), so the check now reads the clinician, the date's
--- override, and else the weekly window containing the slot, each by its index: 30 µs.
--- `open_windows` still serves the search; the pgTAP slot tests and the hypothesis test (every
--- offered slot can be booked) hold both to the same rules.
+-- override, and else the weekly window containing the slot, each by its index: about 30 µs.
+-- `open_windows` still serves the search. `test_13_patient_slot_rules.sql` tests each rule of
+-- this check through book_appointment, and the hypothesis test holds it and the search to the
+-- same answer both ways.
 
 -- Whether a slot lies on the grid of a window of its local date: inside the window's instants
 -- (wall-clock hours made instants on that date, so DST days get their real hours) and a whole
@@ -30,12 +31,6 @@ $$;
 comment on function scheduling_private.slot_fits_window(
     timestamptz, timestamptz, date, text, time, time, integer, public.appointment_type[], public.location_type, text, text
 ) is 'Whether the slot lies on the grid of this window of local_date and the window offers its type and location.';
-
--- The weekly windows of a clinician's weekday, with what the check reads: an index-only scan
--- (the exclusion constraint's GiST index answers the same question several times slower).
-create index clinician_availability_by_weekday on public.clinician_availability (clinician_id, day_of_week)
-include (start_time, end_time, slot_duration_minutes, appointment_types, location_type, max_appointments_per_day)
-where is_active;
 
 create or replace function scheduling_private.slot_is_offered(
     clinician_id uuid, slot_start timestamptz, slot_end timestamptz,
@@ -189,61 +184,5 @@ begin
         perform scheduling_private.raise_bad_argument(
             'appointment_type and location_type are required', 'See get_available_slots for what is offered.');
     end if;
-end
-$$;
-
--- A patient's offered slot costs one check; `require_offered_slot` (which says why a slot is not
--- offered) runs only when it is not.
-create or replace function scheduling_private.book_appointment(
-    clinician_id uuid, patient_id uuid, scheduled_start timestamptz, duration_minutes integer,
-    appointment_type text, location_type text, title text, description text, patient_notes text
-) returns public.appointments
-language plpgsql security definer
-set search_path = ''
-set plan_cache_mode = force_generic_plan
-as $$
-declare
-    caller uuid := auth.uid();
-    booked_by_patient boolean := caller = patient_id and caller <> clinician_id;
-    scheduled_end timestamptz;
-    settings public.clinicians;
-    initial_status text;
-begin
-    perform scheduling_private.check_booking_arguments(
-        scheduled_start, duration_minutes, appointment_type, location_type);
-    scheduled_end := scheduled_start + make_interval(mins => duration_minutes);
-
-    select c.* into settings from public.clinicians as c where c.clinician_id = book_appointment.clinician_id;
-    if not found then
-        raise exception 'no clinician %', clinician_id using errcode = 'PT404';
-    end if;
-    if not (booked_by_patient or caller = clinician_id or scheduling_private.is_system_caller()) then
-        raise exception 'you can book only for yourself, or as their clinician for a patient'
-            using errcode = '42501';
-    end if;
-    if not scheduling_private.is_connected(clinician_id, patient_id) then
-        raise exception '%', case when booked_by_patient
-            then 'you are not connected to this clinician'
-            else 'this patient is not connected to the clinician' end
-            using errcode = '42501', hint = 'A care relationship must exist before booking.';
-    end if;
-
-    perform scheduling_private.lock_booking(clinician_id, patient_id);
-    if booked_by_patient then
-        if not scheduling_private.slot_is_offered(
-            clinician_id, scheduled_start, scheduled_end, appointment_type, location_type, null
-        ) then
-            perform scheduling_private.require_offered_slot(
-                clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type);
-        end if;
-        initial_status := case when settings.auto_confirm then 'confirmed' else 'requested' end;
-    else
-        initial_status := 'confirmed';
-    end if;
-
-    return scheduling_private.insert_appointment(
-        clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
-        initial_status, caller, title, description, patient_notes
-    );
 end
 $$;
