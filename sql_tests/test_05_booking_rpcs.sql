@@ -1,6 +1,6 @@
 -- The booking RPCs as the frontend calls them: happy paths and every error with its SQLSTATE.
 begin;
-select plan(46);
+select plan(47);
 
 do $$
 declare
@@ -157,9 +157,18 @@ select lives_ok(
     $$select tests.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:00')), tests.days_ahead(3, '14:30')))$$,
     'a patient can move into time their own appointment held (it does not block itself)'
 );
+do $$
+begin
+    perform tests.add_appointment(tests.get_user_id('clin@example.com'), tests.get_user_id('second@example.com'), tests.days_ahead(3, '16:00'));
+end
+$$;
+select throws_ok(
+    $$select tests.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), tests.days_ahead(3, '16:00')))$$,
+    'PT409', 'that time is no longer free', 'the patient cannot move into taken time'
+);
 select throws_ok(
     $$select tests.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), tests.days_ahead(3, '20:00')))$$,
-    'PT409', null, 'the patient cannot move into taken time'
+    '22023', null, 'time outside the hours is never offered to a patient, whether or not the clinician booked it'
 );
 select throws_ok(
     $$select tests.call_as('patient@example.com', format('select public.reschedule_appointment(%L, %L)', pg_temp.appointment_at(tests.days_ahead(3, '14:30')), tests.days_ahead(3, '21:00')))$$,
@@ -264,7 +273,7 @@ select is(
 );
 select is(
     (select count(*)::int from public.appointments where status in ('requested', 'confirmed', 'in_progress')),
-    2, 'no failed call left a row behind'
+    3, 'no failed call left a row behind'
 );
 
 select * from finish();

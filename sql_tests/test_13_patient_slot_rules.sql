@@ -1,9 +1,9 @@
 -- A patient books only what the slot search would offer. The booking checks its one slot with
--- its own queries (slot_is_offered), so each rule is tested here through book_appointment:
+-- its own queries (slot_refusal), so each rule is tested here through book_appointment:
 -- overrides, busy time with the buffer, the daily limit, notice, horizon, type and location,
 -- and wall-clock hours on the days clocks change.
 begin;
-select plan(29);
+select plan(31);
 
 do $$
 declare
@@ -66,6 +66,26 @@ begin
 end
 $$;
 
+-- The patient moves their one appointment with this clinician; returns its new start.
+create function pg_temp.move(clinician_email text, patient_email text, new_start timestamptz) returns timestamptz
+language plpgsql as $$
+declare
+    moved public.appointments;
+begin
+    perform tests.authenticate_as(tests.get_user_id(patient_email));
+    select * into moved from public.reschedule_appointment(
+        appointment_id => (
+            select a.id from public.appointments as a
+            where a.clinician_id = tests.get_user_id(clinician_email)
+                and a.patient_id = tests.get_user_id(patient_email)
+        ),
+        new_start => new_start
+    );
+    perform tests.clear_authentication();
+    return moved.scheduled_start;
+end
+$$;
+
 -- ------------------------------------------------------------------------------------ overrides
 select throws_ok(
     $$select pg_temp.book('hours@example.com', tests.days_ahead(5, '10:00'))$$,
@@ -117,11 +137,19 @@ select is(
 );
 select throws_ok(
     $$select pg_temp.book('limit@example.com', tests.days_ahead(3, '11:00'), 'second@example.com')$$,
-    '22023', null, 'a second visit that day is refused'
+    'PT409', 'that day is fully booked', 'a second visit that day is taken: the day is full'
 );
 select is(
     pg_temp.book('limit@example.com', tests.days_ahead(4, '11:00'), 'second@example.com'), 'requested',
     'the next day is open again'
+);
+select throws_ok(
+    $$select pg_temp.move('limit@example.com', 'second@example.com', tests.days_ahead(3, '11:00'))$$,
+    'PT409', 'that day is fully booked', 'moving into the full day is refused the same way'
+);
+select is(
+    pg_temp.move('limit@example.com', 'patient@example.com', tests.days_ahead(3, '09:30')),
+    tests.days_ahead(3, '09:30'), 'the day''s one visit can move within its own day'
 );
 
 -- ---------------------------------------------------------------------------- notice and horizon

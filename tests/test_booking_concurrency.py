@@ -93,3 +93,21 @@ def test_clinician_cannot_double_book_by_rescheduling(committed_database: str) -
             conn.execute("select reschedule_appointment(%s, %s)", [moving, taken + timedelta(minutes=15)])
     assert raised.value.sqlstate == "PT409"
     assert "no longer free" in raised.value.diag.message_primary
+
+
+def test_racing_patients_never_exceed_the_daily_limit(committed_database: str) -> None:
+    clinician, patients = make_clinic(committed_database, 8)
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        conn.execute(
+            "update clinician_availability set max_appointments_per_day = 3 where clinician_id = %s",
+            [clinician],
+        )
+    slots = [next_days_at(2, time(9 + n)) for n in range(len(patients))]
+
+    outcomes = run_at_once(
+        committed_database,
+        [(patient, BOOK, [clinician, patient, slot]) for patient, slot in zip(patients, slots, strict=True)],
+    )
+
+    assert sorted(outcomes) == ["PT409"] * 5 + ["ok"] * 3
+    assert sum(active_appointments(committed_database, slot) for slot in slots) == 3
