@@ -252,6 +252,33 @@ def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes
     assert conflicts == [("pull", "conflict", "skipped")]
 
 
+def test_an_edit_made_in_the_calendar_meanwhile_is_reconciled_not_overwritten(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        # We rename the visit; before our push runs, the clinician drags the event two hours later.
+        conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
+        conn.commit()
+        ours = clinic["calendar"].event_by_uid(uid)
+        event = ours.icalendar_component
+        later = start + timedelta(hours=2)
+        event["dtstart"].dt, event["dtend"].dt = later, later + timedelta(minutes=30)
+        event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
+        ours.save()
+        jobs.run_due_jobs(conn, SETTINGS)  # our PUT, made with the etag of our last write, gets 412
+        moved_to, sequence = conn.execute(
+            "select scheduled_start, ical_sequence from appointments where id = %s", [appointment]
+        ).fetchone()
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+
+    there = clinic["calendar"].event_by_uid(uid).icalendar_component
+    assert moved_to == later  # the newer edit, to a free time, won
+    assert events_in(clinic["calendar"]) == {uid: (later, later + timedelta(minutes=30))}
+    assert str(there["summary"]).startswith("Review")  # and our rename went out after it
+    assert there["sequence"] == sequence  # sent as we made it: the library adds nothing
+    assert conflicts == []
+
+
 def test_disconnecting_removes_secrets_and_busy_time(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     personal_event(clinic["calendar"], datetime.now(UTC).replace(microsecond=0) + timedelta(days=2), 60)

@@ -1,9 +1,10 @@
 """CalDAV (iCloud, Radicale, Nextcloud, ...) through the caldav library.
 
 Events are PUT at a URL made from their UID, so a retry overwrites the event it made before
-instead of adding a second one. Changes come from a sync-collection REPORT (RFC 6578) when the
-server supports it; otherwise the library lists every object when the etags changed, and the
-pull treats that listing as complete (unchanged events keep their etag and are not rewritten).
+instead of adding a second one; later PUTs are conditional on the etag of our last write.
+Changes come from a sync-collection REPORT (RFC 6578) when the server supports it; otherwise the
+library lists every object when the etags changed, and the pull treats that listing as complete
+(unchanged events keep their etag and are not rewritten).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import contextlib
 
 import caldav
+from caldav.elements import dav
 from caldav.lib import error as caldav_error
 
-from workers.calendars.provider import Changes, PushedEvent, ReconnectNeeded, RemoteEvent
+from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
 
 ICLOUD_URL = "https://caldav.icloud.com/"
 
@@ -36,11 +38,22 @@ class CalDAVCalendar:
         self._calendar = self._client.calendar(url=calendar_url)
 
     def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:
-        # An unconditional PUT at the UID's URL: the pull reconciles edits made in the calendar.
+        # With the etag of our last write the PUT carries If-Match, so an edit made in the calendar
+        # since answers 412 instead of being overwritten; without one it goes to the UID's URL.
+        # raw_data sends our bytes as they are: the library would otherwise raise SEQUENCE itself.
+        event = caldav.Event(
+            self._client,
+            url=known.external_id if known else None,
+            parent=self._calendar,
+            props={dav.GetEtag.tag: known.etag} if known and known.etag else None,
+        )
         try:
-            return PushedEvent(str(self._calendar.add_event(ical.decode()).url), None)
+            event.save(raw_data=ical, precondition="etag")
+        except caldav_error.ETagMismatchError as changed:
+            raise EventChanged(str(event.url)) from changed
         except caldav_error.AuthorizationError as refused:
             raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
+        return PushedEvent(str(event.url), event.etag)
 
     def get(self, external_id: str) -> RemoteEvent | None:
         try:

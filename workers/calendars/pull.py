@@ -185,6 +185,8 @@ def forget_or_restore(
         conn.execute(queries.FORGET_BLOCKS, [connection["id"], external_id])
         log(conn, connection, direction="pull", action="delete", external_id=external_id)
         return
+    # Written afresh: a write conditional on the deleted version would be refused (412).
+    conn.execute(queries.FORGET_LINK, [ours[0], connection["id"]])
     push_appointment(conn, connection, client, ours[0], app_base_url)
     log_conflict(
         conn,
