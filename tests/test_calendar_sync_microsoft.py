@@ -234,6 +234,23 @@ def test_our_event_missing_from_a_restarted_sync_is_put_back(
     assert conflicts == [("pull", "conflict", "skipped")] and status == "confirmed"
 
 
+def test_a_visit_beyond_the_synced_window_is_not_taken_for_deleted(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        horizon = conn.execute("select booking_horizon_days from clinicians").fetchone()[0]
+        appointment = book(conn, clinic, horizon + 30, "10:00")  # booked by the clinician, far ahead
+        jobs.run_due_jobs(conn, settings)
+        graph.state.expire_delta_tokens()  # the next pull lists its whole window again
+        calls_before = len(graph.state.calls)
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+    writes = [call for call in graph.state.calls[calls_before:] if call[0] != "GET"]
+    assert our_event(graph, appointment)  # out there since its push
+    assert conflicts == [] and writes == []  # not missing from the listing: beyond its window
+
+
 def test_a_teams_visit_gets_its_meeting_on_the_outlook_event(
     clinic: dict, graph: LocalMicrosoft, settings: Settings
 ) -> None:

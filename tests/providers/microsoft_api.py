@@ -9,7 +9,8 @@ Served over HTTPS (msal accepts no other authority), as Microsoft documents it:
 - GET, PATCH (If-Match with an old @odata.etag answers 412), DELETE (204; 404 when gone)
   /v1.0/me/events/{id}; PATCH {"isOnlineMeeting": true} gives the event a Teams meeting
   (onlineMeeting.joinUrl), once.
-- GET /v1.0/me/calendars/{id}/calendarView/delta?startDateTime&endDateTime: pages of at most
+- GET /v1.0/me/calendars/{id}/calendarView/delta?startDateTime&endDateTime: the events overlapping
+  that window (kept for the whole sync, as Graph keeps it in its links), in pages of at most
   `Prefer: odata.maxpagesize` (and `page_size`) linked by @odata.nextLink; the last carries an
   @odata.deltaLink; following it answers what changed since, deletions as {"@removed"}; an
   expired delta token answers 410 SyncStateNotFound.
@@ -161,10 +162,12 @@ class GraphHandler(JsonHandler):
             since, offset = int(since_text), int(offset_text)
         else:
             since, offset = 0, 0
+        # The window of the first request holds for the whole sync: its links carry it on.
+        window = {name: query[name][0] for name in ("startDateTime", "endDateTime") if name in query}
         changed = [
             public(e)
             for e in sorted(self.state.events.values(), key=lambda e: e["_changed"])
-            if e["_changed"] > since
+            if e["_changed"] > since and in_window(e, window)
         ]
         removed = [
             {"@odata.type": "#microsoft.graph.event", "id": event_id, "@removed": {"reason": "deleted"}}
@@ -183,9 +186,11 @@ class GraphHandler(JsonHandler):
             "value": page,
         }
         if offset + size < len(items):
-            answer["@odata.nextLink"] = f"{here}?{urlencode({'$skiptoken': f'{since}.{offset + size}'})}"
+            link = {"$skiptoken": f"{since}.{offset + size}"}
+            answer["@odata.nextLink"] = f"{here}?{urlencode(link | window)}"
         else:
-            answer["@odata.deltaLink"] = f"{here}?{urlencode({'$deltatoken': str(self.state.changes)})}"
+            link = {"$deltatoken": str(self.state.changes)}
+            answer["@odata.deltaLink"] = f"{here}?{urlencode(link | window)}"
         self.reply(200, answer)
 
     def do_POST(self) -> None:
@@ -232,6 +237,20 @@ class GraphHandler(JsonHandler):
             return
         self.state.remove(event["id"])
         self.reply(204)
+
+
+def in_window(event: dict, window: dict[str, str]) -> bool:
+    """calendarView lists the events that overlap [startDateTime, endDateTime)."""
+    if not window:
+        return True
+
+    def instant(value: str) -> datetime:
+        at = datetime.fromisoformat(value)  # events' times are UTC without an offset (we ask for UTC)
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+    return instant(event["start"]["dateTime"]) < instant(window["endDateTime"]) and instant(
+        event["end"]["dateTime"]
+    ) > instant(window["startDateTime"])
 
 
 def public(event: dict) -> dict:

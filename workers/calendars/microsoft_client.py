@@ -115,14 +115,15 @@ class MicrosoftCalendar:
             if answer.status_code != 410:  # 410: the delta token expired; start over
                 return self._pages(answer, complete=False)
         now = datetime.now(UTC)
+        window_end = now + timedelta(days=self._horizon_days + 1)
         window = {
             "startDateTime": (now - FULL_SYNC_LOOKBACK).isoformat(),
-            "endDateTime": (now + timedelta(days=self._horizon_days + 1)).isoformat(),
+            "endDateTime": window_end.isoformat(),
         }
         answer = self._call("GET", f"me/calendars/{self._calendar_id}/calendarView/delta", params=window)
-        return self._pages(answer, complete=True)
+        return self._pages(answer, complete=True, covers_until=window_end)
 
-    def _pages(self, answer: httpx.Response, complete: bool) -> Changes:
+    def _pages(self, answer: httpx.Response, complete: bool, covers_until: datetime | None = None) -> Changes:
         """Follow @odata.nextLink to the page that carries the @odata.deltaLink."""
         changed, deleted = [], []
         while True:
@@ -133,7 +134,7 @@ class MicrosoftCalendar:
                 else:
                     changed.append(remote_event(item))
             if "@odata.deltaLink" in page:
-                return Changes(changed, deleted, page["@odata.deltaLink"], complete=complete)
+                return Changes(changed, deleted, page["@odata.deltaLink"], complete, covers_until)
             answer = self._call("GET", page["@odata.nextLink"])
 
     def _call(self, method: str, url: str, **options) -> httpx.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 
@@ -34,6 +35,9 @@ class Changes:
     # True when this is everything the calendar holds (a first or restarted sync), not a delta:
     # what we imported before and is not in it is gone.
     complete: bool = False
+    # Where a complete listing ends when it covers a window only (Graph's calendarView): our
+    # events starting later are not in it, and not gone. None: no end.
+    covers_until: datetime | None = None
 
 
 class CalendarClient(Protocol):

@@ -36,7 +36,10 @@ def pull_changes(
         # A full listing names no deletions: what it lacks is gone.
         seen = [remote.external_id for remote in changes.changed]
         conn.execute(queries.FORGET_UNSEEN_BLOCKS, [connection["id"], seen])
-        missing = conn.execute(queries.UPCOMING_LINKS_NOT_IN, [connection["id"], seen]).fetchall()
+        missing = conn.execute(
+            queries.UPCOMING_LINKS_NOT_IN,
+            {"connection_id": connection["id"], "seen": seen, "covers_until": changes.covers_until},
+        ).fetchall()
         deleted += [row[0] for row in missing if row[0] not in deleted]
     for external_id in deleted:
         forget_or_restore(conn, connection, client, external_id, app_base_url)

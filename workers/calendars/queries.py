@@ -91,12 +91,14 @@ delete from public.calendar_busy_blocks
 where connection_id = %s and split_part(external_event_id, '#', 1) <> all(%s)
 """
 
-# ... and our events of upcoming visits that were not in it were deleted there.
+# ... and our events of upcoming visits that were not in it (within what it covers) were deleted.
 UPCOMING_LINKS_NOT_IN = """
 select l.external_event_id
 from scheduling_private.calendar_event_links as l
 join public.appointments as a on a.id = l.appointment_id
-where l.connection_id = %s and a.scheduled_end > now() and l.external_event_id <> all(%s)
+where l.connection_id = %(connection_id)s and l.external_event_id <> all(%(seen)s)
+    and a.scheduled_end > now()
+    and (%(covers_until)s::timestamptz is null or a.scheduled_start < %(covers_until)s)
 """
 
 FORGET_BLOCKS = """
