@@ -117,6 +117,12 @@ def test_due_email_reminders_are_sent_once_each_with_an_invite(committed_databas
         assert calendar["METHOD"] == "REQUEST"
         assert event.decoded("DTSTART") == appointment["start"]
         assert str(event["UID"]) == appointment["ical_uid"]
+        # The VEVENT synced calendars get (clinician's zone, with its VTIMEZONE), and what RFC 5546
+        # requires of a REQUEST: an organizer (the clinic's address) and the attendee it is for.
+        assert event["DTSTART"].params["TZID"] == "Europe/London"
+        assert [str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")] == ["Europe/London"]
+        assert event["ORGANIZER"] == "mailto:no-reply@clinic.example"
+        assert event["ATTENDEE"] == f"mailto:{message['To']}"
         assert "https://clinic.example/appointments/" in message.get_body(("plain",)).get_content()
     patient_mail = next(m for m in received.messages if m["To"] == "pat@example.com")
     # 10:00 UTC is 10:00 in London in winter, 11:00 in summer: the reader's zone is used.
@@ -212,10 +218,10 @@ def test_notices_email_confirmation_cancellation_and_offers(committed_database, 
         ("pat@example.com", "dr.who@example.com offers appointment times"),
     ]
     methods = {
-        m["Subject"].split(":")[0]: calendar_event(m)[0]["METHOD"]
+        m["Subject"].split(":")[0]: (calendar_event(m)[0]["METHOD"], calendar_event(m)[1]["STATUS"])
         for m in received.messages
         if m["Subject"].startswith(("Confirmed", "Cancelled"))
     }
-    assert methods == {"Confirmed": "REQUEST", "Cancelled": "CANCEL"}
+    assert methods == {"Confirmed": ("REQUEST", "CONFIRMED"), "Cancelled": ("CANCEL", "CANCELLED")}
     offer_mail = next(m for m in received.messages if "offers" in m["Subject"])
     assert "1. " in offer_mail.get_content() and "(30 minutes)" in offer_mail.get_content()

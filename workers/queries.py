@@ -19,7 +19,7 @@ select
     r.id, r.status, r.channel, r.offset_minutes, r.user_id, r.attempts,
     a.id as appointment_id, a.status as appointment_status, a.scheduled_start, a.scheduled_end,
     a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
-    a.ical_sequence, a.timezone as appointment_timezone,
+    a.ical_sequence, a.timezone as appointment_timezone, a.updated_at,
     coalesce(p.email, u.email) as email, p.phone, coalesce(p.timezone, a.timezone) as reader_timezone,
     c.display_name as clinician_name, r.user_id = a.clinician_id as reader_is_clinician
 from public.appointment_reminders as r
@@ -60,7 +60,8 @@ APPOINTMENT_FOR_NOTICE = """
 select
     a.id as appointment_id, a.status as appointment_status, a.scheduled_start, a.scheduled_end,
     a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
-    a.ical_sequence, coalesce(p.email, u.email) as email, p.phone,
+    a.ical_sequence, a.timezone as appointment_timezone, a.updated_at,
+    coalesce(p.email, u.email) as email, p.phone,
     coalesce(p.timezone, a.timezone) as reader_timezone, c.display_name as clinician_name
 from public.appointments as a
 join public.clinicians as c on c.clinician_id = a.clinician_id

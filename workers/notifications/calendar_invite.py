@@ -1,38 +1,27 @@
-"""The .ics attached to appointment emails, made with the icalendar library."""
+"""The .ics attached to appointment emails: the appointment's own VEVENT as an iTIP message."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from email.utils import parseaddr
 
-from icalendar import Calendar, Event
+from icalendar import vCalAddress
+
+from workers.calendars.events import appointment_event, calendar_of
 
 
 def appointment_invite(
-    *,
-    uid: str,
-    sequence: int,
-    start: datetime,
-    end: datetime,
-    summary: str,
-    location: str | None,
-    url: str,
-    cancelled: bool = False,
+    appointment: dict, app_base_url: str, *, sender: str, recipient: str, cancelled: bool = False
 ) -> bytes:
-    """A METHOD:REQUEST (or CANCEL) calendar with one VEVENT whose UID is the appointment's."""
-    calendar = Calendar()
-    calendar.add("prodid", "-//Clinic scheduling//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
-    event = Event()
-    event.add("uid", uid)
-    event.add("sequence", sequence)
-    event.add("dtstamp", datetime.now(UTC))
-    event.add("dtstart", start.astimezone(UTC))
-    event.add("dtend", end.astimezone(UTC))
-    event.add("summary", summary)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("url", url)
-    if location:
-        event.add("location", location)
-    calendar.add_component(event)
-    return calendar.to_ical()
+    """METHOD:REQUEST (or CANCEL) with the VEVENT synced calendars get: same UID, SEQUENCE, times
+    in the clinician's zone. RFC 5546 requires an ORGANIZER and an ATTENDEE in both methods; the
+    clinic's sending address organizes, on the clinician's behalf, and no reply is asked for."""
+    # The notification queries name the appointment's status and zone apart from the reader's.
+    as_stored = {"status": appointment["appointment_status"], "timezone": appointment["appointment_timezone"]}
+    event = appointment_event(appointment | as_stored, app_base_url)
+    organizer = vCalAddress(f"mailto:{parseaddr(sender)[1]}")
+    organizer.params["cn"] = appointment["clinician_name"]
+    attendee = vCalAddress(f"mailto:{recipient}")
+    attendee.params.update({"role": "REQ-PARTICIPANT", "rsvp": "FALSE"})
+    event.add("organizer", organizer)
+    event.add("attendee", attendee)
+    return calendar_of([event], method="CANCEL" if cancelled else "REQUEST").to_ical()

@@ -69,14 +69,7 @@ def appointment_message(
     method = "CANCEL" if cancelled else "REQUEST"
     message.add_attachment(
         appointment_invite(
-            uid=appointment["ical_uid"],
-            sequence=appointment["ical_sequence"],
-            start=appointment["scheduled_start"],
-            end=appointment["scheduled_end"],
-            summary=f"{visit} with {appointment['clinician_name']}",
-            location=where,
-            url=link,
-            cancelled=cancelled,
+            appointment, app_base_url, sender=sender, recipient=appointment["email"], cancelled=cancelled
         ),
         maintype="text",
         subtype="calendar",
