@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,9 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         assert "The patient accepts the second; the appointment exists at once:" in demo.stdout
         assert "to pat.jones@example.com: Confirmed: follow up" in demo.stdout
         assert "to pat.jones@example.com: Reminder: follow up" in demo.stdout
+        # The invite's start is the reminder's, in the clinician's zone.
+        reminder = r"to pat.jones@example.com: Reminder: follow up on (.+) \[<reminder-.+>, "
+        assert re.search(reminder + r"invite \1 Europe/London\]", demo.stdout), demo.stdout
         assert "Dr Ada Okafor's week (statistics):" in demo.stdout
         assert "The worker also made the video room (Jitsi): https://meet.jit.si/clinic-" in demo.stdout
         with psycopg.connect(url) as conn:

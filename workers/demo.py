@@ -13,6 +13,7 @@ from email import policy
 from zoneinfo import ZoneInfo
 
 import psycopg
+from icalendar import Calendar
 from psycopg.rows import dict_row
 
 SLOTS_SHOWN = 4
@@ -170,8 +171,9 @@ def show_emails(conn: psycopg.Connection, appointment_id: str) -> None:
         print("\nA day before, the reminders (with an .ics invite):")
         for message in sink.messages:
             invite = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
-            dtstart = next(line for line in invite.get_content().splitlines() if line.startswith("DTSTART"))
-            print(f"  to {message['To']}: {message['Subject']} [{message['Message-ID']}, {dtstart}]")
+            event = next(iter(Calendar.from_ical(invite.get_content()).walk("VEVENT")))
+            starts = f"{event.decoded('DTSTART'):%a %d %b at %H:%M} {event['DTSTART'].params['TZID']}"
+            print(f"  to {message['To']}: {message['Subject']} [{message['Message-ID']}, invite {starts}]")
     finally:
         controller.stop()
 
