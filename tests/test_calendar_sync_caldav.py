@@ -221,18 +221,23 @@ def test_personal_events_block_slots_and_an_unchanged_calendar_rewrites_nothing(
     assert len(imports) == 2  # the two new events, once; the second pull imported nothing
 
 
+def drag_in_calendar(calendar: caldav.Calendar, uid: str, to: datetime) -> datetime:
+    """The user moves our 30-minute event in their calendar app, a second after our last write."""
+    ours = calendar.event_by_uid(uid)
+    event = ours.icalendar_component
+    event["dtstart"].dt, event["dtend"].dt = to, to + timedelta(minutes=30)
+    event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
+    ours.save()
+    return to
+
+
 def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes_back(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
         appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
         conn.rollback()
 
-        ours = clinic["calendar"].event_by_uid(uid)
-        event = ours.icalendar_component
-        later = start + timedelta(hours=2)
-        event["dtstart"].dt, event["dtend"].dt = later, later + timedelta(minutes=30)
-        event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
-        ours.save()
+        later = drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=2))
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         moved_to = conn.execute(
@@ -259,12 +264,7 @@ def test_an_edit_made_in_the_calendar_meanwhile_is_reconciled_not_overwritten(cl
         # We rename the visit; before our push runs, the clinician drags the event two hours later.
         conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
         conn.commit()
-        ours = clinic["calendar"].event_by_uid(uid)
-        event = ours.icalendar_component
-        later = start + timedelta(hours=2)
-        event["dtstart"].dt, event["dtend"].dt = later, later + timedelta(minutes=30)
-        event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
-        ours.save()
+        later = drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=2))
         jobs.run_due_jobs(conn, SETTINGS)  # our PUT, made with the etag of our last write, gets 412
         moved_to, sequence = conn.execute(
             "select scheduled_start, ical_sequence from appointments where id = %s", [appointment]
