@@ -76,12 +76,15 @@ def sign_in_with_provider(clinic: dict, settings: Settings, provider: str, **bod
     return client.get(consent.headers["Location"].removeprefix("http://testserver"), follow_redirects=False)
 
 
-def confirm_sign_in(clinic: dict, settings: Settings, provider: str, callback_answer, user_id: str):
-    """Step 3: the dashboard, signed in as `user_id`, confirms what the callback sent it."""
+def confirm_sign_in(
+    clinic: dict, settings: Settings, provider: str, callback_answer, user_id: str, step="confirm", **body
+):
+    """The last steps: the dashboard, signed in as `user_id`, confirms what the callback sent it
+    (with `calendar_id=...` to choose), or with step="calendars" lists the calendars to choose from."""
     confirm = parse_qs(urlparse(callback_answer.headers["location"]).query)["confirm"][0]
     return TestClient(create_app(clinic["url"], settings)).post(
-        f"/calendar/connect/{provider}/confirm",
-        json={"confirm": confirm},
+        f"/calendar/connect/{provider}/{step}",
+        json={"confirm": confirm, **body},
         headers={"Authorization": f"Bearer {access_token(user_id)}"},
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import psycopg
 import pytest
@@ -73,6 +73,35 @@ def test_connecting_uses_pkce_and_seals_the_refresh_token(
     [refresh_token] = google.state.oauth.refresh_tokens
     assert refresh_token.encode() not in bytes(sealed)
     assert flows_left == 0  # the flow was taken by its confirmation
+
+
+def test_the_user_picks_which_of_their_calendars_to_sync(
+    committed_database: str, google: LocalGoogle, settings: Settings
+) -> None:
+    clinic = new_clinic(committed_database, "dr.google@example.com")
+    callback = sign_in_with_provider(clinic, settings, "google")
+    choices = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"], step="calendars")
+    holidays = "en.uk#holiday@group.v.calendar.google.com"  # shared with the account read-only
+    refused = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"], calendar_id=holidays)
+    shared = "c_clinic01@group.calendar.google.com"
+    answer = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"], calendar_id=shared)
+    with psycopg.connect(committed_database) as conn:
+        chosen = conn.execute("select calendar_id, calendar_name from calendar_sync_connections").fetchone()
+        book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, settings)
+    inserts = [unquote(path) for method, path in google.state.calls if method == "POST"]
+
+    assert choices.status_code == 200
+    assert choices.json() == {
+        "calendars": [
+            {"id": "dr.calendar@example.com", "name": "Dr Calendar"},  # the primary one first
+            {"id": shared, "name": "Clinic"},
+        ],
+        "default": "dr.calendar@example.com",
+    }
+    assert refused.status_code == 400  # and the sign-in waited for a valid choice:
+    assert answer.status_code == 201 and chosen == (shared, "Clinic")
+    assert inserts == [f"/calendar/v3/calendars/{shared}/events"]  # the visit went to that calendar
 
 
 def test_a_sign_in_completed_for_another_account_connects_nothing(

@@ -13,6 +13,7 @@ import pytest
 from tests.calendar_helpers import (
     book,
     cancel,
+    confirm_sign_in,
     connect_with_oauth,
     connected_clinic,
     crash_after_push_then_retry,
@@ -21,6 +22,7 @@ from tests.calendar_helpers import (
     move,
     new_clinic,
     queue_pull,
+    sign_in_with_provider,
     sync_settings,
 )
 from tests.providers.microsoft_api import LocalMicrosoft, graph_time
@@ -73,6 +75,29 @@ def test_connecting_through_msal_seals_its_token_cache(
     assert row == ("microsoft", graph.state.calendar_id, "Calendar")
     [refresh_token] = graph.state.oauth.refresh_tokens
     assert refresh_token.encode() not in bytes(sealed)
+
+
+def test_the_user_picks_which_of_their_outlook_calendars_to_sync(
+    committed_database: str, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    clinic = new_clinic(committed_database, "dr.outlook@example.com")
+    callback = sign_in_with_provider(clinic, settings, "microsoft")
+    choices = confirm_sign_in(clinic, settings, "microsoft", callback, clinic["clinician"], step="calendars")
+    shared = graph.state.other_calendars[0]  # the other one, Birthdays, cannot be written to
+    answer = confirm_sign_in(
+        clinic, settings, "microsoft", callback, clinic["clinician"], calendar_id=shared["id"]
+    )
+    with psycopg.connect(committed_database) as conn:
+        chosen = conn.execute("select calendar_id, calendar_name from calendar_sync_connections").fetchone()
+        book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, settings)
+    creates = [path for method, path in graph.state.calls if method == "POST"]
+
+    # Three calendars came in two pages (@odata.nextLink); the default one is listed first.
+    assert [c["name"] for c in choices.json()["calendars"]] == ["Calendar", "Clinic"]
+    assert choices.json()["default"] == graph.state.calendar_id
+    assert answer.status_code == 201 and chosen == (shared["id"], "Clinic")
+    assert creates == [f"/v1.0/me/calendars/{shared['id']}/events"]
 
 
 def test_appointments_are_created_moved_and_cancelled_in_outlook(

@@ -3,6 +3,8 @@
 As Google documents it (developers.google.com/calendar/api/v3/reference, guides/sync):
 - /o/oauth2/v2/auth and /token: see tests.providers.oauth_server.
 - GET /calendar/v3/calendars/{calendarId}: the calendar ("primary" is the user's own).
+- GET /calendar/v3/users/me/calendarList?minAccessRole: the account's calendars (its own marked
+  "primary", one shared with it as writer, one as reader), in pages linked by nextPageToken.
 - /calendar/v3/calendars/{calendarId}/events: GET lists (pages of at most `page_size` with
   nextPageToken; the last page has nextSyncToken; with syncToken, only what changed since,
   deleted events included with status "cancelled"; an expired syncToken answers 410
@@ -48,6 +50,17 @@ class GoogleState:
     oauth: OAuthState = field(default_factory=OAuthState)
     calendar_id: str = "dr.calendar@example.com"
     summary: str = "Dr Calendar"
+    # The account's other calendars (calendarList entries): one it may write to, one it may not.
+    other_calendars: list[dict] = field(
+        default_factory=lambda: [
+            {"id": "c_clinic01@group.calendar.google.com", "summary": "Clinic", "accessRole": "writer"},
+            {
+                "id": "en.uk#holiday@group.v.calendar.google.com",
+                "summary": "Holidays",
+                "accessRole": "reader",
+            },
+        ]
+    )
     events: dict[str, dict] = field(default_factory=dict)
     # Every change takes the next number; a sync token is the number it was issued at.
     changes: int = 0
@@ -109,10 +122,29 @@ class GoogleHandler(JsonHandler):
             self.reply(code, google_error(code, reason, message), {"Retry-After": self.state.retry_after})
             return None
         parts = [unquote(part) for part in url.path.removeprefix("/calendar/v3/").split("/")]
-        if len(parts) < 2 or parts[0] != "calendars" or parts[1] not in ("primary", self.state.calendar_id):
+        known = ("primary", self.state.calendar_id, *(c["id"] for c in self.state.other_calendars))
+        if parts == ["users", "me", "calendarList"] and self.command == "GET":
+            return parts
+        if len(parts) < 2 or parts[0] != "calendars" or parts[1] not in known:
             self.reply(404, google_error(404, "notFound", "Not Found"))
             return None
         return parts
+
+    def calendar_list(self) -> None:
+        """calendarList.list: the entries with at least minAccessRole, a page of `page_size`."""
+        query = {name: values[0] for name, values in parse_qs(urlparse(self.path).query).items()}
+        primary = {"id": self.state.calendar_id, "summary": self.state.summary, "accessRole": "owner"}
+        entries = [primary | {"primary": True}, *self.state.other_calendars]
+        ranks = ["freeBusyReader", "reader", "writer", "owner"]
+        wanted = ranks.index(query.get("minAccessRole", "freeBusyReader"))
+        entries = [e for e in entries if ranks.index(e["accessRole"]) >= wanted]
+        offset = int(query.get("pageToken", "0"))
+        page = entries[offset : offset + self.state.page_size]
+        items = [{"kind": "calendar#calendarListEntry"} | entry for entry in page]
+        answer = {"kind": "calendar#calendarList", "items": items}
+        if offset + self.state.page_size < len(entries):
+            answer["nextPageToken"] = str(offset + self.state.page_size)
+        self.reply(200, answer)
 
     def event_or_error(self, event_id: str) -> dict | None:
         event = self.state.events.get(event_id)
@@ -130,11 +162,12 @@ class GoogleHandler(JsonHandler):
         parts = self.api_call()
         if parts is None:
             return
-        if len(parts) == 2:
-            self.reply(
-                200,
-                {"kind": "calendar#calendar", "id": self.state.calendar_id, "summary": self.state.summary},
-            )
+        if parts[0] == "users":
+            self.calendar_list()
+        elif len(parts) == 2:
+            primary = {"id": self.state.calendar_id, "summary": self.state.summary}
+            shared = next((c for c in self.state.other_calendars if c["id"] == parts[1]), primary)
+            self.reply(200, {"kind": "calendar#calendar", "id": shared["id"], "summary": shared["summary"]})
         elif len(parts) == 3:
             self.list_events()
         elif (event := self.event_or_error(parts[3])) is not None:

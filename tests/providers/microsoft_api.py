@@ -3,9 +3,11 @@
 Served over HTTPS (msal accepts no other authority), as Microsoft documents it:
 - /{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/oauth2/v2.0/authorize and /token
   (see tests.providers.oauth_server; the token answer carries client_info and an id_token).
-- GET /v1.0/me/calendars: {"value": [calendar, ...]}.
-- POST /v1.0/me/calendars/{id}/events: 201 and the event; a create with a transactionId seen
-  before answers the event that create made (Graph's protection against retried POSTs).
+- GET /v1.0/me/calendars: {"value": [calendar, ...]}, the default one first (one more may be
+  written to, one only read: canEdit false), in pages linked by @odata.nextLink.
+- POST /v1.0/me/calendars/{id}/events (404 for a calendar the account lacks): 201 and the
+  event; a create with a transactionId seen before answers the event that create made
+  (Graph's protection against retried POSTs).
 - GET, PATCH (If-Match with an old @odata.etag answers 412), DELETE (204; 404 when gone)
   /v1.0/me/events/{id}; PATCH {"isOnlineMeeting": true} gives the event a Teams meeting
   (onlineMeeting.joinUrl), once.
@@ -54,6 +56,13 @@ def graph_time(moment: datetime) -> dict:
 class GraphState:
     oauth: OAuthState = field(default_factory=OAuthState)
     calendar_id: str = field(default_factory=lambda: "AAMk" + secrets.token_urlsafe(24))
+    # The account's other calendars: one it may write to, one it may only read.
+    other_calendars: list[dict] = field(
+        default_factory=lambda: [
+            {"id": "AAMkClinic" + secrets.token_urlsafe(8), "name": "Clinic", "canEdit": True},
+            {"id": "AAMkBirthdays" + secrets.token_urlsafe(8), "name": "Birthdays", "canEdit": False},
+        ]
+    )
     events: dict[str, dict] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)  # event id -> change number of its deletion
     changes: int = 0
@@ -118,12 +127,31 @@ class GraphHandler(JsonHandler):
             authorize(self, self.state.oauth)
         elif self.api_call():
             if url.path == "/v1.0/me/calendars":
-                calendar = {"id": self.state.calendar_id, "name": "Calendar", "isDefaultCalendar": True}
-                self.reply(200, {"value": [calendar]})
-            elif url.path.endswith("/calendarView/delta"):
+                self.calendars(parse_qs(url.query))
+            elif url.path.endswith("/calendarView/delta") and self.known_calendar():
                 self.delta(parse_qs(url.query))
             elif (event := self.event_or_404()) is not None:
                 self.reply(200, public(event))
+
+    def calendars(self, query: dict[str, list[str]]) -> None:
+        """GET /me/calendars: the default calendar first, in pages linked by @odata.nextLink."""
+        default = {"id": self.state.calendar_id, "name": "Calendar", "canEdit": True}
+        every = [default | {"isDefaultCalendar": True}]
+        every += [c | {"isDefaultCalendar": False} for c in self.state.other_calendars]
+        offset = int(query.get("$skip", ["0"])[0])
+        answer: dict = {"value": every[offset : offset + self.state.page_size]}
+        if offset + self.state.page_size < len(every):
+            here = f"{self.state.base_url}{urlparse(self.path).path}"
+            answer["@odata.nextLink"] = f"{here}?{urlencode({'$skip': offset + self.state.page_size})}"
+        self.reply(200, answer)
+
+    def known_calendar(self) -> bool:
+        """For /me/calendars/{id}/...: the id is one of the account's calendars, else 404 is sent."""
+        calendar_id = urlparse(self.path).path.split("/")[4]
+        if calendar_id in (self.state.calendar_id, *(c["id"] for c in self.state.other_calendars)):
+            return True
+        self.reply(404, graph_error("ErrorItemNotFound", "The specified object was not found in the store."))
+        return False
 
     def api_call(self) -> bool:
         self.state.calls.append((self.command, urlparse(self.path).path))
@@ -197,7 +225,7 @@ class GraphHandler(JsonHandler):
         if urlparse(self.path).path == f"/{TENANT}/oauth2/v2.0/token":
             token(self, self.state.oauth)
             return
-        if not self.api_call():
+        if not self.api_call() or not self.known_calendar():
             return
         fields = self.body()
         transaction = fields.get("transactionId")

@@ -74,10 +74,18 @@ class GoogleCalendar:
         self._service = calendar_service(self._credentials, google.api_url)
         self._calendar_id = calendar_id
 
-    def describe(self) -> tuple[str, str]:
-        """The calendar's id (for "primary": the account's address) and name."""
-        found = self._run(self._service.calendars().get(calendarId=self._calendar_id))
-        return found["id"], found.get("summary") or found["id"]
+    def writable_calendars(self) -> list[tuple[str, str]]:
+        """The (id, name) of every calendar the account may write to, its primary one first."""
+        entries, page = [], None
+        while True:
+            listing = self._service.calendarList().list(minAccessRole="writer", pageToken=page)
+            answer = self._run(listing)
+            entries += answer.get("items", [])
+            page = answer.get("nextPageToken")
+            if page is None:
+                break
+        entries.sort(key=lambda entry: not entry.get("primary", False))
+        return [(e["id"], e.get("summaryOverride") or e.get("summary") or e["id"]) for e in entries]
 
     def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:
         body = event_body(uid, ical)

@@ -41,20 +41,21 @@ def msal_app(
     )
 
 
-def default_calendar(microsoft, access_token: str) -> tuple[str, str]:
-    """The (id, name) of the user's default calendar, read with a token just granted."""
-    answer = httpx.get(
-        microsoft.graph_url.rstrip("/") + "/me/calendars",
-        headers={"Authorization": f"Bearer {access_token}"},
-        params={"$select": "id,name,isDefaultCalendar"},
-        timeout=30,
-    )
-    answer.raise_for_status()
-    calendars = answer.json().get("value", [])
-    if not calendars:
-        raise httpx.HTTPError("this account has no calendar")
-    chosen = next((c for c in calendars if c.get("isDefaultCalendar")), calendars[0])
-    return chosen["id"], chosen.get("name") or "Calendar"
+def writable_calendars(microsoft, access_token: str) -> list[tuple[str, str]]:
+    """The (id, name) of every calendar the user may write to, the default one first, read with a
+    token just granted (following @odata.nextLink)."""
+    url = microsoft.graph_url.rstrip("/") + "/me/calendars"
+    params = {"$select": "id,name,isDefaultCalendar,canEdit"}
+    headers = {"Authorization": f"Bearer {access_token}"}
+    calendars = []
+    while url:
+        answer = httpx.get(url, headers=headers, params=params, timeout=30)
+        answer.raise_for_status()
+        page = answer.json()
+        calendars += [c for c in page.get("value", []) if c.get("canEdit", True)]
+        url, params = page.get("@odata.nextLink"), None
+    calendars.sort(key=lambda calendar: not calendar.get("isDefaultCalendar", False))
+    return [(c["id"], c.get("name") or "Calendar") for c in calendars]
 
 
 class MicrosoftCalendar:

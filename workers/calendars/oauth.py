@@ -1,7 +1,8 @@
 """The OAuth authorization-code flows (with PKCE) that connect a Google or Microsoft calendar.
 
 `start` makes the URL the user's browser is sent to and what the callback will need to finish;
-`finish` trades the code for tokens and finds the calendar to sync (the user's primary one).
+`finish` trades the code for tokens and lists the calendars the account may write to (the user
+chooses one when confirming; the primary one unless they say otherwise).
 Both return the secret to seal and never the tokens in the clear to anyone else.
 """
 
@@ -37,8 +38,8 @@ class Started:
 @dataclass(frozen=True)
 class Finished:
     secret: dict
-    calendar_id: str
-    calendar_name: str
+    # The calendars the account may write to, as (id, name); the primary/default one first.
+    calendars: list[tuple[str, str]]
 
 
 class OAuthFlow(Protocol):
@@ -99,10 +100,10 @@ class GoogleOAuth:
         secret = {"refresh_token": tokens["refresh_token"], "token": tokens["access_token"], "expiry": None}
         calendar = GoogleCalendar(self._google, secret, "primary")
         try:
-            calendar_id, name = calendar.describe()
+            calendars = calendar.writable_calendars()
         finally:
             calendar.close()
-        return Finished(secret, calendar_id, name)
+        return Finished(secret, some(calendars))
 
 
 class MicrosoftOAuth:
@@ -129,10 +130,16 @@ class MicrosoftOAuth:
             reason = result.get("error_description") or result.get("error")
             raise ConnectRefused(f"Microsoft refused the authorization: {reason}")
         try:
-            calendar_id, name = microsoft_client.default_calendar(self._microsoft, result["access_token"])
+            calendars = microsoft_client.writable_calendars(self._microsoft, result["access_token"])
         except httpx.HTTPError as failed:
             raise ConnectRefused(f"could not read the Outlook calendars: {failed}") from failed
-        return Finished({"token_cache": cache.serialize()}, calendar_id, name)
+        return Finished({"token_cache": cache.serialize()}, some(calendars))
+
+
+def some(calendars: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    if not calendars:
+        raise ConnectRefused("this account has no calendar it can write to")
+    return calendars
 
 
 def oauth_flows(google: GoogleSettings | None, microsoft: MicrosoftSettings | None) -> dict[str, OAuthFlow]:

@@ -170,17 +170,25 @@ returning flow, started_at > now() - interval '10 minutes' as fresh
 SAVE_OAUTH_RESULT = """
 update scheduling_private.calendar_oauth_flows
 set flow = '{}', confirm_token = %(confirm_token)s, key_id = %(key_id)s, sealed = %(sealed)s,
-    calendar = %(calendar)s
+    calendars = %(calendars)s
 where state = %(state)s
 """
 
 FORGET_OAUTH_FLOW = "delete from scheduling_private.calendar_oauth_flows where state = %s"
 
+# A sign-in waiting for its confirmation (ten minutes at most after the callback): who started it
+# and the calendars to choose from, read without taking it.
+PENDING_OAUTH_RESULT = """
+select user_id, calendars, called_back_at > now() - interval '10 minutes' as fresh
+from scheduling_private.calendar_oauth_flows
+where confirm_token = %s and provider = %s and sealed is not null
+"""
+
 # The user's confirmation takes the result once, within ten minutes of the callback.
 TAKE_OAUTH_RESULT = """
 delete from scheduling_private.calendar_oauth_flows
 where confirm_token = %s and provider = %s
-returning state, user_id, sync_direction, key_id, sealed, calendar,
+returning state, user_id, sync_direction, key_id, sealed, calendars,
     called_back_at > now() - interval '10 minutes' as fresh
 """
 

@@ -14,6 +14,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from workers import queries
 from workers.http.calendar_connect import connect_caldav_endpoint
 from workers.http.calendar_oauth import (
+    calendar_choices_endpoint,
     confirm_oauth_endpoint,
     oauth_callback_endpoint,
     start_oauth_endpoint,
@@ -71,6 +72,11 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
             ),
             Route(
                 "/calendar/connect/{provider}", start_oauth_endpoint(database_url, settings), methods=["POST"]
+            ),
+            Route(
+                "/calendar/connect/{provider}/calendars",
+                calendar_choices_endpoint(database_url, settings),
+                methods=["POST"],
             ),
             Route(
                 "/calendar/connect/{provider}/confirm",

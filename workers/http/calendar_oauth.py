@@ -1,13 +1,16 @@
-"""Connecting a Google or Microsoft calendar: OAuth authorization code with PKCE, in three steps.
+"""Connecting a Google or Microsoft calendar: OAuth authorization code with PKCE, in steps.
 
 1. POST /calendar/connect/{google|microsoft} {"sync_direction"?} (the user's Supabase JWT)
    answers {"authorization_url"}; the dashboard sends the browser there.
 2. The provider sends the browser back to /calendar/callback/{provider} (GET from Google, a form
    POST from Microsoft). The code is traded for tokens, which are sealed and kept, and the browser
    goes back to the dashboard with a one-time `confirm` token (or `calendar_error`).
-3. POST /calendar/connect/{provider}/confirm {"confirm"} (the user's JWT again) saves the
-   connection: only for the user who started step 1, so a sign-in link sent to somebody else
-   cannot attach their calendar to the sender's account.
+3. Optionally, POST /calendar/connect/{provider}/calendars {"confirm"} lists the calendars the
+   account may write to ({"calendars": [{"id", "name"}], "default"}), for the user to pick one.
+4. POST /calendar/connect/{provider}/confirm {"confirm", "calendar_id"?} (the user's JWT again)
+   saves the connection to that calendar (default: the primary one): only for the user who
+   started step 1, so a sign-in link sent to somebody else cannot attach their calendar to the
+   sender's account.
 """
 
 from __future__ import annotations
@@ -104,12 +107,40 @@ def oauth_callback_endpoint(database_url: str, settings: Settings):
                     "confirm_token": confirm_token,
                     "key_id": key_id,
                     "sealed": sealed,
-                    "calendar": Jsonb({"id": finished.calendar_id, "name": finished.calendar_name}),
+                    "calendars": Jsonb([{"id": id_, "name": name} for id_, name in finished.calendars]),
                 },
             )
         return back_to_app(confirm=confirm_token)
 
     return oauth_callback
+
+
+def pending_sign_in(database_url: str, provider: str, confirm: str, user_id: str) -> dict | JSONResponse:
+    """The sign-in waiting for this user's confirmation, or the error answer. One that another
+    account started is dropped: the tokens of somebody else's calendar are not kept anywhere."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        pending = conn.execute(queries.PENDING_OAUTH_RESULT, [confirm, provider]).fetchone()
+        if pending is None or not pending["fresh"]:
+            return error(404, "no calendar sign-in to confirm (it expired or was used): connect again")
+        if str(pending["user_id"]) != user_id:
+            conn.execute(queries.TAKE_OAUTH_RESULT, [confirm, provider])
+            return error(403, "this calendar sign-in was started by another account; nothing was saved")
+    return pending
+
+
+def calendar_choices_endpoint(database_url: str, settings: Settings):
+    async def calendar_choices(request: Request) -> JSONResponse:
+        checked = await signed_in_request(request, settings)
+        if isinstance(checked, JSONResponse):
+            return checked
+        user_id, body = checked
+        provider, confirm = request.path_params["provider"], str(body.get("confirm", ""))
+        pending = pending_sign_in(database_url, provider, confirm, user_id)
+        if isinstance(pending, JSONResponse):
+            return pending
+        return JSONResponse({"calendars": pending["calendars"], "default": pending["calendars"][0]["id"]})
+
+    return calendar_choices
 
 
 def confirm_oauth_endpoint(database_url: str, settings: Settings):
@@ -119,21 +150,24 @@ def confirm_oauth_endpoint(database_url: str, settings: Settings):
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked
+        confirm = str(body.get("confirm", ""))
+        pending = pending_sign_in(database_url, provider, confirm, user_id)
+        if isinstance(pending, JSONResponse):
+            return pending
+        wanted = body.get("calendar_id") or pending["calendars"][0]["id"]
+        chosen = next((c for c in pending["calendars"] if c["id"] == wanted), None)
+        if chosen is None:  # the sign-in waits on: the user may choose again
+            return error(400, "calendar_id is not a calendar this account can write to: see /calendars")
         with psycopg.connect(database_url, row_factory=dict_row) as conn:
-            result = conn.execute(
-                queries.TAKE_OAUTH_RESULT, [str(body.get("confirm", "")), provider]
-            ).fetchone()
-        if result is None or result["sealed"] is None or not result["fresh"]:
+            result = conn.execute(queries.TAKE_OAUTH_RESULT, [confirm, provider]).fetchone()
+        if result is None:  # confirmed meanwhile by a second request
             return error(404, "no calendar sign-in to confirm (it expired or was used): connect again")
-        if str(result["user_id"]) != user_id:
-            # Taken and dropped: the tokens of somebody else's calendar are not kept anywhere.
-            return error(403, "this calendar sign-in was started by another account; nothing was saved")
         secret = settings.secret_box.open(result["state"], result["key_id"], result["sealed"])
         connection = {
             "user_id": user_id,
             "provider": provider,
-            "calendar_id": result["calendar"]["id"],
-            "calendar_name": result["calendar"]["name"],
+            "calendar_id": chosen["id"],
+            "calendar_name": chosen["name"],
             "sync_direction": result["sync_direction"],
         }
         saved = save_connection(database_url, settings, connection, {}, secret)
