@@ -76,17 +76,27 @@ def sign_in_with_provider(clinic: dict, settings: Settings, provider: str, **bod
     return client.get(consent.headers["Location"].removeprefix("http://testserver"), follow_redirects=False)
 
 
-def confirm_sign_in(
-    clinic: dict, settings: Settings, provider: str, callback_answer, user_id: str, step="confirm", **body
+def after_sign_in(
+    clinic: dict, settings: Settings, provider: str, step: str, callback_answer, user_id: str, **body
 ):
-    """The last steps: the dashboard, signed in as `user_id`, confirms what the callback sent it
-    (with `calendar_id=...` to choose), or with step="calendars" lists the calendars to choose from."""
+    """The dashboard, signed in as `user_id`, posts the confirm token the callback sent it to
+    /calendar/connect/{provider}/{step}."""
     confirm = parse_qs(urlparse(callback_answer.headers["location"]).query)["confirm"][0]
     return TestClient(create_app(clinic["url"], settings)).post(
         f"/calendar/connect/{provider}/{step}",
         json={"confirm": confirm, **body},
         headers={"Authorization": f"Bearer {access_token(user_id)}"},
     )
+
+
+def calendar_choices(clinic: dict, settings: Settings, provider: str, callback_answer, user_id: str):
+    """Step 3: the calendars the signed-in account may write to, for the user to pick one."""
+    return after_sign_in(clinic, settings, provider, "calendars", callback_answer, user_id)
+
+
+def confirm_sign_in(clinic: dict, settings: Settings, provider: str, callback_answer, user_id: str, **body):
+    """Step 4: the dashboard confirms what the callback sent it (`calendar_id=...` to choose)."""
+    return after_sign_in(clinic, settings, provider, "confirm", callback_answer, user_id, **body)
 
 
 def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: str):

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from tests.calendar_helpers import (
     access_token,
     book,
+    calendar_choices,
     cancel,
     confirm_sign_in,
     connected_clinic,
@@ -80,7 +81,7 @@ def test_the_user_picks_which_of_their_calendars_to_sync(
 ) -> None:
     clinic = new_clinic(committed_database, "dr.google@example.com")
     callback = sign_in_with_provider(clinic, settings, "google")
-    choices = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"], step="calendars")
+    choices = calendar_choices(clinic, settings, "google", callback, clinic["clinician"])
     holidays = "en.uk#holiday@group.v.calendar.google.com"  # shared with the account read-only
     refused = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"], calendar_id=holidays)
     shared = "c_clinic01@group.calendar.google.com"
@@ -122,6 +123,20 @@ def test_a_sign_in_completed_for_another_account_connects_nothing(
     assert as_victim.status_code == 403 and "another account" in as_victim.json()["error"]
     assert as_starter.status_code == 404  # the tokens were dropped with the refused confirmation
     assert saved == 0 and kept == 0
+
+
+def test_only_the_account_that_started_a_sign_in_sees_its_calendars(
+    committed_database: str, google: LocalGoogle, settings: Settings
+) -> None:
+    clinic = new_clinic(committed_database, "dr.google@example.com")
+    with psycopg.connect(committed_database) as conn:
+        victim = conn.execute("select tests.create_clinician('victim@example.com')").fetchone()[0]
+        conn.commit()
+    callback = sign_in_with_provider(clinic, settings, "google")
+    as_victim = calendar_choices(clinic, settings, "google", callback, victim)
+    as_starter = calendar_choices(clinic, settings, "google", callback, clinic["clinician"])
+    assert as_victim.status_code == 403 and "calendars" not in as_victim.json()
+    assert as_starter.status_code == 404  # dropped with the refused listing, as with a refused confirm
 
 
 def test_a_callback_is_honoured_once_and_a_declined_consent_saves_nothing(

@@ -12,6 +12,7 @@ import pytest
 
 from tests.calendar_helpers import (
     book,
+    calendar_choices,
     cancel,
     confirm_sign_in,
     connect_with_oauth,
@@ -82,7 +83,7 @@ def test_the_user_picks_which_of_their_outlook_calendars_to_sync(
 ) -> None:
     clinic = new_clinic(committed_database, "dr.outlook@example.com")
     callback = sign_in_with_provider(clinic, settings, "microsoft")
-    choices = confirm_sign_in(clinic, settings, "microsoft", callback, clinic["clinician"], step="calendars")
+    choices = calendar_choices(clinic, settings, "microsoft", callback, clinic["clinician"])
     shared = graph.state.other_calendars[0]  # the other one, Birthdays, cannot be written to
     answer = confirm_sign_in(
         clinic, settings, "microsoft", callback, clinic["clinician"], calendar_id=shared["id"]

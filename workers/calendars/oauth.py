@@ -103,7 +103,7 @@ class GoogleOAuth:
             calendars = calendar.writable_calendars()
         finally:
             calendar.close()
-        return Finished(secret, some(calendars))
+        return Finished(secret, writable_or_refused(calendars))
 
 
 class MicrosoftOAuth:
@@ -133,10 +133,10 @@ class MicrosoftOAuth:
             calendars = microsoft_client.writable_calendars(self._microsoft, result["access_token"])
         except httpx.HTTPError as failed:
             raise ConnectRefused(f"could not read the Outlook calendars: {failed}") from failed
-        return Finished({"token_cache": cache.serialize()}, some(calendars))
+        return Finished({"token_cache": cache.serialize()}, writable_or_refused(calendars))
 
 
-def some(calendars: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def writable_or_refused(calendars: list[tuple[str, str]]) -> list[tuple[str, str]]:
     if not calendars:
         raise ConnectRefused("this account has no calendar it can write to")
     return calendars

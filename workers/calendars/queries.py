@@ -184,12 +184,11 @@ from scheduling_private.calendar_oauth_flows
 where confirm_token = %s and provider = %s and sealed is not null
 """
 
-# The user's confirmation takes the result once, within ten minutes of the callback.
+# The confirmation takes the result once (PENDING_OAUTH_RESULT said whose it is, and if fresh).
 TAKE_OAUTH_RESULT = """
 delete from scheduling_private.calendar_oauth_flows
 where confirm_token = %s and provider = %s
-returning state, user_id, sync_direction, key_id, sealed, calendars,
-    called_back_at > now() - interval '10 minutes' as fresh
+returning state, sync_direction, key_id, sealed
 """
 
 # The clinician's calendar that carries Meet or Teams meetings: one we push to (so the event, and

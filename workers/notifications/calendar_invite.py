@@ -10,11 +10,12 @@ from workers.calendars.events import appointment_event, calendar_of
 
 
 def appointment_invite(
-    appointment: dict, app_base_url: str, *, sender: str, recipient: str, cancelled: bool = False
+    appointment: dict, app_base_url: str, *, sender: str, recipient: str, method: str
 ) -> bytes:
-    """METHOD:REQUEST (or CANCEL) with the VEVENT synced calendars get: same UID, SEQUENCE, times
-    in the clinician's zone. RFC 5546 requires an ORGANIZER and an ATTENDEE in both methods; the
-    clinic's sending address organizes, on the clinician's behalf, and no reply is asked for."""
+    """The iTIP `method` (REQUEST or CANCEL, as the email's MIME part says) with the VEVENT synced
+    calendars get: same UID, SEQUENCE, times in the clinician's zone. RFC 5546 requires an
+    ORGANIZER and an ATTENDEE in both methods; the clinic's sending address organizes, on the
+    clinician's behalf, and no reply is asked for."""
     # The notification queries name the appointment's status and zone apart from the reader's.
     as_stored = {"status": appointment["appointment_status"], "timezone": appointment["appointment_timezone"]}
     event = appointment_event(appointment | as_stored, app_base_url)
@@ -24,4 +25,4 @@ def appointment_invite(
     attendee.params.update({"role": "REQ-PARTICIPANT", "rsvp": "FALSE"})
     event.add("organizer", organizer)
     event.add("attendee", attendee)
-    return calendar_of([event], method="CANCEL" if cancelled else "REQUEST").to_ical()
+    return calendar_of([event], method=method).to_ical()

@@ -69,7 +69,7 @@ def appointment_message(
     method = "CANCEL" if cancelled else "REQUEST"
     message.add_attachment(
         appointment_invite(
-            appointment, app_base_url, sender=sender, recipient=appointment["email"], cancelled=cancelled
+            appointment, app_base_url, sender=sender, recipient=appointment["email"], method=method
         ),
         maintype="text",
         subtype="calendar",
