@@ -1,9 +1,10 @@
-"""Fixtures shared by sql_tests/ and tests/: a throwaway PostgreSQL 15 migrated like production.
+"""Fixtures shared by sql_tests/ and tests/: a throwaway PostgreSQL migrated like production.
 
-The session starts one cluster in a temporary folder on a free port, gives it the Supabase
-platform layer (`supabase/local/`), applies every migration, then adds what only tests need
-(pgTAP and plpgsql_check in `extensions`, the `tests.*` helpers). Each test gets a connection
-whose transaction is rolled back at the end.
+The session starts one cluster (Debian's PostgreSQL 15, or the server in $SCHEDULING_PG_BINDIR)
+in a temporary folder on a free port, gives it the Supabase platform layer (`supabase/local/`),
+applies every migration, then adds what only tests need (pgTAP and, where the server has it,
+plpgsql_check in `extensions`; the `tests.*` helpers). Each test gets a connection whose
+transaction is rolled back at the end.
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ from workers import localdb, migrations
 from workers.local_caldav import Radicale
 from workers.paths import LOCAL_PLATFORM_DIR, SQL_TEST_HELPERS
 
+# plpgsql_check is packaged for Debian's 15 only; tests/test_plpgsql_check.py fails without it.
 TEST_ONLY_SQL = """
 create extension if not exists pgtap with schema extensions;
-create extension if not exists plpgsql_check with schema extensions;
+do $$
+begin
+    if exists (select from pg_catalog.pg_available_extensions where name = 'plpgsql_check') then
+        create extension if not exists plpgsql_check with schema extensions;
+    end if;
+end
+$$;
 """
 
 

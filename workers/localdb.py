@@ -35,6 +35,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def server_version() -> str:
+    """What the server in PG_BINDIR says of itself, e.g. "postgres (PostgreSQL) 15.18 (Debian ...)"."""
+    result = subprocess.run([str(PG_BINDIR / "postgres"), "--version"], capture_output=True, text=True)
+    return result.stdout.strip() or f"none in {PG_BINDIR}"
+
+
 def _running_as_root() -> bool:
     return os.geteuid() == 0
 
