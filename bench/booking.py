@@ -9,7 +9,11 @@ difference lies, two steps in between: the same INSERT made straight into `appoi
 triggers and foreign keys), and that INSERT made by a function called as PostgREST calls
 book_appointment but checking nothing (the floor of any booking RPC on this table).
 
-    .venv/bin/python -m bench.booking [--seconds 15]
+    .venv/bin/python -m bench.booking [--seconds 15] [--durable]
+
+By default the cluster runs without fsync, as the tests' clusters do, so the figures are CPU
+alone; --durable keeps PostgreSQL's defaults (each commit waits for its WAL flush, as on
+Supabase), which every transaction, the reference's too, pays.
 """
 
 from __future__ import annotations
@@ -66,8 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--durable", action="store_true", help="fsync and synchronous_commit on")
     args = parser.parse_args()
-    with migrated_cluster() as cluster:
+    with migrated_cluster(durable=args.durable) as cluster:
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
             conn.execute((BENCH_DIR / "booking_setup.sql").read_text())
             conn.execute("vacuum analyze")
@@ -86,7 +91,8 @@ def main() -> None:
         requested = pgbench(cluster, rpc_script, args.seconds, args.clients)
         set_auto_confirm(cluster, True)
         confirmed = pgbench(cluster, rpc_script, args.seconds, args.clients)
-    print(f"clients: {args.clients}, clinicians: 1000, {args.seconds} s each")
+    durability = "durable commits" if args.durable else "fsync off"
+    print(f"clients: {args.clients}, clinicians: 1000, {args.seconds} s each, {durability}")
     print(f"bare INSERT with the exclusion constraints:   {bare:8.1f} transactions/s")
     print(f"INSERT into appointments (no RPC):            {table:8.1f} transactions/s")
     print(f"the same INSERT by an RPC that checks nothing:{floor:8.1f} transactions/s")

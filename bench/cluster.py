@@ -12,9 +12,11 @@ from workers.paths import LOCAL_PLATFORM_DIR
 
 
 @contextlib.contextmanager
-def migrated_cluster() -> Iterator[localdb.Cluster]:
+def migrated_cluster(durable: bool = False) -> Iterator[localdb.Cluster]:
+    """Durable: PostgreSQL's defaults (every commit flushed), as on Supabase; else the tests' settings."""
     cluster = localdb.Cluster(
-        Path(tempfile.mkdtemp(prefix="scheduling-bench-")), settings=localdb.THROWAWAY_SETTINGS
+        Path(tempfile.mkdtemp(prefix="scheduling-bench-")),
+        settings=None if durable else localdb.THROWAWAY_SETTINGS,
     )
     cluster.start()
     try:
