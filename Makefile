@@ -12,7 +12,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Everything on PostgreSQL 15, then the tests of the database's own behaviour (pgTAP, migrations,
 # booking races, slot and statistics properties, offers) on 17. plpgsql_check exists only for 15.
 DATABASE_TESTS := sql_tests tests/test_migrations.py tests/test_booking_concurrency.py \
-	tests/test_slot_properties.py tests/test_statistics_properties.py tests/test_offer_flows.py
+	tests/test_slot_properties.py tests/test_statistics_properties.py tests/test_offer_flows.py \
+	tests/test_sql_tests_with_seed.py
 
 test: deps lint $(PG17_DIR)/bin/postgres
 	$(VENV)/bin/pytest
@@ -34,12 +35,13 @@ bench: deps
 
 deps: system-deps $(VENV)/.installed
 
-# Debian's PostgreSQL 15 with pgTAP and plpgsql_check, and Python's venv module.
+# Debian's PostgreSQL 15 with pgTAP, pg_prove and plpgsql_check, and Python's venv module.
 system-deps:
 	@missing=""; \
 	[ -x $(PG_BINDIR)/postgres ] || missing="$$missing postgresql-15"; \
 	[ -f $(PG_SHAREDIR)/extension/pgtap.control ] || missing="$$missing postgresql-15-pgtap"; \
 	[ -f $(PG_SHAREDIR)/extension/plpgsql_check.control ] || missing="$$missing postgresql-15-plpgsql-check"; \
+	command -v pg_prove >/dev/null || missing="$$missing libtap-parser-sourcehandler-pgtap-perl"; \
 	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \

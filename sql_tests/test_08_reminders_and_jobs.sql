@@ -43,7 +43,10 @@ select is(
     (
         select count(*)::int from scheduling_private.jobs as j
         inner join public.appointment_reminders as r on j.dedupe_key = 'reminder:' || r.id
-        where j.kind = 'reminder_' || r.channel and j.run_after = r.scheduled_for and j.status = 'queued'
+        inner join public.appointments as a on r.appointment_id = a.id
+        where
+            j.kind = 'reminder_' || r.channel and j.run_after = r.scheduled_for and j.status = 'queued'
+            and a.clinician_id = tests.get_user_id('clin@example.com')
     ),
     4, 'each reminder has a queued job due at its time'
 );
@@ -60,7 +63,13 @@ select lives_ok(
     'an appointment two hours from now'
 );
 select is(
-    pg_temp.plan_of((select max(scheduled_start) from public.appointments where scheduled_start < now() + interval '1 day'), 'patient@example.com'),
+    pg_temp.plan_of(
+        (
+            select max(a.scheduled_start) from public.appointments as a
+            where a.patient_id = tests.get_user_id('patient@example.com') and a.scheduled_start < now() + interval '1 day'
+        ),
+        'patient@example.com'
+    ),
     'push@60=true', 'a reminder whose time has passed is not created'
 );
 select lives_ok(
@@ -120,8 +129,11 @@ select is(
 );
 select is(
     (
-        select array_agg(kind order by kind) from scheduling_private.jobs
-        where kind like 'notice_%' and payload ->> 'kind' = 'appointment_cancelled'
+        select array_agg(j.kind order by j.kind) from scheduling_private.jobs as j
+        inner join public.appointments as a on a.id::text = j.payload ->> 'appointment_id'
+        where
+            j.kind like 'notice_%' and j.payload ->> 'kind' = 'appointment_cancelled'
+            and a.scheduled_start = tests.days_ahead(8, '11:00')
     ),
     '{notice_email,notice_email,notice_push,notice_push}'::text[],
     'the cancellation notice is queued for both people on each channel they have on'
