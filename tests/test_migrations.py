@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,58 @@ def test_badly_named_file_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "add_table.sql", "select 1;")
     with pytest.raises(migrations.MigrationError, match=r"YYYYMMDDHHMMSS_name\.sql"):
         migrations.discover(tmp_path)
+
+
+def list_migrations(url: str, directory: Path) -> subprocess.CompletedProcess:
+    return scheduling("migrate", "--list", "--database-url", url, "--migrations-dir", str(directory))
+
+
+def test_list_shows_each_migration_state_and_applies_nothing(empty_database: str, tmp_path: Path) -> None:
+    write(tmp_path, "20260102000000_second.sql", "create table public.second (id int);")
+    write(tmp_path, "20260103000000_third.sql", "create table public.third (id int);")
+    migrations.migrate(empty_database, tmp_path)
+    write(tmp_path, "20260104000000_fourth.sql", "create table public.fourth (id int);")
+
+    listed = list_migrations(empty_database, tmp_path)
+
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"20260102000000_second\.sql +applied\n", listed.stdout)
+    assert re.search(r"20260104000000_fourth\.sql +pending\n", listed.stdout)
+    assert listed.stdout.endswith("2 applied, 1 pending\n")
+    assert not relation_exists(empty_database, "public.fourth")
+
+
+def test_list_names_what_needs_a_person_and_exits_1(empty_database: str, tmp_path: Path) -> None:
+    write(tmp_path, "20260102000000_second.sql", "create table public.second (id int);")
+    write(tmp_path, "20260103000000_third.sql", "create table public.third (id int);")
+    migrations.migrate(empty_database, tmp_path)
+    # Edited after it landed, a file gone, and one older than the applied ones.
+    write(tmp_path, "20260102000000_second.sql", "create table public.second (id bigint);")
+    (tmp_path / "20260103000000_third.sql").unlink()
+    write(tmp_path, "20260101000000_late.sql", "select 1;")
+
+    listed = list_migrations(empty_database, tmp_path)
+
+    assert listed.returncode == 1
+    assert re.search(r"20260101000000_late\.sql +pending, older than the newest applied\n", listed.stdout)
+    assert re.search(r"20260102000000_second\.sql +applied, file changed since\n", listed.stdout)
+    assert re.search(r"20260103000000_third\.sql +applied, no such file here\n", listed.stdout)
+
+
+def test_list_on_a_database_never_migrated(empty_database: str, tmp_path: Path) -> None:
+    write(tmp_path, "20260102000000_second.sql", "select 1;")
+    listed = list_migrations(empty_database, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "20260102000000_second.sql  pending" in listed.stdout
+    assert not relation_exists(empty_database, "supabase_migrations.schema_migrations")
+
+
+def test_migrate_warns_of_an_applied_file_edited_since(empty_database: str, tmp_path: Path) -> None:
+    write(tmp_path, "20260102000000_second.sql", "create table public.second (id int);")
+    migrations.migrate(empty_database, tmp_path)
+    write(tmp_path, "20260102000000_second.sql", "create table public.second (id bigint);")
+
+    result = scheduling("migrate", "--database-url", empty_database, "--migrations-dir", str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert "warning: 20260102000000_second.sql: applied, file changed since" in result.stderr

@@ -74,10 +74,28 @@ def _recreate_database(cluster: localdb.Cluster) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
+    if args.list:
+        list_migrations(database_url(args), args.migrations_dir)
+        return
     applied = migrations.migrate(database_url(args), args.migrations_dir)
     for migration in applied:
         print(f"applied {migration.path.name}")
     print(f"{len(applied)} migration(s) applied")
+    for changed in migrations.status(database_url(args), args.migrations_dir):
+        if changed.is_problem:
+            print(f"warning: {changed.file_name}: {changed.state}", file=sys.stderr)
+
+
+def list_migrations(url: str, directory: Path) -> None:
+    """Prints each migration's state; exits 1 when one needs a person (see migrations.STATES)."""
+    found = migrations.status(url, directory)
+    width = max((len(m.file_name) for m in found), default=0)
+    for migration in found:
+        print(f"{migration.file_name:<{width}}  {migration.state}")
+    counts = {state: sum(m.state == state for m in found) for state in migrations.STATES}
+    print(", ".join(f"{count} {state}" for state, count in counts.items() if count))
+    if any(m.is_problem for m in found):
+        raise SystemExit(1)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -113,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply pending migrations to a database")
     migrate.add_argument("--database-url", help="defaults to $DATABASE_URL, then the local cluster")
     migrate.add_argument("--migrations-dir", type=_directory, default=MIGRATIONS_DIR)
+    migrate.add_argument(
+        "--list", action="store_true", help="apply nothing: show each migration's state (exit 1 on a problem)"
+    )
     migrate.set_defaults(handler=cmd_migrate)
 
     demo = commands.add_parser("demo", help="walk through the product on the seeded database")

@@ -3,7 +3,8 @@
 Each file `YYYYMMDDHHMMSS_name.sql` runs in its own transaction together with the row that
 records it in `supabase_migrations.schema_migrations`, so a file that fails leaves nothing
 behind. Files already recorded are skipped; a file older than the newest recorded one that was
-never applied is refused rather than applied out of order.
+never applied is refused rather than applied out of order. `status` compares the files with what
+a database recorded, for `scheduling migrate --list`.
 """
 
 from __future__ import annotations
@@ -66,6 +67,56 @@ def applied_versions(conn: psycopg.Connection) -> list[str]:
         "select version from supabase_migrations.schema_migrations order by version"
     ).fetchall()
     return [row[0] for row in rows]
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """One migration as a database knows it: `state` is one of the STATES."""
+
+    version: str
+    file_name: str
+    state: str
+
+    @property
+    def is_problem(self) -> bool:
+        return self.state not in ("applied", "pending")
+
+
+STATES = (
+    "applied",
+    "pending",
+    "pending, older than the newest applied",  # `migrate` refuses it: rename it
+    "applied, file changed since",  # a landed migration was edited: the database has the old text
+    "applied, no such file here",  # applied from another checkout or branch
+)
+
+
+def status(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[MigrationStatus]:
+    """Every migration file and every recorded version, oldest first, with its state. Reads only."""
+    migrations = discover(directory)
+    with psycopg.connect(database_url) as conn:
+        tracked = conn.execute(
+            "select to_regclass('supabase_migrations.schema_migrations') is not null"
+        ).fetchone()[0]
+        recorded = {}
+        if tracked:
+            rows = conn.execute("select version, name, statements from supabase_migrations.schema_migrations")
+            recorded = {version: (name, statements) for version, name, statements in rows}
+    newest = max(recorded, default="")
+    found = []
+    for migration in migrations:
+        if migration.version not in recorded:
+            late = migration.version < newest
+            found.append((migration.version, migration.path.name, STATES[2] if late else STATES[1]))
+            continue
+        statements = recorded.pop(migration.version)[1]
+        # `scheduling migrate` records the whole file as one element; the Supabase CLI records
+        # the file split into statements, which is not compared.
+        changed = statements is not None and len(statements) == 1 and statements[0] != migration.sql
+        found.append((migration.version, migration.path.name, STATES[3] if changed else STATES[0]))
+    for version, (name, _) in recorded.items():
+        found.append((version, f"{version}_{name}.sql" if name else version, STATES[4]))
+    return [MigrationStatus(*row) for row in sorted(found)]
 
 
 def pending(conn: psycopg.Connection, migrations: list[Migration]) -> list[Migration]:
