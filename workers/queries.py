@@ -149,3 +149,18 @@ select c.id, c.user_id, (select a.id from public.appointments as a where a.id = 
     case when %(final)s then 'failed' else 'retrying' end, %(error)s
 from connection as c
 """
+
+# Jobs a worker could claim now (claim_jobs' rule) but none has, per kind, with the longest wait:
+# since the job fell due, or since the lease of a worker that died ran out.
+JOBS_WAITING = """
+select
+    j.kind,
+    count(*) as waiting,
+    extract(epoch from now() - min(case when j.status = 'queued' then j.run_after else j.locked_until end))
+        ::integer as oldest_wait_seconds
+from scheduling_private.jobs as j
+where j.status in ('queued', 'running')
+    and ((j.status = 'queued' and j.run_after <= now()) or (j.status = 'running' and j.locked_until < now()))
+group by j.kind
+order by j.kind
+"""

@@ -74,6 +74,8 @@ class Settings:
     webpush: WebPushSettings | None = None  # None: push is off
     # How long a claimed job is a worker's before another may take it (its worker died).
     job_lease_seconds: float = 300.0
+    # /health/jobs answers 503 when a job it can deliver waited longer than this.
+    health_max_job_wait_seconds: int = 300
     # The web service's address as providers see it (signatures cover it); None: the request's.
     public_base_url: str | None = None
     jitsi_base_url: str = "https://meet.jit.si"
@@ -149,6 +151,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         jitsi_base_url=env.get("JITSI_BASE_URL", "https://meet.jit.si"),
         public_base_url=(env.get("SCHEDULING_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         job_lease_seconds=float(env.get("SCHEDULING_JOB_LEASE_SECONDS", "300")),
+        health_max_job_wait_seconds=int(env.get("SCHEDULING_HEALTH_MAX_JOB_WAIT", "300")),
         webpush=webpush,
         twilio=twilio,
         worker_name=env.get("SCHEDULING_WORKER_NAME", f"{socket.gethostname()}:{os.getpid()}"),

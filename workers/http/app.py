@@ -19,6 +19,7 @@ from workers.http.calendar_oauth import (
     oauth_callback_endpoint,
     start_oauth_endpoint,
 )
+from workers.http.health import database_health_endpoint, job_health_endpoint
 from workers.http.ics_feed import feed_calendar
 from workers.http.zoom_webhook import zoom_webhook_endpoint
 from workers.settings import Settings
@@ -60,6 +61,8 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[
+            Route("/health", database_health_endpoint(database_url), methods=["GET"]),
+            Route("/health/jobs", job_health_endpoint(database_url, settings), methods=["GET"]),
             Route(SMS_WEBHOOK_PATH, inbound_sms, methods=["POST"]),
             Route("/ics/{token}.ics", ics_feed, methods=["GET"]),
             Route(
