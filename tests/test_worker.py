@@ -49,7 +49,7 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert "stopped" in stderr
 
 
-def test_worker_expires_offers_past_their_time(committed_database: str) -> None:
+def test_worker_expires_offers_past_their_time_and_prunes_old_jobs(committed_database: str) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
         clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
         patient = conn.execute("select tests.create_user('patient@example.com')").fetchone()[0]
@@ -59,6 +59,10 @@ def test_worker_expires_offers_past_their_time(committed_database: str) -> None:
             " '[]', 'follow_up', 'video', now() - interval '1 minute') returning id",
             [clinician, patient, clinician, patient],
         ).fetchone()[0]
+        conn.execute(
+            "insert into scheduling_private.jobs (kind, status, updated_at)"
+            " values ('notice_email', 'done', now() - interval '15 days')"
+        )
 
     worker = subprocess.Popen(
         [sys.executable, "-m", "workers", "worker", "--database-url", committed_database],
@@ -80,6 +84,7 @@ def test_worker_expires_offers_past_their_time(committed_database: str) -> None:
         worker.kill()
     assert status == "expired"
     assert "expire offers: 1" in stderr
+    assert "prune finished jobs: 1" in stderr
 
 
 def test_workers_are_woken_only_when_jobs_were_queued(committed_database: str) -> None:

@@ -37,6 +37,8 @@ PERIODIC_TASKS = [
     PeriodicTask("refresh statistics", "select scheduling_private.refresh_dirty_statistics()", 60),
     # Connected calendars not pulled for 15 minutes get a pull job.
     PeriodicTask("queue calendar pulls", "select scheduling_private.enqueue_due_calendar_pulls()", 60),
+    # Done and cancelled jobs go after 14 days, failed ones after 90.
+    PeriodicTask("prune finished jobs", "select scheduling_private.prune_finished_jobs()", 3600),
 ]
 
 
