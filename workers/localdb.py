@@ -51,6 +51,8 @@ class Cluster:
 
     root: Path
     settings: dict[str, str] | None = None
+    # The role initdb makes the bootstrap superuser (Supabase's is supabase_admin).
+    superuser: str = SUPERUSER
 
     @property
     def data_dir(self) -> Path:
@@ -72,10 +74,10 @@ class Cluster:
     def port(self) -> int | None:
         return int(self.port_file.read_text()) if self.port_file.exists() else None
 
-    def url(self, database: str = DATABASE) -> str:
+    def url(self, database: str = DATABASE, user: str | None = None) -> str:
         if self.port is None:
             raise ClusterError(f"no cluster has been started in {self.root}")
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{user or self.superuser}@127.0.0.1:{self.port}/{database}"
 
     def exists(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
@@ -99,7 +101,7 @@ class Cluster:
                 "-D",
                 str(self.data_dir),
                 "-U",
-                SUPERUSER,
+                self.superuser,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--no-locale",
