@@ -21,6 +21,7 @@ import json
 import shutil
 import sys
 import tarfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -30,9 +31,16 @@ PACKAGE_SHA512 = "hU4Sgna19ixDP/l3P/zkHhQ9B0JDV39qA97RNz55QcngeRjFC5/1G36LZjODVJ
 PGTAP_FILES = Path("/usr/share/postgresql/15/extension")
 
 
-def download() -> bytes:
-    with urllib.request.urlopen(PACKAGE_URL, timeout=120) as response:
-        payload = response.read()
+def download(attempts: int = 3) -> bytes:
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(PACKAGE_URL, timeout=120) as response:
+                payload = response.read()
+            break
+        except OSError as error:  # a registry hiccup should not fail a test run
+            if attempt == attempts:
+                raise SystemExit(f"could not download {PACKAGE_URL}: {error}") from error
+            time.sleep(5 * attempt)
     digest = base64.b64encode(hashlib.sha512(payload).digest()).decode()
     if digest != PACKAGE_SHA512:
         raise SystemExit(f"{PACKAGE_URL} does not have the expected SHA-512; refusing to install it")
