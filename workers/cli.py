@@ -81,9 +81,9 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     for migration in applied:
         print(f"applied {migration.path.name}")
     print(f"{len(applied)} migration(s) applied")
-    for changed in migrations.status(database_url(args), args.migrations_dir):
-        if changed.is_problem:
-            print(f"warning: {changed.file_name}: {changed.state}", file=sys.stderr)
+    for migration in migrations.status(database_url(args), args.migrations_dir):
+        if migration.is_problem:
+            print(f"warning: {migration.file_name}: {migration.state}", file=sys.stderr)
 
 
 def list_migrations(url: str, directory: Path) -> None:

@@ -69,6 +69,15 @@ def applied_versions(conn: psycopg.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
+# What `status` says of a migration; the last three need a person.
+APPLIED = "applied"
+PENDING = "pending"
+LATE = "pending, older than the newest applied"  # `migrate` refuses it: rename it
+CHANGED = "applied, file changed since"  # a landed migration was edited: the database has the old text
+MISSING = "applied, no such file here"  # applied from another checkout or branch
+STATES = (APPLIED, PENDING, LATE, CHANGED, MISSING)
+
+
 @dataclass(frozen=True)
 class MigrationStatus:
     """One migration as a database knows it: `state` is one of the STATES."""
@@ -79,16 +88,7 @@ class MigrationStatus:
 
     @property
     def is_problem(self) -> bool:
-        return self.state not in ("applied", "pending")
-
-
-STATES = (
-    "applied",
-    "pending",
-    "pending, older than the newest applied",  # `migrate` refuses it: rename it
-    "applied, file changed since",  # a landed migration was edited: the database has the old text
-    "applied, no such file here",  # applied from another checkout or branch
-)
+        return self.state in (LATE, CHANGED, MISSING)
 
 
 def status(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[MigrationStatus]:
@@ -106,17 +106,17 @@ def status(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[Migratio
     found = []
     for migration in migrations:
         if migration.version not in recorded:
-            late = migration.version < newest
-            found.append((migration.version, migration.path.name, STATES[2] if late else STATES[1]))
-            continue
-        statements = recorded.pop(migration.version)[1]
-        # `scheduling migrate` records the whole file as one element; the Supabase CLI records
-        # the file split into statements, which is not compared.
-        changed = statements is not None and len(statements) == 1 and statements[0] != migration.sql
-        found.append((migration.version, migration.path.name, STATES[3] if changed else STATES[0]))
+            state = LATE if migration.version < newest else PENDING
+        else:
+            statements = recorded.pop(migration.version)[1]
+            # `scheduling migrate` records the whole file as one element; the Supabase CLI records
+            # the file split into statements, which is not compared.
+            edited = statements is not None and len(statements) == 1 and statements[0] != migration.sql
+            state = CHANGED if edited else APPLIED
+        found.append(MigrationStatus(migration.version, migration.path.name, state))
     for version, (name, _) in recorded.items():
-        found.append((version, f"{version}_{name}.sql" if name else version, STATES[4]))
-    return [MigrationStatus(*row) for row in sorted(found)]
+        found.append(MigrationStatus(version, f"{version}_{name}.sql" if name else version, MISSING))
+    return sorted(found, key=lambda m: m.version)
 
 
 def pending(conn: psycopg.Connection, migrations: list[Migration]) -> list[Migration]:
