@@ -22,9 +22,10 @@ from workers import localdb, migrations
 from workers.paths import LOCAL_PLATFORM_DIR, PROJECT_ROOT, SQL_TEST_HELPERS
 
 # What Supabase's `postgres` may do beyond an ordinary role, as far as these migrations touch it:
-# own the database (and so `public`), use the API roles (the dashboard's role switch, and
-# `set role` in tests), create in `extensions`, use `auth` and reference `auth.users`, and own
-# the realtime publication (Supabase's guides have `postgres` add tables to it, which takes ownership).
+# create schemas, and create in `public` (here by owning the database); use the API roles (the
+# dashboard's role switch, and `set role` in tests); create in `extensions`; use `auth` and
+# reference `auth.users`; and own the realtime publication (Supabase's guides have `postgres`
+# add tables to it, which takes ownership).
 SUPABASE_POSTGRES_ROLE = """
 create role postgres login createrole createdb bypassrls;
 alter database postgres owner to postgres;
