@@ -18,8 +18,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.pg_prove import prove_every_sql_test
 from workers import localdb, migrations
-from workers.paths import LOCAL_PLATFORM_DIR, PROJECT_ROOT, SQL_TEST_HELPERS
+from workers.paths import LOCAL_PLATFORM_DIR, SQL_TEST_HELPERS
 
 # What Supabase's `postgres` may do beyond an ordinary role, as far as these migrations touch it:
 # create schemas, and create in `public` (here by owning the database); use the API roles (the
@@ -79,11 +80,8 @@ def test_sql_tests_pass_as_that_postgres(supabase_like: localdb.Cluster) -> None
     url = supabase_like.url(user="postgres")
     migrations.migrate(url)  # a no-op after the test above; lets this one run alone
     migrations.run_sql_files(url, [SQL_TEST_HELPERS])
-    files = sorted(str(path.relative_to(PROJECT_ROOT)) for path in PROJECT_ROOT.glob("sql_tests/test_*.sql"))
 
-    result = subprocess.run(
-        ["pg_prove", "--dbname", url, *files], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
-    )
+    result = prove_every_sql_test(url)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All tests successful." in result.stdout

@@ -7,24 +7,15 @@ and fail there.
 
 from __future__ import annotations
 
-import subprocess
-
+from tests.pg_prove import prove_every_sql_test
 from workers import migrations
-from workers.paths import PROJECT_ROOT, SEED_FILE
+from workers.paths import SEED_FILE
 
 
 def test_every_sql_test_passes_next_to_the_seed(committed_database: str) -> None:
     migrations.run_sql_files(committed_database, [SEED_FILE])
-    files = sorted(str(path.relative_to(PROJECT_ROOT)) for path in PROJECT_ROOT.glob("sql_tests/test_*.sql"))
-    assert len(files) > 10
 
-    result = subprocess.run(
-        ["pg_prove", "--dbname", committed_database, *files],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = prove_every_sql_test(committed_database)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All tests successful." in result.stdout

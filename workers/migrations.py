@@ -95,13 +95,15 @@ def status(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[Migratio
     """Every migration file and every recorded version, oldest first, with its state. Reads only."""
     migrations = discover(directory)
     with psycopg.connect(database_url) as conn:
-        tracked = conn.execute(
-            "select to_regclass('supabase_migrations.schema_migrations') is not null"
-        ).fetchone()[0]
-        recorded = {}
-        if tracked:
-            rows = conn.execute("select version, name, statements from supabase_migrations.schema_migrations")
-            recorded = {version: (name, statements) for version, name, statements in rows}
+        return states(conn, migrations)
+
+
+def states(conn: psycopg.Connection, migrations: list[Migration]) -> list[MigrationStatus]:
+    """What `conn`'s database recorded, held against the files (see status)."""
+    recorded = {}
+    if conn.execute("select to_regclass('supabase_migrations.schema_migrations') is not null").fetchone()[0]:
+        rows = conn.execute("select version, name, statements from supabase_migrations.schema_migrations")
+        recorded = {version: (name, statements) for version, name, statements in rows}
     newest = max(recorded, default="")
     found = []
     for migration in migrations:
@@ -121,16 +123,16 @@ def status(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[Migratio
 
 def pending(conn: psycopg.Connection, migrations: list[Migration]) -> list[Migration]:
     """The migrations still to apply; refuses a gap below the newest applied version."""
-    applied = set(applied_versions(conn))
-    newest = max(applied, default="")
-    todo = [m for m in migrations if m.version not in applied]
-    late = [m.path.name for m in todo if m.version < newest]
+    found = states(conn, migrations)
+    late = [m.file_name for m in found if m.state == LATE]
     if late:
+        newest = max(m.version for m in found if m.state not in (PENDING, LATE))
         raise MigrationError(
             f"{', '.join(late)} is older than the newest applied migration ({newest}) but was "
             "never applied; rename it with a newer timestamp instead of applying it out of order"
         )
-    return todo
+    todo = {m.version for m in found if m.state == PENDING}
+    return [m for m in migrations if m.version in todo]
 
 
 def migrate(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]:

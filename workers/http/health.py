@@ -20,13 +20,17 @@ from workers.jobs import handlers
 from workers.settings import Settings
 
 
+def unreachable(error: psycopg.Error) -> JSONResponse:
+    return JSONResponse({"status": "database unreachable", "error": type(error).__name__}, 503)
+
+
 def database_health_endpoint(database_url: str):
     def endpoint(_: Request) -> JSONResponse:
         try:
             with psycopg.connect(database_url, connect_timeout=5) as conn:
                 conn.execute("select 1")
         except psycopg.Error as error:
-            return JSONResponse({"status": "database unreachable", "error": type(error).__name__}, 503)
+            return unreachable(error)
         return JSONResponse({"status": "ok"})
 
     return endpoint
@@ -40,7 +44,7 @@ def job_health_endpoint(database_url: str, settings: Settings):
             with psycopg.connect(database_url, connect_timeout=5, row_factory=dict_row) as conn:
                 waiting = conn.execute(queries.JOBS_WAITING).fetchall()
         except psycopg.Error as error:
-            return JSONResponse({"status": "database unreachable", "error": type(error).__name__}, 503)
+            return unreachable(error)
         kinds = {
             row["kind"]: {
                 "waiting": row["waiting"],
