@@ -44,7 +44,7 @@ begin
 end
 $$;
 
--- Back to the session user (the superuser the harness connects as), with no claims.
+-- Back to the session user (`postgres`, as the harness and `supabase test db` connect), with no claims.
 create or replace function tests.clear_authentication() returns void
 language plpgsql
 as $$
@@ -56,7 +56,7 @@ $$;
 
 
 -- ---------------------------------------------------------------------------------------------
--- Factories for the scheduling domain (run them as the superuser, before authenticating).
+-- Factories for the scheduling domain (run them as the session user, before authenticating).
 -- ---------------------------------------------------------------------------------------------
 
 create or replace function tests.create_clinician(

@@ -1,10 +1,13 @@
-"""Fixtures shared by sql_tests/ and tests/: a throwaway PostgreSQL migrated like production.
+"""Fixtures shared by sql_tests/ and tests/: a throwaway PostgreSQL set up as Supabase runs one.
 
 The session starts one cluster (Debian's PostgreSQL 15, or the server in $SCHEDULING_PG_BINDIR)
-in a temporary folder on a free port, gives it the Supabase platform layer (`supabase/local/`),
-applies every migration, then adds what only tests need (pgTAP and, where the server has it,
-plpgsql_check in `extensions`; the `tests.*` helpers). Each test gets a connection whose
-transaction is rolled back at the end.
+in a temporary folder on a free port. As on Supabase, its bootstrap superuser is
+`supabase_admin`, and `postgres`, the role that applies the migrations, runs the workers and
+runs `supabase test db`, is an ordinary role; every test connects as that `postgres`, so
+nothing here works only for a superuser. A template database gets the Supabase platform layer
+(`supabase/local/`), every migration (applied by `postgres`) and what only tests need (pgTAP
+and, where the server has it, plpgsql_check in `extensions`; the `tests.*` helpers). Each test
+gets a connection whose transaction is rolled back at the end, or a copy of its own.
 """
 
 from __future__ import annotations
@@ -16,13 +19,32 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from workers import localdb, migrations
 from workers.local_caldav import Radicale
 from workers.paths import LOCAL_PLATFORM_DIR, SQL_TEST_HELPERS
 
-# plpgsql_check is packaged for Debian's 15 only; tests/test_plpgsql_check.py fails without it.
-TEST_ONLY_SQL = """
+SUPERUSER = "supabase_admin"
+PROJECT_ROLE = "postgres"
+
+# What Supabase's `postgres` may do beyond an ordinary role, as far as these migrations touch it.
+# The role is cluster-wide; the grants are made in each database, after its platform layer.
+SUPABASE_POSTGRES_ROLE = "create role postgres login createrole createdb bypassrls"
+# Use the API roles (the dashboard's role switch, and `set role` in tests); create in
+# `extensions`; use `auth` and reference `auth.users`; own the realtime publication (Supabase's
+# guides have `postgres` add tables to it, which takes ownership). It may create schemas and
+# create in `public` because it owns the database (see `new_database`).
+SUPABASE_POSTGRES_GRANTS = """
+grant anon, authenticated, service_role, authenticator to postgres;
+grant usage, create on schema extensions to postgres;
+grant usage on schema auth to postgres;
+grant all on all tables in schema auth to postgres;
+alter publication supabase_realtime owner to postgres;
+"""
+# pgTAP as on Supabase; plpgsql_check is packaged for Debian's 15 only, and
+# tests/test_plpgsql_check.py fails without it there.
+TEST_EXTENSIONS = """
 create extension if not exists pgtap with schema extensions;
 do $$
 begin
@@ -34,19 +56,39 @@ $$;
 """
 
 
+def as_superuser(url: str) -> str:
+    """The same database, as the cluster's superuser (for what only a superuser may do)."""
+    return make_conninfo(url, user=SUPERUSER)
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[localdb.Cluster]:
     root = Path(tempfile.mkdtemp(prefix="scheduling-test-"))
-    cluster = localdb.Cluster(root, settings=localdb.THROWAWAY_SETTINGS)
+    cluster = localdb.Cluster(root, settings=localdb.THROWAWAY_SETTINGS, superuser=SUPERUSER)
     cluster.start()
     try:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute(SUPABASE_POSTGRES_ROLE)
         yield cluster
     finally:
         cluster.destroy()
 
 
-def apply_platform_layer(url: str) -> None:
-    migrations.run_sql_files(url, sorted(LOCAL_PLATFORM_DIR.glob("*.sql")))
+def new_database(cluster: localdb.Cluster, name: str, template: str | None = None) -> str:
+    """Creates a database owned by `postgres` (a copy of `template`, or else a Supabase-like
+    platform database with no migrations) and returns its URL as `postgres`."""
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"create database {name} owner {PROJECT_ROLE} template {template or 'template1'}")
+    if template is None:
+        migrations.run_sql_files(cluster.url(name), sorted(LOCAL_PLATFORM_DIR.glob("*.sql")))
+        with psycopg.connect(cluster.url(name), autocommit=True) as conn:
+            conn.execute(SUPABASE_POSTGRES_GRANTS)
+    return cluster.url(name, user=PROJECT_ROLE)
+
+
+def drop_database(cluster: localdb.Cluster, name: str) -> None:
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"drop database {name} with (force)")
 
 
 TEMPLATE_DATABASE = "scheduling_template"
@@ -58,39 +100,26 @@ def template_database(cluster: localdb.Cluster) -> str:
 
     Nobody stays connected to it, so `create database ... template` can copy it in a moment.
     """
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        conn.execute(f"create database {TEMPLATE_DATABASE}")
-    url = cluster.url(TEMPLATE_DATABASE)
-    apply_platform_layer(url)
+    url = new_database(cluster, TEMPLATE_DATABASE)
     migrations.migrate(url)
+    with psycopg.connect(as_superuser(url), autocommit=True) as conn:
+        conn.execute(TEST_EXTENSIONS)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(TEST_ONLY_SQL)
         conn.execute(SQL_TEST_HELPERS.read_text())
     return TEMPLATE_DATABASE
-
-
-def copy_of_template(cluster: localdb.Cluster, template: str, name: str) -> str:
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        conn.execute(f"create database {name} template {template}")
-    return cluster.url(name)
-
-
-def drop_database(cluster: localdb.Cluster, name: str) -> None:
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        conn.execute(f"drop database {name} with (force)")
 
 
 @pytest.fixture(scope="session")
 def database_url(cluster: localdb.Cluster, template_database: str) -> str:
     """The session's migrated test database; tests change it only in transactions they roll back."""
-    return copy_of_template(cluster, template_database, "scheduling_test")
+    return new_database(cluster, "scheduling_test", template=template_database)
 
 
 @pytest.fixture
 def committed_database(cluster: localdb.Cluster, template_database: str) -> Iterator[str]:
     """A migrated database of this test's own, for tests whose sessions must commit."""
     name = f"committed_{uuid.uuid4().hex[:12]}"
-    url = copy_of_template(cluster, template_database, name)
+    url = new_database(cluster, name, template=template_database)
     try:
         yield url
     finally:
@@ -106,7 +135,7 @@ def pgtap_connection(database_url: str) -> Iterator[psycopg.Connection]:
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection]:
-    """A connection as the superuser inside a transaction that is rolled back after the test."""
+    """A connection as `postgres` inside a transaction that is rolled back after the test."""
     with psycopg.connect(database_url) as conn:
         yield conn
         conn.rollback()
@@ -129,10 +158,7 @@ def act_as(db: psycopg.Connection) -> Callable[[uuid.UUID | str | None], None]:
 def empty_database(cluster: localdb.Cluster) -> Iterator[str]:
     """A new database with the platform layer but no migrations; dropped after the test."""
     name = f"scratch_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    url = cluster.url(name)
-    apply_platform_layer(url)
+    url = new_database(cluster, name)
     try:
         yield url
     finally:

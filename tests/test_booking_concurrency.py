@@ -8,6 +8,7 @@ from datetime import time, timedelta
 import psycopg
 import pytest
 
+from tests.fixtures import as_superuser
 from tests.sessions import active_appointments, make_clinic, next_days_at, run_at_once
 
 SESSIONS = 20
@@ -67,7 +68,7 @@ def test_concurrent_reschedules_into_one_free_time_leave_one_appointment(committ
 def test_raw_overlapping_insert_by_the_superuser_hits_the_constraint(committed_database: str) -> None:
     clinician, (first, second) = make_clinic(committed_database, 2)
     start = next_days_at(2, time(11, 0))
-    with psycopg.connect(committed_database) as conn:
+    with psycopg.connect(as_superuser(committed_database)) as conn:
         conn.execute("select tests.add_appointment(%s, %s, %s)", [clinician, first, start])
         with pytest.raises(psycopg.errors.ExclusionViolation) as raised:
             conn.execute(

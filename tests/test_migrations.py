@@ -30,6 +30,16 @@ def relation_exists(url: str, name: str) -> bool:
         return conn.execute("select to_regclass(%s) is not null", [name]).fetchone()[0]
 
 
+def test_migrations_run_as_a_postgres_that_is_no_superuser(empty_database: str) -> None:
+    """As on Supabase (tests/fixtures.py): so a migration that needs a superuser fails here."""
+    with psycopg.connect(empty_database) as conn:
+        role = conn.execute(
+            "select r.rolname, r.rolsuper, r.rolbypassrls, r.rolcreaterole from pg_catalog.pg_roles as r"
+            " where r.rolname = current_user"
+        ).fetchone()
+    assert role == ("postgres", False, True, True)
+
+
 def test_project_migrations_apply_once(empty_database: str) -> None:
     first = scheduling("migrate", "--database-url", empty_database)
     assert first.returncode == 0, first.stderr
