@@ -10,6 +10,7 @@ import time
 import psycopg
 import pytest
 
+from workers import localdb
 from workers.worker import APPLICATION_NAME, JOBS_CHANNEL
 
 
@@ -102,3 +103,60 @@ def test_workers_are_woken_only_when_jobs_were_queued(committed_database: str) -
         after_a_job = list(listener.notifies(timeout=5, stop_after=1))
     assert after_nothing == []
     assert [notice.channel for notice in after_a_job] == [JOBS_CHANNEL]
+
+
+def test_worker_reconnects_after_losing_the_database(committed_database: str) -> None:
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('patient@example.com')").fetchone()[0]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "workers", "worker", "--database-url", committed_database],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_listener(committed_database)
+        with psycopg.connect(committed_database, autocommit=True) as conn:
+            # What a database restart or failover does to the worker's two connections.
+            ended = conn.execute(
+                "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity"
+                " where application_name = %s",
+                [APPLICATION_NAME],
+            ).fetchone()[0]
+            # Work queued while the worker is away: a video visit's meeting room.
+            appointment = conn.execute(
+                "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
+                " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(3, '10:00'),"
+                " tests.days_ahead(3, '10:30'), 'follow_up', 'video', 'confirmed') returning id",
+                [clinician, patient],
+            ).fetchone()[0]
+            deadline = time.monotonic() + 20
+            link = None
+            while link is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+                link = conn.execute(
+                    "select video_call_link from appointments where id = %s", [appointment]
+                ).fetchone()[0]
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=15)
+    finally:
+        worker.kill()
+    assert ended == 2
+    assert "database connection lost or refused" in stderr
+    assert link is not None, stderr
+    assert worker.returncode == 0, stderr
+
+
+def test_worker_that_cannot_reach_the_database_at_start_says_so_and_exits() -> None:
+    unreachable = f"postgresql://postgres@127.0.0.1:{localdb.free_port()}/postgres"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "workers", "worker", "--database-url", unreachable],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 1
+    assert "scheduling worker: cannot connect to the database" in result.stderr
+    assert "Traceback" not in result.stderr

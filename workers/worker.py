@@ -4,6 +4,11 @@ It LISTENs for job notices on its own autocommit connection, wakes at least ever
 `poll_seconds` as a fallback, and runs the periodic tasks when they are due. SIGTERM or
 SIGINT ends the loop after the current step. Any number of workers can run side by side:
 every task is safe to run concurrently (rows are claimed with SKIP LOCKED).
+
+A worker that loses the database (a restart, a failover, a dropped connection) reconnects,
+waiting longer after each failed attempt; a job it was running when the connection broke is
+taken again once its lease ends. A database that cannot be reached at start is a
+misconfiguration or not up yet: the worker exits non-zero and says so.
 """
 
 from __future__ import annotations
@@ -42,6 +47,12 @@ PERIODIC_TASKS = [
 ]
 
 
+# Waits between reconnection attempts double from the first to the last, so a database that is
+# restarting is not hammered and the worker is back within half a minute of its return.
+RECONNECT_FIRST_WAIT_SECONDS = 1.0
+RECONNECT_LONGEST_WAIT_SECONDS = 30.0
+
+
 def run(database_url: str, poll_seconds: float = 1.0) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stopping = threading.Event()
@@ -57,19 +68,45 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
     jobs.log_disabled_channels(config)
     handlers = jobs.handlers(config)
     next_run = {task.name: 0.0 for task in PERIODIC_TASKS}
-    with (
-        psycopg.connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as listener,
-        psycopg.connect(database_url, application_name=APPLICATION_NAME) as work,
-    ):
-        listener.execute(f"listen {JOBS_CHANNEL}")
-        log.info("listening on %s", JOBS_CHANNEL)
-        while not stopping.is_set():
-            for task in PERIODIC_TASKS:
-                if time.monotonic() >= next_run[task.name]:
-                    result = listener.execute(task.sql).fetchone()[0]
-                    log.info("%s: %s", task.name, result)
-                    next_run[task.name] = time.monotonic() + task.every_seconds
-            jobs.run_due_jobs(work, config, handlers)
-            for notice in listener.notifies(timeout=poll_seconds, stop_after=1):
-                log.info("woken by %s: %s", notice.channel, notice.payload)
+    wait = RECONNECT_FIRST_WAIT_SECONDS
+    has_connected = False
+    while not stopping.is_set():
+        try:
+            with (
+                psycopg.connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as listener,
+                psycopg.connect(database_url, application_name=APPLICATION_NAME) as work,
+            ):
+                listener.execute(f"listen {JOBS_CHANNEL}")
+                log.info("listening on %s", JOBS_CHANNEL)
+                has_connected = True
+                wait = RECONNECT_FIRST_WAIT_SECONDS
+                serve(listener, work, config, handlers, next_run, stopping, poll_seconds)
+        except psycopg.OperationalError as error:
+            if not has_connected:
+                raise SystemExit(f"scheduling worker: cannot connect to the database: {error}") from None
+            reason = " ".join(str(error).split())  # psycopg's messages run over several lines
+            log.warning("database connection lost or refused (%s); reconnecting in %.0f s", reason, wait)
+            stopping.wait(wait)
+            wait = min(2 * wait, RECONNECT_LONGEST_WAIT_SECONDS)
     log.info("stopped")
+
+
+def serve(
+    listener: psycopg.Connection,
+    work: psycopg.Connection,
+    config: settings.Settings,
+    handlers: dict[str, jobs.Handler],
+    next_run: dict[str, float],
+    stopping: threading.Event,
+    poll_seconds: float,
+) -> None:
+    """Runs the periodic tasks when due and the due jobs, until asked to stop."""
+    while not stopping.is_set():
+        for task in PERIODIC_TASKS:
+            if time.monotonic() >= next_run[task.name]:
+                result = listener.execute(task.sql).fetchone()[0]
+                log.info("%s: %s", task.name, result)
+                next_run[task.name] = time.monotonic() + task.every_seconds
+        jobs.run_due_jobs(work, config, handlers)
+        for notice in listener.notifies(timeout=poll_seconds, stop_after=1):
+            log.info("woken by %s: %s", notice.channel, notice.payload)
