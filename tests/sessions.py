@@ -27,6 +27,20 @@ def make_clinic(url: str, patients: int) -> tuple[str, list[str]]:
     return clinician, patient_ids
 
 
+def video_visit(conn: psycopg.Connection) -> str:
+    """A committed, confirmed video visit three days ahead, with a clinician and a patient of its own."""
+    clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+    appointment = conn.execute(
+        "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
+        " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(3, '10:00'),"
+        " tests.days_ahead(3, '10:30'), 'follow_up', 'video', 'confirmed') returning id",
+        [clinician, patient],
+    ).fetchone()[0]
+    conn.commit()
+    return appointment
+
+
 def run_at_once(url: str, requests: list[tuple[str, str, list]]) -> list[str]:
     """Run each (acting user, sql, params) in its own session, all released together.
 

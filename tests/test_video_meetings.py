@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
+from tests.sessions import video_visit
 from workers import jobs
 from workers.settings import Settings
 
@@ -13,19 +14,6 @@ SETTINGS = Settings(
     smtp=None,
     jitsi_base_url="https://meet.example",
 )
-
-
-def video_visit(conn: psycopg.Connection) -> str:
-    clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-    appointment = conn.execute(
-        "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
-        " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(3, '10:00'),"
-        " tests.days_ahead(3, '10:30'), 'follow_up', 'video', 'confirmed') returning id",
-        [clinician, patient],
-    ).fetchone()[0]
-    conn.commit()
-    return appointment
 
 
 def meeting(conn: psycopg.Connection, appointment: str) -> tuple:

@@ -1,4 +1,5 @@
-"""`scheduling worker` connects, listens for job notices and stops cleanly on a signal."""
+"""`scheduling worker` connects, listens for job notices, survives losing the database and stops
+cleanly on a signal."""
 
 from __future__ import annotations
 
@@ -6,45 +7,66 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 
+from tests.sessions import video_visit
 from workers import localdb
 from workers.worker import APPLICATION_NAME, JOBS_CHANNEL
 
 
-def wait_for_listener(url: str, timeout: float = 20.0) -> None:
+def worker_command(url: str) -> list[str]:
+    return [sys.executable, "-m", "workers", "worker", "--database-url", url]
+
+
+@contextmanager
+def running_worker(url: str) -> Iterator[subprocess.Popen]:
+    worker = subprocess.Popen(worker_command(url), stderr=subprocess.PIPE, text=True)
+    try:
+        yield worker
+    finally:
+        worker.kill()
+
+
+def stop(worker: subprocess.Popen, signum: int = signal.SIGTERM) -> str:
+    """Signals the worker, waits for it to end and returns what it logged."""
+    worker.send_signal(signum)
+    return worker.communicate(timeout=15)[1]
+
+
+def wait_until(url: str, sql: str, params: list, done: Callable[[object], bool], timeout: float = 20.0):
+    """Polls `sql`'s single value until `done` says so or the time is up; returns the last value."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            # Idle after its first steps: it has LISTENed and waits for notices.
-            listening = conn.execute(
-                "select count(*) from pg_stat_activity where application_name = %s and state = 'idle'",
-                [APPLICATION_NAME],
-            ).fetchone()[0]
-            if listening:
-                return
+        while True:
+            value = conn.execute(sql, params).fetchone()[0]
+            if done(value) or time.monotonic() > deadline:
+                return value
             time.sleep(0.1)
-    raise AssertionError("the worker never started listening")
+
+
+def wait_for_listener(url: str) -> None:
+    # Idle after its first steps: it has LISTENed and waits for notices.
+    listening = wait_until(
+        url,
+        "select count(*) from pg_stat_activity where application_name = %s and state = 'idle'",
+        [APPLICATION_NAME],
+        lambda count: count > 0,
+    )
+    assert listening, "the worker never started listening"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> None:
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "workers", "worker", "--database-url", database_url],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with running_worker(database_url) as worker:
         wait_for_listener(database_url)
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f"notify {JOBS_CHANNEL}, 'ping'")
         time.sleep(0.5)
-        worker.send_signal(signum)
-        _, stderr = worker.communicate(timeout=15)
-    finally:
-        worker.kill()
+        stderr = stop(worker, signum)
     assert worker.returncode == 0, stderr
     assert "woken by scheduling_jobs: ping" in stderr
     assert "stopped" in stderr
@@ -65,24 +87,14 @@ def test_worker_expires_offers_past_their_time_and_prunes_old_jobs(committed_dat
             " values ('notice_email', 'done', now() - interval '15 days')"
         )
 
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "workers", "worker", "--database-url", committed_database],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        status = "pending"
-        with psycopg.connect(committed_database, autocommit=True) as conn:
-            while status == "pending" and time.monotonic() < deadline:
-                time.sleep(0.2)
-                status = conn.execute(
-                    "select status from appointment_time_slots where id = %s", [offer]
-                ).fetchone()[0]
-        worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=15)
-    finally:
-        worker.kill()
+    with running_worker(committed_database) as worker:
+        status = wait_until(
+            committed_database,
+            "select status from appointment_time_slots where id = %s",
+            [offer],
+            lambda status: status != "pending",
+        )
+        stderr = stop(worker)
     assert status == "expired"
     assert "expire offers: 1" in stderr
     assert "prune finished jobs: 1" in stderr
@@ -106,15 +118,7 @@ def test_workers_are_woken_only_when_jobs_were_queued(committed_database: str) -
 
 
 def test_worker_reconnects_after_losing_the_database(committed_database: str) -> None:
-    with psycopg.connect(committed_database, autocommit=True) as conn:
-        clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('patient@example.com')").fetchone()[0]
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "workers", "worker", "--database-url", committed_database],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with running_worker(committed_database) as worker:
         wait_for_listener(committed_database)
         with psycopg.connect(committed_database, autocommit=True) as conn:
             # What a database restart or failover does to the worker's two connections.
@@ -123,24 +127,15 @@ def test_worker_reconnects_after_losing_the_database(committed_database: str) ->
                 " where application_name = %s",
                 [APPLICATION_NAME],
             ).fetchone()[0]
-            # Work queued while the worker is away: a video visit's meeting room.
-            appointment = conn.execute(
-                "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
-                " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(3, '10:00'),"
-                " tests.days_ahead(3, '10:30'), 'follow_up', 'video', 'confirmed') returning id",
-                [clinician, patient],
-            ).fetchone()[0]
-            deadline = time.monotonic() + 20
-            link = None
-            while link is None and time.monotonic() < deadline:
-                time.sleep(0.2)
-                link = conn.execute(
-                    "select video_call_link from appointments where id = %s", [appointment]
-                ).fetchone()[0]
-        worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=15)
-    finally:
-        worker.kill()
+        with psycopg.connect(committed_database) as conn:
+            appointment = video_visit(conn)  # work queued while the worker is away: a meeting room
+        link = wait_until(
+            committed_database,
+            "select video_call_link from appointments where id = %s",
+            [appointment],
+            lambda link: link is not None,
+        )
+        stderr = stop(worker)
     assert ended == 2
     assert "database connection lost or refused" in stderr
     assert link is not None, stderr
@@ -150,12 +145,7 @@ def test_worker_reconnects_after_losing_the_database(committed_database: str) ->
 def test_worker_that_cannot_reach_the_database_at_start_says_so_and_exits() -> None:
     unreachable = f"postgresql://postgres@127.0.0.1:{localdb.free_port()}/postgres"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "workers", "worker", "--database-url", unreachable],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = subprocess.run(worker_command(unreachable), capture_output=True, text=True, timeout=30)
 
     assert result.returncode == 1
     assert "scheduling worker: cannot connect to the database" in result.stderr
