@@ -88,3 +88,19 @@ def as_user(conn: psycopg.Connection, user_id: str, sql: str, params: list | tup
     with conn.transaction():
         conn.execute("select tests.authenticate_as(%s)", [user_id])
         return conn.execute(sql, params).fetchone()
+
+
+STAT_COLUMNS = (
+    "stat_date, total_appointments, completed_appointments, cancelled_appointments, no_show_appointments,"
+    " video_appointments, in_person_appointments, average_duration_minutes, booked_minutes,"
+    " available_minutes, utilization_rate, cancellation_rate, no_show_rate"
+)
+
+
+def statistics(db: psycopg.Connection, clinician: str) -> list[tuple]:
+    """A clinician's statistics rows of days with any appointment, by date."""
+    return db.execute(
+        f"select {STAT_COLUMNS} from appointment_statistics where clinician_id = %s"
+        " and (total_appointments > 0 or booked_minutes > 0) order by stat_date",
+        [clinician],
+    ).fetchall()

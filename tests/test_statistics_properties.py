@@ -9,21 +9,9 @@ import psycopg
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests.sessions import statistics
+
 ACTIONS = ["book", "cancel", "no_show", "complete", "reschedule", "refresh"]
-
-STAT_COLUMNS = (
-    "stat_date, total_appointments, completed_appointments, cancelled_appointments, no_show_appointments,"
-    " video_appointments, in_person_appointments, average_duration_minutes, booked_minutes,"
-    " available_minutes, utilization_rate, cancellation_rate, no_show_rate"
-)
-
-
-def statistics(db: psycopg.Connection, clinician: str) -> list[tuple]:
-    return db.execute(
-        f"select {STAT_COLUMNS} from appointment_statistics where clinician_id = %s"
-        " and (total_appointments > 0 or booked_minutes > 0) order by stat_date",
-        [clinician],
-    ).fetchall()
 
 
 @settings(

@@ -1,0 +1,274 @@
+"""Patients and clinicians booking, moving, confirming and cancelling at once, with the worker
+refreshing statistics meanwhile: every request either succeeds or is refused with a clear
+SQLSTATE (never a deadlock or a leaked constraint error), and afterwards everything the
+triggers keep (audit log, reminders and their jobs, statistics) agrees with the appointments.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, time
+
+import psycopg
+
+from tests.sessions import next_days_at, statistics
+
+PATIENTS = 6
+REQUESTS_EACH = 120
+# Refusals a request may meet when others got there first: the time was taken (PT409), or the
+# appointment moved on to a state this change does not apply to (22023).
+EXPECTED_REFUSALS = {"PT409", "22023"}
+DAYS = [2, 3, 4]
+HALF_HOURS = [time(9 + i // 2, 30 * (i % 2)) for i in range(16)]  # 09:00 .. 16:30, opening hours
+
+ACTIVE = "('requested', 'confirmed')"
+
+
+def clinic(url: str) -> tuple[list[str], list[str]]:
+    """Three clinicians open every day 09:00-17:00 UTC (one auto-confirming, one with a
+    10-minute buffer), each connected to every patient."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        clinicians = [
+            conn.execute(
+                "select tests.create_clinician('auto@example.com', auto_confirm => true)"
+            ).fetchone()[0],
+            conn.execute("select tests.create_clinician('asks@example.com')").fetchone()[0],
+            conn.execute(
+                "select tests.create_clinician('buffer@example.com', buffer_minutes => 10)"
+            ).fetchone()[0],
+        ]
+        patients = [
+            conn.execute("select tests.create_user(%s)", [f"patient{n}@example.com"]).fetchone()[0]
+            for n in range(PATIENTS)
+        ]
+        for clinician in clinicians:
+            conn.execute("select tests.open_every_day(%s)", [clinician])
+            for patient in patients:
+                conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+    return clinicians, patients
+
+
+def random_time(rng: random.Random) -> datetime:
+    return next_days_at(rng.choice(DAYS), rng.choice(HALF_HOURS))
+
+
+def pick(conn: psycopg.Connection, rng: random.Random, sql: str) -> str | None:
+    """One of the appointments the acting user sees that `sql` selects, or None."""
+    rows = conn.execute(sql).fetchall()
+    return rng.choice(rows)[0] if rows else None
+
+
+def patient_request(conn, rng, me: str, clinicians: list[str], patients: list[str]) -> tuple[str, str, list]:
+    roll = rng.random()
+    if roll < 0.5:
+        return (
+            "book",
+            "select book_appointment(%s, %s, %s, 30, 'follow_up', 'in_person')",
+            [rng.choice(clinicians), me, random_time(rng)],
+        )
+    mine = pick(
+        conn, rng, f"select id from appointments where patient_id = auth.uid() and status in {ACTIVE}"
+    )
+    if mine is None:
+        return (
+            "book",
+            "select book_appointment(%s, %s, %s, 30, 'follow_up', 'video')",
+            [rng.choice(clinicians), me, random_time(rng)],
+        )
+    if roll < 0.75:
+        return "reschedule", "select reschedule_appointment(%s, %s)", [mine, random_time(rng)]
+    return "cancel", "select cancel_appointment(%s, 'cannot come')", [mine]
+
+
+def clinician_request(
+    conn, rng, me: str, clinicians: list[str], patients: list[str]
+) -> tuple[str, str, list]:
+    roll = rng.random()
+    requested = pick(
+        conn, rng, "select id from appointments where clinician_id = auth.uid() and status = 'requested'"
+    )
+    if roll < 0.5 and requested is not None:
+        return "confirm", "select confirm_appointment(%s)", [requested]
+    if roll < 0.75:
+        return (
+            "book",
+            "select book_appointment(%s, %s, %s, 30, 'follow_up', 'in_person')",
+            [me, rng.choice(patients), random_time(rng)],
+        )
+    active = pick(
+        conn, rng, f"select id from appointments where clinician_id = auth.uid() and status in {ACTIVE}"
+    )
+    if active is None:
+        return (
+            "book",
+            "select book_appointment(%s, %s, %s, 30, 'follow_up', 'video')",
+            [me, rng.choice(patients), random_time(rng)],
+        )
+    if roll < 0.9:
+        return "reschedule", "select reschedule_appointment(%s, %s)", [active, random_time(rng)]
+    return "cancel", "select cancel_appointment(%s, 'clinic closed')", [active]
+
+
+Chooser = Callable[..., tuple[str, str, list]]
+
+
+def make_requests(url, me, choose: Chooser, seed, clinicians, patients, start, outcomes: Counter) -> None:
+    """REQUESTS_EACH requests as `me`, each in a transaction of its own as PostgREST makes it."""
+    rng = random.Random(seed)
+    with psycopg.connect(url) as conn:
+        start.wait()
+        for _ in range(REQUESTS_EACH):
+            try:
+                with conn.transaction():
+                    conn.execute("select tests.authenticate_as(%s)", [me])
+                    kind, sql, params = choose(conn, rng, me, clinicians, patients)
+                    conn.execute(sql, params)
+                outcomes[(kind, "ok")] += 1
+            except psycopg.Error as error:
+                outcomes[(kind, error.sqlstate or repr(error))] += 1
+
+
+def refresh_statistics_until(url: str, done: threading.Event, start: threading.Barrier) -> None:
+    """The worker's periodic statistics refresh, run back to back while the requests go on."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        start.wait()
+        while not done.is_set():
+            conn.execute("select scheduling_private.refresh_dirty_statistics()")
+
+
+def test_concurrent_changes_keep_every_derived_row_right(committed_database: str) -> None:
+    url = committed_database
+    clinicians, patients = clinic(url)
+    outcomes: Counter = Counter()
+    actors = [(patient, patient_request) for patient in patients] + [
+        (clinician, clinician_request) for clinician in clinicians
+    ]
+    start = threading.Barrier(len(actors) + 1)
+    done = threading.Event()
+    threads = [
+        threading.Thread(
+            target=make_requests, args=(url, me, choose, seed, clinicians, patients, start, outcomes)
+        )
+        for seed, (me, choose) in enumerate(actors)
+    ]
+    refresher = threading.Thread(target=refresh_statistics_until, args=(url, done, start))
+    for thread in [*threads, refresher]:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    done.set()
+    refresher.join(timeout=30)
+
+    failures = {outcome: n for outcome, n in outcomes.items() if outcome[1] not in EXPECTED_REFUSALS | {"ok"}}
+    assert failures == {}, outcomes
+    succeeded = {kind for kind, outcome in outcomes if outcome == "ok"}
+    assert succeeded == {"book", "reschedule", "cancel", "confirm"}, outcomes
+    assert outcomes[("book", "PT409")] > 0, "no two requests ever wanted the same time"
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert overlapping_active_appointments(conn) == []
+        assert appointments_whose_audit_disagrees(conn) == []
+        assert reminders_out_of_step(conn) == []
+        assert reminder_jobs_out_of_step(conn) == []
+        conn.execute("select scheduling_private.refresh_dirty_statistics()")
+        kept = {clinician: statistics(conn, clinician) for clinician in clinicians}
+        conn.execute("delete from appointment_statistics")
+        for clinician in clinicians:
+            conn.execute(
+                "select public.refresh_appointment_statistics(%s, %s, %s)",
+                [clinician, next_days_at(0, time(0)).date(), next_days_at(7, time(0)).date()],
+            )
+        rebuilt = {clinician: statistics(conn, clinician) for clinician in clinicians}
+    assert kept == rebuilt
+
+
+def test_a_change_made_while_the_worker_refreshes_its_day_is_counted(committed_database: str) -> None:
+    url = committed_database
+    clinicians, patients = clinic(url)
+    clinician, day = clinicians[0], next_days_at(3, time(0)).date()
+    book = "select book_appointment(%s, %s, %s, 30, 'follow_up', 'in_person')"
+    with psycopg.connect(url) as booking, psycopg.connect(url, autocommit=True) as worker:
+        booking.execute("select tests.authenticate_as(%s)", [patients[0]])
+        booking.execute(book, [clinician, patients[0], next_days_at(3, time(9))])
+        booking.commit()  # the day is marked for the worker
+        booking.execute("select tests.authenticate_as(%s)", [patients[1]])
+        booking.execute(book, [clinician, patients[1], next_days_at(3, time(10))])
+        worker.execute("select scheduling_private.refresh_dirty_statistics()")  # while that one is under way
+        booking.commit()
+        worker.execute("select scheduling_private.refresh_dirty_statistics()")  # the worker's next minute
+        total = worker.execute(
+            "select total_appointments from appointment_statistics"
+            " where clinician_id = %s and stat_date = %s",
+            [clinician, day],
+        ).fetchone()[0]
+    assert total == 2
+
+
+def overlapping_active_appointments(conn: psycopg.Connection) -> list[tuple]:
+    """Active appointments that overlap: a clinician's with the buffer after each, a patient's without."""
+    return conn.execute(
+        f"""select a.id, b.id from appointments as a join appointments as b on a.id < b.id
+        where a.status in {ACTIVE} and b.status in {ACTIVE} and (
+            a.clinician_id = b.clinician_id
+            and tstzrange(a.scheduled_start, a.blocked_until) && tstzrange(b.scheduled_start, b.blocked_until)
+            or a.patient_id = b.patient_id
+            and tstzrange(a.scheduled_start, a.scheduled_end) && tstzrange(b.scheduled_start, b.scheduled_end)
+        )"""
+    ).fetchall()
+
+
+def appointments_whose_audit_disagrees(conn: psycopg.Connection) -> list[tuple]:
+    """Appointments without exactly one INSERT in the audit log, or whose latest audit row does
+    not show the status and time they have now."""
+    return conn.execute(
+        """select a.id from appointments as a
+        cross join lateral (
+            select count(*) filter (where l.operation = 'INSERT') as inserts,
+                (array_agg(l.new_values order by l.id desc))[1] as latest
+            from appointment_audit_log as l where l.appointment_id = a.id
+        ) as audit
+        where audit.inserts <> 1
+            or audit.latest ->> 'status' <> a.status
+            or (audit.latest ->> 'scheduled_start')::timestamptz <> a.scheduled_start"""
+    ).fetchall()
+
+
+def reminders_out_of_step(conn: psycopg.Connection) -> list[tuple]:
+    """Pending reminders that no confirmed appointment plans, and planned ones that are missing:
+    each confirmed visit has both people's reminders at its current time, nothing else is pending."""
+    return conn.execute(
+        """with planned as (
+            select a.id, person, plan.channel, plan.offset_minutes,
+                a.scheduled_start - make_interval(mins => plan.offset_minutes) as scheduled_for
+            from appointments as a
+            cross join unnest(array[a.patient_id, a.clinician_id]) as person
+            cross join lateral scheduling_private.reminder_plan(person) as plan
+            where a.status = 'confirmed'
+        ), pending as (
+            select r.appointment_id, r.user_id, r.channel, r.offset_minutes, r.scheduled_for
+            from appointment_reminders as r where r.status = 'pending'
+        )
+        (select 'missing', * from planned except select 'missing', * from pending)
+        union all
+        (select 'unplanned', * from pending except select 'unplanned', * from planned)"""
+    ).fetchall()
+
+
+def reminder_jobs_out_of_step(conn: psycopg.Connection) -> list[tuple]:
+    """A pending reminder without one queued job at its time, or a queued job of a reminder that
+    is no longer pending."""
+    return conn.execute(
+        """select r.id, r.status, count(j.id)
+        from appointment_reminders as r
+        left join scheduling_private.jobs as j
+            on j.dedupe_key = 'reminder:' || r.id and j.status = 'queued' and j.run_after = r.scheduled_for
+        group by r.id, r.status
+        having (r.status = 'pending') <> (count(j.id) = 1)
+        union all
+        select r.id, r.status, 1 from appointment_reminders as r
+        join scheduling_private.jobs as j on j.dedupe_key = 'reminder:' || r.id and j.status = 'queued'
+        where r.status <> 'pending'"""
+    ).fetchall()
