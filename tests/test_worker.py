@@ -142,6 +142,28 @@ def test_worker_reconnects_after_losing_the_database(committed_database: str) ->
     assert worker.returncode == 0, stderr
 
 
+def test_a_failing_periodic_task_stops_neither_the_others_nor_the_jobs(committed_database: str) -> None:
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        conn.execute(
+            "create or replace function scheduling_private.expire_offers(at timestamptz default now())"
+            " returns integer language plpgsql as $$ begin raise exception 'offers are broken'; end $$"
+        )
+    with running_worker(committed_database) as worker:
+        with psycopg.connect(committed_database) as conn:
+            appointment = video_visit(conn)
+        link = wait_until(
+            committed_database,
+            "select video_call_link from appointments where id = %s",
+            [appointment],
+            lambda link: link is not None,
+        )
+        stderr = stop(worker)
+    assert "expire offers failed (offers are broken" in stderr
+    assert "prune finished jobs: 0" in stderr  # the task after it ran
+    assert link is not None, stderr
+    assert worker.returncode == 0, stderr
+
+
 def test_worker_that_cannot_reach_the_database_at_start_says_so_and_exits() -> None:
     unreachable = f"postgresql://postgres@127.0.0.1:{localdb.free_port()}/postgres"
 

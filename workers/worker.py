@@ -84,8 +84,9 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
         except psycopg.OperationalError as error:
             if not has_connected:
                 raise SystemExit(f"scheduling worker: cannot connect to the database: {error}") from None
-            reason = " ".join(str(error).split())  # psycopg's messages run over several lines
-            log.warning("database connection lost or refused (%s); reconnecting in %.0f s", reason, wait)
+            log.warning(
+                "database connection lost or refused (%s); reconnecting in %.0f s", one_line(error), wait
+            )
             stopping.wait(wait)
             wait = min(2 * wait, RECONNECT_LONGEST_WAIT_SECONDS)
     log.info("stopped")
@@ -104,9 +105,27 @@ def serve(
     while not stopping.is_set():
         for task in PERIODIC_TASKS:
             if time.monotonic() >= next_run[task.name]:
-                result = listener.execute(task.sql).fetchone()[0]
-                log.info("%s: %s", task.name, result)
                 next_run[task.name] = time.monotonic() + task.every_seconds
+                run_periodic_task(listener, task)
         jobs.run_due_jobs(work, config, handlers)
         for notice in listener.notifies(timeout=poll_seconds, stop_after=1):
             log.info("woken by %s: %s", notice.channel, notice.payload)
+
+
+def run_periodic_task(conn: psycopg.Connection, task: PeriodicTask) -> None:
+    """Runs one task on the autocommit connection. A task that fails is logged and tried again
+    at its next turn: it must not stop the jobs or the other tasks. A lost connection is raised,
+    for `run` to reconnect."""
+    try:
+        result = conn.execute(task.sql).fetchone()[0]
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:
+        log.error("%s failed (%s); trying again in %.0f s", task.name, one_line(error), task.every_seconds)
+        return
+    log.info("%s: %s", task.name, result)
+
+
+def one_line(error: Exception) -> str:
+    """psycopg's messages run over several lines (detail, hint, context); a log line is one."""
+    return " ".join(str(error).split())
