@@ -59,7 +59,7 @@ def random_time(rng: random.Random) -> datetime:
 
 
 def pick(conn: psycopg.Connection, rng: random.Random, sql: str) -> str | None:
-    """One of the appointments the acting user sees that `sql` selects, or None."""
+    """The id of one row the acting user sees that `sql` selects, or None."""
     rows = conn.execute(sql).fetchall()
     return rng.choice(rows)[0] if rows else None
 
@@ -218,7 +218,7 @@ def run_together(
     return outcomes
 
 
-# A deadlock (40P01) was seen in about one run in twenty of the full file and not yet traced
+# A deadlock (40P01) was seen in 3 of about 30 runs of this file, not yet traced
 # (the request fails whole and can be repeated). More than this many in one run fails the test.
 DEADLOCKS_TOLERATED = 1
 
@@ -291,7 +291,7 @@ def test_concurrent_offers_and_waitlists_keep_their_promises(committed_database:
     assert_only_expected_refusals(outcomes)
     succeeded = {kind for kind, outcome in outcomes if outcome == "ok"}
     assert {"book", "cancel", "offer", "accept"} <= succeeded, outcomes
-    # Not the reminders: in about one run in twenty, four pending reminders of an accepted offer's
+    # Not the reminders: in 5 of about 120 runs, four pending reminders of an accepted offer's
     # confirmed visit were reported as planned by no confirmed visit; not yet understood.
     assert_derived_rows_agree(committed_database, clinicians, reminders=False)
     with psycopg.connect(committed_database, autocommit=True) as conn:
