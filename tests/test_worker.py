@@ -22,8 +22,14 @@ def worker_command(url: str) -> list[str]:
     return [sys.executable, "-m", "workers", "worker", "--database-url", url]
 
 
+WORKER_SESSIONS = "select count(*) from pg_stat_activity where application_name = %s"
+
+
 @contextmanager
 def running_worker(url: str) -> Iterator[subprocess.Popen]:
+    # A stopped worker's sessions linger a moment; they would pass for this one's.
+    lingering = wait_until(url, WORKER_SESSIONS, [APPLICATION_NAME], lambda count: count == 0)
+    assert lingering == 0, "an earlier worker's sessions never ended"
     worker = subprocess.Popen(worker_command(url), stderr=subprocess.PIPE, text=True)
     try:
         yield worker
@@ -49,10 +55,11 @@ def wait_until(url: str, sql: str, params: list, done: Callable[[object], bool],
 
 
 def wait_for_listener(url: str) -> None:
-    # Idle after its first steps: it has LISTENed and waits for notices.
+    # Idle after a statement of its own: LISTEN is the first a worker runs, so it now listens.
+    # (A session that has only connected is idle too, with no statement yet.)
     listening = wait_until(
         url,
-        "select count(*) from pg_stat_activity where application_name = %s and state = 'idle'",
+        WORKER_SESSIONS + " and state = 'idle' and query <> ''",
         [APPLICATION_NAME],
         lambda count: count > 0,
     )
