@@ -73,6 +73,17 @@ def run_at_once(url: str, requests: list[tuple[str, str, list]]) -> list[str]:
     return outcomes
 
 
+def outcome_as(conn: psycopg.Connection, user_id: str, sql: str, params: list) -> str:
+    """One request as this user in a transaction of its own: "ok", or the SQLSTATE it failed with."""
+    try:
+        with conn.transaction():
+            conn.execute("select tests.authenticate_as(%s)", [user_id])
+            conn.execute(sql, params)
+        return "ok"
+    except psycopg.Error as error:
+        return error.sqlstate or "?"
+
+
 def active_appointments(url: str, start: datetime) -> int:
     with psycopg.connect(url) as conn:
         return conn.execute(

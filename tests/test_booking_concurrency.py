@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time as clock
 from collections.abc import Callable
 from datetime import time, timedelta
 
@@ -9,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.fixtures import as_superuser
-from tests.sessions import active_appointments, make_clinic, next_days_at, run_at_once
+from tests.sessions import active_appointments, make_clinic, next_days_at, outcome_as, run_at_once
 
 SESSIONS = 20
 
@@ -112,3 +114,73 @@ def test_racing_patients_never_exceed_the_daily_limit(committed_database: str) -
 
     assert sorted(outcomes) == ["PT409"] * 5 + ["ok"] * 3
     assert sum(active_appointments(committed_database, slot) for slot in slots) == 3
+
+
+# An index, before the clinician's exclusion index in the order PostgreSQL fills a table's
+# indexes (their OIDs), whose entry takes a second to make in a session that asks for it: it
+# holds a writer between writing its row and checking the clinician's time, the moment in which
+# two writers of overlapping times each wait for the other if nothing made them take turns.
+PAUSE_BEFORE_THE_CLINICIAN_CHECK = """
+create function tests.pause_if_asked(id uuid) returns uuid
+language plpgsql immutable  -- a lie an index needs; the pause does not change the value
+as $$
+begin
+    if current_setting('tests.pause_in_index', true) = 'on' then
+        perform pg_sleep(1);
+    end if;
+    return id;
+end
+$$;
+create index appointments_pause_idx on appointments (tests.pause_if_asked(id));
+do $$
+declare
+    definition text := (select pg_get_constraintdef(oid) from pg_constraint
+        where conname = 'appointments_no_clinician_overlap');
+begin
+    execute 'alter table appointments drop constraint appointments_no_clinician_overlap,'
+        || ' add constraint appointments_no_clinician_overlap ' || definition;
+end
+$$;
+"""
+
+
+def test_a_move_into_the_time_of_a_visit_being_confirmed_is_refused_not_deadlocked(
+    committed_database: str,
+) -> None:
+    clinician, (first, second) = make_clinic(committed_database, 2)
+    taken = next_days_at(2, time(11, 0))
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        requested = conn.execute(
+            "select tests.add_appointment(%s, %s, %s, status => 'requested')", [clinician, first, taken]
+        ).fetchone()[0]
+        moving = conn.execute(
+            "select tests.add_appointment(%s, %s, %s)", [clinician, second, taken + timedelta(hours=2)]
+        ).fetchone()[0]
+        conn.execute(PAUSE_BEFORE_THE_CLINICIAN_CHECK)
+
+    outcomes: dict[str, str] = {}
+
+    def confirm() -> None:
+        with psycopg.connect(committed_database) as conn:
+            conn.execute("set tests.pause_in_index = 'on'")
+            outcomes["confirm"] = outcome_as(conn, clinician, "select confirm_appointment(%s)", [requested])
+
+    confirming = threading.Thread(target=confirm)
+    confirming.start()
+    wait_for_pause(committed_database)
+    with psycopg.connect(committed_database) as conn:
+        outcomes["move"] = outcome_as(conn, second, "select reschedule_appointment(%s, %s)", [moving, taken])
+    confirming.join(timeout=30)
+
+    assert outcomes == {"confirm": "ok", "move": "PT409"}
+
+
+def wait_for_pause(url: str) -> None:
+    """Returns once another session sleeps in the index's pause."""
+    deadline = clock.monotonic() + 10
+    with psycopg.connect(url, autocommit=True) as conn:  # a transaction would see one stats snapshot
+        while not conn.execute(
+            "select exists (select from pg_stat_activity where wait_event = 'PgSleep')"
+        ).fetchone()[0]:
+            assert clock.monotonic() < deadline, "the confirmation never reached the pause"
+            clock.sleep(0.01)
