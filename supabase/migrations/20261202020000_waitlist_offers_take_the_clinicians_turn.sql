@@ -2,12 +2,13 @@
 --
 -- 20261201020000 let offer_freed_time offer nothing when create_offer found the time taken
 -- since its own check, and re-raised when a second check found the time free (any other 22023
--- being a fault). Under load the time could be taken and freed again between those checks (a
--- booking, then its cancellation), and the second check re-raised a refusal that was a race:
--- the worker's expire_offers failed whole with "option 1 (...) is not free in your diary" (1 of
--- 150 runs of tests/test_concurrent_changes.py's offers scenario). With the clinician's turn
--- held from before the first check, bookings, moves and confirmations for the clinician wait,
--- and both checks see the same appointments.
+-- being a fault). The worker's expire_offers still failed whole with "option 1 (...) is not
+-- free in your diary", in 1 of 150 runs of tests/test_concurrent_changes.py's offers scenario:
+-- the second check found the time free again. The likely way, not seen directly: the time was
+-- taken and freed again between the checks (a booking, then its cancellation). With the
+-- clinician's turn held from before the first check, bookings, moves, confirmations and
+-- cancellations for the clinician wait, and both checks see the same appointments (none such
+-- failure in the 1,500 offers runs since).
 --
 -- Lock order: a cancellation or move calls this with its turn already taken (the trigger of
 -- 20261202010000, before its row was rewritten); expire_offers, a decline or a withdrawal calls
@@ -16,12 +17,13 @@
 -- Also: the patients busy at the freed time are gathered in one scan, no longer asked per
 -- waitlist entry by a correlated NOT EXISTS. That NOT EXISTS rescanned the patient exclusion
 -- constraint's GiST index once per entry, each scan stopped at its first match. In the
--- concurrent offers test on PostgreSQL 15.18 the index lost the entry of a live appointment in
--- about 1 run in 120 (the row then no longer kept its patient from being double-booked), and
--- only in that scenario, the one place a GiST scan of appointments was rescanned so. PostgreSQL
--- WAL showed the entry written, then removed by a GiST cleanup of entries marked dead. GiST
--- keeps the dead entries it saw for marking later, and a rescan does not clear that list, so we
--- suspect a defect there; see the README ("Concurrency") for what was measured.
+-- concurrent offers test (PostgreSQL 15.18 and 17.10) the index lost the entry of a live
+-- appointment in about 1 run in 120 (the row then no longer kept its patient from being
+-- double-booked), and only in that scenario, the one place we found where a GiST scan of
+-- appointments was rescanned so. PostgreSQL's WAL showed the entry written; the later records
+-- on that index were a page split and two GiST cleanups of entries marked dead. GiST keeps the
+-- dead entries a scan saw, for marking later, and in the source we read a rescan does not
+-- clear that list, so we suspect a defect there; see the README ("Concurrency findings").
 create or replace function scheduling_private.offer_freed_time(
     clinician_id uuid, freed_start timestamptz, freed_end timestamptz, appointment_type text,
     location_type text, excluded_patient_id uuid default null
