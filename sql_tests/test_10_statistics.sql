@@ -1,6 +1,6 @@
 -- Daily statistics, checked against days computed by hand (a DST day and override days).
 begin;
-select plan(9);
+select plan(16);
 
 do $$
 declare
@@ -81,6 +81,61 @@ select is(
     'a closed day has no availability and no utilisation'
 );
 select tests.clear_authentication();
+
+-- Schedule changes have the worker recompute the days whose statistics they change. Today is
+-- 2026-11-26 or later in these tests: Sunday 2026-11-01 is a past day with a row (the day the
+-- clocks went back: open 5 h + 8 h), the 2027 Sundays are days to come.
+do $$
+begin
+    perform public.refresh_appointment_statistics(tests.get_user_id('clin@example.com'), '2026-11-01', '2026-11-01');
+    -- The set-up's marks and queued changes: the rebuild above and before recomputed those days.
+    delete from scheduling_private.statistics_dirty;
+    delete from scheduling_private.statistics_schedule_changes;
+end
+$$;
+
+update public.clinician_availability set end_time = '16:00'
+where clinician_id = tests.get_user_id('clin@example.com') and start_time = '09:00';
+select is(
+    scheduling_private.refresh_dirty_statistics(), 4,
+    'a change of Sunday hours has the worker recompute the four Sundays to come with statistics, no other day'
+);
+select is(
+    (select available_minutes from public.appointment_statistics where stat_date = '2027-03-07'), 660,
+    'an ordinary Sunday is now open 4 h + 7 h'
+);
+select is(
+    (select available_minutes from public.appointment_statistics where stat_date = '2026-11-01'), 780,
+    'the past Sunday keeps the hours it was computed with (5 h + 8 h, not 5 h + 7 h)'
+);
+
+update public.clinician_date_overrides set end_time = '15:00' where override_date = '2027-03-21';
+delete from public.clinician_date_overrides where override_date = '2027-03-28';
+select is(
+    scheduling_private.refresh_dirty_statistics(), 2, 'a changed and a removed override have their dates recomputed'
+);
+select is(
+    (
+        select array_agg(available_minutes order by stat_date) from public.appointment_statistics
+        where stat_date in ('2027-03-21', '2027-03-28')
+    ),
+    array[180, 660],
+    'the changed override''s date is open 12:00-15:00; the date without its override has the Sunday hours again'
+);
+
+-- Saturday 20:00 to Monday 02:00 New York time: three local dates.
+insert into public.calendar_busy_blocks (user_id, starts_at, ends_at)
+values
+(tests.get_user_id('clin@example.com'), '2027-03-13 20:00-05', '2027-03-15 02:00-04'),
+(tests.get_user_id('patient@example.com'), '2027-03-20 10:00-04', '2027-03-20 11:00-04');
+select is(
+    scheduling_private.refresh_dirty_statistics(), 3,
+    'a clinician''s busy block has every local date it covers recomputed; a patient''s block none'
+);
+select is(
+    (select available_minutes from public.appointment_statistics where stat_date = '2027-03-14'), 0,
+    'a day under a busy block all day long has no time left open'
+);
 
 select * from finish();
 rollback;

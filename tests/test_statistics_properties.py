@@ -1,4 +1,5 @@
-"""Property: statistics kept up to date day by day equal a full rebuild, whatever happened."""
+"""Property: statistics kept up to date day by day equal a full rebuild, whatever happened to the
+appointments, the working hours, the overrides and the busy blocks."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.sessions import statistics
 
-ACTIONS = ["book", "cancel", "no_show", "complete", "reschedule", "refresh"]
+ACTIONS = ["book", "cancel", "no_show", "complete", "reschedule", "refresh", "hours", "override", "busy"]
 
 
 @settings(
@@ -77,6 +78,8 @@ def run_action(db, clinician, patient, first_day, action, which, half_hour, loca
         )
     elif action == "refresh":
         db.execute("select scheduling_private.refresh_dirty_statistics()")
+    elif action in SCHEDULE_CHANGES:
+        SCHEDULE_CHANGES[action](db, clinician, start, which, half_hour)
     elif active:
         appointment = active[which % len(active)][0]
         if action == "cancel":
@@ -90,3 +93,46 @@ def run_action(db, clinician, patient, first_day, action, which, half_hour, loca
                 "update appointments set status = %s where id = %s",
                 ["completed" if action == "complete" else "no_show", appointment],
             )
+
+
+def change_hours(db, clinician, start, which, half_hour) -> None:
+    """One weekday's window now ends between 12:00 and 17:30."""
+    db.execute(
+        "update clinician_availability set end_time = time '12:00' + %s * interval '30 minutes'"
+        " where clinician_id = %s and day_of_week = %s",
+        [half_hour % 12, clinician, which % 7],
+    )
+
+
+def toggle_override(db, clinician, start, which, half_hour) -> None:
+    """The date of start loses its override if it has one, else gets one: closed, or 10:00-14:00."""
+    removed = db.execute(
+        "delete from clinician_date_overrides where clinician_id = %s and override_date = %s",
+        [clinician, start.date()],
+    ).rowcount
+    if not removed:
+        hours = (time(10), time(14)) if half_hour % 2 == 0 else (None, None)
+        db.execute(
+            "insert into clinician_date_overrides"
+            " (clinician_id, override_date, is_available, start_time, end_time) values (%s, %s, %s, %s, %s)",
+            [clinician, start.date(), hours[0] is not None, *hours],
+        )
+
+
+def add_or_remove_busy_block(db, clinician, start, which, half_hour) -> None:
+    """An even half hour adds 90 busy minutes from start (some over midnight); an odd one removes the
+    oldest block."""
+    if half_hour % 2 == 0:
+        db.execute(
+            "insert into calendar_busy_blocks (user_id, starts_at, ends_at) values (%s, %s, %s)",
+            [clinician, start, start + timedelta(minutes=90)],
+        )
+    else:
+        db.execute(
+            "delete from calendar_busy_blocks where id = (select id from calendar_busy_blocks"
+            " where user_id = %s order by created_at, id limit 1)",
+            [clinician],
+        )
+
+
+SCHEDULE_CHANGES = {"hours": change_hours, "override": toggle_override, "busy": add_or_remove_busy_block}
