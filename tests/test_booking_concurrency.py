@@ -184,3 +184,28 @@ def wait_for_pause(url: str) -> None:
         ).fetchone()[0]:
             assert clock.monotonic() < deadline, "the confirmation never reached the pause"
             clock.sleep(0.01)
+
+
+def test_a_request_whose_turn_is_taken_lapses_next_round_without_waiting(committed_database: str) -> None:
+    clinician, (patient,) = make_clinic(committed_database, 1)
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        request = conn.execute(
+            "select tests.add_appointment(%s, %s, now() - interval '2 hours', 30, 'requested')",
+            [clinician, patient],
+        ).fetchone()[0]
+
+        def status() -> str:
+            return conn.execute("select status from appointments where id = %s", [request]).fetchone()[0]
+
+        def lapse_round() -> None:
+            # A round that waited for the turn would fail here instead of hanging.
+            with psycopg.connect(committed_database, autocommit=True) as worker:
+                worker.execute("set lock_timeout = '2s'")
+                worker.execute("select scheduling_private.lapse_unconfirmed_requests()")
+
+        with psycopg.connect(committed_database) as booking:
+            booking.execute("select scheduling_private.lock_booking(%s, %s)", [clinician, patient])
+            lapse_round()
+            assert status() == "requested"
+        lapse_round()
+        assert status() == "cancelled"

@@ -225,3 +225,25 @@ def test_notices_email_confirmation_cancellation_and_offers(committed_database, 
     assert methods == {"Confirmed": ("REQUEST", "CONFIRMED"), "Cancelled": ("CANCEL", "CANCELLED")}
     offer_mail = next(m for m in received.messages if "offers" in m["Subject"])
     assert "1. " in offer_mail.get_content() and "(30 minutes)" in offer_mail.get_content()
+
+
+def test_a_lapsed_request_is_emailed_to_both_as_not_confirmed(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute(
+            "select tests.add_appointment(%s, %s, now() - interval '2 hours', 30, 'requested')",
+            [clinician, patient],
+        )
+        conn.execute("select scheduling_private.lapse_unconfirmed_requests()")
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2
+
+    assert sorted((m["To"], m["Subject"].split(":")[0]) for m in received.messages) == [
+        ("dr.who@example.com", "Not confirmed"),
+        ("pat@example.com", "Not confirmed"),
+    ]
+    for message in received.messages:
+        assert "was not confirmed before its time was over" in message.get_body(("plain",)).get_content()
+        assert calendar_event(message)[0]["METHOD"] == "CANCEL"

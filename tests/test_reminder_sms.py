@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -123,3 +124,29 @@ def test_confirmation_notice_is_texted_to_a_patient_who_wants_sms(committed_data
         assert jobs.run_due_jobs(conn, settings) == 1  # the clinician has no phone: one text
     assert [m["to"] for m in server.state.sent] == ["+15005550006"]
     assert server.state.sent[0]["body"].startswith("Your appointment with dr.who@example.com is confirmed")
+
+
+def test_a_lapsed_request_is_texted_as_never_confirmed(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+            [patient, "+15005550006"],
+        )
+        conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(-1, '10:00'), 30, 'requested')",
+            [clinician, patient],
+        )
+        conn.execute("select scheduling_private.lapse_unconfirmed_requests()")
+        start, zone = conn.execute(
+            "select scheduled_start, timezone from appointments where patient_id = %s", [patient]
+        ).fetchone()
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    local = start.astimezone(ZoneInfo(zone))
+    assert [m["body"] for m in server.state.sent] == [
+        "Your appointment with dr.who@example.com is cancelled, never confirmed"
+        f" (was {local:%a %d %b at %H:%M})."
+    ]

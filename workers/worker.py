@@ -38,7 +38,9 @@ class PeriodicTask:
 PERIODIC_TASKS = [
     # Pending offers past expires_at become expired; expired waitlist offers go to the next match.
     PeriodicTask("expire offers", "select scheduling_private.expire_offers()", 60),
-    # Days whose appointments changed get their statistics recomputed.
+    # Requests still unconfirmed when their time is over are cancelled, with a notice.
+    PeriodicTask("lapse unconfirmed requests", "select scheduling_private.lapse_unconfirmed_requests()", 60),
+    # Days whose appointments or schedule changed get their statistics recomputed.
     PeriodicTask("refresh statistics", "select scheduling_private.refresh_dirty_statistics()", 60),
     # Connected calendars not pulled for 15 minutes get a pull job.
     PeriodicTask("queue calendar pulls", "select scheduling_private.enqueue_due_calendar_pulls()", 60),

@@ -1,4 +1,5 @@
-"""Immediate notices by email, SMS and push: confirmed, moved, cancelled, and times offered."""
+"""Immediate notices by email, SMS and push: confirmed, moved, cancelled, a request lapsed, and times
+offered."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ APPOINTMENT_NOTICES = {
     "appointment_confirmed": ("Confirmed", "Your appointment is confirmed.", False),
     "appointment_rescheduled": ("Moved", "Your appointment has moved to a new time.", False),
     "appointment_cancelled": ("Cancelled", "Your appointment has been cancelled.", True),
+    "request_lapsed": (
+        "Not confirmed",
+        "The appointment request was not confirmed before its time was over, so it has been cancelled.",
+        True,
+    ),
 }
 
 
@@ -84,6 +90,7 @@ SMS_APPOINTMENT_NOTICES = {
     "appointment_confirmed": "confirmed",
     "appointment_rescheduled": "moved to",
     "appointment_cancelled": "cancelled (was",
+    "request_lapsed": "cancelled, never confirmed (was",
 }
 
 
@@ -98,7 +105,7 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
     if notice["kind"] in SMS_APPOINTMENT_NOTICES:
         start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
         what = SMS_APPOINTMENT_NOTICES[notice["kind"]]
-        closing = ")" if notice["kind"] == "appointment_cancelled" else ""
+        closing = ")" if what.endswith("(was") else ""
         text = f"Your appointment with {row['clinician_name']} is {what} {start:%a %d %b at %H:%M}{closing}."
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
@@ -110,6 +117,7 @@ PUSH_TITLES = {
     "appointment_confirmed": "Appointment confirmed",
     "appointment_rescheduled": "Appointment moved",
     "appointment_cancelled": "Appointment cancelled",
+    "request_lapsed": "Appointment request not confirmed",
     "offer_received": "New appointment times",
 }
 
