@@ -1,9 +1,10 @@
-"""Patients and clinicians booking, moving, confirming and cancelling, offering and answering
-offers, joining waitlists, all at once, with the worker's periodic tasks running meanwhile:
-every request either succeeds or is refused with a clear SQLSTATE (never a deadlock or a leaked
-constraint error), and afterwards both exclusion constraints' indexes hold every active
-appointment and everything the triggers keep (audit log, reminders and their jobs, statistics,
-waitlist entries, accepted offers) agrees with the appointments.
+"""Patients and clinicians booking, moving, confirming and cancelling, changing working hours,
+offering and answering offers, joining waitlists, all at once, with the worker's periodic tasks
+and calendar pulls' busy time running meanwhile: every request either succeeds or is refused
+with a clear SQLSTATE (never a deadlock or a leaked constraint error), and afterwards both
+exclusion constraints' indexes hold every active appointment and everything the triggers keep
+(audit log, reminders and their jobs, statistics, waitlist entries, accepted offers) agrees with
+the appointments.
 """
 
 from __future__ import annotations
@@ -114,6 +115,31 @@ def clinician_request(
     if roll < 0.9:
         return "reschedule", "select reschedule_appointment(%s, %s)", [active, random_time(rng)]
     return "cancel", "select cancel_appointment(%s, 'clinic closed')", [active]
+
+
+def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
+    """Now and then changes a weekday's hours or toggles a day's override (as the dashboard does,
+    a plain write under RLS), besides confirming, booking, moving and cancelling."""
+    roll = rng.random()
+    day = next_days_at(rng.choice(DAYS), time(0)).date()
+    if roll < 0.05:
+        return (
+            "hours",
+            "update clinician_availability set end_time = %s"
+            " where clinician_id = auth.uid() and day_of_week = extract(dow from %s::date)",
+            [rng.choice([time(15), time(16), time(17)]), day],
+        )
+    if roll < 0.1:
+        return (
+            "override",
+            "with removed as (delete from clinician_date_overrides"
+            " where clinician_id = auth.uid() and override_date = %s returning id)"
+            " insert into clinician_date_overrides"
+            " (clinician_id, override_date, is_available, start_time, end_time)"
+            " select auth.uid(), %s, true, '10:00', '15:00' where not exists (select from removed)",
+            [day, day],
+        )
+    return clinician_request(conn, rng, me, clinicians, patients)
 
 
 def waitlisted_patient_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
@@ -245,19 +271,33 @@ def assert_derived_rows_agree(url: str, clinicians: list[str]) -> None:
 
 
 REFRESH_STATISTICS = "select scheduling_private.refresh_dirty_statistics()"
+# A calendar pull's busy time, as the worker writes it: one clinician's block at a random
+# half hour of the test days, and another block gone.
+CHURN_BUSY_BLOCKS = """
+with removed as (
+    delete from calendar_busy_blocks
+    where id = (select id from calendar_busy_blocks order by random() limit 1)
+)
+insert into calendar_busy_blocks (user_id, starts_at, ends_at)
+select c.clinician_id, t.start, t.start + interval '30 minutes'
+from (select clinician_id from clinicians order by random() limit 1) as c,
+    (select (current_date + 2 + floor(random() * 3)::int + time '09:00') at time zone 'UTC'
+        + floor(random() * 16) * interval '30 minutes' as start) as t
+"""
 
 
 def test_concurrent_changes_keep_every_derived_row_right(committed_database: str) -> None:
     clinicians, patients = clinic(committed_database)
     actors = [(patient, patient_request) for patient in patients] + [
-        (clinician, clinician_request) for clinician in clinicians
+        (clinician, scheduling_clinician_request) for clinician in clinicians
     ]
+    tasks = [REFRESH_STATISTICS, CHURN_BUSY_BLOCKS]
 
-    outcomes = run_together(committed_database, actors, [REFRESH_STATISTICS], clinicians, patients)
+    outcomes = run_together(committed_database, actors, tasks, clinicians, patients)
 
     assert_only_expected_refusals(outcomes)
     succeeded = {kind for kind, outcome in outcomes if outcome == "ok"}
-    assert succeeded == {"book", "reschedule", "cancel", "confirm"}, outcomes
+    assert succeeded == {"book", "reschedule", "cancel", "confirm", "hours", "override"}, outcomes
     assert outcomes[("book", "PT409")] > 0, "no two requests ever wanted the same time"
     assert_derived_rows_agree(committed_database, clinicians)
 
