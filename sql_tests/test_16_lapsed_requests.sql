@@ -1,6 +1,6 @@
 -- A request still unconfirmed when its time is over is cancelled, and both people are told.
 begin;
-select plan(10);
+select plan(11);
 
 do $$
 declare
@@ -92,6 +92,14 @@ select ok(
     'and its day''s statistics will be recomputed without its minutes'
 );
 select is(scheduling_private.lapse_unconfirmed_requests(), 0, 'a second round finds nothing');
+select is(
+    (
+        select sum(p.cancellations)::int from public.cancellation_patterns as p
+        where p.clinician_id = tests.get_user_id('clin@example.com')
+    ),
+    1,
+    'cancellation patterns count the patient''s cancellation, not the lapsed request'
+);
 
 select tests.authenticate_as(tests.get_user_id('patient@example.com'));
 select throws_ok(

@@ -108,3 +108,23 @@ begin
     return null;
 end
 $$;
+
+-- Cancellation patterns leave lapsed requests out: nobody cancelled them, and their lead time
+-- (cancelled once the visit was over) would swell the "under 24 hours" count. The daily
+-- statistics still count them as cancelled; they took no time. Otherwise as in 20261125120000.
+create or replace view public.cancellation_patterns with (security_invoker = true) as
+select
+    a.clinician_id,
+    extract(isodow from a.scheduled_start at time zone a.timezone)::integer as weekday,
+    case
+        when a.scheduled_start - a.cancelled_at < interval '24 hours' then 'under 24 hours'
+        when a.scheduled_start - a.cancelled_at < interval '3 days' then '1 to 3 days'
+        when a.scheduled_start - a.cancelled_at < interval '7 days' then '3 to 7 days'
+        else '7 days or more'
+    end as lead_time,
+    count(*) as cancellations
+from public.appointments as a
+where
+    a.status = 'cancelled' and a.cancelled_at is not null
+    and not (a.confirmed_at is null and a.cancelled_by is null and a.cancelled_at >= a.scheduled_end)
+group by a.clinician_id, weekday, lead_time;
