@@ -358,6 +358,28 @@ def test_a_change_made_while_the_worker_refreshes_its_day_is_counted(committed_d
     assert total == 2
 
 
+def test_a_second_worker_neither_waits_for_nor_repeats_a_schedule_change(
+    committed_database: str,
+) -> None:
+    url = committed_database
+    clinicians, patients = clinic(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "select book_appointment(%s, %s, %s, 30, 'follow_up', 'in_person')",
+            [clinicians[0], patients[0], next_days_at(3, time(9))],
+        )
+        conn.execute(REFRESH_STATISTICS)
+        conn.execute(
+            "update clinician_availability set end_time = '16:00' where clinician_id = %s", [clinicians[0]]
+        )
+    with psycopg.connect(url) as first, psycopg.connect(url, autocommit=True) as second:
+        second.execute("set lock_timeout = '2s'")  # a wait fails here instead of hanging
+        assert first.execute(REFRESH_STATISTICS).fetchone()[0] == 1  # the booked day, not committed yet
+        assert second.execute(REFRESH_STATISTICS).fetchone()[0] == 0
+        first.commit()
+        assert second.execute(REFRESH_STATISTICS).fetchone()[0] == 0
+
+
 def overlapping_active_appointments(conn: psycopg.Connection) -> list[tuple]:
     """Active appointments that overlap: a clinician's with the buffer after each, a patient's without."""
     return conn.execute(

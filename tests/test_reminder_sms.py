@@ -32,14 +32,20 @@ def twilio() -> Iterator[tuple[LocalTwilio, Settings]]:
         yield server, settings
 
 
-def sms_reminder_due(conn: psycopg.Connection, phone: str) -> str:
-    """A confirmed appointment whose patient wants SMS; its SMS reminder falls due now."""
+def clinician_and_texting_patient(conn: psycopg.Connection, phone: str) -> tuple[str, str]:
+    """A clinician without a phone, and a patient who wants SMS at `phone`."""
     clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
     patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
     conn.execute(
         "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
         [patient, phone],
     )
+    return clinician, patient
+
+
+def sms_reminder_due(conn: psycopg.Connection, phone: str) -> str:
+    """A confirmed appointment whose patient wants SMS; its SMS reminder falls due now."""
+    clinician, patient = clinician_and_texting_patient(conn, phone)
     conn.execute("select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient])
     # Only the reminder is under test here; the confirmation notices are tested with email.
     conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
@@ -111,12 +117,7 @@ def test_server_error_is_retried_then_sent(committed_database, twilio) -> None:
 def test_confirmation_notice_is_texted_to_a_patient_who_wants_sms(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute(
-            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
-            [patient, "+15005550006"],
-        )
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
         conn.execute(
             "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
         )
@@ -129,12 +130,7 @@ def test_confirmation_notice_is_texted_to_a_patient_who_wants_sms(committed_data
 def test_a_lapsed_request_is_texted_as_never_confirmed(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute(
-            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
-            [patient, "+15005550006"],
-        )
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
         conn.execute(
             "select tests.add_appointment(%s, %s, tests.days_ahead(-1, '10:00'), 30, 'requested')",
             [clinician, patient],

@@ -13,15 +13,17 @@
 -- its appointments recomputes it with the hours of that moment). An override or a busy block
 -- covers its own dates, past ones included.
 --
--- How: a schedule change appends what it covers to a queue, and the worker's round turns the
--- queued changes into day marks before recomputing the marked days. The worker sees a change
--- only once it has committed, so it cannot recompute a day without it, and appending waits for
--- no one. Marking days directly would not: a calendar pull imports busy blocks and, in the same
--- transaction, may move an appointment, which takes the clinician's booking turn. A pull holding
--- a day's mark and waiting for the turn, and a booking holding the turn and waiting for that
--- mark, would deadlock (reasoned from the lock order, not seen).
+-- How: a schedule change appends what it covers to a queue, and the worker's round recomputes
+-- the days of the queued changes along with the marked days. The worker sees a change only once
+-- it has committed, so it cannot recompute a day without it; appending waits for no one, and the
+-- round takes queued changes as it takes marks (skip locked), so it waits for no change under
+-- way either. Marking days directly in the trigger would not do: a calendar pull imports busy
+-- blocks and, in the same transaction, may move an appointment, which takes the clinician's
+-- booking turn. A pull holding a day's mark and waiting for the turn, and a booking holding the
+-- turn and waiting for that mark, would deadlock (reasoned from the lock order, not seen).
 
 create table scheduling_private.statistics_schedule_changes (
+    id bigint generated always as identity primary key,
     clinician_id uuid not null,
     from_date date not null,
     to_date date not null,
@@ -94,39 +96,48 @@ for each row execute function scheduling_private.tg_clinician_date_overrides__qu
 create trigger _800_queue_statistics after insert or update or delete on public.calendar_busy_blocks
 for each row execute function scheduling_private.tg_calendar_busy_blocks__queue_statistics();
 
--- The worker's round: queued schedule changes become marks, then every marked day is recomputed.
+-- The worker's round: the days of queued schedule changes that have statistics, and the
+-- marked days, are recomputed. Each queued change and each mark goes to one worker (skip
+-- locked), and the days are recomputed in clinician and date order, so two workers that meet on
+-- a day wait for each other in the same order.
 create or replace function scheduling_private.refresh_dirty_statistics() returns integer
 language plpgsql
 set search_path = ''
 as $$
 declare
-    dirty record;
+    due record;
     refreshed integer := 0;
 begin
-    -- Marks in date order, as appointment changes take theirs, so this cannot deadlock with them.
-    with taken as (
-        delete from scheduling_private.statistics_schedule_changes
-        returning clinician_id, from_date, to_date, weekday
-    )
-    insert into scheduling_private.statistics_dirty (clinician_id, stat_date)
-    select distinct s.clinician_id, s.stat_date
-    from taken as c
-    join public.appointment_statistics as s
-        on s.clinician_id = c.clinician_id
-        and s.stat_date between c.from_date and c.to_date
-        and (c.weekday is null or extract(dow from s.stat_date) = c.weekday)
-    order by s.clinician_id, s.stat_date
-    on conflict do nothing;
+    for due in
+        with changes as (
+            delete from scheduling_private.statistics_schedule_changes as q
+            where q.id in (
+                select x.id from scheduling_private.statistics_schedule_changes as x for update skip locked
+            )
+            returning q.clinician_id, q.from_date, q.to_date, q.weekday
+        ),
 
-    for dirty in
-        delete from scheduling_private.statistics_dirty as d
-        where (d.clinician_id, d.stat_date) in (
-            select x.clinician_id, x.stat_date from scheduling_private.statistics_dirty as x
-            for update skip locked
+        marks as (
+            delete from scheduling_private.statistics_dirty as d
+            where (d.clinician_id, d.stat_date) in (
+                select x.clinician_id, x.stat_date from scheduling_private.statistics_dirty as x
+                for update skip locked
+            )
+            returning d.clinician_id, d.stat_date
         )
-        returning d.clinician_id, d.stat_date
+
+        select s.clinician_id, s.stat_date
+        from changes as c
+        inner join public.appointment_statistics as s
+            on
+                c.clinician_id = s.clinician_id
+                and s.stat_date between c.from_date and c.to_date
+                and (c.weekday is null or extract(dow from s.stat_date) = c.weekday)
+        union
+        select m.clinician_id, m.stat_date from marks as m
+        order by 1, 2
     loop
-        perform scheduling_private.refresh_day_statistics(dirty.clinician_id, dirty.stat_date);
+        perform scheduling_private.refresh_day_statistics(due.clinician_id, due.stat_date);
         refreshed := refreshed + 1;
     end loop;
     return refreshed;
