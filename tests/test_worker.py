@@ -79,7 +79,9 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert "stopped" in stderr
 
 
-def test_worker_expires_offers_past_their_time_and_prunes_old_jobs(committed_database: str) -> None:
+def test_worker_expires_offers_lapses_requests_past_their_time_and_prunes_old_jobs(
+    committed_database: str,
+) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
         clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
         patient = conn.execute("select tests.create_user('patient@example.com')").fetchone()[0]
@@ -88,6 +90,10 @@ def test_worker_expires_offers_past_their_time_and_prunes_old_jobs(committed_dat
             " time_options, appointment_type, location_type, expires_at) values (%s, %s, %s, %s,"
             " '[]', 'follow_up', 'video', now() - interval '1 minute') returning id",
             [clinician, patient, clinician, patient],
+        ).fetchone()[0]
+        request = conn.execute(
+            "select tests.add_appointment(%s, %s, now() - interval '1 hour', 30, 'requested')",
+            [clinician, patient],
         ).fetchone()[0]
         conn.execute(
             "insert into scheduling_private.jobs (kind, status, updated_at)"
@@ -101,9 +107,17 @@ def test_worker_expires_offers_past_their_time_and_prunes_old_jobs(committed_dat
             [offer],
             lambda status: status != "pending",
         )
+        request_status = wait_until(
+            committed_database,
+            "select status from appointments where id = %s",
+            [request],
+            lambda status: status != "requested",
+        )
         stderr = stop(worker)
     assert status == "expired"
+    assert request_status == "cancelled"
     assert "expire offers: 1" in stderr
+    assert "lapse unconfirmed requests: 1" in stderr
     assert "prune finished jobs: 1" in stderr
 
 
