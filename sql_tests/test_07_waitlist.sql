@@ -1,6 +1,6 @@
 -- The waitlist: freed time goes to the best-matching entry; declining passes it on.
 begin;
-select plan(17);
+select plan(20);
 
 do $$
 declare
@@ -149,6 +149,18 @@ select is(
     ),
     0, 'completing a visit offers nothing to the waitlist'
 );
+
+-- ----------------------------------------------------------------------------- entries past their time
+select is(scheduling_private.expire_waitlist_entries(), 1, 'the worker expires the one entry past its time');
+select is(
+    (
+        select array_agg(split_part(u.email, '@', 1) || ' ' || w.status order by u.email)
+        from public.appointment_waitlist as w inner join auth.users as u on w.patient_id = u.id
+    ),
+    array['a fulfilled', 'b active', 'c offered', 'd active', 'e expired', 'f active'],
+    'the expired entry is marked so; the others keep their status'
+);
+select is(scheduling_private.expire_waitlist_entries(), 0, 'a second round finds nothing');
 
 select * from finish();
 rollback;

@@ -79,7 +79,7 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert "stopped" in stderr
 
 
-def test_worker_expires_offers_lapses_requests_past_their_time_and_prunes_old_jobs(
+def test_worker_expires_offers_and_waitlist_entries_lapses_requests_and_prunes_old_jobs(
     committed_database: str,
 ) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
@@ -91,6 +91,11 @@ def test_worker_expires_offers_lapses_requests_past_their_time_and_prunes_old_jo
             " '[]', 'follow_up', 'video', now() - interval '1 minute') returning id",
             [clinician, patient, clinician, patient],
         ).fetchone()[0]
+        conn.execute(
+            "insert into appointment_waitlist (clinician_id, patient_id, appointment_type, expires_at)"
+            " values (%s, %s, 'follow_up', now() - interval '1 minute')",
+            [clinician, patient],
+        )
         request = conn.execute(
             "select tests.add_appointment(%s, %s, now() - interval '1 hour', 30, 'requested')",
             [clinician, patient],
@@ -118,6 +123,7 @@ def test_worker_expires_offers_lapses_requests_past_their_time_and_prunes_old_jo
     assert request_status == "cancelled"
     assert "expire offers: 1" in stderr
     assert "lapse unconfirmed requests: 1" in stderr
+    assert "expire waitlist entries: 1" in stderr
     assert "prune finished jobs: 1" in stderr
 
 

@@ -38,6 +38,8 @@ class PeriodicTask:
 PERIODIC_TASKS = [
     # Pending offers past expires_at become expired; expired waitlist offers go to the next match.
     PeriodicTask("expire offers", "select scheduling_private.expire_offers()", 60),
+    # Active waitlist entries past expires_at become expired.
+    PeriodicTask("expire waitlist entries", "select scheduling_private.expire_waitlist_entries()", 60),
     # Requests still unconfirmed when their time is over are cancelled, with a notice.
     PeriodicTask("lapse unconfirmed requests", "select scheduling_private.lapse_unconfirmed_requests()", 60),
     # Days whose appointments or schedule changed get their statistics recomputed.
