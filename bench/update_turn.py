@@ -12,21 +12,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
-from pathlib import Path
 
 import psycopg
 
 from bench.booking import BENCH_DIR, pgbench
 from bench.cluster import migrated_cluster
 
-APPOINTMENTS = 20_000
-NOTE_SCRIPT = f"""\\set k random(1, {APPOINTMENTS})
-BEGIN;
-UPDATE public.appointments SET patient_notes = 'note ' || :k
-    WHERE id = (SELECT id FROM bench.ids WHERE n = :k);
-COMMIT;
-"""
+APPOINTMENTS = 20_000  # bench/update_note.pgbench picks one of this many
 # Requested appointments every half hour from tomorrow on, a thousand at a time (one per clinician).
 APPOINTMENTS_SQL = f"""
 insert into public.appointments (
@@ -48,8 +40,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
-    script = Path(tempfile.mkdtemp(prefix="scheduling-bench-")) / "note.pgbench"
-    script.write_text(NOTE_SCRIPT)
+    script = BENCH_DIR / "update_note.pgbench"
     with migrated_cluster() as cluster:
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
             conn.execute((BENCH_DIR / "booking_setup.sql").read_text())

@@ -1,6 +1,6 @@
 -- A request still unconfirmed when its time is over is cancelled, and both people are told.
 begin;
-select plan(11);
+select plan(12);
 
 do $$
 declare
@@ -92,6 +92,17 @@ select ok(
     'and its day''s statistics will be recomputed without its minutes'
 );
 select is(scheduling_private.lapse_unconfirmed_requests(), 0, 'a second round finds nothing');
+select tests.call_as(
+    'clin@example.com',
+    $$select public.confirm_appointment(
+        (select id from public.appointments where scheduled_start = now() - interval '10 minutes')
+    )$$
+);
+select is(
+    (select status::text from public.appointments where scheduled_start = now() - interval '10 minutes'),
+    'confirmed',
+    'the request under way can still be confirmed by its clinician'
+);
 select is(
     (
         select sum(p.cancellations)::int from public.cancellation_patterns as p

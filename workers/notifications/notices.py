@@ -86,11 +86,12 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
     )
 
 
+# What follows "Your appointment with <clinician> is "; {start} is the visit's local time.
 SMS_APPOINTMENT_NOTICES = {
-    "appointment_confirmed": "confirmed",
-    "appointment_rescheduled": "moved to",
-    "appointment_cancelled": "cancelled (was",
-    "request_lapsed": "cancelled, never confirmed (was",
+    "appointment_confirmed": "confirmed {start}",
+    "appointment_rescheduled": "moved to {start}",
+    "appointment_cancelled": "cancelled (was {start})",
+    "request_lapsed": "cancelled, never confirmed (was {start})",
 }
 
 
@@ -104,9 +105,8 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         return "skipped"
     if notice["kind"] in SMS_APPOINTMENT_NOTICES:
         start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
-        what = SMS_APPOINTMENT_NOTICES[notice["kind"]]
-        closing = ")" if what.endswith("(was") else ""
-        text = f"Your appointment with {row['clinician_name']} is {what} {start:%a %d %b at %H:%M}{closing}."
+        what = SMS_APPOINTMENT_NOTICES[notice["kind"]].format(start=f"{start:%a %d %b at %H:%M}")
+        text = f"Your appointment with {row['clinician_name']} is {what}."
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
     SmsSender(settings.twilio).send(row["phone"], text)
