@@ -10,8 +10,9 @@
 -- A cancellation takes the clinician's and the patient's booking turns (trigger _050). Taking
 -- the turns of several requests in one transaction, waiting for each, could deadlock with a
 -- booking that takes two of them in the other order; so the turns are tried without waiting,
--- and a request whose turn another transaction holds lapses at the next round. The scan reads
--- the patient exclusion constraint's index: only active appointments already over.
+-- and a request whose turn another transaction holds lapses at the next round. The scan can
+-- read the patient exclusion constraint's index, which holds only active appointments (EXPLAIN
+-- on the seeded database chose it).
 create function scheduling_private.lapse_unconfirmed_requests() returns integer
 language plpgsql
 set search_path = ''
