@@ -32,6 +32,7 @@ lint: $(VENV)/.installed
 bench: deps
 	$(VENV)/bin/python -m bench.booking
 	$(VENV)/bin/python -m bench.slot_search
+	$(VENV)/bin/python -m bench.history_reads
 
 deps: system-deps $(VENV)/.installed
 
