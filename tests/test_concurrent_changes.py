@@ -1,10 +1,10 @@
-"""Patients and clinicians booking, moving, confirming and cancelling, changing working hours,
-offering and answering offers, joining waitlists, all at once, with the worker's periodic tasks
-and calendar pulls' busy time running meanwhile: every request either succeeds or is refused
-with a clear SQLSTATE (never a deadlock or a leaked constraint error), and afterwards both
-exclusion constraints' indexes hold every active appointment and everything the triggers keep
-(audit log, reminders and their jobs, statistics, waitlist entries, accepted offers) agrees with
-the appointments.
+"""Patients and clinicians booking, moving, confirming and cancelling, changing working hours
+and time zones, offering and answering offers, joining waitlists, all at once, with the
+worker's periodic tasks and calendar pulls' busy time running meanwhile: every request either
+succeeds or is refused with a clear SQLSTATE (never a deadlock or a leaked constraint error),
+and afterwards both exclusion constraints' indexes hold every active appointment and everything
+the triggers and the worker keep (audit log, reminders and their jobs, statistics, waitlist
+entries, accepted offers, each appointment's time zone) agrees with the appointments.
 """
 
 from __future__ import annotations
@@ -118,8 +118,9 @@ def clinician_request(
 
 
 def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
-    """Now and then changes a weekday's hours or toggles a day's override (as the dashboard does,
-    a plain write under RLS), besides confirming, booking, moving and cancelling."""
+    """Now and then changes a weekday's hours, toggles a day's override or switches time zone
+    (as the dashboard does, a plain write under RLS), besides confirming, booking, moving and
+    cancelling."""
     roll = rng.random()
     day = next_days_at(rng.choice(DAYS), time(0)).date()
     if roll < 0.05:
@@ -138,6 +139,13 @@ def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[s
             " (clinician_id, override_date, is_available, start_time, end_time)"
             " select auth.uid(), %s, true, '10:00', '15:00' where not exists (select from removed)",
             [day, day],
+        )
+    if roll < 0.13:
+        return (
+            "zone",
+            "update clinicians set timezone = case when timezone = 'UTC' then 'Europe/Paris' else 'UTC' end"
+            " where clinician_id = auth.uid()",
+            [],
         )
     return clinician_request(conn, rng, me, clinicians, patients)
 
@@ -258,6 +266,9 @@ def assert_derived_rows_agree(url: str, clinicians: list[str]) -> None:
         assert appointments_whose_audit_disagrees(conn) == []
         assert reminders_out_of_step(conn) == []
         assert reminder_jobs_out_of_step(conn) == []
+        while conn.execute(FOLLOW_TIME_ZONES).fetchone()[0]:
+            pass
+        assert appointments_in_another_zone(conn) == []
         conn.execute("select scheduling_private.refresh_dirty_statistics()")
         kept = {clinician: statistics(conn, clinician) for clinician in clinicians}
         conn.execute("delete from appointment_statistics")
@@ -271,6 +282,7 @@ def assert_derived_rows_agree(url: str, clinicians: list[str]) -> None:
 
 
 REFRESH_STATISTICS = "select scheduling_private.refresh_dirty_statistics()"
+FOLLOW_TIME_ZONES = "select scheduling_private.follow_time_zone_changes()"
 # A calendar pull's busy time, as the worker writes it: one clinician's block at a random
 # half hour of the test days, and another block gone.
 CHURN_BUSY_BLOCKS = """
@@ -291,13 +303,13 @@ def test_concurrent_changes_keep_every_derived_row_right(committed_database: str
     actors = [(patient, patient_request) for patient in patients] + [
         (clinician, scheduling_clinician_request) for clinician in clinicians
     ]
-    tasks = [REFRESH_STATISTICS, CHURN_BUSY_BLOCKS]
+    tasks = [REFRESH_STATISTICS, CHURN_BUSY_BLOCKS, FOLLOW_TIME_ZONES]
 
     outcomes = run_together(committed_database, actors, tasks, clinicians, patients)
 
     assert_only_expected_refusals(outcomes)
     succeeded = {kind for kind, outcome in outcomes if outcome == "ok"}
-    assert succeeded == {"book", "reschedule", "cancel", "confirm", "hours", "override"}, outcomes
+    assert succeeded == {"book", "reschedule", "cancel", "confirm", "hours", "override", "zone"}, outcomes
     assert outcomes[("book", "PT409")] > 0, "no two requests ever wanted the same time"
     assert_derived_rows_agree(committed_database, clinicians)
 
@@ -432,6 +444,14 @@ def appointments_whose_audit_disagrees(conn: psycopg.Connection) -> list[tuple]:
         where audit.inserts <> 1
             or audit.latest ->> 'status' <> a.status
             or (audit.latest ->> 'scheduled_start')::timestamptz <> a.scheduled_start"""
+    ).fetchall()
+
+
+def appointments_in_another_zone(conn: psycopg.Connection) -> list[tuple]:
+    """Appointments whose time zone is not their clinician's, once the worker has caught up."""
+    return conn.execute(
+        "select a.id, a.timezone, c.timezone from appointments as a"
+        " join clinicians as c on c.clinician_id = a.clinician_id where a.timezone <> c.timezone"
     ).fetchall()
 
 

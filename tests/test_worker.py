@@ -79,7 +79,7 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert "stopped" in stderr
 
 
-def test_worker_expires_offers_and_waitlist_entries_lapses_requests_and_prunes_old_jobs(
+def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zones_and_prunes_old_jobs(
     committed_database: str,
 ) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
@@ -104,6 +104,7 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_requests_and_prunes_o
             "insert into scheduling_private.jobs (kind, status, updated_at)"
             " values ('notice_email', 'done', now() - interval '15 days')"
         )
+        conn.execute("update clinicians set timezone = 'Europe/London' where clinician_id = %s", [clinician])
 
     with running_worker(committed_database) as worker:
         status = wait_until(
@@ -118,11 +119,19 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_requests_and_prunes_o
             [request],
             lambda status: status != "requested",
         )
+        request_zone = wait_until(
+            committed_database,
+            "select timezone from appointments where id = %s",
+            [request],
+            lambda zone: zone != "UTC",
+        )
         stderr = stop(worker)
     assert status == "expired"
     assert request_status == "cancelled"
     assert "expire offers: 1" in stderr
     assert "lapse unconfirmed requests: 1" in stderr
+    assert request_zone == "Europe/London"
+    assert "follow time zone changes: 1" in stderr
     assert "expire waitlist entries: 1" in stderr
     assert "prune finished jobs: 1" in stderr
 

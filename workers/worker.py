@@ -42,6 +42,8 @@ PERIODIC_TASKS = [
     PeriodicTask("expire waitlist entries", "select scheduling_private.expire_waitlist_entries()", 60),
     # Requests still unconfirmed when their time is over are cancelled, with a notice.
     PeriodicTask("lapse unconfirmed requests", "select scheduling_private.lapse_unconfirmed_requests()", 60),
+    # Appointments of clinicians who changed time zone take the new zone, visits to come first.
+    PeriodicTask("follow time zone changes", "select scheduling_private.follow_time_zone_changes()", 60),
     # Days whose appointments or schedule changed get their statistics recomputed.
     PeriodicTask("refresh statistics", "select scheduling_private.refresh_dirty_statistics()", 60),
     # Connected calendars not pulled for 15 minutes get a pull job.
