@@ -41,7 +41,7 @@ as $$
 begin
     -- A round of the worker holding this clinician's row makes the change wait for its commit;
     -- the row is then updated, or inserted afresh if the round has removed it.
-    insert into scheduling_private.time_zone_changes as q (clinician_id) values (new.clinician_id)
+    insert into scheduling_private.time_zone_changes (clinician_id) values (new.clinician_id)
     on conflict (clinician_id) do update set changed_at = excluded.changed_at;
     -- lock_booking's clinician key
     perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(new.clinician_id::text));
