@@ -92,3 +92,65 @@ def test_an_unknown_number_is_told_to_call(committed_database, web) -> None:
     patient_with_two_visits(committed_database)
     unknown = reply(web, "X", sender="+15005550099")
     assert "could not match this number" in unknown.text
+
+
+def children_sharing_a_parents_phone(url: str) -> tuple[str, str]:
+    """Two patients who gave the same number, each with a visit: the first child's in 3 days, the
+    second's in 4."""
+    with psycopg.connect(url) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        visits = []
+        for days, child in [(3, "first.child@example.com"), (4, "second.child@example.com")]:
+            patient = conn.execute("select tests.create_user(%s)", [child]).fetchone()[0]
+            conn.execute(
+                "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+                [patient, PHONE],
+            )
+            visits.append(
+                conn.execute(
+                    "select tests.add_appointment(%s, %s, tests.days_ahead(%s, '10:00'))",
+                    [clinician, patient, days],
+                ).fetchone()[0]
+            )
+    return visits[0], visits[1]
+
+
+def sms_reminder_sent_for(url: str, appointment: str, minutes_ago: int) -> None:
+    with psycopg.connect(url) as conn:
+        sent = conn.execute(
+            "update appointment_reminders set status = 'sent', sent_at = now() - make_interval(mins => %s)"
+            " where appointment_id = %s and channel = 'sms' returning id",
+            [minutes_ago, appointment],
+        ).fetchall()
+    assert len(sent) == 1
+
+
+def test_on_a_shared_number_a_reply_answers_the_visit_of_the_last_sms_reminder(
+    committed_database, web
+) -> None:
+    first_child, second_child = children_sharing_a_parents_phone(committed_database)
+    sms_reminder_sent_for(committed_database, first_child, minutes_ago=60)
+    sms_reminder_sent_for(committed_database, second_child, minutes_ago=1)
+
+    cancelled = reply(web, "X")
+
+    assert "is cancelled" in cancelled.text
+    assert visit(committed_database, second_child) == ("cancelled", "Cancelled by the patient by SMS", False)
+    assert visit(committed_database, first_child) == ("confirmed", None, False)
+    with psycopg.connect(committed_database) as conn:
+        cancelled_by = conn.execute(
+            "select u.email from appointments as a join auth.users as u on u.id = a.cancelled_by"
+            " where a.id = %s",
+            [second_child],
+        ).fetchone()[0]
+    assert cancelled_by == "second.child@example.com"
+
+
+def test_on_a_shared_number_without_a_reminder_a_reply_changes_nothing(committed_database, web) -> None:
+    first_child, second_child = children_sharing_a_parents_phone(committed_database)
+
+    answer = reply(web, "X")
+
+    assert "more than one patient" in answer.text and "call the clinic" in answer.text
+    assert visit(committed_database, first_child) == ("confirmed", None, False)
+    assert visit(committed_database, second_child) == ("confirmed", None, False)

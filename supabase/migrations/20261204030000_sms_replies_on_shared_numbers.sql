@@ -1,0 +1,75 @@
+-- An SMS reply now acts on the visit it answers, also when several people share the number.
+--
+-- A parent's phone often serves several children, each with an account of their own. The reply
+-- handler found "the patient" as any one row of notification_preferences with that number and
+-- acted on that patient's next visit: an X sent in answer to one child's reminder could cancel
+-- another child's visit. Now:
+-- - The reply answers the visit of the latest SMS reminder sent to this number whose visit is
+--   still ahead and active (a reminder asks "Reply C to confirm or X to cancel").
+-- - With no such reminder, a number of one person acts on that person's next visit, as before;
+--   a number several people gave changes nothing and asks them to call the clinic.
+-- Otherwise as in 20261125100000.
+
+-- The webhook looks people up by their number.
+create index if not exists notification_preferences_phone_idx on public.notification_preferences (phone);
+
+create or replace function scheduling_private.handle_sms_reply(phone text, body text, at timestamptz default now())
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+    people_with_number integer;
+    next_visit public.appointments;
+    local_start text;
+    command text := upper(btrim(coalesce(body, '')));
+begin
+    people_with_number := (
+        select count(*) from public.notification_preferences as p where p.phone = handle_sms_reply.phone
+    );
+    if people_with_number = 0 then
+        return 'We could not match this number to a patient. Please call the clinic.';
+    end if;
+
+    select a.* into next_visit
+    from public.appointment_reminders as r
+    inner join public.notification_preferences as p on r.user_id = p.user_id
+    inner join public.appointments as a on r.appointment_id = a.id and r.user_id = a.patient_id
+    where
+        p.phone = handle_sms_reply.phone
+        and r.channel = 'sms' and r.status = 'sent'
+        and a.status in ('requested', 'confirmed') and a.scheduled_start > at
+    order by r.sent_at desc
+    limit 1
+    for update of a;
+    if not found then
+        if people_with_number > 1 then
+            return 'This number belongs to more than one patient, so we cannot tell which appointment you mean. '
+                || 'Please call the clinic.';
+        end if;
+        select a.* into next_visit
+        from public.appointments as a
+        inner join public.notification_preferences as p on a.patient_id = p.user_id
+        where p.phone = handle_sms_reply.phone and a.status in ('requested', 'confirmed') and a.scheduled_start > at
+        order by a.scheduled_start
+        limit 1
+        for update of a;
+        if not found then
+            return 'You have no upcoming appointment.';
+        end if;
+    end if;
+    local_start := to_char(next_visit.scheduled_start at time zone next_visit.timezone, 'Dy DD Mon "at" HH24:MI');
+
+    if command = 'C' then
+        update public.appointments as a set patient_confirmed_at = at where a.id = next_visit.id;
+        return format('Thank you, see you %s.', local_start);
+    elsif command = 'X' then
+        update public.appointments as a
+        set status = 'cancelled', cancellation_reason = 'Cancelled by the patient by SMS',
+            cancelled_by = next_visit.patient_id
+        where a.id = next_visit.id;
+        return format('Your appointment %s is cancelled.', local_start);
+    end if;
+    return format('Reply C to confirm your appointment %s or X to cancel it.', local_start);
+end
+$$;
