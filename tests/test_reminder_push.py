@@ -83,6 +83,8 @@ def test_push_reminder_reaches_every_subscription_and_gone_ones_are_removed(comm
     assert sorted(name for name, _ in service.state.received) == ["laptop", "phone"]
     message = service.state.received[0][1]
     assert message["title"] == "Appointment reminder"
+    assert message["body"].startswith("Reminder: follow up with dr.who@example.com ")
+    assert message["body"].endswith(":00.")  # the visit's time, without the SMS's reply invitation
     assert message["url"] == f"https://clinic.example/appointments/{appointment}"
     assert state == ("sent", None)
     assert sorted(endpoints) == ["laptop", "phone"]

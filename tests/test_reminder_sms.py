@@ -73,7 +73,31 @@ def test_sms_reminder_is_sent_through_twilio(committed_database, twilio) -> None
         state = reminder_state(conn, reminder)
     assert [(m["to"], m["from"]) for m in server.state.sent] == [("+15005550006", FROM_NUMBER)]
     assert server.state.sent[0]["body"].startswith("Reminder: follow up with dr.who@example.com")
+    assert server.state.sent[0]["body"].endswith(" Reply C to confirm or X to cancel.")
     assert state == ("sent", 1, None, "done", 1)
+
+
+def test_a_clinicians_sms_reminder_names_the_patient_side_and_asks_for_no_reply(
+    committed_database, twilio
+) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+            [clinician, "+15005550006"],
+        )
+        conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
+        )
+        conn.execute("delete from scheduling_private.jobs where kind <> 'reminder_sms'")
+        conn.execute("update scheduling_private.jobs set run_after = now()")
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [m["to"] for m in server.state.sent] == ["+15005550006"]
+    assert server.state.sent[0]["body"].startswith("Reminder: follow up with your patient ")
+    assert "Reply" not in server.state.sent[0]["body"]
 
 
 def test_invalid_number_fails_at_once_with_twilios_message(committed_database, twilio) -> None:

@@ -76,7 +76,7 @@ def push_sender(settings: Settings) -> Send:
     def send(conn: psycopg.Connection, reminder: dict) -> str | None:
         message = {
             "title": "Appointment reminder",
-            "body": reminder_text(reminder).split(" Reply")[0],
+            "body": reminder_line(reminder),
             "url": f"{settings.app_base_url}/appointments/{reminder['appointment_id']}",
         }
         if push.send(conn, reminder["user_id"], message) == 0:
@@ -86,10 +86,16 @@ def push_sender(settings: Settings) -> Send:
     return send
 
 
-def reminder_text(reminder: dict) -> str:
+def reminder_line(reminder: dict) -> str:
+    """What a reminder says, in the reader's zone (the push body, and the start of the SMS)."""
     start = reminder["scheduled_start"].astimezone(ZoneInfo(reminder["reader_timezone"]))
-    visit = visit_name(reminder)
-    return (
-        f"Reminder: {visit} with {reminder['clinician_name']} {start:%a %d %b at %H:%M}."
-        " Reply C to confirm or X to cancel."
-    )
+    with_whom = "your patient" if reminder["reader_is_clinician"] else reminder["clinician_name"]
+    return f"Reminder: {visit_name(reminder)} with {with_whom} {start:%a %d %b at %H:%M}."
+
+
+def reminder_text(reminder: dict) -> str:
+    """The SMS: only the patient is asked to reply, since a reply acts on the patient's visit
+    (scheduling_private.handle_sms_reply)."""
+    if reminder["reader_is_clinician"]:
+        return reminder_line(reminder)
+    return f"{reminder_line(reminder)} Reply C to confirm or X to cancel."
