@@ -151,6 +151,24 @@ def test_confirmation_notice_is_texted_to_a_patient_who_wants_sms(committed_data
     assert server.state.sent[0]["body"].startswith("Your appointment with dr.who@example.com is confirmed")
 
 
+def test_a_clinicians_confirmation_text_speaks_of_their_patient(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+            [clinician, "+15005550007"],
+        )
+        conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
+        )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2
+    texts = {message["to"]: message["body"] for message in server.state.sent}
+    assert texts["+15005550006"].startswith("Your appointment with dr.who@example.com is confirmed")
+    assert texts["+15005550007"].startswith("Your appointment with your patient is confirmed")
+
+
 def test_a_lapsed_request_is_texted_as_never_confirmed(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:

@@ -62,7 +62,8 @@ select
     a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
     a.ical_sequence, a.timezone as appointment_timezone, a.updated_at,
     coalesce(p.email, u.email) as email, p.phone,
-    coalesce(p.timezone, a.timezone) as reader_timezone, c.display_name as clinician_name
+    coalesce(p.timezone, a.timezone) as reader_timezone, c.display_name as clinician_name,
+    u.id = a.clinician_id as reader_is_clinician
 from public.appointments as a
 join public.clinicians as c on c.clinician_id = a.clinician_id
 join auth.users as u on u.id = %(user_id)s

@@ -86,7 +86,8 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
     )
 
 
-# What follows "Your appointment with <clinician> is "; {start} is the visit's local time.
+# What follows "Your appointment with <clinician, or "your patient"> is "; {start} is the visit's
+# local time.
 SMS_APPOINTMENT_NOTICES = {
     "appointment_confirmed": "confirmed {start}",
     "appointment_rescheduled": "moved to {start}",
@@ -106,7 +107,8 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
     if notice["kind"] in SMS_APPOINTMENT_NOTICES:
         start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
         what = SMS_APPOINTMENT_NOTICES[notice["kind"]].format(start=f"{start:%a %d %b at %H:%M}")
-        text = f"Your appointment with {row['clinician_name']} is {what}."
+        with_whom = "your patient" if row["reader_is_clinician"] else row["clinician_name"]
+        text = f"Your appointment with {with_whom} is {what}."
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
     SmsSender(settings.twilio).send(row["phone"], text)
