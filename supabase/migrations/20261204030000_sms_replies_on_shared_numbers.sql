@@ -1,13 +1,16 @@
 -- An SMS reply now acts on the visit it answers, also when several people share the number.
 --
--- A parent's phone often serves several children, each with an account of their own. The reply
--- handler found "the patient" as any one row of notification_preferences with that number and
--- acted on that patient's next visit: an X sent in answer to one child's reminder could cancel
--- another child's visit. Now:
--- - The reply answers the visit of the latest SMS reminder sent to this number whose visit is
---   still ahead and active (a reminder asks "Reply C to confirm or X to cancel").
--- - With no such reminder, a number of one person acts on that person's next visit, as before;
---   a number several people gave changes nothing and asks them to call the clinic.
+-- The reply handler found "the patient" as any one row of notification_preferences with that
+-- number and acted on that patient's next visit. Two ways that went wrong:
+-- - A parent's phone often serves several children, each with an account of their own: an X
+--   sent in answer to one child's reminder could cancel another child's visit.
+-- - SMS reminders go out 15 minutes before the visit. An X sent once that visit had begun
+--   cancelled the patient's next visit instead, maybe weeks later.
+-- Now a reply answers the latest SMS reminder sent to the number in the last 24 hours (a
+-- reminder asks "Reply C to confirm or X to cancel"): it acts on that reminder's visit while the
+-- visit is still ahead and active, and otherwise changes nothing and asks them to call. With no
+-- such reminder, a number of one person acts on that person's next visit, as before, and a
+-- number several people gave changes nothing and asks them to call the clinic.
 -- Otherwise as in 20261125100000.
 
 -- The webhook looks people up by their number.
@@ -20,6 +23,7 @@ set search_path = ''
 as $$
 declare
     people_with_number integer;
+    answered uuid;
     next_visit public.appointments;
     local_start text;
     command text := upper(btrim(coalesce(body, '')));
@@ -31,22 +35,32 @@ begin
         return 'We could not match this number to a patient. Please call the clinic.';
     end if;
 
-    select a.* into next_visit
+    select r.appointment_id into answered
     from public.appointment_reminders as r
     inner join public.notification_preferences as p on r.user_id = p.user_id
     inner join public.appointments as a on r.appointment_id = a.id and r.user_id = a.patient_id
     where
         p.phone = handle_sms_reply.phone
-        and r.channel = 'sms' and r.status = 'sent'
-        and a.status in ('requested', 'confirmed') and a.scheduled_start > at
+        and r.channel = 'sms' and r.status = 'sent' and r.sent_at > at - interval '24 hours'
     order by r.sent_at desc
-    limit 1
-    for update of a;
-    if not found then
-        if people_with_number > 1 then
-            return 'This number belongs to more than one patient, so we cannot tell which appointment you mean. '
-                || 'Please call the clinic.';
+    limit 1;
+    if found then
+        select a.* into next_visit from public.appointments as a
+        where a.id = answered and a.status in ('requested', 'confirmed') and a.scheduled_start > at
+        for update;
+        if not found then
+            return format(
+                'Your appointment %s can no longer be changed by text. Please call the clinic.',
+                (
+                    select to_char(a.scheduled_start at time zone a.timezone, 'Dy DD Mon "at" HH24:MI')
+                    from public.appointments as a where a.id = answered
+                )
+            );
         end if;
+    elsif people_with_number > 1 then
+        return 'This number belongs to more than one patient, so we cannot tell which appointment you mean. '
+            || 'Please call the clinic.';
+    else
         select a.* into next_visit
         from public.appointments as a
         inner join public.notification_preferences as p on a.patient_id = p.user_id
