@@ -110,6 +110,7 @@ def test_appointments_are_created_moved_and_cancelled_in_the_calendar(clinic: di
     with psycopg.connect(clinic["url"]) as conn:
         appointment, uid, start = booked_and_pushed(conn, clinic, 3, "10:00")
         created = events_in(clinic["calendar"])
+        summaries = [str(item.icalendar_component["summary"]) for item in clinic["calendar"].get_events()]
         apple_id = conn.execute("select apple_calendar_event_id from appointments").fetchone()[0]
 
         conn.execute(
@@ -131,6 +132,7 @@ def test_appointments_are_created_moved_and_cancelled_in_the_calendar(clinic: di
         pushes = [row for row in log_actions(conn) if row[0] == "push"]
 
     assert created == {uid: (start, start + timedelta(minutes=30))}
+    assert summaries == ["Follow up with your patient"]  # the clinician's calendar; no patient named
     assert apple_id and apple_id.endswith(".ics")
     assert moved == {uid: (start + timedelta(days=1), start + timedelta(days=1, minutes=30))}
     assert cancelled == {}

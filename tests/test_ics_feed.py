@@ -36,9 +36,11 @@ def test_feed_lists_the_users_appointments_and_stops_when_revoked(committed_data
         conn.commit()
         first_token = as_user(conn, patient, "select create_ics_feed_token()")[0]
         token = as_user(conn, patient, "select create_ics_feed_token()")[0]
+        clinicians_token = as_user(conn, clinician, "select create_ics_feed_token()")[0]
 
         with TestClient(create_app(committed_database, SETTINGS)) as client:
             feed = client.get(f"/ics/{token}.ics")
+            clinicians_feed = client.get(f"/ics/{clinicians_token}.ics")
             replaced = client.get(f"/ics/{first_token}.ics")
             as_user(conn, patient, "select revoke_ics_feed()")
             revoked = client.get(f"/ics/{token}.ics")
@@ -52,5 +54,8 @@ def test_feed_lists_the_users_appointments_and_stops_when_revoked(committed_data
     assert first.decoded("DTSTART") == start
     assert first.decoded("DTSTART").tzinfo == ZoneInfo("America/New_York")
     assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["America/New_York"]
+    assert str(first["SUMMARY"]) == "Follow up with dr.who@example.com"
+    clinicians_events = Calendar.from_ical(clinicians_feed.content).walk("VEVENT")
+    assert [str(e["SUMMARY"]) for e in clinicians_events] == ["Follow up with your patient"] * 3
     assert replaced.status_code == 404, "a new token revokes the previous one"
     assert revoked.status_code == 404

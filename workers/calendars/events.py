@@ -15,7 +15,9 @@ OUR_UID_SUFFIX = "@clinic-scheduling"
 
 
 def appointment_event(appointment: dict, app_base_url: str) -> Event:
-    """A VEVENT in the clinician's zone; UID and SEQUENCE are the appointment's own."""
+    """A VEVENT in the clinician's zone; UID and SEQUENCE are the appointment's own. Its summary
+    names the clinician to the patient, and says "your patient" in the clinician's calendar
+    (`reader_is_clinician`): no patient's name goes to an external calendar."""
     zone = ZoneInfo(appointment["timezone"])
     event = Event()
     event.add("uid", appointment["ical_uid"])
@@ -24,7 +26,8 @@ def appointment_event(appointment: dict, app_base_url: str) -> Event:
     event.add("last-modified", appointment["updated_at"].astimezone(UTC))
     event.add("dtstart", appointment["scheduled_start"].astimezone(zone))
     event.add("dtend", appointment["scheduled_end"].astimezone(zone))
-    event.add("summary", f"{visit_name(appointment).capitalize()} with {appointment['clinician_name']}")
+    with_whom = "your patient" if appointment["reader_is_clinician"] else appointment["clinician_name"]
+    event.add("summary", f"{visit_name(appointment).capitalize()} with {with_whom}")
     event.add("status", status_of(appointment["status"]))
     event.add(
         "location",

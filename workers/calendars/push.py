@@ -35,7 +35,8 @@ def push_appointment(
             external_id=link["external_event_id"],
         )
         return "deleted"
-    ical = calendar_of([appointment_event(appointment, app_base_url)]).to_ical()
+    as_read = appointment | {"reader_is_clinician": appointment["clinician_id"] == connection["user_id"]}
+    ical = calendar_of([appointment_event(as_read, app_base_url)]).to_ical()
     known = PushedEvent(link["external_event_id"], link["etag"]) if link else None
     written = client.put(appointment["ical_uid"], ical, known)
     external_id = written.external_id
