@@ -156,56 +156,44 @@ def test_on_a_shared_number_without_a_reminder_a_reply_changes_nothing(committed
     assert visit(committed_database, second_child) == ("confirmed", None, False)
 
 
-def test_a_reply_after_the_reminded_visit_began_changes_no_other_visit(committed_database, web) -> None:
-    """The reminder went out 15 minutes before the visit; the X comes once it has begun."""
-    with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute(
-            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
-            [patient, PHONE],
-        )
-        begun = conn.execute(
-            "select tests.add_appointment(%s, %s, date_trunc('minute', now()) - interval '5 minutes')",
-            [clinician, patient],
+def visit_reminded_by_sms(url: str, like: str, start_sql: str, status: str) -> str:
+    """A visit of the same clinician and patient as `like`, starting at `start_sql`, whose SMS
+    reminder went out 15 minutes before its start."""
+    with psycopg.connect(url) as conn:
+        reminded = conn.execute(
+            f"select tests.add_appointment(a.clinician_id, a.patient_id, {start_sql}, 30, %s)"
+            " from appointments as a where a.id = %s",
+            [status, like],
         ).fetchone()[0]
         conn.execute(
             "insert into appointment_reminders"
             " (appointment_id, user_id, channel, offset_minutes, scheduled_for, status, sent_at)"
             " select id, patient_id, 'sms', 15, scheduled_start - interval '15 minutes', 'sent',"
             " scheduled_start - interval '15 minutes' from appointments where id = %s",
-            [begun],
+            [reminded],
         )
-        next_week = conn.execute(
-            "select tests.add_appointment(%s, %s, tests.days_ahead(7, '10:00'))", [clinician, patient]
-        ).fetchone()[0]
+    return reminded
+
+
+def test_a_reply_after_the_reminded_visit_began_changes_no_other_visit(committed_database, web) -> None:
+    """The reminder went out 15 minutes before the visit; the X comes once it has begun."""
+    first, second = patient_with_two_visits(committed_database)
+    begun = visit_reminded_by_sms(
+        committed_database, first, "date_trunc('minute', now()) - interval '5 minutes'", "confirmed"
+    )
 
     answer = reply(web, "X")
 
     assert "can no longer be changed by text" in answer.text and "call the clinic" in answer.text
-    assert visit(committed_database, begun) == ("confirmed", None, False)
-    assert visit(committed_database, next_week) == ("confirmed", None, False)
+    for untouched in (begun, first, second):
+        assert visit(committed_database, untouched) == ("confirmed", None, False)
 
 
 def test_a_reminder_older_than_a_day_answers_nothing_and_the_next_visit_is_meant(
     committed_database, web
 ) -> None:
     first, second = patient_with_two_visits(committed_database)
-    with psycopg.connect(committed_database) as conn:
-        clinician, patient = conn.execute(
-            "select clinician_id, patient_id from appointments where id = %s", [first]
-        ).fetchone()
-        last_week = conn.execute(
-            "select tests.add_appointment(%s, %s, tests.days_ahead(-7, '10:00'), 30, 'completed')",
-            [clinician, patient],
-        ).fetchone()[0]
-        conn.execute(
-            "insert into appointment_reminders"
-            " (appointment_id, user_id, channel, offset_minutes, scheduled_for, status, sent_at)"
-            " select id, patient_id, 'sms', 15, scheduled_start - interval '15 minutes', 'sent',"
-            " scheduled_start - interval '15 minutes' from appointments where id = %s",
-            [last_week],
-        )
+    visit_reminded_by_sms(committed_database, first, "tests.days_ahead(-7, '10:00')", "completed")
 
     cancelled = reply(web, "X")
 
