@@ -200,3 +200,22 @@ def test_a_reminder_older_than_a_day_answers_nothing_and_the_next_visit_is_meant
     assert "is cancelled" in cancelled.text
     assert visit(committed_database, first) == ("cancelled", "Cancelled by the patient by SMS", False)
     assert visit(committed_database, second) == ("confirmed", None, False)
+
+
+def test_c_for_a_request_not_yet_confirmed_says_it_still_waits(committed_database, web) -> None:
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+            [patient, PHONE],
+        )
+        request = conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(2, '10:00'), 30, 'requested')",
+            [clinician, patient],
+        ).fetchone()[0]
+
+    answer = reply(web, "C")
+
+    assert "still waits for the clinic to confirm it" in answer.text and "see you" not in answer.text
+    assert visit(committed_database, request) == ("requested", None, True)

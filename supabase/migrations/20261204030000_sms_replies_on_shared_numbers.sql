@@ -11,6 +11,8 @@
 -- visit is still ahead and active, and otherwise changes nothing and asks them to call. With no
 -- such reminder, a number of one person acts on that person's next visit, as before, and a
 -- number several people gave changes nothing and asks them to call the clinic.
+-- A C for a visit the clinic has not confirmed yet no longer answers "see you": it says the
+-- request still waits for the clinic.
 -- Otherwise as in 20261125100000.
 
 -- The webhook looks people up by their number.
@@ -76,6 +78,9 @@ begin
 
     if command = 'C' then
         update public.appointments as a set patient_confirmed_at = at where a.id = next_visit.id;
+        if next_visit.status = 'requested' then
+            return format('Thank you. Your request for %s still waits for the clinic to confirm it.', local_start);
+        end if;
         return format('Thank you, see you %s.', local_start);
     elsif command = 'X' then
         update public.appointments as a
