@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -48,8 +49,12 @@ def patient_with_two_visits(url: str) -> tuple[str, str]:
     return first, second
 
 
-def reply(client: TestClient, body: str, sender: str = PHONE, signature: str | None = None):
-    params = {"From": sender, "To": "+15005550000", "Body": body, "MessageSid": "SM" + "2" * 32}
+def reply(
+    client: TestClient, body: str, sender: str = PHONE, signature: str | None = None, sid: str | None = None
+):
+    """A signed inbound SMS as Twilio posts it; a new MessageSid unless `sid` is given."""
+    sid = sid or "SM" + uuid.uuid4().hex
+    params = {"From": sender, "To": "+15005550000", "Body": body, "MessageSid": sid}
     if signature is None:
         signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_URL}{SMS_WEBHOOK_PATH}", params)
     return client.post(SMS_WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": signature})
@@ -219,3 +224,18 @@ def test_c_for_a_request_not_yet_confirmed_says_it_still_waits(committed_databas
 
     assert "still waits for the clinic to confirm it" in answer.text and "see you" not in answer.text
     assert visit(committed_database, request) == ("requested", None, True)
+
+
+def test_a_message_delivered_twice_is_answered_the_same_and_acts_once(committed_database, web) -> None:
+    first, second = patient_with_two_visits(committed_database)
+
+    answers = [reply(web, "X", sid="SM" + "3" * 32).text for _ in range(2)]
+
+    assert answers[0] == answers[1] and "is cancelled" in answers[0]
+    assert visit(committed_database, first) == ("cancelled", "Cancelled by the patient by SMS", False)
+    assert visit(committed_database, second) == ("confirmed", None, False)
+    with psycopg.connect(committed_database) as conn:
+        recorded = conn.execute(
+            "select message_sid, body, answer from scheduling_private.sms_replies"
+        ).fetchall()
+    assert recorded == [("SM" + "3" * 32, "X", answers[0].split("<Message>")[1].split("</Message>")[0])]

@@ -91,7 +91,7 @@ set status = 'failed', attempts = attempts + 1, last_error = %(error)s
 where id = %(id)s
 """
 
-HANDLE_SMS_REPLY = "select scheduling_private.handle_sms_reply(%s, %s)"
+HANDLE_SMS_REPLY = "select scheduling_private.handle_sms_reply(%s, %s, %s)"
 
 VIDEO_APPOINTMENT = """
 select

@@ -13,12 +13,20 @@
 -- number several people gave changes nothing and asks them to call the clinic.
 -- A C for a visit the clinic has not confirmed yet no longer answers "see you": it says the
 -- request still waits for the clinic.
+--
+-- And a reply is handled once. Twilio posts one message again when the webhook is set to retry
+-- on failures or timeouts (its connection overrides), or to a fallback URL that is this one too;
+-- an answer that timed out after our commit meant a second X, which cancelled the next visit too. Each message's SID is now recorded with its
+-- answer (`sms_replies`), and a message seen before gets that answer again and changes nothing.
+-- The rule itself moves to answer_sms_reply; handle_sms_reply (now given the SID) records.
 -- Otherwise as in 20261125100000.
 
 -- The webhook looks people up by their number.
 create index if not exists notification_preferences_phone_idx on public.notification_preferences (phone);
 
-create or replace function scheduling_private.handle_sms_reply(phone text, body text, at timestamptz default now())
+drop function scheduling_private.handle_sms_reply(text, text, timestamptz);
+
+create function scheduling_private.answer_sms_reply(phone text, body text, at timestamptz)
 returns text
 language plpgsql
 set search_path = ''
@@ -31,7 +39,7 @@ declare
     command text := upper(btrim(coalesce(body, '')));
 begin
     people_with_number := (
-        select count(*) from public.notification_preferences as p where p.phone = handle_sms_reply.phone
+        select count(*) from public.notification_preferences as p where p.phone = answer_sms_reply.phone
     );
     if people_with_number = 0 then
         return 'We could not match this number to a patient. Please call the clinic.';
@@ -42,7 +50,7 @@ begin
     inner join public.notification_preferences as p on r.user_id = p.user_id
     inner join public.appointments as a on r.appointment_id = a.id and r.user_id = a.patient_id
     where
-        p.phone = handle_sms_reply.phone
+        p.phone = answer_sms_reply.phone
         and r.channel = 'sms' and r.status = 'sent' and r.sent_at > at - interval '24 hours'
     order by r.sent_at desc
     limit 1;
@@ -66,7 +74,7 @@ begin
         select a.* into next_visit
         from public.appointments as a
         inner join public.notification_preferences as p on a.patient_id = p.user_id
-        where p.phone = handle_sms_reply.phone and a.status in ('requested', 'confirmed') and a.scheduled_start > at
+        where p.phone = answer_sms_reply.phone and a.status in ('requested', 'confirmed') and a.scheduled_start > at
         order by a.scheduled_start
         limit 1
         for update of a;
@@ -92,3 +100,45 @@ begin
     return format('Reply C to confirm your appointment %s or X to cancel it.', local_start);
 end
 $$;
+
+revoke execute on function scheduling_private.answer_sms_reply(text, text, timestamptz) from public;
+
+create table scheduling_private.sms_replies (
+    message_sid text primary key,
+    phone text not null,
+    body text,
+    answer text,
+    received_at timestamptz not null default now()
+);
+comment on table scheduling_private.sms_replies is
+'Each inbound SMS reply once, by its Twilio MessageSid, with the answer it got.';
+
+-- Called by the web service for an inbound SMS whose Twilio signature it has checked. Returns
+-- the text to answer with. A second delivery of a message waits for the first to commit (the
+-- SID's key), then gets the first's answer.
+create function scheduling_private.handle_sms_reply(
+    phone text, body text, message_sid text, at timestamptz default now()
+) returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+    reply_text text;
+begin
+    insert into scheduling_private.sms_replies (message_sid, phone, body)
+    values (handle_sms_reply.message_sid, handle_sms_reply.phone, handle_sms_reply.body)
+    on conflict on constraint sms_replies_pkey do nothing;
+    if not found then
+        return (
+            select r.answer from scheduling_private.sms_replies as r
+            where r.message_sid = handle_sms_reply.message_sid
+        );
+    end if;
+    reply_text := scheduling_private.answer_sms_reply(handle_sms_reply.phone, handle_sms_reply.body, at);
+    update scheduling_private.sms_replies as r set answer = reply_text
+    where r.message_sid = handle_sms_reply.message_sid;
+    return reply_text;
+end
+$$;
+revoke execute on function scheduling_private.handle_sms_reply(text, text, text, timestamptz) from public;
+grant execute on function scheduling_private.handle_sms_reply(text, text, text, timestamptz) to service_role;

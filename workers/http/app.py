@@ -39,9 +39,12 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
         validator = RequestValidator(settings.twilio.auth_token)
         if not validator.validate(url, params, request.headers.get("X-Twilio-Signature", "")):
             return Response("invalid signature", status_code=403)
+        if not params.get("MessageSid"):
+            return Response("MessageSid is missing", status_code=400)
         with psycopg.connect(database_url) as conn:
+            # The SID makes a second delivery of the message get the first's answer and change nothing.
             answer = conn.execute(
-                queries.HANDLE_SMS_REPLY, [params.get("From"), params.get("Body")]
+                queries.HANDLE_SMS_REPLY, [params.get("From"), params.get("Body"), params["MessageSid"]]
             ).fetchone()[0]
         reply = MessagingResponse()
         reply.message(answer)
