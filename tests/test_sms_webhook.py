@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -239,3 +240,27 @@ def test_a_message_delivered_twice_is_answered_the_same_and_acts_once(committed_
             "select message_sid, body, answer from scheduling_private.sms_replies"
         ).fetchall()
     assert recorded == [("SM" + "3" * 32, "X", answers[0].split("<Message>")[1].split("</Message>")[0])]
+
+
+def test_a_second_delivery_while_the_first_is_under_way_waits_and_gets_its_answer(committed_database) -> None:
+    first, second = patient_with_two_visits(committed_database)
+    handle = "select scheduling_private.handle_sms_reply(%s, 'X', 'SM' || repeat('4', 32))"
+    answers: list[str] = []
+    with psycopg.connect(committed_database) as under_way:
+        answers.append(under_way.execute(handle, [PHONE]).fetchone()[0])
+
+        def second_delivery() -> None:
+            with psycopg.connect(committed_database, autocommit=True) as conn:
+                answers.append(conn.execute(handle, [PHONE]).fetchone()[0])
+
+        again = threading.Thread(target=second_delivery)
+        again.start()
+        again.join(timeout=1)
+        waited = again.is_alive()
+        under_way.commit()
+        again.join(timeout=10)
+
+    assert waited, "the second delivery should wait for the first to commit"
+    assert len(answers) == 2 and answers[0] == answers[1] and "is cancelled" in answers[0]
+    assert visit(committed_database, first) == ("cancelled", "Cancelled by the patient by SMS", False)
+    assert visit(committed_database, second) == ("confirmed", None, False)
