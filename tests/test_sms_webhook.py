@@ -94,6 +94,15 @@ def test_a_request_without_a_valid_signature_changes_nothing(committed_database,
     assert visit(committed_database, first) == ("confirmed", None, False)
 
 
+def test_a_signed_post_without_a_message_sid_is_refused(committed_database, web) -> None:
+    first, _ = patient_with_two_visits(committed_database)
+    params = {"From": PHONE, "To": "+15005550000", "Body": "X"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_URL}{SMS_WEBHOOK_PATH}", params)
+    refused = web.post(SMS_WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": signature})
+    assert refused.status_code == 400
+    assert visit(committed_database, first) == ("confirmed", None, False)
+
+
 def test_an_unknown_number_is_told_to_call(committed_database, web) -> None:
     patient_with_two_visits(committed_database)
     unknown = reply(web, "X", sender="+15005550099")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from workers.wording import visit_name
+from workers.wording import visit_name, with_whom
 
 LOCATION_NAMES = {"in_person": "In person", "video": "Video", "phone": "Phone"}
 # Marks events we wrote, so a pull knows them from the user's own (also: UIDs end in this).
@@ -26,8 +26,7 @@ def appointment_event(appointment: dict, app_base_url: str) -> Event:
     event.add("last-modified", appointment["updated_at"].astimezone(UTC))
     event.add("dtstart", appointment["scheduled_start"].astimezone(zone))
     event.add("dtend", appointment["scheduled_end"].astimezone(zone))
-    with_whom = "your patient" if appointment["reader_is_clinician"] else appointment["clinician_name"]
-    event.add("summary", f"{visit_name(appointment).capitalize()} with {with_whom}")
+    event.add("summary", f"{visit_name(appointment).capitalize()} with {with_whom(appointment)}")
     event.add("status", status_of(appointment["status"]))
     event.add(
         "location",

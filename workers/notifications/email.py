@@ -11,21 +11,20 @@ from zoneinfo import ZoneInfo
 from workers.notifications.calendar_invite import appointment_invite
 from workers.notifications.errors import PermanentDeliveryError
 from workers.settings import SmtpSettings
-from workers.wording import visit_name
+from workers.wording import visit_name, with_whom
 
 LOCATION_NAMES = {"in_person": "in person", "video": "by video", "phone": "by phone"}
 
 
 def reminder_message(reminder: dict, sender: str, app_base_url: str) -> EmailMessage:
     """The reminder email. Its Message-ID is derived from the reminder, so a retry carries the same."""
-    who = "your patient" if reminder["reader_is_clinician"] else reminder["clinician_name"]
     return appointment_message(
         reminder,
         sender=sender,
         app_base_url=app_base_url,
         message_id=f"<reminder-{reminder['id']}@{sender_domain(sender)}>",
         subject_prefix="Reminder",
-        intro=f"This is a reminder of your appointment with {who}.",
+        intro=f"This is a reminder of your appointment with {with_whom(reminder)}.",
     )
 
 

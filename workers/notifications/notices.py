@@ -14,6 +14,7 @@ from workers.notifications.email import SmtpSender, appointment_message, plain_m
 from workers.notifications.push import PushSender
 from workers.notifications.sms import SmsSender
 from workers.settings import Settings
+from workers.wording import with_whom
 
 APPOINTMENT_NOTICES = {
     # kind: (subject prefix, first line, cancelled)
@@ -107,8 +108,7 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
     if notice["kind"] in SMS_APPOINTMENT_NOTICES:
         start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
         what = SMS_APPOINTMENT_NOTICES[notice["kind"]].format(start=f"{start:%a %d %b at %H:%M}")
-        with_whom = "your patient" if row["reader_is_clinician"] else row["clinician_name"]
-        text = f"Your appointment with {with_whom} is {what}."
+        text = f"Your appointment with {with_whom(row)} is {what}."
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
     SmsSender(settings.twilio).send(row["phone"], text)

@@ -19,7 +19,7 @@ from workers.notifications.errors import PermanentDeliveryError
 from workers.notifications.push import PushSender
 from workers.notifications.sms import SmsSender
 from workers.settings import Settings
-from workers.wording import visit_name
+from workers.wording import visit_name, with_whom
 
 log = logging.getLogger("scheduling.reminders")
 
@@ -89,13 +89,12 @@ def push_sender(settings: Settings) -> Send:
 def reminder_line(reminder: dict) -> str:
     """What a reminder says, in the reader's zone (the push body, and the start of the SMS)."""
     start = reminder["scheduled_start"].astimezone(ZoneInfo(reminder["reader_timezone"]))
-    with_whom = "your patient" if reminder["reader_is_clinician"] else reminder["clinician_name"]
-    return f"Reminder: {visit_name(reminder)} with {with_whom} {start:%a %d %b at %H:%M}."
+    return f"Reminder: {visit_name(reminder)} with {with_whom(reminder)} {start:%a %d %b at %H:%M}."
 
 
 def reminder_text(reminder: dict) -> str:
     """The SMS: only the patient is asked to reply, since a reply acts on the patient's visit
-    (scheduling_private.handle_sms_reply)."""
+    (scheduling_private.answer_sms_reply)."""
     if reminder["reader_is_clinician"]:
         return reminder_line(reminder)
     return f"{reminder_line(reminder)} Reply C to confirm or X to cancel."
