@@ -21,12 +21,22 @@ do $$
 declare
     clinician uuid := tests.create_clinician('clin@example.com', 'Europe/London');
     patient uuid := tests.create_user('patient@example.com');
+    other_clinician uuid;
+    other_patient uuid;
 begin
     perform tests.connect(clinician, patient);
     perform tests.add_appointment(clinician, patient, now() - interval '30 days', 30, 'completed');
     perform tests.add_appointment(clinician, patient, now() + interval '2 days', 30, 'confirmed');
+    -- Others' history, so the planner's statistics see many people, each with few rows.
+    for n in 1..20 loop
+        other_clinician := tests.create_clinician('other' || n || '@example.com');
+        other_patient := tests.create_user('otherpatient' || n || '@example.com');
+        perform tests.add_appointment(other_clinician, other_patient, now() - make_interval(days => d), 30, 'completed')
+        from generate_series(1, 20) as d;
+    end loop;
 end
 $$;
+analyze public.appointments;
 
 -- The table is tiny here, so a scan of it would be cheapest: take that choice away, and what is
 -- left is an index when one serves the query, and a scan of the whole table when none does.
