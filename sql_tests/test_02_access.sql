@@ -1,7 +1,7 @@
 -- Who may see and change what, per actor: anon, the connected patient, an unrelated patient,
 -- the clinician and an unrelated clinician.
 begin;
-select plan(54);
+select plan(56);
 
 do $$
 declare
@@ -143,6 +143,27 @@ select is(
 select is(
     tests.rows_affected('update public.clinicians set buffer_minutes = 15'), 1,
     'clinician changes their own settings'
+);
+select is(
+    tests.rows_affected(
+        $$update public.clinicians set display_name = 'Dr C', timezone = 'Europe/Paris', auto_confirm = true,
+            min_notice_minutes = 120, booking_horizon_days = 60, waitlist_offer_minutes = 30,
+            video_provider = 'zoom'$$
+    ), 1,
+    'clinician changes every one of their settings'
+);
+select is(
+    (
+        select array_agg(a.attname::text order by a.attnum)
+        from pg_catalog.pg_attribute as a
+        where
+            a.attrelid = 'public.clinicians'::regclass
+            and a.attnum > 0
+            and not a.attisdropped
+            and not pg_catalog.has_column_privilege('authenticated', a.attrelid, a.attnum, 'UPDATE')
+    ),
+    '{clinician_id,created_at,updated_at}'::text[],
+    'a setting added to clinicians is the clinician''s to change (only the key and timestamps are not)'
 );
 select lives_ok(
     $$insert into public.clinician_availability (clinician_id, day_of_week, start_time, end_time)
