@@ -1,7 +1,7 @@
 -- Who may see and change what, per actor: anon, the connected patient, an unrelated patient,
 -- the clinician and an unrelated clinician.
 begin;
-select plan(56);
+select plan(57);
 
 do $$
 declare
@@ -21,6 +21,17 @@ begin
     appointment := tests.add_appointment(clinician, patient, '2030-01-03 10:00Z');
     insert into public.appointment_private_notes (appointment_id, clinician_id, body)
     values (appointment, clinician, 'Private: discuss referral');
+    -- A visit of the clinician's without a note, and the other clinician's visit with one.
+    perform set_config(
+        'test.unnoted_appointment',
+        tests.add_appointment(clinician, tests.create_user('second.patient@example.com'), '2030-01-05 10:00Z')::text,
+        true
+    );
+    insert into public.appointment_private_notes (appointment_id, clinician_id, body)
+    values (
+        tests.add_appointment(other_clinician, tests.create_user('other.patient@example.com'), '2030-01-03 10:00Z'),
+        other_clinician, 'Their own note'
+    );
     insert into public.appointment_time_slots (
         clinician_id, patient_id, offered_by, offered_to, time_options, appointment_type, location_type, expires_at
     ) values (
@@ -131,7 +142,7 @@ select tests.authenticate_as(tests.get_user_id('clin@example.com'));
 select is((select count(*)::int from public.clinicians), 1, 'clinician sees their own row');
 select is((select count(*)::int from public.clinician_availability), 7, 'clinician sees their weekly hours');
 select is((select count(*)::int from public.calendar_busy_blocks), 1, 'clinician sees their busy blocks');
-select is((select count(*)::int from public.appointments), 1, 'clinician sees their appointment');
+select is((select count(*)::int from public.appointments), 2, 'clinician sees their two appointments');
 select is((select count(*)::int from public.appointment_private_notes), 1, 'clinician reads their private notes');
 select is((select count(*)::int from public.appointment_statistics), 1, 'clinician sees their statistics');
 select is((select count(*)::int from public.calendar_sync_connections), 1, 'clinician sees their calendar connection');
@@ -186,8 +197,18 @@ select tests.clear_authentication();
 
 -- ----------------------------------------------------------------------------- unrelated clinician
 select tests.authenticate_as(tests.get_user_id('other.clin@example.com'));
-select is((select count(*)::int from public.appointments), 0, 'another clinician sees no appointment of theirs');
-select is((select count(*)::int from public.appointment_private_notes), 0, 'another clinician reads no private note');
+select is(
+    (select count(*)::int from public.appointments where clinician_id <> auth.uid()), 0,
+    'another clinician sees no appointment of theirs'
+);
+select is(
+    (select array_agg(body) from public.appointment_private_notes), '{Their own note}',
+    'another clinician reads no private note but their own'
+);
+select throws_ok(
+    $$update public.appointment_private_notes set appointment_id = current_setting('test.unnoted_appointment')::uuid$$,
+    '42501', null, 'nor moves their note onto the clinician''s visit'
+);
 select is(
     (select count(*)::int from public.clinician_availability where clinician_id = tests.get_user_id('clin@example.com')), 0,
     'another clinician sees none of their working hours'
