@@ -116,6 +116,24 @@ def test_racing_patients_never_exceed_the_daily_limit(committed_database: str) -
     assert sum(active_appointments(committed_database, slot) for slot in slots) == 3
 
 
+def test_one_patient_booking_many_times_at_once_stays_within_the_clinicians_limit(
+    committed_database: str,
+) -> None:
+    clinician, (patient,) = make_clinic(committed_database, 1)
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        conn.execute(
+            "update clinicians set max_upcoming_per_patient = 2 where clinician_id = %s", [clinician]
+        )
+    slots = [next_days_at(2 + n, time(10, 0)) for n in range(6)]
+
+    outcomes = run_at_once(
+        committed_database, [(patient, BOOK, [clinician, patient, slot]) for slot in slots]
+    )
+
+    assert sorted(outcomes) == ["42501"] * 4 + ["ok"] * 2
+    assert sum(active_appointments(committed_database, slot) for slot in slots) == 2
+
+
 # An index, before the clinician's exclusion index in the order PostgreSQL fills a table's
 # indexes (their OIDs), whose entry takes a second to make in a session that asks for it: it
 # holds a writer between writing its row and checking the clinician's time, the moment in which
