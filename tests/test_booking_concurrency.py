@@ -227,3 +227,63 @@ def test_a_request_whose_turn_is_taken_lapses_next_round_without_waiting(committ
             assert status() == "requested"
         lapse_round()
         assert status() == "cancelled"
+
+
+def test_cancelling_a_series_while_a_visit_of_it_is_being_changed_waits_instead_of_deadlocking(
+    committed_database: str,
+) -> None:
+    """Another writer holds the fourth visit's row and takes the booking turn only later, as a
+    note or a confirmation does (row first, then turn). The series' cancellation must not take
+    the turn while it waits for that row."""
+    clinician, (patient,) = make_clinic(committed_database, 1)
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        visits = [
+            row[0]
+            for row in conn.execute(
+                "select id from book_appointment_series(%s, %s, %s, 30, 'therapy_session', 'in_person', 6)"
+                " order by scheduled_start",
+                [clinician, patient, next_days_at(2, time(10, 0))],
+            ).fetchall()
+        ]
+        series = conn.execute("select series_id from appointments where id = %s", [visits[0]]).fetchone()[0]
+
+    outcomes: dict[str, str] = {}
+
+    def cancel_series() -> None:
+        with psycopg.connect(committed_database) as conn:
+            outcomes["series"] = outcome_as(
+                conn, patient, "select count(*) from cancel_appointment_series(%s, 'moving')", [series]
+            )
+
+    with psycopg.connect(committed_database) as note_writer:
+        note_writer.execute("select tests.authenticate_as(%s)", [patient])
+        note_writer.execute("select from appointments where id = %s for update", [visits[3]])
+        cancelling = threading.Thread(target=cancel_series)
+        cancelling.start()
+        wait_for_lock_wait(committed_database)
+        # Now the note's trigger takes the turn: a cancellation holding it would deadlock here.
+        outcomes["note"] = "ok"
+        try:
+            note_writer.execute("update appointments set patient_notes = 'late' where id = %s", [visits[3]])
+            note_writer.commit()
+        except psycopg.Error as error:
+            outcomes["note"] = error.sqlstate or "?"
+        cancelling.join(timeout=30)
+
+    assert outcomes == {"note": "ok", "series": "ok"}
+    with psycopg.connect(committed_database) as conn:
+        assert conn.execute(
+            "select array_agg(distinct status::text) from appointments where series_id = %s", [series]
+        ).fetchone()[0] == ["cancelled"]
+
+
+def wait_for_lock_wait(url: str) -> None:
+    """Returns once another session waits for a lock."""
+    deadline = clock.monotonic() + 10
+    with psycopg.connect(url, autocommit=True) as conn:  # a transaction would see one stats snapshot
+        while not conn.execute(
+            "select exists (select from pg_stat_activity where wait_event_type = 'Lock')"
+        ).fetchone()[0]:
+            assert clock.monotonic() < deadline, "the cancellation never waited"
+            clock.sleep(0.01)

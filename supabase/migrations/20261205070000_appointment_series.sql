@@ -1,0 +1,163 @@
+-- Weekly series: a course of therapy booked, and cancelled, in one call.
+--
+-- A course of therapy sessions or a run of weekly check-ups was booked visit by visit, and a
+-- clinician who had booked half of it before finding the fifth week taken had to undo the rest
+-- by hand. A series books every visit or none, at the same wall-clock time in the clinician's
+-- zone (so across a DST change a 10:00 visit stays at 10:00), each one under exactly the rules
+-- of book_appointment, and remembers which visits belong together so they can be cancelled
+-- together.
+
+alter table public.appointments add column series_id uuid;
+comment on column public.appointments.series_id is
+'The series this visit was booked in by book_appointment_series; null for a visit booked on its own.';
+create index appointments_series_idx on public.appointments (series_id) where series_id is not null;
+
+create function scheduling_private.book_appointment_series(
+    clinician_id uuid, patient_id uuid, first_start timestamptz, duration_minutes integer,
+    appointment_type text, location_type text, occurrences integer, interval_weeks integer,
+    title text, description text, patient_notes text
+) returns setof public.appointments
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    series uuid := gen_random_uuid();
+    zone text;
+    visit_start timestamptz;
+    booked public.appointments;
+    failed_state text;
+    failed_message text;
+    failed_hint text;
+begin
+    if occurrences is null or occurrences not between 2 and 52 then
+        perform scheduling_private.raise_bad_argument(
+            format('a series has 2 to 52 visits, not %s', occurrences),
+            'Book a single visit with book_appointment.');
+    end if;
+    if interval_weeks is null or interval_weeks not between 1 and 4 then
+        perform scheduling_private.raise_bad_argument(
+            format('a series repeats every 1 to 4 weeks, not every %s', interval_weeks),
+            'Use interval_weeks 1 for weekly, 2 for fortnightly.');
+    end if;
+    select c.timezone into zone from public.clinicians as c
+    where c.clinician_id = book_appointment_series.clinician_id;
+    if not found then
+        raise exception 'no clinician %', clinician_id using errcode = 'PT404';
+    end if;
+
+    for visit in 0..occurrences - 1 loop
+        -- The same local time each week: add days to the wall clock, not hours to the instant.
+        visit_start := ((first_start at time zone zone) + make_interval(days => 7 * interval_weeks * visit))
+            at time zone zone;
+        begin
+            booked := scheduling_private.book_appointment(
+                clinician_id, patient_id, visit_start, duration_minutes, appointment_type, location_type,
+                title, description, patient_notes);
+        exception when others then
+            -- The whole series fails; the error says which visit and why, with its own code.
+            get stacked diagnostics failed_state = returned_sqlstate, failed_message = message_text,
+                failed_hint = pg_exception_hint;
+            raise exception 'visit % of % (%): %', visit + 1, occurrences,
+                to_char(visit_start at time zone zone, 'YYYY-MM-DD HH24:MI'), failed_message
+                using errcode = failed_state, hint = failed_hint;
+        end;
+        update public.appointments as a set series_id = series where a.id = booked.id
+        returning * into booked;
+        return next booked;
+    end loop;
+end
+$$;
+comment on function scheduling_private.book_appointment_series(
+    uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
+) is
+'Books occurrences visits every interval_weeks weeks at first_start''s local time in the clinician''s zone, each as book_appointment would, all or none. SECURITY DEFINER: as book_appointment.';
+
+create function scheduling_private.cancel_appointment_series(series_id uuid, reason text)
+returns setof public.appointments
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    visit_id uuid;
+begin
+    -- Lock the visits to come first, in one order, before any booking turn: every other writer
+    -- locks a visit and then takes the turn, so taking the turn first could deadlock with one.
+    perform from public.appointments as a
+    where a.series_id = cancel_appointment_series.series_id
+        and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
+        and a.status in ('requested', 'confirmed')
+        and a.scheduled_start > now()
+    order by a.scheduled_start, a.id
+    for update;
+    if not exists (
+        select from public.appointments as a
+        where a.series_id = cancel_appointment_series.series_id
+            and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
+    ) then
+        raise exception 'no series % that you can see', series_id
+            using errcode = 'PT404', hint = 'Check the id; you can only act on your own appointments.';
+    end if;
+    for visit_id in
+        select a.id from public.appointments as a
+        where a.series_id = cancel_appointment_series.series_id
+            and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
+            and a.status in ('requested', 'confirmed')
+            and a.scheduled_start > now()
+        order by a.scheduled_start, a.id
+    loop
+        return next scheduling_private.cancel_appointment(visit_id, reason);
+    end loop;
+end
+$$;
+comment on function scheduling_private.cancel_appointment_series(uuid, text) is
+'Cancels, with the reason, every requested or confirmed visit of the series still to come; visits over or under way stay. SECURITY DEFINER: as cancel_appointment.';
+
+revoke execute on function scheduling_private.book_appointment_series(
+    uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
+) from public;
+revoke execute on function scheduling_private.cancel_appointment_series(uuid, text) from public;
+grant execute on function scheduling_private.book_appointment_series(
+    uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
+) to authenticated, service_role;
+grant execute on function scheduling_private.cancel_appointment_series(uuid, text) to authenticated, service_role;
+
+create function public.book_appointment_series(
+    clinician_id uuid, patient_id uuid, first_start timestamptz, duration_minutes integer,
+    appointment_type text, location_type text, occurrences integer, interval_weeks integer default 1,
+    title text default null, description text default null, patient_notes text default null
+) returns setof public.appointments
+language sql
+begin atomic
+    select scheduling_private.book_appointment_series(
+        book_appointment_series.clinician_id, book_appointment_series.patient_id,
+        book_appointment_series.first_start, book_appointment_series.duration_minutes,
+        book_appointment_series.appointment_type, book_appointment_series.location_type,
+        book_appointment_series.occurrences, book_appointment_series.interval_weeks,
+        book_appointment_series.title, book_appointment_series.description,
+        book_appointment_series.patient_notes
+    );
+end;
+comment on function public.book_appointment_series(
+    uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
+) is
+'Book a series: occurrences visits (2-52) every interval_weeks weeks (1-4) at the same local time, each under book_appointment''s rules, all or none; they share series_id. Errors: as book_appointment, naming the visit ("visit 3 of 10 (2027-03-15 10:00): ..."); 22023 a count or interval out of range.';
+
+create function public.cancel_appointment_series(series_id uuid, reason text)
+returns setof public.appointments
+language sql
+begin atomic
+    select scheduling_private.cancel_appointment_series(
+        cancel_appointment_series.series_id, cancel_appointment_series.reason
+    );
+end;
+comment on function public.cancel_appointment_series(uuid, text) is
+'Either person cancels every visit of a series still to come, with a reason; returns them. Errors: 22023 no reason, PT404 not visible.';
+
+revoke execute on function public.book_appointment_series(
+    uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
+) from public, anon;
+revoke execute on function public.cancel_appointment_series(uuid, text) from public, anon;
+grant execute on function public.book_appointment_series(
+    uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
+) to authenticated, service_role;
+grant execute on function public.cancel_appointment_series(uuid, text) to authenticated, service_role;
