@@ -44,6 +44,7 @@ def run(database_url: str) -> None:
         show_calendar_sync(conn, database_url)
     with psycopg.connect(database_url, row_factory=dict_row, autocommit=True) as conn:
         show_week_of_statistics(conn)
+        show_holiday_conflicts(conn, appointment_id)
 
 
 def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None:
@@ -275,3 +276,31 @@ def show_week_of_statistics(conn: psycopg.Connection) -> None:
             f"  {day['stat_date']:%a %d %b}  {day['total_appointments']:6}  {day['cancelled_appointments']:9}"
             f"  {day['booked_minutes']:10}  {day['available_minutes']:8}  {rate:>11}"
         )
+
+
+def show_holiday_conflicts(conn: psycopg.Connection, appointment_id: str) -> None:
+    """What if Dr Okafor closed the day of the accepted visit? Asked, then rolled back."""
+    visit = conn.execute(
+        "select a.clinician_id, a.scheduled_start, c.timezone from appointments as a"
+        " join clinicians as c using (clinician_id) where a.id = %s",
+        [appointment_id],
+    ).fetchone()
+    zone = ZoneInfo(visit["timezone"])
+    day = visit["scheduled_start"].astimezone(zone).date()
+    with conn.transaction(force_rollback=True):
+        act_as(conn, visit["clinician_id"])
+        conn.execute(
+            "insert into clinician_date_overrides (clinician_id, override_date, is_available, reason)"
+            " values (%s, %s, false, 'Training day')",
+            [visit["clinician_id"], day],
+        )
+        conflicts = conn.execute(
+            "select scheduled_start, conflict, detail from schedule_conflicts()"
+            " where scheduled_start::date between %s and %s order by scheduled_start",
+            [day - timedelta(days=1), day + timedelta(days=1)],
+        ).fetchall()
+    print(f"\nIf Dr Ada Okafor closed {day:%a %d %b} for a training day, schedule_conflicts() would list:")
+    for row in conflicts:
+        start = row["scheduled_start"].astimezone(zone)
+        print(f"  {start:%a %d %b %H:%M}  {row['conflict']}: {row['detail']}")
+    print("  (rolled back: the demo leaves the day open)")
