@@ -193,15 +193,19 @@ def test_a_move_into_the_time_of_a_visit_being_confirmed_is_refused_not_deadlock
     assert outcomes == {"confirm": "ok", "move": "PT409"}
 
 
-def wait_for_pause(url: str) -> None:
-    """Returns once another session sleeps in the index's pause."""
+def wait_for_session(url: str, condition: str, what: str) -> None:
+    """Returns once another session is in the state a `pg_stat_activity` condition describes."""
     deadline = clock.monotonic() + 10
     with psycopg.connect(url, autocommit=True) as conn:  # a transaction would see one stats snapshot
-        while not conn.execute(
-            "select exists (select from pg_stat_activity where wait_event = 'PgSleep')"
-        ).fetchone()[0]:
-            assert clock.monotonic() < deadline, "the confirmation never reached the pause"
+        query = f"select exists (select from pg_stat_activity where {condition})"
+        while not conn.execute(query).fetchone()[0]:
+            assert clock.monotonic() < deadline, what
             clock.sleep(0.01)
+
+
+def wait_for_pause(url: str) -> None:
+    """Returns once another session sleeps in the index's pause."""
+    wait_for_session(url, "wait_event = 'PgSleep'", "the confirmation never reached the pause")
 
 
 def test_a_request_whose_turn_is_taken_lapses_next_round_without_waiting(committed_database: str) -> None:
@@ -261,7 +265,7 @@ def test_cancelling_a_series_while_a_visit_of_it_is_being_changed_waits_instead_
         note_writer.execute("select from appointments where id = %s for update", [visits[3]])
         cancelling = threading.Thread(target=cancel_series)
         cancelling.start()
-        wait_for_lock_wait(committed_database)
+        wait_for_session(committed_database, "wait_event_type = 'Lock'", "the cancellation never waited")
         # Now the note's trigger takes the turn: a cancellation holding it would deadlock here.
         outcomes["note"] = "ok"
         try:
@@ -276,14 +280,3 @@ def test_cancelling_a_series_while_a_visit_of_it_is_being_changed_waits_instead_
         assert conn.execute(
             "select array_agg(distinct status::text) from appointments where series_id = %s", [series]
         ).fetchone()[0] == ["cancelled"]
-
-
-def wait_for_lock_wait(url: str) -> None:
-    """Returns once another session waits for a lock."""
-    deadline = clock.monotonic() + 10
-    with psycopg.connect(url, autocommit=True) as conn:  # a transaction would see one stats snapshot
-        while not conn.execute(
-            "select exists (select from pg_stat_activity where wait_event_type = 'Lock')"
-        ).fetchone()[0]:
-            assert clock.monotonic() < deadline, "the cancellation never waited"
-            clock.sleep(0.01)

@@ -10,8 +10,7 @@ create function scheduling_private.visible_clinician_ids() returns setof uuid
 language sql stable security definer
 set search_path = ''
 as $$
-    select r.clinician_id from public.care_relationships as r
-    where r.patient_id = auth.uid() and r.status = 'active'
+    select scheduling_private.connected_clinician_ids()
     union
     select a.clinician_id from public.appointments as a
     where a.patient_id = auth.uid()
