@@ -1,6 +1,6 @@
 -- Series: every visit or none, at the same local time across DST, cancelled together.
 begin;
-select plan(16);
+select plan(20);
 
 do $$
 declare
@@ -59,6 +59,23 @@ select is(
     (select count(*)::integer * 4 from weekly),
     'each visit has its reminders'
 );
+select is(
+    (
+        select array_agg(n.kind || ': ' || n.title order by n.user_id = tests.get_user_id('patient@example.com'))
+        from public.notifications as n
+        inner join weekly as w on n.appointment_id = w.id
+    ),
+    array['series_confirmed: 4 appointments confirmed', 'series_confirmed: 4 appointments confirmed'],
+    'one notice each for the series, none per visit'
+);
+select is(
+    (
+        select array_agg(j.kind order by j.kind) from scheduling_private.jobs as j
+        where j.payload ->> 'kind' = 'series_confirmed'
+    ),
+    '{notice_email,notice_email,notice_push,notice_push}'::text[],
+    'sent on each channel the two people have on'
+);
 
 select throws_ok(
     $$select * from pg_temp.series_as('clin@example.com', '2027-03-22 14:00Z', 4, 2)$$,
@@ -102,7 +119,23 @@ select throws_ok(
     'a patient''s visit out of hours is refused, naming it'
 );
 select tests.clear_authentication();
--- The patient holds 7 visits to come (4 weekly, 3 requested): room for two more.
+select tests.call_as(
+    'clin@example.com',
+    format(
+        'select public.confirm_appointment(%L)',
+        (select id from public.appointments where scheduled_start = '2027-06-14 14:00Z')
+    )
+);
+select is(
+    (
+        select array_agg(n.kind) from public.notifications as n
+        inner join public.appointments as a on n.appointment_id = a.id
+        where a.scheduled_start = '2027-06-14 14:00Z' and n.user_id = tests.get_user_id('patient@example.com')
+    ),
+    array['appointment_confirmed'],
+    'a visit of a requested series confirmed later is announced on its own'
+);
+-- The patient holds 7 visits to come (4 weekly, 3 of their own): room for two more.
 update public.clinicians set max_upcoming_per_patient = 9;
 select throws_ok(
     $$select * from pg_temp.series_as('patient@example.com', '2027-08-02 14:00Z', 3)$$,
@@ -143,6 +176,15 @@ select is(
     ),
     array['(completed,)', '(cancelled,"moving away")', '(cancelled,"moving away")', '(cancelled,"moving away")'],
     'with the reason; the visit already over stays as it was'
+);
+select is(
+    (
+        select array_agg(n.kind || ': ' || n.title) from public.notifications as n
+        inner join weekly as w on n.appointment_id = w.id
+        where n.kind like '%cancelled' and n.user_id = tests.get_user_id('clin@example.com')
+    ),
+    array['series_cancelled: 3 appointments cancelled'],
+    'the cancellation is one notice too'
 );
 
 select * from finish();

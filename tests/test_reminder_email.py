@@ -247,3 +247,41 @@ def test_a_lapsed_request_is_emailed_to_both_as_not_confirmed(committed_database
     for message in received.messages:
         assert "was not confirmed before its time was over" in message.get_body(("plain",)).get_content()
         assert calendar_event(message)[0]["METHOD"] == "CANCEL"
+
+
+def test_a_series_is_emailed_once_with_every_visit_booked_or_cancelled(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute(
+            "select tests.create_clinician('dr.who@example.com', 'Europe/London')"
+        ).fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        visits = conn.execute(
+            "select id, ical_uid, series_id from book_appointment_series(%s, %s,"
+            " tests.days_ahead(5, '10:00'), 30, 'therapy_session', 'in_person', 3) order by scheduled_start",
+            [clinician, patient],
+        ).fetchall()
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2  # one email each, not three
+
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        conn.execute("select cancel_appointment_series(%s, 'moving away')", [visits[0][2]])
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2
+
+    assert sorted((m["To"], m["Subject"].split(",")[0]) for m in received.messages) == [
+        ("dr.who@example.com", "Cancelled: 3 visits"),
+        ("dr.who@example.com", "Confirmed: 3 visits"),
+        ("pat@example.com", "Cancelled: 3 visits"),
+        ("pat@example.com", "Confirmed: 3 visits"),
+    ]
+    uids = [str(uid) for _, uid, _ in visits]
+    for message in received.messages:
+        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        calendar = Calendar.from_ical(part.get_payload(decode=True))
+        assert [str(event["UID"]) for event in calendar.walk("VEVENT")] == uids
+        expected = "CANCEL" if message["Subject"].startswith("Cancelled") else "REQUEST"
+        assert calendar["METHOD"] == expected
+        assert message.get_body(("plain",)).get_content().count("(Europe/London)") == 3

@@ -151,6 +151,25 @@ def test_confirmation_notice_is_texted_to_a_patient_who_wants_sms(committed_data
     assert server.state.sent[0]["body"].startswith("Your appointment with dr.who@example.com is confirmed")
 
 
+def test_a_series_is_texted_once_with_its_first_and_last_visit(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        first, last = conn.execute(
+            "select min(scheduled_start), max(scheduled_start) from book_appointment_series("
+            "%s, %s, tests.days_ahead(5, '10:00'), 30, 'follow_up', 'in_person', 4)",
+            [clinician, patient],
+        ).fetchone()
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [m["body"] for m in server.state.sent] == [
+        f"Your 4 appointments with dr.who@example.com are confirmed, from {first:%a %d %b at %H:%M}"
+        f" to {last:%a %d %b}."
+    ]
+
+
 def test_a_clinicians_confirmation_text_speaks_of_their_patient(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:

@@ -55,8 +55,8 @@ set attempts = attempts + 1, last_error = %(error)s,
 where id = %(id)s and status = 'pending'
 """
 
-# An appointment as one person reads it, for a notice about it.
-APPOINTMENT_FOR_NOTICE = """
+# An appointment (`a`) as the notice's reader (`u`, `p`) reads it, for a notice about it.
+APPOINTMENT_AS_READ = """
 select
     a.id as appointment_id, a.status as appointment_status, a.scheduled_start, a.scheduled_end,
     a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
@@ -64,11 +64,26 @@ select
     coalesce(p.email, u.email) as email, p.phone,
     coalesce(p.timezone, a.timezone) as reader_timezone, c.display_name as clinician_name,
     u.id = a.clinician_id as reader_is_clinician
-from public.appointments as a
+"""
+READER = """
 join public.clinicians as c on c.clinician_id = a.clinician_id
 join auth.users as u on u.id = %(user_id)s
 left join public.notification_preferences as p on p.user_id = u.id
+"""
+APPOINTMENT_FOR_NOTICE = f"""{APPOINTMENT_AS_READ}
+from public.appointments as a
+{READER}
 where a.id = %(appointment_id)s
+"""
+# The visits a series notice is about: those of the notice's visit's series that were confirmed,
+# or cancelled, together with it (one transaction gives them one cancelled_at).
+SERIES_FOR_NOTICE = f"""{APPOINTMENT_AS_READ}
+from public.appointments as first
+join public.appointments as a on a.series_id = first.series_id and a.status = first.status
+    and a.cancelled_at is not distinct from first.cancelled_at
+{READER}
+where first.id = %(appointment_id)s
+order by a.scheduled_start
 """
 
 OFFER_FOR_NOTICE = """

@@ -12,6 +12,91 @@ comment on column public.appointments.series_id is
 'The series this visit was booked in by book_appointment_series; null for a visit booked on its own.';
 create index appointments_series_idx on public.appointments (series_id) where series_id is not null;
 
+-- While book_appointment_series books, each visit it inserts joins its series
+-- (`scheduling.series_in_progress`, a setting of that transaction only, which PostgREST never
+-- sets from a request). A trigger rather than an argument: the visits are inserted by
+-- book_appointment's own insert, which the single bookings share.
+create function scheduling_private.tg_appointments__join_series() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    new.series_id := current_setting('scheduling.series_in_progress')::uuid;
+    return new;
+end
+$$;
+create trigger _150_join_series before insert on public.appointments
+for each row when (current_setting('scheduling.series_in_progress', true) <> '')
+execute function scheduling_private.tg_appointments__join_series();
+
+-- The notices of a change, as in 20261203020000, except that the visits of a series being
+-- booked or cancelled as a whole are announced once, by the series function, not one by one
+-- (a course of twelve sessions is one email with twelve invites, not twelve emails).
+create or replace function scheduling_private.tg_appointments__reminders_and_notices() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    both_people uuid [] := array[new.patient_id, new.clinician_id];
+    became_confirmed boolean := new.status = 'confirmed'
+        and (tg_op = 'INSERT' or old.status is distinct from 'confirmed');
+    moved boolean := tg_op = 'UPDATE'
+        and (new.scheduled_start, new.scheduled_end) is distinct from (old.scheduled_start, old.scheduled_end);
+    announced_with_series boolean := coalesce(
+        new.series_id::text = current_setting('scheduling.series_in_progress', true), false);
+begin
+    if became_confirmed then
+        with created as (
+            insert into public.appointment_reminders (appointment_id, user_id, channel, offset_minutes, scheduled_for)
+            select new.id, person, plan.channel, plan.offset_minutes,
+                new.scheduled_start - make_interval(mins => plan.offset_minutes)
+            from unnest(both_people) as person
+            cross join lateral scheduling_private.reminder_plan(person) as plan
+            where new.scheduled_start - make_interval(mins => plan.offset_minutes) > now()
+            on conflict do nothing
+            returning id, channel, scheduled_for
+        )
+        insert into scheduling_private.jobs (kind, payload, run_after, dedupe_key)
+        select 'reminder_' || c.channel, jsonb_build_object('reminder_id', c.id), c.scheduled_for, 'reminder:' || c.id
+        from created as c;
+        if not announced_with_series then
+            perform scheduling_private.notify(both_people, 'appointment_confirmed', 'Appointment confirmed', new.id);
+        end if;
+    elsif tg_op = 'UPDATE' and new.status in ('cancelled', 'no_show', 'completed') and old.status is distinct from new.status then
+        with stopped as (
+            update public.appointment_reminders as r set status = 'cancelled'
+            where r.appointment_id = new.id and r.status = 'pending'
+            returning r.id
+        )
+        update scheduling_private.jobs as j set status = 'cancelled'
+        where j.dedupe_key in (select 'reminder:' || s.id from stopped as s) and j.status = 'queued';
+        if new.status = 'cancelled' and old.status = 'requested' and new.cancelled_by is null
+            and new.scheduled_end <= now() then
+            perform scheduling_private.notify(both_people, 'request_lapsed', 'Appointment request not confirmed', new.id);
+        elsif new.status = 'cancelled' and not announced_with_series then
+            perform scheduling_private.notify(both_people, 'appointment_cancelled', 'Appointment cancelled', new.id);
+        end if;
+    elsif moved and new.status in ('requested', 'confirmed') then
+        -- Pending reminders move with the appointment; one whose new time has passed is dropped.
+        with moved_reminders as (
+            update public.appointment_reminders as r
+            set scheduled_for = new.scheduled_start - make_interval(mins => r.offset_minutes),
+                status = case when new.scheduled_start - make_interval(mins => r.offset_minutes) > now()
+                    then 'pending' else 'cancelled' end
+            where r.appointment_id = new.id and r.status = 'pending'
+            returning r.id, r.scheduled_for, r.status
+        )
+        update scheduling_private.jobs as j
+        set run_after = m.scheduled_for,
+            status = case when m.status = 'pending' then j.status else 'cancelled' end
+        from moved_reminders as m
+        where j.dedupe_key = 'reminder:' || m.id and j.status = 'queued';
+        perform scheduling_private.notify(both_people, 'appointment_rescheduled', 'Appointment moved', new.id);
+    end if;
+    return null;
+end
+$$;
+
 create function scheduling_private.book_appointment_series(
     clinician_id uuid, patient_id uuid, first_start timestamptz, duration_minutes integer,
     appointment_type text, location_type text, occurrences integer, interval_weeks integer,
@@ -25,6 +110,7 @@ declare
     zone text;
     visit_start timestamptz;
     booked public.appointments;
+    first_visit public.appointments;
     failed_state text;
     failed_message text;
     failed_hint text;
@@ -45,6 +131,7 @@ begin
         raise exception 'no clinician %', clinician_id using errcode = 'PT404';
     end if;
 
+    perform set_config('scheduling.series_in_progress', series::text, true);
     for visit in 0..occurrences - 1 loop
         -- The same local time each week: add days to the wall clock, not hours to the instant.
         visit_start := ((first_start at time zone zone) + make_interval(days => 7 * interval_weeks * visit))
@@ -61,10 +148,18 @@ begin
                 to_char(visit_start at time zone zone, 'YYYY-MM-DD HH24:MI'), failed_message
                 using errcode = failed_state, hint = failed_hint;
         end;
-        update public.appointments as a set series_id = series where a.id = booked.id
-        returning * into booked;
+        if visit = 0 then
+            first_visit := booked;
+        end if;
         return next booked;
     end loop;
+    perform set_config('scheduling.series_in_progress', '', true);
+    -- Requests are announced by nobody, as single ones are: the clinician confirms them.
+    if first_visit.status = 'confirmed' then
+        perform scheduling_private.notify(
+            array[patient_id, clinician_id], 'series_confirmed',
+            format('%s appointments confirmed', occurrences), first_visit.id);
+    end if;
 end
 $$;
 comment on function scheduling_private.book_appointment_series(
@@ -79,6 +174,9 @@ set search_path = ''
 as $$
 declare
     visit_id uuid;
+    cancelled public.appointments;
+    first_visit public.appointments;
+    how_many integer := 0;
 begin
     -- Lock the visits to come first, in one order, before any booking turn: every other writer
     -- locks a visit and then takes the turn, so taking the turn first could deadlock with one.
@@ -97,6 +195,7 @@ begin
         raise exception 'no series % that you can see', series_id
             using errcode = 'PT404', hint = 'Check the id; you can only act on your own appointments.';
     end if;
+    perform set_config('scheduling.series_in_progress', series_id::text, true);
     for visit_id in
         select a.id from public.appointments as a
         where a.series_id = cancel_appointment_series.series_id
@@ -105,8 +204,19 @@ begin
             and a.scheduled_start > now()
         order by a.scheduled_start, a.id
     loop
-        return next scheduling_private.cancel_appointment(visit_id, reason);
+        cancelled := scheduling_private.cancel_appointment(visit_id, reason);
+        if how_many = 0 then
+            first_visit := cancelled;
+        end if;
+        how_many := how_many + 1;
+        return next cancelled;
     end loop;
+    perform set_config('scheduling.series_in_progress', '', true);
+    if how_many > 0 then
+        perform scheduling_private.notify(
+            array[first_visit.patient_id, first_visit.clinician_id], 'series_cancelled',
+            format('%s appointments cancelled', how_many), first_visit.id);
+    end if;
 end
 $$;
 comment on function scheduling_private.cancel_appointment_series(uuid, text) is

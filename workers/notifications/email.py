@@ -19,7 +19,7 @@ LOCATION_NAMES = {"in_person": "in person", "video": "by video", "phone": "by ph
 def reminder_message(reminder: dict, sender: str, app_base_url: str) -> EmailMessage:
     """The reminder email. Its Message-ID is derived from the reminder, so a retry carries the same."""
     return appointment_message(
-        reminder,
+        [reminder],
         sender=sender,
         app_base_url=app_base_url,
         message_id=f"<reminder-{reminder['id']}@{sender_domain(sender)}>",
@@ -29,7 +29,7 @@ def reminder_message(reminder: dict, sender: str, app_base_url: str) -> EmailMes
 
 
 def appointment_message(
-    appointment: dict,
+    visits: list[dict],
     *,
     sender: str,
     app_base_url: str,
@@ -38,38 +38,44 @@ def appointment_message(
     intro: str,
     cancelled: bool = False,
 ) -> EmailMessage:
-    """An email about one appointment: plain text and HTML in the reader's zone, with an .ics."""
-    zone = ZoneInfo(appointment["reader_timezone"])
-    start = appointment["scheduled_start"].astimezone(zone)
-    end = appointment["scheduled_end"].astimezone(zone)
-    when = f"{start:%A %d %B %Y, %H:%M}-{end:%H:%M} ({appointment['reader_timezone']})"
-    where = (
-        appointment["video_call_link"]
-        or appointment["location"]
-        or LOCATION_NAMES[appointment["location_type"]]
-    )
-    link = f"{app_base_url}/appointments/{appointment['appointment_id']}"
-    visit = visit_name(appointment)
+    """An email about one appointment or the visits of a series (in order): each visit's time in
+    the reader's zone, plain text and HTML, and one .ics holding every visit's event."""
+    first = visits[0]
+    zone = ZoneInfo(first["reader_timezone"])
+    times = []
+    for visit in visits:
+        start = visit["scheduled_start"].astimezone(zone)
+        end = visit["scheduled_end"].astimezone(zone)
+        times.append(f"{start:%A %d %B %Y, %H:%M}-{end:%H:%M} ({first['reader_timezone']})")
+    where = first["video_call_link"] or first["location"] or LOCATION_NAMES[first["location_type"]]
+    link = f"{app_base_url}/appointments/{first['appointment_id']}"
+    visit = visit_name(first)
+    start = first["scheduled_start"].astimezone(zone)
 
     message = EmailMessage()
-    message["Subject"] = f"{subject_prefix}: {visit} on {start:%a %d %b at %H:%M}"
+    if len(visits) == 1:
+        message["Subject"] = f"{subject_prefix}: {visit} on {start:%a %d %b at %H:%M}"
+    else:
+        first_time = f"{start:%a %d %b at %H:%M}"
+        message["Subject"] = f"{subject_prefix}: {len(visits)} visits, {visit}, from {first_time}"
     message["From"] = sender
-    message["To"] = appointment["email"]
+    message["To"] = first["email"]
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
     action = "To book again" if cancelled else "To reschedule or cancel"
+    when = "\n       ".join(times)
     message.set_content(f"{intro}\n\nWhen:  {when}\nWhere: {where}\n\n{action}: {link}\n")
     message.add_alternative(
         '<p>{}</p><p><b>When:</b> {}<br><b>Where:</b> {}</p><p><a href="{}">{}</a></p>'.format(
-            *map(html.escape, (intro, when, where, link, action))
+            html.escape(intro),
+            "<br>".join(map(html.escape, times)),
+            *map(html.escape, (where, link, action)),
         ),
         subtype="html",
     )
     method = "CANCEL" if cancelled else "REQUEST"
     message.add_attachment(
-        appointment_invite(
-            appointment, app_base_url, sender=sender, recipient=appointment["email"], method=method
-        ),
+        appointment_invite(visits, app_base_url, sender=sender, recipient=first["email"], method=method),
         maintype="text",
         subtype="calendar",
         filename="appointment.ics",

@@ -1,5 +1,5 @@
-"""Immediate notices by email, SMS and push: confirmed, moved, cancelled, a request lapsed, and times
-offered."""
+"""Immediate notices by email, SMS and push: confirmed, moved, cancelled, a request lapsed, a series
+confirmed or cancelled, and times offered."""
 
 from __future__ import annotations
 
@@ -28,11 +28,22 @@ APPOINTMENT_NOTICES = {
     ),
 }
 
+# A series booked or cancelled as a whole is announced once, with all its visits.
+SERIES_NOTICES = {
+    "series_confirmed": ("Confirmed", "These appointments are confirmed.", False),
+    "series_cancelled": ("Cancelled", "These appointments have been cancelled.", True),
+}
+
 
 def notice_subject(cursor: psycopg.Cursor, notice: dict) -> dict | None:
-    """The appointment or offer a notice is about, as its recipient reads it (None: gone)."""
+    """The appointment or offer a notice is about, as its recipient reads it (None: gone); for
+    a series, its first visit with all of them under "visits"."""
     if notice["kind"] in APPOINTMENT_NOTICES:
-        return cursor.execute(queries.APPOINTMENT_FOR_NOTICE, notice).fetchone()
+        row = cursor.execute(queries.APPOINTMENT_FOR_NOTICE, notice).fetchone()
+        return None if row is None else row | {"visits": [row]}
+    if notice["kind"] in SERIES_NOTICES:
+        visits = cursor.execute(queries.SERIES_FOR_NOTICE, notice).fetchall()
+        return visits[0] | {"visits": visits} if visits else None
     if notice["kind"] == "offer_received":
         return cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
     raise ValueError(f"unknown notice kind {notice['kind']!r}")
@@ -48,10 +59,11 @@ def deliver_email_notice(conn: psycopg.Connection, job: dict, settings: Settings
         subject = notice_subject(cursor, notice)
     if subject is None or subject["email"] is None:
         return "skipped"
-    if notice["kind"] in APPOINTMENT_NOTICES:
-        prefix, intro, cancelled = APPOINTMENT_NOTICES[notice["kind"]]
+    about_visits = APPOINTMENT_NOTICES | SERIES_NOTICES
+    if notice["kind"] in about_visits:
+        prefix, intro, cancelled = about_visits[notice["kind"]]
         message = appointment_message(
-            subject,
+            subject["visits"],
             sender=sender,
             app_base_url=settings.app_base_url,
             message_id=message_id,
@@ -97,6 +109,13 @@ SMS_APPOINTMENT_NOTICES = {
 }
 
 
+# What follows "Your <n> appointments with <whom> are "; {first} and {last} are local times.
+SMS_SERIES_NOTICES = {
+    "series_confirmed": "confirmed, from {first} to {last}",
+    "series_cancelled": "cancelled, from {first} to {last}",
+}
+
+
 def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
     """Text one notice job to the user's phone."""
     assert settings.twilio is not None, "SMS notices are claimed only when Twilio is configured"
@@ -109,6 +128,13 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
         what = SMS_APPOINTMENT_NOTICES[notice["kind"]].format(start=f"{start:%a %d %b at %H:%M}")
         text = f"Your appointment with {with_whom(row)} is {what}."
+    elif notice["kind"] in SMS_SERIES_NOTICES:
+        zone = ZoneInfo(row["reader_timezone"])
+        first, last = (visit["scheduled_start"].astimezone(zone) for visit in (row, row["visits"][-1]))
+        what = SMS_SERIES_NOTICES[notice["kind"]].format(
+            first=f"{first:%a %d %b at %H:%M}", last=f"{last:%a %d %b}"
+        )
+        text = f"Your {len(row['visits'])} appointments with {with_whom(row)} are {what}."
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
     SmsSender(settings.twilio).send(row["phone"], text)
@@ -120,6 +146,8 @@ PUSH_TITLES = {
     "appointment_rescheduled": "Appointment moved",
     "appointment_cancelled": "Appointment cancelled",
     "request_lapsed": "Appointment request not confirmed",
+    "series_confirmed": "Appointments confirmed",
+    "series_cancelled": "Appointments cancelled",
     "offer_received": "New appointment times",
 }
 
