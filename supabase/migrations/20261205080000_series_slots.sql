@@ -1,0 +1,105 @@
+-- Which weekly times are free for a whole series.
+--
+-- book_appointment_series books every visit or none, so a patient (who may book only offered
+-- slots) or a clinician picking a time from get_available_slots learned only by failing that the
+-- seventh week was taken. This search offers the first visit's slots whose every repetition, at
+-- the same local time, is offered too.
+
+create function scheduling_private.get_available_series_slots(
+    clinician_id uuid, range_start timestamptz, range_end timestamptz, occurrences integer,
+    interval_weeks integer, appointment_type text, location_type text, duration_minutes integer
+) returns table (slot_start timestamptz, slot_end timestamptz, offered_location_type text)
+language plpgsql stable security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+    caller uuid := auth.uid();
+    zone text;
+    last_offset interval;
+begin
+    if occurrences is null or occurrences not between 2 and 52 then
+        perform scheduling_private.raise_bad_argument(
+            format('a series has 2 to 52 visits, not %s', occurrences), 'Use get_available_slots for one visit.');
+    end if;
+    if interval_weeks is null or interval_weeks not between 1 and 4 then
+        perform scheduling_private.raise_bad_argument(
+            format('a series repeats every 1 to 4 weeks, not every %s', interval_weeks),
+            'Use interval_weeks 1 for weekly, 2 for fortnightly.');
+    end if;
+    -- The checks and errors of a one-visit search, over the first visit's range.
+    perform from scheduling_private.get_available_slots(
+        clinician_id, range_start, range_end, appointment_type, location_type, duration_minutes
+    ) limit 1;
+    select c.timezone into zone from public.clinicians as c
+    where c.clinician_id = get_available_series_slots.clinician_id;
+    last_offset := make_interval(days => 7 * interval_weeks * (occurrences - 1));
+
+    return query
+    with offered as materialized (
+        select s.slot_start, s.slot_end, s.offered_location_type
+        from scheduling_private.slot_candidates(
+            get_available_series_slots.clinician_id, range_start, range_end + last_offset + interval '1 day',
+            get_available_series_slots.appointment_type, get_available_series_slots.location_type,
+            get_available_series_slots.duration_minutes, now(), null,
+            case when caller is distinct from get_available_series_slots.clinician_id then caller end
+        ) as s
+    )
+    -- Each repetition at the first visit's wall-clock time: days added to the local time.
+    select f.slot_start, f.slot_end, f.offered_location_type
+    from offered as f
+    cross join generate_series(0, occurrences - 1) as k (visit)
+    inner join offered as r
+        on r.slot_start = ((f.slot_start at time zone zone) + make_interval(days => 7 * interval_weeks * k.visit))
+        at time zone zone
+        and r.slot_end - r.slot_start = f.slot_end - f.slot_start
+    where f.slot_start >= range_start and f.slot_end <= range_end
+    group by f.slot_start, f.slot_end, f.offered_location_type
+    having count(*) = occurrences
+    order by f.slot_start;
+end
+$$;
+comment on function scheduling_private.get_available_series_slots(
+    uuid, timestamptz, timestamptz, integer, integer, text, text, integer
+) is
+'First-visit slots in the range whose every repetition (occurrences, every interval_weeks weeks, same local time) is offered too. SECURITY DEFINER: as get_available_slots.';
+revoke execute on function scheduling_private.get_available_series_slots(
+    uuid, timestamptz, timestamptz, integer, integer, text, text, integer
+) from public;
+grant execute on function scheduling_private.get_available_series_slots(
+    uuid, timestamptz, timestamptz, integer, integer, text, text, integer
+) to authenticated, service_role;
+
+create function public.get_available_series_slots(
+    clinician_id uuid,
+    range_start timestamptz,
+    range_end timestamptz,
+    occurrences integer,
+    interval_weeks integer default 1,
+    appointment_type text default null,
+    location_type text default null,
+    duration_minutes integer default null
+) returns table (slot_start timestamptz, slot_end timestamptz, location_type text)
+language sql stable
+begin atomic
+    select
+        s.slot_start,
+        s.slot_end,
+        s.offered_location_type
+    from scheduling_private.get_available_series_slots(
+        get_available_series_slots.clinician_id, get_available_series_slots.range_start,
+        get_available_series_slots.range_end, get_available_series_slots.occurrences,
+        get_available_series_slots.interval_weeks, get_available_series_slots.appointment_type,
+        get_available_series_slots.location_type, get_available_series_slots.duration_minutes
+    ) as s;
+end;
+comment on function public.get_available_series_slots(
+    uuid, timestamptz, timestamptz, integer, integer, text, text, integer
+) is
+'Slots for the first visit of a series (between two instants, at most 62 days) whose every repetition is free too, ordered by start. Errors: as get_available_slots; 22023 a count or interval out of range.';
+revoke execute on function public.get_available_series_slots(
+    uuid, timestamptz, timestamptz, integer, integer, text, text, integer
+) from public, anon;
+grant execute on function public.get_available_series_slots(
+    uuid, timestamptz, timestamptz, integer, integer, text, text, integer
+) to authenticated, service_role;
