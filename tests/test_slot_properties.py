@@ -4,7 +4,9 @@ For random weekly hours, overrides, appointments and busy blocks, every slot tha
 get_available_slots returns to a connected patient must lie inside the clinician's hours in
 their zone, overlap no active appointment (with buffer) or busy block, respect the notice,
 and be bookable by book_appointment; and a time it does not return must be refused by it
-(booking checks one slot with its own query, so the two must agree both ways).
+(booking checks one slot with its own query, so the two must agree both ways). Likewise a
+series: get_available_series_slots offers a first visit exactly when book_appointment_series
+books every repetition from it.
 """
 
 from __future__ import annotations
@@ -320,3 +322,112 @@ def inside_some_window(
         if local_instant(day, start, zone) <= slot_start and slot_end <= local_instant(day, end, zone):
             return True
     return False
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    zone_name=st.sampled_from(ZONES),
+    drawn_windows=st.lists(windows(), min_size=1, max_size=4),
+    closed_days=st.sets(st.integers(0, 27), max_size=3),
+    taken=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(-2, 16)), max_size=6),
+    occurrences=st.integers(2, 4),
+    every=st.integers(1, 2),
+    pick=st.integers(0, 1000),
+)
+def test_a_series_slot_is_exactly_a_first_time_whose_every_visit_books(
+    db: psycopg.Connection,
+    act_as,
+    zone_name: str,
+    drawn_windows: list[Window],
+    closed_days: set[int],
+    taken: list[tuple[int, int, int]],
+    occurrences: int,
+    every: int,
+    pick: int,
+) -> None:
+    """Over four weeks of weekly hours with closed dates and other patients' visits in any week:
+    get_available_series_slots offers a first-week slot exactly when book_appointment_series
+    books the whole series from it."""
+    zone = ZoneInfo(zone_name)
+    first_day = datetime.now(zone).date() + timedelta(days=2)
+    with db.transaction(force_rollback=True):
+        clinician = db.execute(
+            "select tests.create_clinician('clin@example.com', %s, 0, 730, 0)", [zone_name]
+        ).fetchone()[0]
+        searcher = db.execute("select tests.create_user('searcher@example.com')").fetchone()[0]
+        other = db.execute("select tests.create_user('other@example.com')").fetchone()[0]
+        db.execute("select tests.connect(%s, %s)", [clinician, searcher])
+        weekly = no_overlapping_windows(drawn_windows)
+        for w in weekly:
+            db.execute(
+                "insert into clinician_availability (clinician_id, day_of_week, start_time, end_time,"
+                " slot_duration_minutes, appointment_types, location_type)"
+                " values (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    clinician,
+                    w.day_of_week,
+                    w.start,
+                    w.end,
+                    w.slot_minutes,
+                    list(w.types) if w.types else None,
+                    w.location,
+                ],
+            )
+        for offset in closed_days:
+            db.execute(
+                "insert into clinician_date_overrides (clinician_id, override_date) values (%s, %s)",
+                [clinician, first_day + timedelta(days=offset)],
+            )
+        for window_index, week, quarter_offset in taken:
+            start = in_window(
+                first_day + timedelta(weeks=week), weekly[window_index % len(weekly)], quarter_offset, zone
+            )
+            with contextlib.suppress(psycopg.errors.ExclusionViolation), db.transaction():
+                db.execute("select tests.add_appointment(%s, %s, %s)", [clinician, other, start])
+
+        range_start = local_instant(first_day, time(0), zone)
+        range_end = range_start + timedelta(days=7)
+        act_as(searcher)
+        slots = db.execute(
+            "select slot_start, slot_end, location_type from get_available_slots("
+            "clinician_id => %s, range_start => %s, range_end => %s, appointment_type => 'follow_up')",
+            [clinician, range_start, range_end],
+        ).fetchall()
+        series_starts = [
+            row[0]
+            for row in db.execute(
+                "select slot_start from get_available_series_slots(clinician_id => %s, range_start => %s,"
+                " range_end => %s, occurrences => %s, interval_weeks => %s, appointment_type => 'follow_up')",
+                [clinician, range_start, range_end, occurrences, every],
+            ).fetchall()
+        ]
+        assert set(series_starts) <= {slot[0] for slot in slots}
+        event("series slots: " + ("none" if not series_starts else "some"))
+        if not slots:
+            return
+
+        slot_start, slot_end, location = slots[pick % len(slots)]
+        try:
+            with db.transaction(force_rollback=True):
+                db.execute(
+                    "select count(*) from book_appointment_series(%s, %s, %s, %s, 'follow_up', %s, %s, %s)",
+                    [
+                        clinician,
+                        searcher,
+                        slot_start,
+                        int((slot_end - slot_start).total_seconds() // 60),
+                        location or "in_person",
+                        occurrences,
+                        every,
+                    ],
+                )
+            refused = None
+        except psycopg.Error as error:
+            assert error.sqlstate in ("22023", "PT409"), error
+            refused = error
+        event(f"picked slot books as a series: {refused is None}")
+        assert (refused is None) == (slot_start in series_starts), f"{slot_start}: {refused!r}"
