@@ -1,10 +1,11 @@
-"""Patients and clinicians booking, moving, confirming and cancelling, changing working hours
-and time zones, offering and answering offers, joining waitlists, all at once, with the
-worker's periodic tasks and calendar pulls' busy time running meanwhile: every request either
-succeeds or is refused with a clear SQLSTATE (never a deadlock or a leaked constraint error),
-and afterwards both exclusion constraints' indexes hold every active appointment and everything
-the triggers and the worker keep (audit log, reminders and their jobs, statistics, waitlist
-entries, accepted offers, each appointment's time zone) agrees with the appointments.
+"""Patients and clinicians booking, moving, confirming and cancelling (single visits and
+weekly series), changing working hours and time zones, offering and answering offers, joining
+waitlists, all at once, with the worker's periodic tasks and calendar pulls' busy time running
+meanwhile: every request either succeeds or is refused with a clear SQLSTATE (never a deadlock
+or a leaked constraint error), and afterwards both exclusion constraints' indexes hold every
+active appointment and everything the triggers and the worker keep (audit log, reminders and
+their jobs, statistics, waitlist entries, accepted offers, each appointment's time zone) agrees
+with the appointments.
 """
 
 from __future__ import annotations
@@ -147,6 +148,20 @@ def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[s
             " where clinician_id = auth.uid()",
             [],
         )
+    series = pick(
+        conn,
+        rng,
+        f"select series_id from appointments where clinician_id = auth.uid() and series_id is not null"
+        f" and status in {ACTIVE}",
+    )
+    if roll < 0.16 or (roll < 0.19 and series is None):
+        return (
+            "series",
+            "select count(*) from book_appointment_series(%s, %s, %s, 30, 'follow_up', 'in_person', 2)",
+            [me, rng.choice(patients), random_time(rng)],
+        )
+    if roll < 0.19:
+        return "cancel series", "select count(*) from cancel_appointment_series(%s, 'course over')", [series]
     return clinician_request(conn, rng, me, clinicians, patients)
 
 
@@ -275,7 +290,8 @@ def assert_derived_rows_agree(url: str, clinicians: list[str]) -> None:
         for clinician in clinicians:
             conn.execute(
                 "select public.refresh_appointment_statistics(%s, %s, %s)",
-                [clinician, next_days_at(0, time(0)).date(), next_days_at(7, time(0)).date()],
+                # Two weeks: a series' second visit comes a week after the test days.
+                [clinician, next_days_at(0, time(0)).date(), next_days_at(14, time(0)).date()],
             )
         rebuilt = {clinician: statistics(conn, clinician) for clinician in clinicians}
     assert kept == rebuilt
@@ -309,7 +325,17 @@ def test_concurrent_changes_keep_every_derived_row_right(committed_database: str
 
     assert_only_expected_refusals(outcomes)
     succeeded = {kind for kind, outcome in outcomes if outcome == "ok"}
-    assert succeeded == {"book", "reschedule", "cancel", "confirm", "hours", "override", "zone"}, outcomes
+    assert succeeded == {
+        "book",
+        "reschedule",
+        "cancel",
+        "confirm",
+        "hours",
+        "override",
+        "zone",
+        "series",
+        "cancel series",
+    }, outcomes
     assert outcomes[("book", "PT409")] > 0, "no two requests ever wanted the same time"
     assert_derived_rows_agree(committed_database, clinicians)
 
