@@ -108,6 +108,28 @@ def no_overlapping_windows(items: list[Window]) -> list[Window]:
     return kept
 
 
+def add_weekly_hours(db: psycopg.Connection, clinician: str, drawn: list[Window]) -> list[Window]:
+    """Writes the drawn windows that do not overlap an earlier one; returns those."""
+    weekly = no_overlapping_windows(drawn)
+    for w in weekly:
+        db.execute(
+            "insert into clinician_availability (clinician_id, day_of_week, start_time, end_time,"
+            " slot_duration_minutes, appointment_types, location_type, max_appointments_per_day)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                clinician,
+                w.day_of_week,
+                w.start,
+                w.end,
+                w.slot_minutes,
+                list(w.types) if w.types else None,
+                w.location,
+                w.max_per_day,
+            ],
+        )
+    return weekly
+
+
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     return a_start < b_end and b_start < a_end
 
@@ -168,23 +190,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         other = db.execute("select tests.create_user('other@example.com')").fetchone()[0]
         db.execute("select tests.connect(%s, %s)", [clinician, searcher])
 
-        weekly = no_overlapping_windows(drawn_windows)
-        for w in weekly:
-            db.execute(
-                "insert into clinician_availability (clinician_id, day_of_week, start_time, end_time,"
-                " slot_duration_minutes, appointment_types, location_type, max_appointments_per_day)"
-                " values (%s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    clinician,
-                    w.day_of_week,
-                    w.start,
-                    w.end,
-                    w.slot_minutes,
-                    list(w.types) if w.types else None,
-                    w.location,
-                    w.max_per_day,
-                ],
-            )
+        weekly = add_weekly_hours(db, clinician, drawn_windows)
         override_by_day = {first_day + timedelta(days=o.day_offset): o for o in drawn_overrides}
         for day, o in override_by_day.items():
             db.execute(
@@ -361,22 +367,7 @@ def test_a_series_slot_is_exactly_a_first_time_whose_every_visit_books(
         searcher = db.execute("select tests.create_user('searcher@example.com')").fetchone()[0]
         other = db.execute("select tests.create_user('other@example.com')").fetchone()[0]
         db.execute("select tests.connect(%s, %s)", [clinician, searcher])
-        weekly = no_overlapping_windows(drawn_windows)
-        for w in weekly:
-            db.execute(
-                "insert into clinician_availability (clinician_id, day_of_week, start_time, end_time,"
-                " slot_duration_minutes, appointment_types, location_type)"
-                " values (%s, %s, %s, %s, %s, %s, %s)",
-                [
-                    clinician,
-                    w.day_of_week,
-                    w.start,
-                    w.end,
-                    w.slot_minutes,
-                    list(w.types) if w.types else None,
-                    w.location,
-                ],
-            )
+        weekly = add_weekly_hours(db, clinician, drawn_windows)
         for offset in closed_days:
             db.execute(
                 "insert into clinician_date_overrides (clinician_id, override_date) values (%s, %s)",

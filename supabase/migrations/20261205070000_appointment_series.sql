@@ -97,6 +97,26 @@ begin
 end
 $$;
 
+-- Refuses a series' count or interval out of range (22023).
+create function scheduling_private.check_series_arguments(occurrences integer, interval_weeks integer)
+returns void
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+    if occurrences is null or occurrences not between 2 and 52 then
+        perform scheduling_private.raise_bad_argument(
+            format('a series has 2 to 52 visits, not %s', occurrences),
+            'Book or search a single visit with book_appointment or get_available_slots.');
+    end if;
+    if interval_weeks is null or interval_weeks not between 1 and 4 then
+        perform scheduling_private.raise_bad_argument(
+            format('a series repeats every 1 to 4 weeks, not every %s', interval_weeks),
+            'Use interval_weeks 1 for weekly, 2 for fortnightly.');
+    end if;
+end
+$$;
+
 create function scheduling_private.book_appointment_series(
     clinician_id uuid, patient_id uuid, first_start timestamptz, duration_minutes integer,
     appointment_type text, location_type text, occurrences integer, interval_weeks integer,
@@ -115,16 +135,7 @@ declare
     failed_message text;
     failed_hint text;
 begin
-    if occurrences is null or occurrences not between 2 and 52 then
-        perform scheduling_private.raise_bad_argument(
-            format('a series has 2 to 52 visits, not %s', occurrences),
-            'Book a single visit with book_appointment.');
-    end if;
-    if interval_weeks is null or interval_weeks not between 1 and 4 then
-        perform scheduling_private.raise_bad_argument(
-            format('a series repeats every 1 to 4 weeks, not every %s', interval_weeks),
-            'Use interval_weeks 1 for weekly, 2 for fortnightly.');
-    end if;
+    perform scheduling_private.check_series_arguments(occurrences, interval_weeks);
     select c.timezone into zone from public.clinicians as c
     where c.clinician_id = book_appointment_series.clinician_id;
     if not found then

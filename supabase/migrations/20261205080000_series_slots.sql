@@ -18,15 +18,7 @@ declare
     zone text;
     last_offset interval;
 begin
-    if occurrences is null or occurrences not between 2 and 52 then
-        perform scheduling_private.raise_bad_argument(
-            format('a series has 2 to 52 visits, not %s', occurrences), 'Use get_available_slots for one visit.');
-    end if;
-    if interval_weeks is null or interval_weeks not between 1 and 4 then
-        perform scheduling_private.raise_bad_argument(
-            format('a series repeats every 1 to 4 weeks, not every %s', interval_weeks),
-            'Use interval_weeks 1 for weekly, 2 for fortnightly.');
-    end if;
+    perform scheduling_private.check_series_arguments(occurrences, interval_weeks);
     -- The checks and errors of a one-visit search, over the first visit's range.
     perform from scheduling_private.get_available_slots(
         clinician_id, range_start, range_end, appointment_type, location_type, duration_minutes
