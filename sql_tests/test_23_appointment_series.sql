@@ -1,6 +1,6 @@
 -- Series: every visit or none, at the same local time across DST, cancelled together.
 begin;
-select plan(20);
+select plan(23);
 
 do $$
 declare
@@ -134,6 +134,41 @@ select is(
     ),
     array['appointment_confirmed'],
     'a visit of a requested series confirmed later is announced on its own'
+);
+create function pg_temp.requested_series() returns uuid
+language sql as $$
+    select a.series_id from public.appointments as a where a.scheduled_start = '2027-06-07 14:00Z'
+$$;
+select throws_ok(
+    format(
+        'select tests.call_as(%L, %L)', 'patient@example.com',
+        format('select public.confirm_appointment_series(%L)', pg_temp.requested_series())
+    ),
+    '42501', 'only the clinician can confirm an appointment', 'a patient cannot confirm their series'
+);
+select tests.clear_authentication();
+select tests.authenticate_as(tests.get_user_id('clin@example.com'));
+select is(
+    (
+        select array_agg(c.scheduled_start order by c.scheduled_start)
+        from public.confirm_appointment_series(pg_temp.requested_series()) as c
+    ),
+    array['2027-06-07 14:00Z', '2027-06-21 14:00Z']::timestamptz[],
+    'the clinician confirms the requests left in the series'
+);
+select tests.clear_authentication();
+select is(
+    (
+        select array_agg(n.kind || ': ' || n.title)
+        from public.notifications as n
+        inner join public.appointments as a on n.appointment_id = a.id
+        where
+            n.kind like 'series%'
+            and n.user_id = tests.get_user_id('patient@example.com')
+            and a.scheduled_start = '2027-06-07 14:00Z'
+    ),
+    array['series_confirmed: 2 appointments confirmed'],
+    'announced once'
 );
 -- The patient holds 7 visits to come (4 weekly, 3 of their own): room for two more.
 update public.clinicians set max_upcoming_per_patient = 9;

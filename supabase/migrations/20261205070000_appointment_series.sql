@@ -1,4 +1,4 @@
--- Weekly series: a course of therapy booked, and cancelled, in one call.
+-- Weekly series: a course of therapy booked, confirmed and cancelled, each in one call.
 --
 -- A course of therapy sessions or a run of weekly check-ups was booked visit by visit, and a
 -- clinician who had booked half of it before finding the fifth week taken had to undo the rest
@@ -178,29 +178,35 @@ comment on function scheduling_private.book_appointment_series(
 ) is
 'Books occurrences visits every interval_weeks weeks at first_start''s local time in the clinician''s zone, each as book_appointment would, all or none. SECURITY DEFINER: as book_appointment.';
 
-create function scheduling_private.cancel_appointment_series(series_id uuid, reason text)
+-- Cancels (with the reason) or confirms, as one change, the visits of a series still to come
+-- that the change applies to, each as cancel_appointment or confirm_appointment would, and
+-- announces them once.
+create function scheduling_private.change_series(series_id uuid, change text, reason text)
 returns setof public.appointments
 language plpgsql security definer
 set search_path = ''
 as $$
 declare
+    statuses text [] := case change
+        when 'cancel' then array['requested', 'confirmed'] when 'confirm' then array['requested'] end;
+    done text := case change when 'cancel' then 'cancelled' when 'confirm' then 'confirmed' end;
     visit_id uuid;
-    cancelled public.appointments;
+    changed public.appointments;
     first_visit public.appointments;
     how_many integer := 0;
 begin
     -- Lock the visits to come first, in one order, before any booking turn: every other writer
     -- locks a visit and then takes the turn, so taking the turn first could deadlock with one.
     perform from public.appointments as a
-    where a.series_id = cancel_appointment_series.series_id
+    where a.series_id = change_series.series_id
         and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
-        and a.status in ('requested', 'confirmed')
+        and a.status = any(statuses)
         and a.scheduled_start > now()
     order by a.scheduled_start, a.id
     for update;
     if not exists (
         select from public.appointments as a
-        where a.series_id = cancel_appointment_series.series_id
+        where a.series_id = change_series.series_id
             and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
     ) then
         raise exception 'no series % that you can see', series_id
@@ -209,38 +215,42 @@ begin
     perform set_config('scheduling.series_in_progress', series_id::text, true);
     for visit_id in
         select a.id from public.appointments as a
-        where a.series_id = cancel_appointment_series.series_id
+        where a.series_id = change_series.series_id
             and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
-            and a.status in ('requested', 'confirmed')
+            and a.status = any(statuses)
             and a.scheduled_start > now()
         order by a.scheduled_start, a.id
     loop
-        cancelled := scheduling_private.cancel_appointment(visit_id, reason);
+        if change = 'cancel' then
+            changed := scheduling_private.cancel_appointment(visit_id, reason);
+        else
+            changed := scheduling_private.confirm_appointment(visit_id);
+        end if;
         if how_many = 0 then
-            first_visit := cancelled;
+            first_visit := changed;
         end if;
         how_many := how_many + 1;
-        return next cancelled;
+        return next changed;
     end loop;
     perform set_config('scheduling.series_in_progress', '', true);
     if how_many > 0 then
         perform scheduling_private.notify(
-            array[first_visit.patient_id, first_visit.clinician_id], 'series_cancelled',
-            format('%s appointments cancelled', how_many), first_visit.id);
+            array[first_visit.patient_id, first_visit.clinician_id], 'series_' || done,
+            format('%s appointments %s', how_many, done), first_visit.id);
     end if;
 end
 $$;
-comment on function scheduling_private.cancel_appointment_series(uuid, text) is
-'Cancels, with the reason, every requested or confirmed visit of the series still to come; visits over or under way stay. SECURITY DEFINER: as cancel_appointment.';
+comment on function scheduling_private.change_series(uuid, text, text) is
+'change cancel: every requested or confirmed visit of the series still to come, with the reason; confirm: every requested one (the clinician only). Visits over or under way stay. SECURITY DEFINER: as cancel_appointment and confirm_appointment.';
 
 revoke execute on function scheduling_private.book_appointment_series(
     uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
 ) from public;
-revoke execute on function scheduling_private.cancel_appointment_series(uuid, text) from public;
+revoke execute on function scheduling_private.change_series(uuid, text, text) from public;
 grant execute on function scheduling_private.book_appointment_series(
     uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
 ) to authenticated, service_role;
-grant execute on function scheduling_private.cancel_appointment_series(uuid, text) to authenticated, service_role;
+grant execute on function scheduling_private.change_series(uuid, text, text) to authenticated, service_role;
 
 create function public.book_appointment_series(
     clinician_id uuid, patient_id uuid, first_start timestamptz, duration_minutes integer,
@@ -267,8 +277,8 @@ create function public.cancel_appointment_series(series_id uuid, reason text)
 returns setof public.appointments
 language sql
 begin atomic
-    select scheduling_private.cancel_appointment_series(
-        cancel_appointment_series.series_id, cancel_appointment_series.reason
+    select scheduling_private.change_series(
+        cancel_appointment_series.series_id, 'cancel', cancel_appointment_series.reason
     );
 end;
 comment on function public.cancel_appointment_series(uuid, text) is
@@ -277,8 +287,19 @@ comment on function public.cancel_appointment_series(uuid, text) is
 revoke execute on function public.book_appointment_series(
     uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
 ) from public, anon;
+create function public.confirm_appointment_series(series_id uuid)
+returns setof public.appointments
+language sql
+begin atomic
+    select scheduling_private.change_series(confirm_appointment_series.series_id, 'confirm', null);
+end;
+comment on function public.confirm_appointment_series(uuid) is
+'The clinician confirms every requested visit of a series still to come; returns them. Errors: 42501 the patient, PT404 not visible.';
+
 revoke execute on function public.cancel_appointment_series(uuid, text) from public, anon;
+revoke execute on function public.confirm_appointment_series(uuid) from public, anon;
 grant execute on function public.book_appointment_series(
     uuid, uuid, timestamptz, integer, text, text, integer, integer, text, text, text
 ) to authenticated, service_role;
 grant execute on function public.cancel_appointment_series(uuid, text) to authenticated, service_role;
+grant execute on function public.confirm_appointment_series(uuid) to authenticated, service_role;
