@@ -285,3 +285,36 @@ def test_a_series_is_emailed_once_with_every_visit_booked_or_cancelled(committed
         expected = "CANCEL" if message["Subject"].startswith("Cancelled") else "REQUEST"
         assert calendar["METHOD"] == expected
         assert message.get_body(("plain",)).get_content().count("(Europe/London)") == 3
+
+
+def test_confirming_the_rest_of_a_series_emails_the_visits_confirmed_then(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute(
+            "select tests.create_clinician('dr.who@example.com', 'Europe/London')"
+        ).fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        conn.execute("select tests.open_every_day(%s)", [clinician])
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        requests = conn.execute(
+            "select id, series_id from book_appointment_series(%s, %s, tests.days_ahead(5, '10:00'),"
+            " 30, 'therapy_session', 'in_person', 3) order by scheduled_start",
+            [clinician, patient],
+        ).fetchall()
+        conn.execute("select tests.clear_authentication()")
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        conn.execute("select confirm_appointment(%s)", [requests[1][0]])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        received.messages.clear()
+
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        conn.execute("select confirm_appointment_series(%s)", [requests[0][1]])
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2
+
+    for message in received.messages:
+        assert message["Subject"].startswith("Confirmed: 2 visits")
+        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        assert len(Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")) == 2

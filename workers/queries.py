@@ -76,11 +76,13 @@ from public.appointments as a
 where a.id = %(appointment_id)s
 """
 # The visits a series notice is about: those of the notice's visit's series that were confirmed,
-# or cancelled, together with it (one transaction gives them one cancelled_at).
+# or cancelled, together with it (one transaction stamps them all with one confirmed_at or
+# cancelled_at).
 SERIES_FOR_NOTICE = f"""{APPOINTMENT_AS_READ}
 from public.appointments as first
 join public.appointments as a on a.series_id = first.series_id and a.status = first.status
-    and a.cancelled_at is not distinct from first.cancelled_at
+    and case when first.status = 'cancelled' then a.cancelled_at = first.cancelled_at
+        else a.confirmed_at = first.confirmed_at end
 {READER}
 where first.id = %(appointment_id)s
 order by a.scheduled_start

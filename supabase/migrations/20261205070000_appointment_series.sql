@@ -4,8 +4,8 @@
 -- clinician who had booked half of it before finding the fifth week taken had to undo the rest
 -- by hand. A series books every visit or none, at the same wall-clock time in the clinician's
 -- zone (so across a DST change a 10:00 visit stays at 10:00), each one under exactly the rules
--- of book_appointment, and remembers which visits belong together so they can be cancelled
--- together.
+-- of book_appointment, and remembers which visits belong together so they can be confirmed
+-- or cancelled together.
 
 alter table public.appointments add column series_id uuid;
 comment on column public.appointments.series_id is
@@ -30,7 +30,7 @@ for each row when (current_setting('scheduling.series_in_progress', true) <> '')
 execute function scheduling_private.tg_appointments__join_series();
 
 -- The notices of a change, as in 20261203020000, except that the visits of a series being
--- booked or cancelled as a whole are announced once, by the series function, not one by one
+-- booked, confirmed or cancelled as a whole are announced once, by the series function, not one by one
 -- (a course of twelve sessions is one email with twelve invites, not twelve emails).
 create or replace function scheduling_private.tg_appointments__reminders_and_notices() returns trigger
 language plpgsql security definer
