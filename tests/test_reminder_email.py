@@ -249,14 +249,21 @@ def test_a_lapsed_request_is_emailed_to_both_as_not_confirmed(committed_database
         assert calendar_event(message)[0]["METHOD"] == "CANCEL"
 
 
+def london_clinician_and_patient(conn: psycopg.Connection) -> tuple[str, str]:
+    """A clinician in Europe/London, open every day, and a patient connected to them."""
+    clinician = conn.execute(
+        "select tests.create_clinician('dr.who@example.com', 'Europe/London')"
+    ).fetchone()[0]
+    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+    conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+    conn.execute("select tests.open_every_day(%s)", [clinician])
+    return clinician, patient
+
+
 def test_a_series_is_emailed_once_with_every_visit_booked_or_cancelled(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute(
-            "select tests.create_clinician('dr.who@example.com', 'Europe/London')"
-        ).fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        clinician, patient = london_clinician_and_patient(conn)
         conn.execute("select tests.authenticate_as(%s)", [clinician])
         visits = conn.execute(
             "select id, ical_uid, series_id from book_appointment_series(%s, %s,"
@@ -290,12 +297,7 @@ def test_a_series_is_emailed_once_with_every_visit_booked_or_cancelled(committed
 def test_confirming_the_rest_of_a_series_emails_the_visits_confirmed_then(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute(
-            "select tests.create_clinician('dr.who@example.com', 'Europe/London')"
-        ).fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
-        conn.execute("select tests.open_every_day(%s)", [clinician])
+        clinician, patient = london_clinician_and_patient(conn)
         conn.execute("select tests.authenticate_as(%s)", [patient])
         requests = conn.execute(
             "select id, series_id from book_appointment_series(%s, %s, tests.days_ahead(5, '10:00'),"

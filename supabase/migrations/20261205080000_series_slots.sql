@@ -5,6 +5,69 @@
 -- seventh week was taken. This search offers the first visit's slots whose every repetition, at
 -- the same local time, is offered too.
 
+-- The checks and errors of a slot search, for the one-visit search and the series search alike
+-- (the series search used to run a whole one-visit search just to raise them).
+create function scheduling_private.check_slot_search(
+    clinician_id uuid, range_start timestamptz, range_end timestamptz,
+    appointment_type text, location_type text, duration_minutes integer
+) returns void
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+    if range_start is null or range_end is null or range_end <= range_start then
+        perform scheduling_private.raise_bad_argument(
+            'range_end must be after range_start', 'Pass a range such as the next 7 days.');
+    end if;
+    if range_end - range_start > interval '62 days' then
+        perform scheduling_private.raise_bad_argument(
+            'a slot search covers at most 62 days', 'Search month by month.');
+    end if;
+    if duration_minutes is not null and duration_minutes not between 5 and 480 then
+        perform scheduling_private.raise_bad_argument(
+            format('a visit lasts 5 to 480 minutes, not %s', duration_minutes),
+            'Leave duration_minutes out to use the clinician''s slot length.');
+    end if;
+    perform appointment_type::public.appointment_type, location_type::public.location_type;
+    if not exists (
+        select from public.clinicians as c where c.clinician_id = check_slot_search.clinician_id
+    ) then
+        raise exception 'no clinician %', clinician_id using errcode = 'PT404';
+    end if;
+    if not (
+        scheduling_private.is_system_caller()
+        or auth.uid() = clinician_id
+        or scheduling_private.is_connected(clinician_id, auth.uid())
+    ) then
+        raise exception 'you are not connected to this clinician'
+            using errcode = '42501', hint = 'Only the clinician''s patients can see their free time.';
+    end if;
+end
+$$;
+
+-- As in 20261125060000, with its checks in check_slot_search.
+create or replace function scheduling_private.get_available_slots(
+    clinician_id uuid, range_start timestamptz, range_end timestamptz,
+    appointment_type text, location_type text, duration_minutes integer
+) returns table (slot_start timestamptz, slot_end timestamptz, offered_location_type text)
+language plpgsql stable security definer
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+    caller uuid := auth.uid();
+begin
+    perform scheduling_private.check_slot_search(
+        clinician_id, range_start, range_end, appointment_type, location_type, duration_minutes);
+    return query
+    select s.slot_start, s.slot_end, s.offered_location_type
+    from scheduling_private.slot_candidates(
+        clinician_id, range_start, range_end, appointment_type, location_type, duration_minutes,
+        now(), null, case when caller is distinct from clinician_id then caller end
+    ) as s;
+end
+$$;
+
 create function scheduling_private.get_available_series_slots(
     clinician_id uuid, range_start timestamptz, range_end timestamptz, occurrences integer,
     interval_weeks integer, appointment_type text, location_type text, duration_minutes integer
@@ -19,10 +82,9 @@ declare
     last_offset interval;
 begin
     perform scheduling_private.check_series_arguments(occurrences, interval_weeks);
-    -- The checks and errors of a one-visit search, over the first visit's range.
-    perform from scheduling_private.get_available_slots(
-        clinician_id, range_start, range_end, appointment_type, location_type, duration_minutes
-    ) limit 1;
+    -- A one-visit search's checks and errors, over the first visit's range.
+    perform scheduling_private.check_slot_search(
+        clinician_id, range_start, range_end, appointment_type, location_type, duration_minutes);
     select c.timezone into zone from public.clinicians as c
     where c.clinician_id = get_available_series_slots.clinician_id;
     last_offset := make_interval(days => 7 * interval_weeks * (occurrences - 1));
