@@ -77,6 +77,19 @@ def test_sms_reminder_is_sent_through_twilio(committed_database, twilio) -> None
     assert state == ("sent", 1, None, "done", 1)
 
 
+def test_inside_the_clinicians_cutoff_the_reminder_asks_for_a_call_instead_of_an_x(
+    committed_database, twilio
+) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        sms_reminder_due(conn, "+15005550006")
+        # The visit is 5 days ahead: inside a week's cutoff.
+        conn.execute("update clinicians set patient_change_cutoff_hours = 168")
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert server.state.sent[0]["body"].endswith(" Reply C to confirm. To cancel, please call the clinic.")
+
+
 def test_a_clinicians_sms_reminder_names_the_patient_side_and_asks_for_no_reply(
     committed_database, twilio
 ) -> None:

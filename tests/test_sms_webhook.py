@@ -87,6 +87,22 @@ def test_x_cancels_the_next_appointment_and_c_confirms_attendance(committed_data
     assert "Reply C to confirm" in other.text
 
 
+def test_inside_the_clinicians_cutoff_an_x_changes_nothing_and_asks_for_a_call(
+    committed_database, web
+) -> None:
+    first, _ = patient_with_two_visits(committed_database)
+    with psycopg.connect(committed_database) as conn:
+        # The visits are 3 and 4 days ahead: inside a week's cutoff.
+        conn.execute("update clinicians set patient_change_cutoff_hours = 168")
+
+    refused = reply(web, "X")
+    assert "is too soon to cancel by text. Please call the clinic." in refused.text
+    assert visit(committed_database, first) == ("confirmed", None, False)
+    other = reply(web, "hello")
+    assert "To cancel it, please call the clinic." in other.text
+    assert "Thank you, see you" in reply(web, "C").text
+
+
 def test_a_request_without_a_valid_signature_changes_nothing(committed_database, web) -> None:
     first, _ = patient_with_two_visits(committed_database)
     forged = reply(web, "X", signature="bm90IGEgc2lnbmF0dXJl")

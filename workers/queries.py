@@ -21,7 +21,8 @@ select
     a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
     a.ical_sequence, a.timezone as appointment_timezone, a.updated_at,
     coalesce(p.email, u.email) as email, p.phone, coalesce(p.timezone, a.timezone) as reader_timezone,
-    c.display_name as clinician_name, r.user_id = a.clinician_id as reader_is_clinician
+    c.display_name as clinician_name, r.user_id = a.clinician_id as reader_is_clinician,
+    scheduling_private.patient_may_change(a, now()) as patient_may_cancel
 from public.appointment_reminders as r
 join public.appointments as a on a.id = r.appointment_id
 join public.clinicians as c on c.clinician_id = a.clinician_id

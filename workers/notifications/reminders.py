@@ -94,7 +94,10 @@ def reminder_line(reminder: dict) -> str:
 
 def reminder_text(reminder: dict) -> str:
     """The SMS: only the patient is asked to reply, since a reply acts on the patient's visit
-    (scheduling_private.answer_sms_reply)."""
+    (scheduling_private.answer_sms_reply), and asked for an X only while they may still cancel
+    (the clinician's patient_change_cutoff_hours)."""
     if reminder["reader_is_clinician"]:
         return reminder_line(reminder)
+    if not reminder["patient_may_cancel"]:
+        return f"{reminder_line(reminder)} Reply C to confirm. To cancel, please call the clinic."
     return f"{reminder_line(reminder)} Reply C to confirm or X to cancel."
