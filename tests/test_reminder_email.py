@@ -294,6 +294,41 @@ def test_a_series_is_emailed_once_with_every_visit_booked_or_cancelled(committed
         assert message.get_body(("plain",)).get_content().count("(Europe/London)") == 3
 
 
+def test_a_series_moved_is_emailed_once_with_every_visit_at_its_new_time(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = london_clinician_and_patient(conn)
+        # Requests (nobody is told of them): the move is the first notice, and it finds the
+        # visits without any confirmation stamp to match them by.
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        series = conn.execute(
+            "select series_id from book_appointment_series(%s, %s, tests.days_ahead(5, '10:00'),"
+            " 30, 'therapy_session', 'in_person', 3) limit 1",
+            [clinician, patient],
+        ).fetchone()[0]
+        moved = conn.execute(
+            "select ical_uid, scheduled_start, ical_sequence"
+            " from reschedule_appointment_series(%s, tests.days_ahead(6, '14:00')) order by scheduled_start",
+            [series],
+        ).fetchall()
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2  # one email each, not three
+
+    assert sorted(m["To"] for m in received.messages) == ["dr.who@example.com", "pat@example.com"]
+    for message in received.messages:
+        assert message["Subject"].startswith("Moved: 3 visits")
+        assert "have moved to new times" in message.get_body(("plain",)).get_content()
+        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        calendar = Calendar.from_ical(part.get_payload(decode=True))
+        assert calendar["METHOD"] == "REQUEST"
+        events = [
+            (str(event["UID"]), event["DTSTART"].dt, int(event["SEQUENCE"]))
+            for event in calendar.walk("VEVENT")
+        ]
+        assert events == [(str(uid), start, sequence) for uid, start, sequence in moved]
+        assert all(sequence > 0 for _, _, sequence in events)
+
+
 def test_confirming_the_rest_of_a_series_emails_the_visits_confirmed_then(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:

@@ -183,6 +183,34 @@ def test_a_series_is_texted_once_with_its_first_and_last_visit(committed_databas
     ]
 
 
+def test_a_series_moved_is_texted_once_with_its_new_first_and_last_visit(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        series = conn.execute(
+            "select series_id from book_appointment_series("
+            "%s, %s, tests.days_ahead(5, '10:00'), 30, 'follow_up', 'in_person', 4) limit 1",
+            [clinician, patient],
+        ).fetchone()[0]
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        server.state.sent.clear()
+
+        first, last = conn.execute(
+            "select min(scheduled_start), max(scheduled_start)"
+            " from reschedule_appointment_series(%s, tests.days_ahead(6, '15:00'))",
+            [series],
+        ).fetchone()
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [m["body"] for m in server.state.sent] == [
+        f"Your 4 appointments with dr.who@example.com are moved, now from {first:%a %d %b at %H:%M}"
+        f" to {last:%a %d %b}."
+    ]
+
+
 def test_a_clinicians_confirmation_text_speaks_of_their_patient(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:

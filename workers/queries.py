@@ -88,6 +88,16 @@ join public.appointments as a on a.series_id = first.series_id and a.status = fi
 where first.id = %(appointment_id)s
 order by a.scheduled_start
 """
+# The visits a series-moved notice is about: those of the series still active from the notice's
+# visit (the first moved) on, at their times as of now; the move left no stamp of its own.
+MOVED_SERIES_FOR_NOTICE = f"""{APPOINTMENT_AS_READ}
+from public.appointments as first
+join public.appointments as a on a.series_id = first.series_id
+    and a.status in ('requested', 'confirmed') and a.scheduled_start >= first.scheduled_start
+{READER}
+where first.id = %(appointment_id)s
+order by a.scheduled_start
+"""
 
 OFFER_FOR_NOTICE = """
 select

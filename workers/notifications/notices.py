@@ -1,5 +1,5 @@
 """Immediate notices by email, SMS and push: confirmed, moved, cancelled, a request lapsed, a series
-confirmed or cancelled, and times offered."""
+confirmed, moved or cancelled, and times offered."""
 
 from __future__ import annotations
 
@@ -28,11 +28,13 @@ APPOINTMENT_NOTICES = {
     ),
 }
 
-# A series booked or cancelled as a whole is announced once, with all its visits.
+# A series booked, moved or cancelled as a whole is announced once, with all its visits.
 SERIES_NOTICES = {
     "series_confirmed": ("Confirmed", "These appointments are confirmed.", False),
+    "series_rescheduled": ("Moved", "These appointments have moved to new times.", False),
     "series_cancelled": ("Cancelled", "These appointments have been cancelled.", True),
 }
+SERIES_QUERIES = {"series_rescheduled": queries.MOVED_SERIES_FOR_NOTICE}
 
 
 def notice_subject(cursor: psycopg.Cursor, notice: dict) -> dict | None:
@@ -42,7 +44,8 @@ def notice_subject(cursor: psycopg.Cursor, notice: dict) -> dict | None:
         row = cursor.execute(queries.APPOINTMENT_FOR_NOTICE, notice).fetchone()
         return None if row is None else row | {"visits": [row]}
     if notice["kind"] in SERIES_NOTICES:
-        visits = cursor.execute(queries.SERIES_FOR_NOTICE, notice).fetchall()
+        query = SERIES_QUERIES.get(notice["kind"], queries.SERIES_FOR_NOTICE)
+        visits = cursor.execute(query, notice).fetchall()
         return visits[0] | {"visits": visits} if visits else None
     if notice["kind"] == "offer_received":
         return cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
@@ -112,6 +115,7 @@ SMS_APPOINTMENT_NOTICES = {
 # What follows "Your <n> appointments with <whom> are "; {first} and {last} are local times.
 SMS_SERIES_NOTICES = {
     "series_confirmed": "confirmed, from {first} to {last}",
+    "series_rescheduled": "moved, now from {first} to {last}",
     "series_cancelled": "cancelled, from {first} to {last}",
 }
 
@@ -147,6 +151,7 @@ PUSH_TITLES = {
     "appointment_cancelled": "Appointment cancelled",
     "request_lapsed": "Appointment request not confirmed",
     "series_confirmed": "Appointments confirmed",
+    "series_rescheduled": "Appointments moved",
     "series_cancelled": "Appointments cancelled",
     "offer_received": "New appointment times",
 }
