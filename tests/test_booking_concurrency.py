@@ -233,11 +233,31 @@ def test_a_request_whose_turn_is_taken_lapses_next_round_without_waiting(committ
         assert status() == "cancelled"
 
 
-def test_cancelling_a_series_while_a_visit_of_it_is_being_changed_waits_instead_of_deadlocking(
-    committed_database: str,
+# A change of a whole series, as the patient makes it, and what its visits hold after it.
+SERIES_CHANGES = [
+    pytest.param(
+        "select count(*) from cancel_appointment_series(%s, 'moving')",
+        [],
+        "select array_agg(distinct status::text) from appointments where series_id = %s",
+        ["cancelled"],
+        id="cancel",
+    ),
+    pytest.param(
+        "select count(*) from reschedule_appointment_series(%s, %s)",
+        [next_days_at(2, time(11, 0))],
+        "select array_agg(distinct scheduled_start::time::text) from appointments where series_id = %s",
+        ["11:00:00"],
+        id="move",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "arguments", "check", "expected"), SERIES_CHANGES)
+def test_changing_a_series_while_a_visit_of_it_is_being_changed_waits_instead_of_deadlocking(
+    committed_database: str, change: str, arguments: list, check: str, expected: list
 ) -> None:
     """Another writer holds the fourth visit's row and takes the booking turn only later, as a
-    note or a confirmation does (row first, then turn). The series' cancellation must not take
+    note or a confirmation does (row first, then turn). The series' change must not take
     the turn while it waits for that row."""
     clinician, (patient,) = make_clinic(committed_database, 1)
     with psycopg.connect(committed_database, autocommit=True) as conn:
@@ -254,29 +274,25 @@ def test_cancelling_a_series_while_a_visit_of_it_is_being_changed_waits_instead_
 
     outcomes: dict[str, str] = {}
 
-    def cancel_series() -> None:
+    def change_series() -> None:
         with psycopg.connect(committed_database) as conn:
-            outcomes["series"] = outcome_as(
-                conn, patient, "select count(*) from cancel_appointment_series(%s, 'moving')", [series]
-            )
+            outcomes["series"] = outcome_as(conn, patient, change, [series, *arguments])
 
     with psycopg.connect(committed_database) as note_writer:
         note_writer.execute("select tests.authenticate_as(%s)", [patient])
         note_writer.execute("select from appointments where id = %s for update", [visits[3]])
-        cancelling = threading.Thread(target=cancel_series)
-        cancelling.start()
-        wait_for_session(committed_database, "wait_event_type = 'Lock'", "the cancellation never waited")
-        # Now the note's trigger takes the turn: a cancellation holding it would deadlock here.
+        changing = threading.Thread(target=change_series)
+        changing.start()
+        wait_for_session(committed_database, "wait_event_type = 'Lock'", "the series change never waited")
+        # Now the note's trigger takes the turn: a series change holding it would deadlock here.
         outcomes["note"] = "ok"
         try:
             note_writer.execute("update appointments set patient_notes = 'late' where id = %s", [visits[3]])
             note_writer.commit()
         except psycopg.Error as error:
             outcomes["note"] = error.sqlstate or "?"
-        cancelling.join(timeout=30)
+        changing.join(timeout=30)
 
     assert outcomes == {"note": "ok", "series": "ok"}
     with psycopg.connect(committed_database) as conn:
-        assert conn.execute(
-            "select array_agg(distinct status::text) from appointments where series_id = %s", [series]
-        ).fetchone()[0] == ["cancelled"]
+        assert conn.execute(check, [series]).fetchone()[0] == expected

@@ -154,14 +154,20 @@ def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[s
         f"select series_id from appointments where clinician_id = auth.uid() and series_id is not null"
         f" and status in {ACTIVE}",
     )
-    if roll < 0.16 or (roll < 0.19 and series is None):
+    if roll < 0.16 or (roll < 0.27 and series is None):
         return (
             "series",
             "select count(*) from book_appointment_series(%s, %s, %s, 30, 'follow_up', 'in_person', 2)",
             [me, rng.choice(patients), random_time(rng)],
         )
-    if roll < 0.19:
+    if roll < 0.2:
         return "cancel series", "select count(*) from cancel_appointment_series(%s, 'course over')", [series]
+    if roll < 0.27:
+        return (
+            "move series",
+            "select count(*) from reschedule_appointment_series(%s, %s)",
+            [series, random_time(rng)],
+        )
     return clinician_request(conn, rng, me, clinicians, patients)
 
 
@@ -335,6 +341,7 @@ def test_concurrent_changes_keep_every_derived_row_right(committed_database: str
         "zone",
         "series",
         "cancel series",
+        "move series",
     }, outcomes
     assert outcomes[("book", "PT409")] > 0, "no two requests ever wanted the same time"
     assert_derived_rows_agree(committed_database, clinicians)
