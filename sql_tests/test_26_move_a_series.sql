@@ -1,6 +1,6 @@
 -- Moving a series: every visit to come by one wall-clock shift, all or none, announced once.
 begin;
-select plan(20);
+select plan(22);
 
 do $$
 declare
@@ -173,6 +173,25 @@ select is(
     ),
     4,
     'the series still has its four visits to come'
+);
+
+-- The last visit left of a series, cancelled with it: one appointment, in the singular.
+update public.appointments set status = 'cancelled', cancellation_reason = 'not needed'
+where
+    series_id = (select s.series_id from series as s)
+    and status = 'confirmed'
+    and scheduled_start > '2027-03-05';
+select lives_ok(
+    format(
+        $$select tests.call_as('patient@example.com', %L)$$,
+        format('select public.cancel_appointment_series(%L, %L)', (select s.series_id from series as s), 'done')
+    ),
+    'the patient cancels what is left of the series'
+);
+select is(
+    (select array_agg(distinct title) from public.notifications where kind = 'series_cancelled'),
+    array['1 appointment cancelled'],
+    'and the notice counts one appointment in the singular'
 );
 
 select * from finish();

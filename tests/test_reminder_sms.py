@@ -211,6 +211,31 @@ def test_a_series_moved_is_texted_once_with_its_new_first_and_last_visit(committ
     ]
 
 
+def test_a_series_notice_about_its_last_visit_reads_as_that_visits_own(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        visits = conn.execute(
+            "select id, series_id, scheduled_start from book_appointment_series("
+            "%s, %s, tests.days_ahead(5, '10:00'), 30, 'follow_up', 'in_person', 2) order by scheduled_start",
+            [clinician, patient],
+        ).fetchall()
+        conn.execute("select cancel_appointment(%s, 'not needed')", [visits[1][0]])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        server.state.sent.clear()
+
+        conn.execute("select cancel_appointment_series(%s, 'done')", [visits[0][1]])
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    start = visits[0][2]
+    assert [m["body"] for m in server.state.sent] == [
+        f"Your appointment with dr.who@example.com is cancelled (was {start:%a %d %b at %H:%M})."
+    ]
+
+
 def test_a_clinicians_confirmation_text_speaks_of_their_patient(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:

@@ -17,6 +17,9 @@
 -- The notices trigger is as in 20261205070000, except that a visit moved with its series is
 -- not announced alone; the waitlist trigger as in 20261125070000, except that it leaves a
 -- series being moved to the series function.
+--
+-- And a series notice about one visit (the last one left of a series, cancelled) no longer says
+-- "1 appointments cancelled": change_series is as in 20261205070000 but for its title.
 
 create or replace function scheduling_private.tg_appointments__reminders_and_notices() returns trigger
 language plpgsql security definer
@@ -110,6 +113,74 @@ begin
 end
 $$;
 
+-- The in-app title of a series notice: "3 appointments moved", "1 appointment cancelled".
+create function scheduling_private.series_notice_title(how_many integer, done text) returns text
+language sql immutable
+set search_path = ''
+as $$
+    select format('%s %s %s', how_many, case when how_many = 1 then 'appointment' else 'appointments' end, done)
+$$;
+
+create or replace function scheduling_private.change_series(series_id uuid, change text, reason text)
+returns setof public.appointments
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    statuses text [] := case change
+        when 'cancel' then array['requested', 'confirmed'] when 'confirm' then array['requested'] end;
+    done text := case change when 'cancel' then 'cancelled' when 'confirm' then 'confirmed' end;
+    visit_id uuid;
+    changed public.appointments;
+    first_visit public.appointments;
+    how_many integer := 0;
+begin
+    -- Lock the visits to come first, in one order, before any booking turn: every other writer
+    -- locks a visit and then takes the turn, so taking the turn first could deadlock with one.
+    perform from public.appointments as a
+    where a.series_id = change_series.series_id
+        and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
+        and a.status = any(statuses)
+        and a.scheduled_start > now()
+    order by a.scheduled_start, a.id
+    for update;
+    if not exists (
+        select from public.appointments as a
+        where a.series_id = change_series.series_id
+            and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
+    ) then
+        raise exception 'no series % that you can see', series_id
+            using errcode = 'PT404', hint = 'Check the id; you can only act on your own appointments.';
+    end if;
+    perform set_config('scheduling.series_in_progress', series_id::text, true);
+    for visit_id in
+        select a.id from public.appointments as a
+        where a.series_id = change_series.series_id
+            and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
+            and a.status = any(statuses)
+            and a.scheduled_start > now()
+        order by a.scheduled_start, a.id
+    loop
+        if change = 'cancel' then
+            changed := scheduling_private.cancel_appointment(visit_id, reason);
+        else
+            changed := scheduling_private.confirm_appointment(visit_id);
+        end if;
+        if how_many = 0 then
+            first_visit := changed;
+        end if;
+        how_many := how_many + 1;
+        return next changed;
+    end loop;
+    perform set_config('scheduling.series_in_progress', '', true);
+    if how_many > 0 then
+        perform scheduling_private.notify(
+            array[first_visit.patient_id, first_visit.clinician_id], 'series_' || done,
+            scheduling_private.series_notice_title(how_many, done), first_visit.id);
+    end if;
+end
+$$;
+
 -- Moves every requested or confirmed visit of the series still to come so that the first of
 -- them starts at new_start and the others keep their local time of day and spacing; each as
 -- reschedule_appointment would, all or none; announces them once.
@@ -198,7 +269,7 @@ begin
     from unnest(visits) as v;
     perform scheduling_private.notify(
         array[visits[1].patient_id, visits[1].clinician_id], 'series_rescheduled',
-        format('%s appointments moved', cardinality(visits)), visits[1].id);
+        scheduling_private.series_notice_title(cardinality(visits), 'moved'), visits[1].id);
     return query
     select a.* from public.appointments as a
     where a.id in (select v.id from unnest(visits) as v)

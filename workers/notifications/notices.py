@@ -118,6 +118,12 @@ SMS_SERIES_NOTICES = {
     "series_rescheduled": "moved, now from {first} to {last}",
     "series_cancelled": "cancelled, from {first} to {last}",
 }
+# A series notice about one visit (the last one left) reads as that visit's own notice.
+SMS_NOTICE_OF_ONE_VISIT = {
+    "series_confirmed": "appointment_confirmed",
+    "series_rescheduled": "appointment_rescheduled",
+    "series_cancelled": "appointment_cancelled",
+}
 
 
 def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
@@ -128,14 +134,17 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         row = notice_subject(cursor, notice)
     if row is None or not row["phone"]:
         return "skipped"
-    if notice["kind"] in SMS_APPOINTMENT_NOTICES:
+    kind = notice["kind"]
+    if kind in SMS_SERIES_NOTICES and len(row["visits"]) == 1:
+        kind = SMS_NOTICE_OF_ONE_VISIT[kind]
+    if kind in SMS_APPOINTMENT_NOTICES:
         start = row["scheduled_start"].astimezone(ZoneInfo(row["reader_timezone"]))
-        what = SMS_APPOINTMENT_NOTICES[notice["kind"]].format(start=f"{start:%a %d %b at %H:%M}")
+        what = SMS_APPOINTMENT_NOTICES[kind].format(start=f"{start:%a %d %b at %H:%M}")
         text = f"Your appointment with {with_whom(row)} is {what}."
-    elif notice["kind"] in SMS_SERIES_NOTICES:
+    elif kind in SMS_SERIES_NOTICES:
         zone = ZoneInfo(row["reader_timezone"])
         first, last = (visit["scheduled_start"].astimezone(zone) for visit in (row, row["visits"][-1]))
-        what = SMS_SERIES_NOTICES[notice["kind"]].format(
+        what = SMS_SERIES_NOTICES[kind].format(
             first=f"{first:%a %d %b at %H:%M}", last=f"{last:%a %d %b}"
         )
         text = f"Your {len(row['visits'])} appointments with {with_whom(row)} are {what}."
