@@ -164,17 +164,25 @@ def test_confirmation_notice_is_texted_to_a_patient_who_wants_sms(committed_data
     assert server.state.sent[0]["body"].startswith("Your appointment with dr.who@example.com is confirmed")
 
 
+def texted_series(conn: psycopg.Connection, occurrences: int) -> list[tuple]:
+    """A confirmed weekly series from five days ahead, booked by the clinician for a patient who
+    wants texts, still uncommitted; its visits' (id, series_id, scheduled_start), in order. The
+    connection stays signed in as the clinician."""
+    clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+    conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+    conn.execute("select tests.authenticate_as(%s)", [clinician])
+    return conn.execute(
+        "select id, series_id, scheduled_start from book_appointment_series(%s, %s,"
+        " tests.days_ahead(5, '10:00'), 30, 'follow_up', 'in_person', %s) order by scheduled_start",
+        [clinician, patient, occurrences],
+    ).fetchall()
+
+
 def test_a_series_is_texted_once_with_its_first_and_last_visit(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
-        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
-        conn.execute("select tests.authenticate_as(%s)", [clinician])
-        first, last = conn.execute(
-            "select min(scheduled_start), max(scheduled_start) from book_appointment_series("
-            "%s, %s, tests.days_ahead(5, '10:00'), 30, 'follow_up', 'in_person', 4)",
-            [clinician, patient],
-        ).fetchone()
+        visits = texted_series(conn, 4)
+        first, last = visits[0][2], visits[-1][2]
         conn.commit()
         assert jobs.run_due_jobs(conn, settings) == 1
     assert [m["body"] for m in server.state.sent] == [
@@ -186,14 +194,7 @@ def test_a_series_is_texted_once_with_its_first_and_last_visit(committed_databas
 def test_a_series_moved_is_texted_once_with_its_new_first_and_last_visit(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
-        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
-        conn.execute("select tests.authenticate_as(%s)", [clinician])
-        series = conn.execute(
-            "select series_id from book_appointment_series("
-            "%s, %s, tests.days_ahead(5, '10:00'), 30, 'follow_up', 'in_person', 4) limit 1",
-            [clinician, patient],
-        ).fetchone()[0]
+        series = texted_series(conn, 4)[0][1]
         conn.commit()
         jobs.run_due_jobs(conn, settings)
         server.state.sent.clear()
@@ -214,14 +215,7 @@ def test_a_series_moved_is_texted_once_with_its_new_first_and_last_visit(committ
 def test_a_series_notice_about_its_last_visit_reads_as_that_visits_own(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
-        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
-        conn.execute("select tests.authenticate_as(%s)", [clinician])
-        visits = conn.execute(
-            "select id, series_id, scheduled_start from book_appointment_series("
-            "%s, %s, tests.days_ahead(5, '10:00'), 30, 'follow_up', 'in_person', 2) order by scheduled_start",
-            [clinician, patient],
-        ).fetchall()
+        visits = texted_series(conn, 2)
         conn.execute("select cancel_appointment(%s, 'not needed')", [visits[1][0]])
         conn.commit()
         jobs.run_due_jobs(conn, settings)

@@ -205,14 +205,7 @@ begin
         perform scheduling_private.raise_bad_argument(
             'a new start is required', 'Pass new_start, the new time of the first visit to come.');
     end if;
-    -- Lock the visits to come first, in one order, before any booking turn (see change_series).
-    perform from public.appointments as a
-    where a.series_id = reschedule_series.series_id
-        and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
-        and a.status in ('requested', 'confirmed')
-        and a.scheduled_start > now()
-    order by a.scheduled_start, a.id
-    for update;
+    -- The visits to come, locked first, in one order, before any booking turn (see change_series).
     visits := array(
         select a from public.appointments as a
         where a.series_id = reschedule_series.series_id
@@ -220,6 +213,7 @@ begin
             and a.status in ('requested', 'confirmed')
             and a.scheduled_start > now()
         order by a.scheduled_start, a.id
+        for update
     );
     if cardinality(visits) = 0 then
         if not exists (
@@ -237,7 +231,7 @@ begin
     -- A shift of the wall clock, not of the instant: each visit keeps its local time of day.
     shift := (new_start at time zone zone) - (visits[1].scheduled_start at time zone zone);
     if shift = interval '0' then
-        return query select (v).* from unnest(visits) as v;
+        return query select * from unnest(visits);
         return;
     end if;
 
