@@ -117,3 +117,37 @@ def test_push_service_error_is_retried(committed_database, push) -> None:
     assert job_status == ("queued",)
     assert state == ("sent", None)
     assert [name for name, _ in service.state.received] == ["laptop"]
+
+
+def test_notices_are_pushed_with_their_title_and_a_link_to_the_visit(committed_database, push) -> None:
+    service, settings = push
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        subscription = service.subscribe("phone")
+        conn.execute(
+            "insert into push_subscriptions (user_id, endpoint, p256dh, auth) values (%s, %s, %s, %s)",
+            [patient, subscription["endpoint"], subscription["p256dh"], subscription["auth"]],
+        )
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        visits = conn.execute(
+            "select id, series_id from book_appointment_series(%s, %s, tests.days_ahead(5, '10:00'),"
+            " 30, 'follow_up', 'in_person', 3) order by scheduled_start",
+            [clinician, patient],
+        ).fetchall()
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        conn.execute("select reschedule_appointment_series(%s, tests.days_ahead(6, '11:00'))", [visits[0][1]])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        conn.execute("select cancel_appointment(%s, 'clinic closed')", [visits[2][0]])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+
+    link = "https://clinic.example/appointments/{}"
+    assert [(name, message) for name, message in service.state.received] == [
+        ("phone", {"title": "Appointments confirmed", "url": link.format(visits[0][0])}),
+        ("phone", {"title": "Appointments moved", "url": link.format(visits[0][0])}),
+        ("phone", {"title": "Appointment cancelled", "url": link.format(visits[2][0])}),
+    ]
