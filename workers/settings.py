@@ -17,6 +17,14 @@ class SmtpSettings:
     username: str | None
     password: str | None
     starttls: bool
+    # CA bundle the server's certificate must chain to; None: the system's trusted CAs.
+    ca_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.username and not self.starttls:
+            raise ValueError(
+                "SMTP_USERNAME needs SMTP_STARTTLS, or the password crosses the network in clear"
+            )
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
             username=env.get("SMTP_USERNAME") or None,
             password=env.get("SMTP_PASSWORD") or None,
             starttls=env.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
+            ca_file=env.get("SMTP_CA_FILE") or None,
         )
     twilio = None
     if env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN") and env.get("TWILIO_FROM_NUMBER"):

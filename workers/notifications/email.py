@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 from zoneinfo import ZoneInfo
@@ -110,7 +111,9 @@ class SmtpSender:
         try:
             with smtplib.SMTP(self.settings.host, self.settings.port, timeout=30) as smtp:
                 if self.settings.starttls:
-                    smtp.starttls()
+                    # smtplib's default context checks no certificate: anyone on the path could
+                    # read the messages and the password. This one checks the chain and host name.
+                    smtp.starttls(context=ssl.create_default_context(cafile=self.settings.ca_file))
                 if self.settings.username:
                     smtp.login(self.settings.username, self.settings.password or "")
                 smtp.send_message(message)

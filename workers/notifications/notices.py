@@ -144,9 +144,7 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
     elif kind in SMS_SERIES_NOTICES:
         zone = ZoneInfo(row["reader_timezone"])
         first, last = (visit["scheduled_start"].astimezone(zone) for visit in (row, row["visits"][-1]))
-        what = SMS_SERIES_NOTICES[kind].format(
-            first=f"{first:%a %d %b at %H:%M}", last=f"{last:%a %d %b}"
-        )
+        what = SMS_SERIES_NOTICES[kind].format(first=f"{first:%a %d %b at %H:%M}", last=f"{last:%a %d %b}")
         text = f"Your {len(row['visits'])} appointments with {with_whom(row)} are {what}."
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
