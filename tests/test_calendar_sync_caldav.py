@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import caldav
 import psycopg
@@ -221,6 +222,49 @@ def test_personal_events_block_slots_and_an_unchanged_calendar_rewrites_nothing(
     assert after_import == [False, False, True]  # free ("transparent") time does not block
     assert blocks_again == blocks
     assert len(imports) == 2  # the two new events, once; the second pull imported nothing
+
+
+def raw_event(calendar: caldav.Calendar, *properties: str) -> None:
+    """An event as another program writes it: these properties as they are, iCalendar lines."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//another program//EN",
+        "BEGIN:VEVENT",
+        f"UID:{uuid.uuid4()}@elsewhere.example",
+        "DTSTAMP:20261101T000000Z",
+        "SUMMARY:Elsewhere",
+        *properties,
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    calendar.add_event("\r\n".join(lines) + "\r\n")
+
+
+def test_floating_times_are_the_users_wall_clock_durations_count_and_cancelled_events_do_not(
+    clinic: dict,
+) -> None:
+    with psycopg.connect(clinic["url"], autocommit=True) as conn:
+        conn.execute(
+            "update clinicians set timezone = 'America/New_York' where clinician_id = %s",
+            [clinic["clinician"]],
+        )
+    assert connect(clinic).status_code == 201
+    day = datetime.now(UTC).date() + timedelta(days=4)
+    stamp = f"{day:%Y%m%d}"
+    raw_event(clinic["calendar"], f"DTSTART:{stamp}T100000", f"DTEND:{stamp}T110000")  # floating
+    raw_event(clinic["calendar"], f"DTSTART:{stamp}T180000Z", "DURATION:PT90M")
+    raw_event(clinic["calendar"], f"DTSTART:{stamp}T200000Z", f"DTEND:{stamp}T210000Z", "STATUS:CANCELLED")
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)
+        blocks = conn.execute(
+            "select starts_at, ends_at from calendar_busy_blocks order by starts_at"
+        ).fetchall()
+    new_york = ZoneInfo("America/New_York")
+    assert blocks == [
+        (datetime.combine(day, time(10), new_york), datetime.combine(day, time(11), new_york)),
+        (datetime.combine(day, time(18), UTC), datetime.combine(day, time(19, 30), UTC)),
+    ]
 
 
 def drag_in_calendar(calendar: caldav.Calendar, uid: str, to: datetime) -> datetime:

@@ -28,4 +28,6 @@ def retry_after_seconds(header: str | None) -> float:
         when = parsedate_to_datetime(header)
     except (TypeError, ValueError):
         return DEFAULT_WAIT_SECONDS
+    if when.tzinfo is None:  # a date without a zone (or "-0000"): HTTP dates are in GMT
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
