@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import jwt
@@ -33,8 +33,12 @@ def sync_settings(key_setting: str | None = None, **providers) -> Settings:
     )
 
 
-def access_token(user_id: str) -> str:
-    return jwt.encode({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"}, JWT_SECRET)
+def access_token(user_id: str, secret: str = JWT_SECRET, **claims) -> str:
+    """A Supabase access token of the user, valid for an hour; `claims` change, add or (as None)
+    remove claims."""
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    payload = {"sub": str(user_id), "role": "authenticated", "aud": "authenticated", "exp": expires} | claims
+    return jwt.encode({name: value for name, value in payload.items() if value is not None}, secret)
 
 
 def new_clinic(database_url: str, email: str) -> dict:

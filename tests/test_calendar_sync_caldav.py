@@ -106,6 +106,31 @@ def test_connecting_checks_the_password_and_seals_it(clinic: dict) -> None:
     assert account == {"server_url": clinic["server"], "username": clinic["username"]}
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(
+            lambda user: access_token(user, secret="another project's secret, 32+ bytes"), id="forged"
+        ),
+        pytest.param(
+            lambda user: access_token(user, exp=datetime.now(UTC) - timedelta(minutes=1)), id="expired"
+        ),
+        pytest.param(lambda user: access_token(user, exp=None), id="without-expiry"),
+        pytest.param(lambda user: access_token(user, role="anon"), id="anon"),
+        pytest.param(lambda user: access_token(user, aud="somebody-else"), id="other-audience"),
+    ],
+)
+def test_connecting_needs_a_valid_access_token_of_a_signed_in_user(clinic: dict, token) -> None:
+    refused = TestClient(create_app(clinic["url"], SETTINGS)).post(
+        "/calendar/connect/caldav",
+        json={"server_url": clinic["server"], "username": clinic["username"], "password": clinic["password"]},
+        headers={"Authorization": f"Bearer {token(clinic['clinician'])}"},
+    )
+    assert refused.status_code == 401
+    with psycopg.connect(clinic["url"]) as conn:
+        assert conn.execute("select count(*) from calendar_sync_connections").fetchone()[0] == 0
+
+
 def test_appointments_are_created_moved_and_cancelled_in_the_calendar(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:

@@ -214,7 +214,13 @@ def show_calendar_sync(conn: psycopg.Connection, database_url: str) -> None:
                 calendar = dav.principal().make_calendar(name="Ada's calendar", cal_id="personal")
                 # The dashboard's request, with Dr Okafor's Supabase access token.
                 token = jwt.encode(
-                    {"sub": str(clinician_id), "role": "authenticated", "aud": "authenticated"}, jwt_secret
+                    {
+                        "sub": str(clinician_id),
+                        "role": "authenticated",
+                        "aud": "authenticated",
+                        "exp": datetime.now(UTC) + timedelta(hours=1),
+                    },
+                    jwt_secret,
                 )
                 answer = TestClient(create_app(database_url, settings)).post(
                     "/calendar/connect/caldav",

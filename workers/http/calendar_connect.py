@@ -36,7 +36,14 @@ def signed_in_user(request: Request, jwt_secret: str) -> str | None:
     if scheme.lower() != "bearer" or not token:
         return None
     try:
-        claims = jwt.decode(token, jwt_secret, algorithms=["HS256"], audience="authenticated")
+        # Supabase's access tokens always carry an expiry: one without is not one of them.
+        claims = jwt.decode(
+            token,
+            jwt_secret,
+            algorithms=["HS256"],
+            audience="authenticated",
+            options={"require": ["exp", "sub"]},
+        )
     except jwt.InvalidTokenError:
         return None
     return claims.get("sub") if claims.get("role") == "authenticated" else None
