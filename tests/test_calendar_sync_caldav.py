@@ -23,6 +23,7 @@ from tests.calendar_helpers import (
 )
 from workers import jobs
 from workers.http.app import create_app
+from workers.localdb import free_port
 
 SETTINGS = sync_settings()
 
@@ -89,6 +90,12 @@ def test_connecting_checks_the_password_and_seals_it(clinic: dict) -> None:
     assert unsigned.status_code == 401
     sideways = connect(clinic, sync_direction="sideways")
     assert sideways.status_code == 400 and "two_way" in sideways.json()["error"]
+    no_password = connect(clinic, password="")
+    assert no_password.status_code == 400 and "app-specific password" in no_password.json()["error"]
+    nowhere = connect(clinic, server_url=f"http://127.0.0.1:{free_port()}/")
+    assert nowhere.status_code == 422 and "could not reach a CalDAV server" in nowhere.json()["error"]
+    not_theirs = connect(clinic, calendar_url=f"{clinic['server']}/someone-else/work/")
+    assert not_theirs.status_code == 422 and not_theirs.json()["error"] == "no such calendar on this account"
 
     answer = connect(clinic)
     assert answer.status_code == 201, answer.text

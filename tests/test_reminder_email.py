@@ -19,11 +19,19 @@ from workers.settings import Settings, SmtpSettings
 
 
 class Inbox:
-    """What the SMTP server received; `reply` is what it answers to the next DATA."""
+    """What the SMTP server received; `replies` are what it answers to the next DATA commands
+    instead of taking them, `recipient_replies` to the next RCPT commands."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.replies: list[str] = []
+        self.recipient_replies: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if self.recipient_replies:
+            return self.recipient_replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.replies:
@@ -157,9 +165,16 @@ def test_reminder_of_an_appointment_cancelled_after_the_claim_is_not_sent(commit
     assert statuses == [("cancelled", "done")]
 
 
-def test_smtp_refusals_retry_when_temporary_and_fail_when_permanent(committed_database, inbox) -> None:
+@pytest.mark.parametrize("command", ["DATA", "RCPT"])
+def test_smtp_refusals_retry_when_temporary_and_fail_when_permanent(
+    committed_database, inbox, command
+) -> None:
     received, settings = inbox
-    received.replies = ["451 4.3.0 Try again later", "550 5.1.1 Mailbox unavailable"]
+    refusals = ["451 4.3.0 Try again later", "550 5.1.1 Mailbox unavailable"]
+    if command == "DATA":
+        received.replies = refusals
+    else:
+        received.recipient_replies = refusals
     with psycopg.connect(committed_database) as conn:
         confirmed_appointment(conn)
         make_email_reminders_due(conn)
