@@ -35,15 +35,20 @@ def push() -> Iterator[tuple[LocalPushService, Settings]]:
         yield service, settings
 
 
+def subscribe(conn: psycopg.Connection, service: LocalPushService, user_id: str, name: str) -> None:
+    """The user's browser `name` subscribes to the local push service, as the app records it."""
+    subscription = service.subscribe(name)
+    conn.execute(
+        "insert into push_subscriptions (user_id, endpoint, p256dh, auth) values (%s, %s, %s, %s)",
+        [user_id, subscription["endpoint"], subscription["p256dh"], subscription["auth"]],
+    )
+
+
 def push_reminder_due(conn: psycopg.Connection, service: LocalPushService, *names: str) -> tuple[str, str]:
     clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
     patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
     for name in names:
-        subscription = service.subscribe(name)
-        conn.execute(
-            "insert into push_subscriptions (user_id, endpoint, p256dh, auth) values (%s, %s, %s, %s)",
-            [patient, subscription["endpoint"], subscription["p256dh"], subscription["auth"]],
-        )
+        subscribe(conn, service, patient, name)
     appointment = conn.execute(
         "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
     ).fetchone()[0]
@@ -125,11 +130,7 @@ def test_notices_are_pushed_with_their_title_and_a_link_to_the_visit(committed_d
         clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
         patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
         conn.execute("select tests.connect(%s, %s)", [clinician, patient])
-        subscription = service.subscribe("phone")
-        conn.execute(
-            "insert into push_subscriptions (user_id, endpoint, p256dh, auth) values (%s, %s, %s, %s)",
-            [patient, subscription["endpoint"], subscription["p256dh"], subscription["auth"]],
-        )
+        subscribe(conn, service, patient, "phone")
         conn.execute("select tests.authenticate_as(%s)", [clinician])
         visits = conn.execute(
             "select id, series_id from book_appointment_series(%s, %s, tests.days_ahead(5, '10:00'),"
