@@ -335,6 +335,31 @@ def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes
     assert conflicts == [("pull", "conflict", "skipped")]
 
 
+def test_our_event_moved_onto_a_taken_time_is_put_back_and_the_conflict_logged(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        book(conn, clinic, 5, "12:00")  # the time the event will be dragged to
+        jobs.run_due_jobs(conn, SETTINGS)
+        conn.rollback()
+
+        drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=2))
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        kept = conn.execute(
+            "select scheduled_start from appointments where id = %s", [appointment]
+        ).fetchone()[0]
+        conflicts = conn.execute(
+            "select appointment_id, error_message from calendar_sync_log where action = 'conflict'"
+        ).fetchall()
+
+    assert kept == start
+    assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))
+    assert [(str(logged), "is not free" in message) for logged, message in conflicts] == [
+        (str(appointment), True)
+    ]
+
+
 def test_an_edit_made_in_the_calendar_meanwhile_is_reconciled_not_overwritten(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
