@@ -72,7 +72,7 @@ def settings_for(port: int, ca_file: Path | None) -> Settings:
         USERNAME,
         PASSWORD,
         True,
-        str(ca_file or "") or None,
+        str(ca_file) if ca_file else None,
     )
     return Settings(worker_name="test-worker", app_base_url="https://clinic.example", smtp=smtp)
 

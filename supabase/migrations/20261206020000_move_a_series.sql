@@ -19,7 +19,8 @@
 -- series being moved to the series function.
 --
 -- And a series notice about one visit (the last one left of a series, cancelled) no longer says
--- "1 appointments cancelled": change_series is as in 20261205070000 but for its title.
+-- "1 appointments cancelled": change_series is as in 20261205070000 but for its title (and its
+-- not-found check, now require_visible_series, which the move shares).
 
 create or replace function scheduling_private.tg_appointments__reminders_and_notices() returns trigger
 language plpgsql security definer
@@ -121,6 +122,24 @@ as $$
     select format('%s %s %s', how_many, case when how_many = 1 then 'appointment' else 'appointments' end, done)
 $$;
 
+-- PT404 unless the caller (or a worker) has a visit in the series: the series functions' answer
+-- to an id that is not theirs.
+create function scheduling_private.require_visible_series(series_id uuid) returns void
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+    if not exists (
+        select from public.appointments as a
+        where a.series_id = require_visible_series.series_id
+            and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
+    ) then
+        raise exception 'no series % that you can see', series_id
+            using errcode = 'PT404', hint = 'Check the id; you can only act on your own appointments.';
+    end if;
+end
+$$;
+
 create or replace function scheduling_private.change_series(series_id uuid, change text, reason text)
 returns setof public.appointments
 language plpgsql security definer
@@ -144,14 +163,7 @@ begin
         and a.scheduled_start > now()
     order by a.scheduled_start, a.id
     for update;
-    if not exists (
-        select from public.appointments as a
-        where a.series_id = change_series.series_id
-            and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
-    ) then
-        raise exception 'no series % that you can see', series_id
-            using errcode = 'PT404', hint = 'Check the id; you can only act on your own appointments.';
-    end if;
+    perform scheduling_private.require_visible_series(series_id);
     perform set_config('scheduling.series_in_progress', series_id::text, true);
     for visit_id in
         select a.id from public.appointments as a
@@ -216,14 +228,7 @@ begin
         for update
     );
     if cardinality(visits) = 0 then
-        if not exists (
-            select from public.appointments as a
-            where a.series_id = reschedule_series.series_id
-                and (scheduling_private.is_system_caller() or auth.uid() in (a.clinician_id, a.patient_id))
-        ) then
-            raise exception 'no series % that you can see', series_id
-                using errcode = 'PT404', hint = 'Check the id; you can only act on your own appointments.';
-        end if;
+        perform scheduling_private.require_visible_series(series_id);
         perform scheduling_private.raise_bad_argument(
             'no visit of this series is still to come', 'Only requested or confirmed visits to come can move.');
     end if;
