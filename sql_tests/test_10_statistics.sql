@@ -123,11 +123,12 @@ select is(
     'the changed override''s date is open 12:00-15:00; the date without its override has the Sunday hours again'
 );
 
--- Saturday 20:00 to Monday 02:00 New York time: three local dates.
-insert into public.calendar_busy_blocks (user_id, starts_at, ends_at)
+-- Saturday 20:00 to Monday 02:00 New York time: three local dates. The patient's block comes
+-- from their own calendar (only clinicians block time by hand).
+insert into public.calendar_busy_blocks (user_id, source, external_event_id, starts_at, ends_at)
 values
-(tests.get_user_id('clin@example.com'), '2027-03-13 20:00-05', '2027-03-15 02:00-04'),
-(tests.get_user_id('patient@example.com'), '2027-03-20 10:00-04', '2027-03-20 11:00-04');
+(tests.get_user_id('clin@example.com'), 'manual', null, '2027-03-13 20:00-05', '2027-03-15 02:00-04'),
+(tests.get_user_id('patient@example.com'), 'google', 'evt-1', '2027-03-20 10:00-04', '2027-03-20 11:00-04');
 select is(
     scheduling_private.refresh_dirty_statistics(), 3,
     'a clinician''s busy block has every local date it covers recomputed; a patient''s block none'
