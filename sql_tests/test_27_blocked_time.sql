@@ -1,7 +1,7 @@
 -- Clinicians block time in their own schedule (calendar_busy_blocks with source 'manual'):
 -- who may write which blocks, the errors, and what a block does to slots, bookings and conflicts.
 begin;
-select plan(26);
+select plan(27);
 
 do $$
 declare
@@ -260,6 +260,14 @@ select is(
     (select count(*)::integer from public.calendar_busy_blocks where source = 'google'),
     1,
     'the imported block is still there'
+);
+
+select ok(
+    exists (
+        select from pg_publication_tables
+        where pubname = 'supabase_realtime' and schemaname = 'public' and tablename = 'calendar_busy_blocks'
+    ),
+    'blocks are in the realtime publication, so the dashboard refreshes when one changes'
 );
 
 select * from finish();

@@ -153,6 +153,7 @@ select exists (
 )
 """
 ICS_FEED_APPOINTMENTS = "select * from scheduling_private.ics_feed_appointments(%s)"
+ICS_FEED_BLOCKED_TIME = "select * from scheduling_private.ics_feed_blocked_time(%s)"
 
 # A provider reported the recording of a meeting (Zoom: recording.completed).
 SAVE_RECORDING = """

@@ -16,6 +16,9 @@ to authenticated;
 grant update (starts_at, ends_at, is_all_day, summary) on table public.calendar_busy_blocks to authenticated;
 grant delete on table public.calendar_busy_blocks to authenticated;
 
+-- The dashboard's week view refreshes when a block is added, moved or imported, as for appointments.
+alter publication supabase_realtime add table public.calendar_busy_blocks;
+
 create policy "Clinicians can block time in their own schedule" on public.calendar_busy_blocks
 for insert to authenticated
 with check (user_id = (select auth.uid()) and source = 'manual');
@@ -171,3 +174,24 @@ end
 $$;
 comment on function scheduling_private.schedule_conflicts(timestamptz, timestamptz) is
 'The signed-in clinician''s requested and confirmed visits starting in the range that lie on a closed date, outside the day''s hours, over time they blocked, or over busy time in their calendar. SECURITY DEFINER: it reads only the caller''s own rows (auth.uid()), and calls private helpers.';
+
+-- The clinician's feed (GET /ics/<token>.ics) shows the time they blocked beside their visits,
+-- so their phone's calendar keeps it free too. Imported blocks are not repeated: they are
+-- already in the calendar they came from.
+create function scheduling_private.ics_feed_blocked_time(token text)
+returns table (id uuid, starts_at timestamptz, ends_at timestamptz, summary text, updated_at timestamptz, timezone text)
+language sql stable
+set search_path = ''
+as $$
+    select b.id, b.starts_at, b.ends_at, b.summary, b.updated_at, c.timezone
+    from scheduling_private.ics_feed_tokens as t
+    join public.calendar_busy_blocks as b on b.user_id = t.user_id and b.source = 'manual'
+    join public.clinicians as c on c.clinician_id = b.user_id
+    where t.token_sha256 = extensions.digest(ics_feed_blocked_time.token, 'sha256')
+        and b.ends_at >= now() - interval '30 days'
+    order by b.starts_at
+$$;
+comment on function scheduling_private.ics_feed_blocked_time(text) is
+'For the web service: the time the feed''s clinician blocked by hand (ending 30 days back or later), in their zone; none for an unknown token or a patient.';
+revoke execute on function scheduling_private.ics_feed_blocked_time(text) from public;
+grant execute on function scheduling_private.ics_feed_blocked_time(text) to service_role;

@@ -56,8 +56,9 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
             if not conn.execute(queries.ICS_FEED_EXISTS, [token]).fetchone()["exists"]:
                 return Response("no such calendar feed", status_code=404)
             appointments = conn.execute(queries.ICS_FEED_APPOINTMENTS, [token]).fetchall()
+            blocked_time = conn.execute(queries.ICS_FEED_BLOCKED_TIME, [token]).fetchall()
         return Response(
-            feed_calendar(appointments, settings.app_base_url),
+            feed_calendar(appointments, blocked_time, settings.app_base_url),
             media_type="text/calendar; charset=utf-8",
             headers={"Cache-Control": "private, max-age=300"},
         )
