@@ -47,7 +47,8 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         reminder = r"to pat.jones@example.com: Reminder: follow up on (.+) \[<reminder-.+>, "
         assert re.search(reminder + r"invite \1 Europe/London\]", demo.stdout), demo.stdout
         assert "Dr Ada Okafor's week (statistics):" in demo.stdout
-        assert re.search(r"would list:\n  .+  day_closed: Training day\n", demo.stdout), demo.stdout
+        conflicts = r"would list:\n  (.+)  day_closed: Training day\n  \1  time_blocked: Team meeting\n"
+        assert re.search(conflicts, demo.stdout), demo.stdout
         assert "The worker also made the video room (Jitsi): https://meet.jit.si/clinic-" in demo.stdout
         with psycopg.connect(url) as conn:
             accepted = conn.execute(

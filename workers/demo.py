@@ -44,7 +44,7 @@ def run(database_url: str) -> None:
         show_calendar_sync(conn, database_url)
     with psycopg.connect(database_url, row_factory=dict_row, autocommit=True) as conn:
         show_week_of_statistics(conn)
-        show_holiday_conflicts(conn, appointment_id)
+        show_schedule_conflicts(conn, appointment_id)
 
 
 def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None:
@@ -284,8 +284,9 @@ def show_week_of_statistics(conn: psycopg.Connection) -> None:
         )
 
 
-def show_holiday_conflicts(conn: psycopg.Connection, appointment_id: str) -> None:
-    """What if Dr Okafor closed the day of the accepted visit? Asked, then rolled back."""
+def show_schedule_conflicts(conn: psycopg.Connection, appointment_id: str) -> None:
+    """What if Dr Okafor closed the day of the accepted visit, or blocked its hour? Asked, then
+    rolled back."""
     visit = conn.execute(
         "select a.clinician_id, a.scheduled_start, c.timezone from appointments as a"
         " join clinicians as c using (clinician_id) where a.id = %s",
@@ -300,12 +301,20 @@ def show_holiday_conflicts(conn: psycopg.Connection, appointment_id: str) -> Non
             " values (%s, %s, false, 'Training day')",
             [visit["clinician_id"], day],
         )
+        conn.execute(
+            "insert into calendar_busy_blocks (starts_at, ends_at, summary)"
+            " values (%(start)s, %(start)s + interval '1 hour', 'Team meeting')",
+            {"start": visit["scheduled_start"]},
+        )
         conflicts = conn.execute(
             "select scheduled_start, conflict, detail from schedule_conflicts()"
-            " where scheduled_start::date between %s and %s order by scheduled_start",
+            " where scheduled_start::date between %s and %s order by scheduled_start, conflict",
             [day - timedelta(days=1), day + timedelta(days=1)],
         ).fetchall()
-    print(f"\nIf Dr Ada Okafor closed {day:%a %d %b} for a training day, schedule_conflicts() would list:")
+    print(
+        f"\nIf Dr Ada Okafor closed {day:%a %d %b} for a training day and blocked the visit's hour"
+        " for a meeting, schedule_conflicts() would list:"
+    )
     for row in conflicts:
         start = row["scheduled_start"].astimezone(zone)
         print(f"  {start:%a %d %b %H:%M}  {row['conflict']}: {row['detail']}")
