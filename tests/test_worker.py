@@ -79,7 +79,7 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert "stopped" in stderr
 
 
-def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zones_and_prunes_old_jobs(
+def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zones_and_prunes_old_rows(
     committed_database: str,
 ) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
@@ -103,6 +103,20 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zone
         conn.execute(
             "insert into scheduling_private.jobs (kind, status, updated_at)"
             " values ('notice_email', 'done', now() - interval '15 days')"
+        )
+        conn.execute(
+            "insert into scheduling_private.sms_replies (message_sid, phone, body, received_at)"
+            " values ('SM-old', '+15555550100', 'C', now() - interval '31 days')"
+        )
+        connection = conn.execute(
+            "insert into calendar_sync_connections (user_id, provider, calendar_id, sync_enabled)"
+            " values (%s, 'caldav', 'work', false) returning id",
+            [clinician],
+        ).fetchone()[0]
+        conn.execute(
+            "insert into calendar_sync_log (connection_id, user_id, direction, action, status, created_at)"
+            " values (%s, %s, 'pull', 'full_sync', 'success', now() - interval '91 days')",
+            [connection, clinician],
         )
         conn.execute("update clinicians set timezone = 'Europe/London' where clinician_id = %s", [clinician])
 
@@ -134,6 +148,8 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zone
     assert "follow time zone changes: 1" in stderr
     assert "expire waitlist entries: 1" in stderr
     assert "prune finished jobs: 1" in stderr
+    assert "prune sms replies: 1" in stderr
+    assert "prune calendar sync log: 1" in stderr
 
 
 def test_workers_are_woken_only_when_jobs_were_queued(committed_database: str) -> None:

@@ -50,6 +50,10 @@ PERIODIC_TASKS = [
     PeriodicTask("queue calendar pulls", "select scheduling_private.enqueue_due_calendar_pulls()", 60),
     # Done and cancelled jobs go after 14 days, failed ones after 90.
     PeriodicTask("prune finished jobs", "select scheduling_private.prune_finished_jobs()", 3600),
+    # Inbound SMS replies go after 30 days, calendar sync log rows after 90 (or as the database's
+    # scheduling.sms_replies_kept_for and scheduling.sync_log_kept_for say).
+    PeriodicTask("prune sms replies", "select scheduling_private.prune_sms_replies()", 3600),
+    PeriodicTask("prune calendar sync log", "select scheduling_private.prune_calendar_sync_log()", 3600),
 ]
 
 
