@@ -115,3 +115,39 @@ def statistics(db: psycopg.Connection, clinician: str) -> list[tuple]:
         " and (total_appointments > 0 or booked_minutes > 0) order by stat_date",
         [clinician],
     ).fetchall()
+
+
+def offer_of_earlier_time(conn: psycopg.Connection, clinician: str, patient: str) -> tuple[str, datetime]:
+    """The patient's visit on day 10 and their waitlist entry to move it earlier; another patient's
+    visit on day 3 is then cancelled, so the patient is offered day 3. Committed, with only the
+    offer's notice left queued; returns the offer's id and the visit's start."""
+    conn.execute("select tests.open_every_day(%s)", [clinician])
+    conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+    visit = conn.execute(
+        "select tests.add_appointment(%s, %s, tests.days_ahead(10, '14:00'))", [clinician, patient]
+    ).fetchone()[0]
+    visit_start = conn.execute("select scheduled_start from appointments where id = %s", [visit]).fetchone()[
+        0
+    ]
+    other = conn.execute("select tests.create_user('other@example.com')").fetchone()[0]
+    freed = conn.execute(
+        "select tests.add_appointment(%s, %s, tests.days_ahead(3, '10:00'))", [clinician, other]
+    ).fetchone()[0]
+    conn.execute(
+        "insert into appointment_waitlist (clinician_id, patient_id, appointment_id) values (%s, %s, %s)",
+        [clinician, patient, visit],
+    )
+    conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
+    conn.execute(
+        "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s", [freed]
+    )
+    # Only the offer's notice is under test here.
+    conn.execute(
+        "delete from scheduling_private.jobs"
+        " where kind like 'notice_%' and payload ->> 'kind' <> 'offer_received'"
+    )
+    offer = conn.execute("select id from appointment_time_slots where offered_to = %s", [patient]).fetchone()[
+        0
+    ]
+    conn.commit()
+    return offer, visit_start

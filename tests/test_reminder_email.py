@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
+from tests.sessions import offer_of_earlier_time
 from workers import jobs
 from workers.localdb import free_port
 from workers.settings import Settings, SmtpSettings
@@ -370,3 +371,27 @@ def test_confirming_the_rest_of_a_series_emails_the_visits_confirmed_then(commit
         assert message["Subject"].startswith("Confirmed: 2 visits")
         part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
         assert len(Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")) == 2
+
+
+def test_an_earlier_time_for_a_booked_visit_is_emailed_as_such(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        offer, visit_start = offer_of_earlier_time(conn, clinician, patient)
+        offered_start = conn.execute(
+            "select (time_options -> 0 ->> 'start')::timestamptz from appointment_time_slots where id = %s",
+            [offer],
+        ).fetchone()[0]
+        assert jobs.run_due_jobs(conn, settings) == 1
+
+    [mail] = received.messages
+    assert (mail["To"], mail["Subject"]) == ("pat@example.com", "dr.who@example.com can see you earlier")
+    text = mail.get_content()
+    assert (
+        f"earlier than your visit on {visit_start.astimezone(ZoneInfo('UTC')):%a %d %b at %H:%M} (UTC)"
+        in text
+    )
+    assert f"1. {offered_start.astimezone(ZoneInfo('UTC')):%a %d %b %H:%M} (30 minutes)" in text
+    assert "Accepting moves that visit to the new time." in text
+    assert f"https://clinic.example/offers/{offer}" in text

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from tests.providers.twilio_api import LocalTwilio
+from tests.sessions import offer_of_earlier_time
 from workers import jobs
 from workers.settings import Settings, TwilioSettings
 
@@ -266,4 +267,35 @@ def test_a_lapsed_request_is_texted_as_never_confirmed(committed_database, twili
     assert [m["body"] for m in server.state.sent] == [
         "Your appointment with dr.who@example.com is cancelled, never confirmed"
         f" (was {local:%a %d %b at %H:%M})."
+    ]
+
+
+def test_an_earlier_time_for_a_booked_visit_is_texted_as_such(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+        offer, visit_start = offer_of_earlier_time(conn, clinician, patient)
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [m["body"] for m in server.state.sent] == [
+        f"An earlier time for your visit on {visit_start.astimezone(ZoneInfo('UTC')):%a %d %b at %H:%M}:"
+        f" https://clinic.example/offers/{offer}"
+    ]
+
+
+def test_times_offered_in_a_conversation_are_texted_with_their_link(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        offer = conn.execute(
+            "select (offer_appointment_times(%s, jsonb_build_array(jsonb_build_object('start',"
+            " tests.days_ahead(6, '09:00'), 'end', tests.days_ahead(6, '09:30'), 'duration', 30)),"
+            " 'follow_up', 'video')).id",
+            [patient],
+        ).fetchone()[0]
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [m["body"] for m in server.state.sent] == [
+        f"New appointment times to choose from: https://clinic.example/offers/{offer}"
     ]

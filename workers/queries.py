@@ -99,14 +99,19 @@ where first.id = %(appointment_id)s
 order by a.scheduled_start
 """
 
+# moves_visit_at: the start of the booked visit that accepting moves (a waitlist entry to move
+# a visit earlier), else null.
 OFFER_FOR_NOTICE = """
 select
     s.id, s.slot_type, s.time_options, coalesce(p.email, u.email) as email, p.phone,
-    coalesce(p.timezone, c.timezone) as reader_timezone, c.display_name as clinician_name
+    coalesce(p.timezone, c.timezone) as reader_timezone, c.display_name as clinician_name,
+    v.scheduled_start as moves_visit_at
 from public.appointment_time_slots as s
 join public.clinicians as c on c.clinician_id = s.clinician_id
 join auth.users as u on u.id = %(user_id)s
 left join public.notification_preferences as p on p.user_id = u.id
+left join public.appointment_waitlist as w on w.id = s.waitlist_entry_id
+left join public.appointments as v on v.id = w.appointment_id
 where s.id = %(offer_id)s
 """
 

@@ -87,6 +87,22 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
         f" ({option['duration']} minutes)"
         for number, option in enumerate(offer["time_options"], start=1)
     ]
+    answer = f"Answer in the conversation: {app_base_url}/offers/{offer['id']}\n"
+    if offer["moves_visit_at"] is not None:
+        visit = offer["moves_visit_at"].astimezone(zone)
+        return plain_message(
+            to=offer["email"],
+            sender=sender,
+            message_id=message_id,
+            subject=f"{offer['clinician_name']} can see you earlier",
+            text=(
+                f"{offer['clinician_name']} can see you earlier than your visit on {visit:%a %d %b at %H:%M}"
+                f" ({offer['reader_timezone']}):\n"
+                + "\n".join(lines)
+                + "\n\nAccepting moves that visit to the new time.\n"
+                + answer
+            ),
+        )
     what = "asks for" if offer["slot_type"] == "request" else "offers"
     who = "Your patient" if offer["slot_type"] == "request" else offer["clinician_name"]
     return plain_message(
@@ -94,11 +110,7 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
         sender=sender,
         message_id=message_id,
         subject=f"{who} {what} appointment times",
-        text=(
-            f"{who} {what} these times ({offer['reader_timezone']}):\n"
-            + "\n".join(lines)
-            + f"\n\nAnswer in the conversation: {app_base_url}/offers/{offer['id']}\n"
-        ),
+        text=f"{who} {what} these times ({offer['reader_timezone']}):\n" + "\n".join(lines) + "\n\n" + answer,
     )
 
 
@@ -146,6 +158,10 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         first, last = (visit["scheduled_start"].astimezone(zone) for visit in (row, row["visits"][-1]))
         what = SMS_SERIES_NOTICES[kind].format(first=f"{first:%a %d %b at %H:%M}", last=f"{last:%a %d %b}")
         text = f"Your {len(row['visits'])} appointments with {with_whom(row)} are {what}."
+    elif row["moves_visit_at"] is not None:
+        visit = row["moves_visit_at"].astimezone(ZoneInfo(row["reader_timezone"]))
+        link = f"{settings.app_base_url}/offers/{row['id']}"
+        text = f"An earlier time for your visit on {visit:%a %d %b at %H:%M}: {link}"
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
     SmsSender(settings.twilio).send(row["phone"], text)
