@@ -183,6 +183,21 @@ def waitlisted_patient_request(conn, rng, me, clinicians, patients) -> tuple[str
         if rng.random() < 0.75:
             return "accept", "select respond_to_offer(%s, 'accept', %s)", [offer, rng.randrange(options)]
         return "decline", "select respond_to_offer(%s, 'decline')", [offer]
+    visits = conn.execute(
+        "select id from appointments where patient_id = auth.uid() and status in ('requested', 'confirmed')"
+        " and scheduled_start > now()"
+    ).fetchall()
+    if roll < 0.40 and visits:
+        # To move a visit earlier; a visit with an open entry already is refused (23505), so
+        # only those without one are asked for.
+        return (
+            "join waitlist to move",
+            "insert into appointment_waitlist (clinician_id, patient_id, appointment_id)"
+            " select a.clinician_id, auth.uid(), a.id from appointments as a where a.id = %s"
+            " and not exists (select from appointment_waitlist as w"
+            " where w.appointment_id = a.id and w.status in ('active', 'offered'))",
+            [rng.choice(visits)[0]],
+        )
     if roll < 0.45:
         clinician = rng.choice(clinicians)
         return (
@@ -368,7 +383,7 @@ def test_concurrent_offers_and_waitlists_keep_their_promises(committed_database:
 
     assert_only_expected_refusals(outcomes)
     succeeded = {kind for kind, outcome in outcomes if outcome == "ok"}
-    assert {"book", "cancel", "offer", "accept"} <= succeeded, outcomes
+    assert {"book", "cancel", "offer", "accept", "join waitlist to move"} <= succeeded, outcomes
     assert_derived_rows_agree(committed_database, clinicians)
     with psycopg.connect(committed_database, autocommit=True) as conn:
         assert (
@@ -542,12 +557,13 @@ def waitlist_entries_out_of_step(conn: psycopg.Connection) -> list[tuple]:
 
 
 def accepted_offers_without_their_booking(conn: psycopg.Connection) -> list[tuple]:
-    """Accepted offers whose appointment was not booked for that patient at the chosen time."""
+    """Accepted offers whose appointment was not booked, or moved (a waitlist entry to move a
+    visit earlier), for that patient at the chosen time."""
     return conn.execute(
         """select o.id from appointment_time_slots as o
         where o.status = 'accepted' and not exists (
             select from appointment_audit_log as l
-            where l.appointment_id = o.appointment_id and l.operation = 'INSERT'
+            where l.appointment_id = o.appointment_id and l.operation in ('INSERT', 'UPDATE')
                 and l.patient_id = o.patient_id
                 and (l.new_values ->> 'scheduled_start')::timestamptz
                     = (o.time_options -> o.selected_time_index ->> 'start')::timestamptz

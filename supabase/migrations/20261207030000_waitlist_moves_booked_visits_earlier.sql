@@ -10,11 +10,15 @@
 -- offer_freed_time is as in 20261202020000 and respond_to_offer as in 20261201030000 except
 -- for these.
 
-alter table public.appointment_waitlist
-add column appointment_id uuid references public.appointments (id) on delete cascade;
+-- No foreign key, on purpose. A foreign key's check takes a KEY SHARE lock on the visit when an
+-- entry the same transaction already changed is changed again, as expire_offers does while it
+-- holds clinicians' booking turns; a cancellation holding the visit (FOR UPDATE) and waiting for
+-- the turn then deadlocked with it (seen in tests/test_concurrent_changes.py). The insert
+-- trigger below checks the visit instead; an entry whose visit is later deleted (a DBA's act:
+-- the API never deletes appointments) is simply never offered again.
+alter table public.appointment_waitlist add column appointment_id uuid;
 comment on column public.appointment_waitlist.appointment_id is
 'The patient''s booked visit this entry asks to move earlier; null: the entry asks for a new visit.';
-create index appointment_waitlist_appointment_idx on public.appointment_waitlist (appointment_id);
 -- One entry at a time per visit: two would be offered the same wish twice.
 create unique index appointment_waitlist_one_open_entry_per_visit on public.appointment_waitlist (appointment_id)
 where status in ('active', 'offered');
