@@ -1,7 +1,7 @@
 -- A waitlist entry that asks to move a booked visit earlier: what it may name, which freed time
 -- it takes, and that accepting moves the visit and passes its old time on.
 begin;
-select plan(17);
+select plan(20);
 
 do $$
 declare
@@ -155,6 +155,25 @@ select results_eq(
     where appointment_id in (pg_temp.visit('long'), pg_temp.visit('day 5'))$$,
     $$values ('active'), ('active')$$,
     'and both those entries still wait'
+);
+
+-- ------------------------------------------------------------------------ the visit ends, the entry too
+select lives_ok(
+    $$select tests.call_as('fifth@example.com', format(
+        'select public.cancel_appointment(%L, %L)', pg_temp.visit('day 5'), 'Moving away'
+    ))$$,
+    'the patient cancels the day-5 visit'
+);
+select is(
+    (select status from public.appointment_waitlist where appointment_id = pg_temp.visit('day 5')),
+    'cancelled',
+    'its entry to move it earlier is cancelled with it'
+);
+update public.appointments set status = 'in_progress' where id = pg_temp.visit('long');
+select is(
+    (select status from public.appointment_waitlist where appointment_id = pg_temp.visit('long')),
+    'cancelled',
+    'as is the entry of a visit that has started'
 );
 
 select * from finish();

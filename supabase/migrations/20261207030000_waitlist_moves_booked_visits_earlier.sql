@@ -268,3 +268,30 @@ begin
     return null;
 end
 $$;
+
+-- A visit that is cancelled, or starts, or is otherwise over, has nothing left to move: its
+-- waiting entry is cancelled with it. An entry another transaction holds (an acceptance under
+-- way) is skipped rather than waited for, so this never waits while holding the visit; an
+-- entry with an offer out keeps it (accepting then books the time as a new visit).
+create function scheduling_private.tg_appointments__close_entries_to_move() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+    update public.appointment_waitlist as w set status = 'cancelled'
+    where w.id in (
+        select o.id from public.appointment_waitlist as o
+        where o.appointment_id = new.id and o.status = 'active'
+        for update skip locked
+    );
+    return null;
+end
+$$;
+comment on function scheduling_private.tg_appointments__close_entries_to_move() is
+'Cancels the waiting entry to move a visit earlier once the visit is no longer requested or confirmed; SECURITY DEFINER because the waitlist''s own step is not the caller''s.';
+
+create trigger _610_close_entries_to_move after update of status on public.appointments
+for each row when (
+    old.status in ('requested', 'confirmed') and new.status not in ('requested', 'confirmed')
+)
+execute function scheduling_private.tg_appointments__close_entries_to_move();
