@@ -126,9 +126,9 @@ def offer_of_earlier_time(conn: psycopg.Connection, clinician: str, patient: str
     visit = conn.execute(
         "select tests.add_appointment(%s, %s, tests.days_ahead(10, '14:00'))", [clinician, patient]
     ).fetchone()[0]
-    visit_start = conn.execute("select scheduled_start from appointments where id = %s", [visit]).fetchone()[
-        0
-    ]
+    (visit_start,) = conn.execute(
+        "select scheduled_start from appointments where id = %s", [visit]
+    ).fetchone()
     other = conn.execute("select tests.create_user('other@example.com')").fetchone()[0]
     freed = conn.execute(
         "select tests.add_appointment(%s, %s, tests.days_ahead(3, '10:00'))", [clinician, other]
@@ -137,7 +137,6 @@ def offer_of_earlier_time(conn: psycopg.Connection, clinician: str, patient: str
         "insert into appointment_waitlist (clinician_id, patient_id, appointment_id) values (%s, %s, %s)",
         [clinician, patient, visit],
     )
-    conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
     conn.execute(
         "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s", [freed]
     )
@@ -146,8 +145,8 @@ def offer_of_earlier_time(conn: psycopg.Connection, clinician: str, patient: str
         "delete from scheduling_private.jobs"
         " where kind like 'notice_%' and payload ->> 'kind' <> 'offer_received'"
     )
-    offer = conn.execute("select id from appointment_time_slots where offered_to = %s", [patient]).fetchone()[
-        0
-    ]
+    (offer,) = conn.execute(
+        "select id from appointment_time_slots where offered_to = %s", [patient]
+    ).fetchone()
     conn.commit()
     return offer, visit_start

@@ -87,30 +87,32 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
         f" ({option['duration']} minutes)"
         for number, option in enumerate(offer["time_options"], start=1)
     ]
-    answer = f"Answer in the conversation: {app_base_url}/offers/{offer['id']}\n"
+    zone_name = offer["reader_timezone"]
     if offer["moves_visit_at"] is not None:
         visit = offer["moves_visit_at"].astimezone(zone)
-        return plain_message(
-            to=offer["email"],
-            sender=sender,
-            message_id=message_id,
-            subject=f"{offer['clinician_name']} can see you earlier",
-            text=(
-                f"{offer['clinician_name']} can see you earlier than your visit on {visit:%a %d %b at %H:%M}"
-                f" ({offer['reader_timezone']}):\n"
-                + "\n".join(lines)
-                + "\n\nAccepting moves that visit to the new time.\n"
-                + answer
-            ),
-        )
-    what = "asks for" if offer["slot_type"] == "request" else "offers"
-    who = "Your patient" if offer["slot_type"] == "request" else offer["clinician_name"]
+        who = offer["clinician_name"]
+        subject = f"{who} can see you earlier"
+        intro = f"{who} can see you earlier than your visit on {visit:%a %d %b at %H:%M} ({zone_name}):"
+        accepting = "Accepting moves that visit to the new time.\n"
+    else:
+        what = "asks for" if offer["slot_type"] == "request" else "offers"
+        who = "Your patient" if offer["slot_type"] == "request" else offer["clinician_name"]
+        subject = f"{who} {what} appointment times"
+        intro = f"{who} {what} these times ({zone_name}):"
+        accepting = ""
     return plain_message(
         to=offer["email"],
         sender=sender,
         message_id=message_id,
-        subject=f"{who} {what} appointment times",
-        text=f"{who} {what} these times ({offer['reader_timezone']}):\n" + "\n".join(lines) + "\n\n" + answer,
+        subject=subject,
+        text="\n".join(
+            [
+                intro,
+                *lines,
+                "",
+                f"{accepting}Answer in the conversation: {app_base_url}/offers/{offer['id']}\n",
+            ]
+        ),
     )
 
 
