@@ -1,7 +1,7 @@
 -- A waitlist entry that asks to move a booked visit earlier: what it may name, which freed time
 -- it takes, and that accepting moves the visit and passes its old time on.
 begin;
-select plan(20);
+select plan(23);
 
 do $$
 declare
@@ -174,6 +174,39 @@ select is(
     (select status from public.appointment_waitlist where appointment_id = pg_temp.visit('long')),
     'cancelled',
     'as is the entry of a visit that has started'
+);
+
+-- ------------------------------------------------------------------------ an offer out outlives the visit
+do $$
+declare
+    clinician uuid := tests.get_user_id('clin@example.com');
+begin
+    insert into visit values
+        ('day 8', tests.add_appointment(clinician, tests.get_user_id('fifth@example.com'), tests.days_ahead(8, '09:00'))),
+        ('day 4', tests.add_appointment(clinician, tests.get_user_id('early@example.com'), tests.days_ahead(4, '11:00')));
+end
+$$;
+select lives_ok(
+    $$select pg_temp.join_to_move('fifth@example.com', 'day 8');
+    update public.appointment_waitlist set priority = 2 where appointment_id = pg_temp.visit('day 8');
+    select pg_temp.cancel_as_clinician('day 4');
+    select tests.call_as('fifth@example.com', format(
+        'select public.cancel_appointment(%L, %L)', pg_temp.visit('day 8'), 'Booked elsewhere'
+    ))$$,
+    'a patient asks to move their day-8 visit, is offered day 4, and cancels the day-8 visit before answering'
+);
+select is(
+    (select status from public.appointment_waitlist where appointment_id = pg_temp.visit('day 8')),
+    'offered',
+    'the entry keeps its offer: accepting would book day 4 as a new visit'
+);
+select tests.call_as('fifth@example.com', format(
+    'select public.respond_to_offer(%L, %L)', (pg_temp.pending_offer_to('fifth@example.com')).id, 'decline'
+));
+select is(
+    (select status from public.appointment_waitlist where appointment_id = pg_temp.visit('day 8')),
+    'cancelled',
+    'declined, the entry ends: its visit is gone, so it would wait for nothing'
 );
 
 select * from finish();
