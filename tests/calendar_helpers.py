@@ -178,3 +178,24 @@ def free_slots_at(conn: psycopg.Connection, clinic: dict, starts: list[datetime]
     }
     conn.execute("select tests.clear_authentication()")
     return [start in offered for start in starts]
+
+
+def block_time(conn: psycopg.Connection, clinic: dict, day: int, at: str, minutes: int, summary: str) -> str:
+    """The clinician blocks `minutes` from `at` (UTC) `day` days ahead, through the API; committed."""
+    conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+    block = conn.execute(
+        "insert into calendar_busy_blocks (starts_at, ends_at, summary)"
+        " values (tests.days_ahead(%s, %s), tests.days_ahead(%s, %s) + make_interval(mins => %s), %s)"
+        " returning id",
+        [day, at, day, at, minutes, summary],
+    ).fetchone()[0]
+    conn.execute("select tests.clear_authentication()")
+    conn.commit()
+    return block
+
+
+def blocks_by_source(conn: psycopg.Connection) -> list[tuple[str, datetime, datetime, str | None]]:
+    """Every busy block as (source, start, end, summary), in order."""
+    return conn.execute(
+        "select source, starts_at, ends_at, summary from calendar_busy_blocks order by starts_at, source"
+    ).fetchall()

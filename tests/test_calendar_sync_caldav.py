@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, time, timedelta
+from time import sleep
 from zoneinfo import ZoneInfo
 
 import caldav
@@ -14,6 +15,8 @@ from starlette.testclient import TestClient
 
 from tests.calendar_helpers import (
     access_token,
+    block_time,
+    blocks_by_source,
     book,
     crash_after_push_then_retry,
     free_slots_at,
@@ -379,6 +382,126 @@ def test_an_edit_made_in_the_calendar_meanwhile_is_reconciled_not_overwritten(cl
     assert events_in(clinic["calendar"]) == {uid: (later, later + timedelta(minutes=30))}
     assert str(there["summary"]).startswith("Review")  # and our rename went out after it
     assert there["sequence"] == sequence  # sent as we made it: the library adds nothing
+    assert conflicts == []
+
+
+def edit_in_calendar(calendar: caldav.Calendar, uid: str, to: datetime, minutes: int, summary: str) -> None:
+    """The user moves and renames our event in their calendar app, a second after our last write."""
+    ours = calendar.event_by_uid(uid)
+    event = ours.icalendar_component
+    event["dtstart"].dt, event["dtend"].dt = to, to + timedelta(minutes=minutes)
+    event["summary"] = summary
+    event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
+    ours.save()
+
+
+def test_time_blocked_by_hand_goes_to_the_calendar_and_comes_back_as_edited_there(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
+        jobs.run_due_jobs(conn, SETTINGS)
+        uid = f"blocked-{meeting}@clinic-scheduling"
+        start = blocks_by_source(conn)[0][1]
+        pushed = clinic["calendar"].event_by_uid(uid).icalendar_component
+        conn.rollback()
+
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        after_pull = blocks_by_source(conn)
+        conn.rollback()
+
+        later = start + timedelta(hours=3)
+        edit_in_calendar(clinic["calendar"], uid, later, 30, "Staff meeting")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        after_edit = blocks_by_source(conn)
+        slots = free_slots_at(conn, clinic, [start, later])
+        conn.rollback()
+
+        clinic["calendar"].event_by_uid(uid).delete()
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        after_delete = blocks_by_source(conn)
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+
+    assert (pushed.decoded("dtstart"), pushed.decoded("dtend")) == (start, start + timedelta(hours=1))
+    assert str(pushed["summary"]) == "Team meeting" and str(pushed["transp"]) == "OPAQUE"
+    assert after_pull == [("manual", start, start + timedelta(hours=1), "Team meeting")]  # not imported too
+    assert after_edit == [("manual", later, later + timedelta(minutes=30), "Staff meeting")]
+    assert slots == [True, False]  # the block's old hour is offered again, its new half hour not
+    assert after_delete == [] and events_in(clinic["calendar"]) == {}
+    assert conflicts == []
+
+
+def test_time_blocked_by_hand_is_moved_and_removed_in_the_calendar(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
+        jobs.run_due_jobs(conn, SETTINGS)
+        uid = f"blocked-{meeting}@clinic-scheduling"
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        conn.execute("update calendar_busy_blocks set ends_at = ends_at + interval '1 hour', summary = null")
+        conn.execute("select tests.clear_authentication()")
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        start = blocks_by_source(conn)[0][1]
+        changed = clinic["calendar"].event_by_uid(uid).icalendar_component
+
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        conn.execute("delete from calendar_busy_blocks")
+        conn.execute("select tests.clear_authentication()")
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        pushes = [row for row in log_actions(conn) if row[0] == "push"]
+        links = conn.execute("select count(*) from scheduling_private.blocked_time_links").fetchone()[0]
+
+    assert changed.decoded("dtend") - changed.decoded("dtstart") == timedelta(hours=2)
+    assert changed.decoded("dtstart") == start and str(changed["summary"]) == "Blocked time"
+    assert events_in(clinic["calendar"]) == {}
+    assert pushes == [
+        ("push", "create", "success"),
+        ("push", "update", "success"),
+        ("push", "delete", "success"),
+    ]
+    assert links == 0
+
+
+def test_a_block_changed_on_both_sides_keeps_the_later_change(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
+        jobs.run_due_jobs(conn, SETTINGS)
+        uid = f"blocked-{meeting}@clinic-scheduling"
+        start = blocks_by_source(conn)[0][1]
+        conn.rollback()
+
+        # Moved there first, renamed here a second later: our push meets 412, and ours is newer.
+        edit_in_calendar(clinic["calendar"], uid, start + timedelta(hours=3), 60, "Moved there")
+        sleep(2)  # past the edit's LAST-MODIFIED, a second ahead of its save
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        conn.execute("update calendar_busy_blocks set summary = 'Renamed here'")
+        conn.execute("select tests.clear_authentication()")
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        ours_kept = blocks_by_source(conn)
+        there = clinic["calendar"].event_by_uid(uid).icalendar_component
+        conn.rollback()
+
+        # Renamed here, then moved there a second later: the edit there is the newer one.
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        conn.execute("update calendar_busy_blocks set summary = 'Renamed again'")
+        conn.execute("select tests.clear_authentication()")
+        conn.commit()
+        edit_in_calendar(clinic["calendar"], uid, start + timedelta(hours=4), 30, "Moved there")
+        jobs.run_due_jobs(conn, SETTINGS)
+        theirs_taken = blocks_by_source(conn)
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+
+    assert ours_kept == [("manual", start, start + timedelta(hours=1), "Renamed here")]
+    assert (there.decoded("dtstart"), str(there["summary"])) == (start, "Renamed here")
+    later = start + timedelta(hours=4)
+    assert theirs_taken == [("manual", later, later + timedelta(minutes=30), "Moved there")]
+    assert str(clinic["calendar"].event_by_uid(uid).icalendar_component["summary"]) == "Moved there"
     assert conflicts == []
 
 

@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from tests.calendar_helpers import (
     access_token,
+    block_time,
+    blocks_by_source,
     book,
     calendar_choices,
     cancel,
@@ -336,6 +338,44 @@ def test_an_edit_made_at_google_meanwhile_is_reconciled_not_overwritten(
     assert event["summary"].startswith("Review")
     assert datetime.fromisoformat(event["start"]["dateTime"]) == later
     assert len(patches) >= 2  # the refused one, then one with the fresh etag
+
+
+def test_time_blocked_by_hand_is_a_busy_event_at_google_and_a_move_there_comes_back(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
+        jobs.run_due_jobs(conn, settings)
+        event = google.state.events["blocked" + str(meeting).replace("-", "")]
+        created = dict(event)
+        start = blocks_by_source(conn)[0][1]
+        google.state.expire_sync_tokens()  # the next pull lists every event, ours included
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        after_full_pull = blocks_by_source(conn)
+
+        time.sleep(1)  # iCalendar's LAST-MODIFIED has whole seconds: make the edit there a second later
+        later = start + timedelta(days=1)
+        event["start"] = {"dateTime": later.isoformat()}
+        event["end"] = {"dateTime": (later + timedelta(hours=1)).isoformat()}
+        google.state.touch(event)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        after_move = blocks_by_source(conn)
+
+        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        conn.execute("delete from calendar_busy_blocks")
+        conn.execute("select tests.clear_authentication()")
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+
+    assert created["iCalUID"] == f"blocked-{meeting}@clinic-scheduling"
+    assert created["extendedProperties"] == {"private": {"blockedTimeId": f"blocked-{meeting}"}}
+    assert created["summary"] == "Team meeting" and "source" not in created
+    assert datetime.fromisoformat(created["start"]["dateTime"]) == start
+    assert after_full_pull == [("manual", start, start + timedelta(hours=1), "Team meeting")]
+    assert after_move == [("manual", later, later + timedelta(hours=1), "Team meeting")]
+    assert event["status"] == "cancelled"  # removed here, deleted there
 
 
 def video_session(conn: psycopg.Connection) -> tuple:

@@ -11,6 +11,8 @@ import psycopg
 import pytest
 
 from tests.calendar_helpers import (
+    block_time,
+    blocks_by_source,
     book,
     calendar_choices,
     cancel,
@@ -258,6 +260,42 @@ def test_our_event_missing_from_a_restarted_sync_is_put_back(
         status = conn.execute("select status from appointments").fetchone()[0]
     assert our_event(graph, appointment)["subject"]  # created again
     assert conflicts == [("pull", "conflict", "skipped")] and status == "confirmed"
+
+
+def test_time_blocked_by_hand_is_an_outlook_event_and_goes_when_deleted_there(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
+        lunch = block_time(conn, clinic, 5, "12:00", 30, "Lunch")
+        jobs.run_due_jobs(conn, settings)
+        [event] = [e for e in graph.state.events.values() if e.get("transactionId") == f"blocked-{meeting}"]
+        created = dict(event)
+        start = blocks_by_source(conn)[0][1]
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        after_pull = [block[3] for block in blocks_by_source(conn)]
+
+        graph.state.remove(event["id"])
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)  # a delta reports the removal
+        after_delete = [block[3] for block in blocks_by_source(conn)]
+
+        [lunch_event] = [
+            e for e in graph.state.events.values() if e.get("transactionId") == f"blocked-{lunch}"
+        ]
+        graph.state.remove(lunch_event["id"])
+        graph.state.expire_delta_tokens()  # never reported: the restarted listing lacks it
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        after_restart = blocks_by_source(conn)
+
+    assert created["subject"] == "Team meeting" and created["showAs"] == "busy"
+    assert starts_at(created) == start
+    assert created["singleValueExtendedProperties"][0]["value"] == f"blocked-{meeting}"
+    assert after_pull == ["Team meeting", "Lunch"]  # ours, not imported as someone else's busy time
+    assert after_delete == ["Lunch"]
+    assert after_restart == [] and graph.state.events == {}
 
 
 def test_a_visit_beyond_the_synced_window_is_not_taken_for_deleted(

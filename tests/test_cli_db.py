@@ -46,6 +46,7 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         # The invite's start is the reminder's, in the clinician's zone.
         reminder = r"to pat.jones@example.com: Reminder: follow up on (.+) \[<reminder-.+>, "
         assert re.search(reminder + r"invite \1 Europe/London\]", demo.stdout), demo.stdout
+        assert re.search(r"\n  .+ 12:30  Lunch with the team  \[BUSY\]\n", demo.stdout), demo.stdout
         assert "Dr Ada Okafor's week (statistics):" in demo.stdout
         conflicts = r"would list:\n  (.+)  day_closed: Training day\n  \1  time_blocked: Team meeting\n"
         assert re.search(conflicts, demo.stdout), demo.stdout

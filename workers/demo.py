@@ -180,7 +180,8 @@ def show_emails(conn: psycopg.Connection, appointment_id: str) -> None:
 
 
 def show_calendar_sync(conn: psycopg.Connection, database_url: str) -> None:
-    """Dr Okafor connects a CalDAV calendar (a local Radicale): her visits appear in it."""
+    """Dr Okafor blocks her lunch and connects a CalDAV calendar (a local Radicale): her visits and
+    the blocked time appear in it."""
     # Imported here: Radicale and the test client only serve this local walk-through.
     import tempfile
     from pathlib import Path
@@ -222,6 +223,15 @@ def show_calendar_sync(conn: psycopg.Connection, database_url: str) -> None:
                     },
                     jwt_secret,
                 )
+                # Her lunch is outside her hours; blocked, it keeps colleagues booking her there off.
+                act_as(conn, clinician_id)
+                conn.execute(
+                    "insert into calendar_busy_blocks (starts_at, ends_at, summary)"
+                    " values ((current_date + 1 + time '12:30') at time zone %(zone)s,"
+                    " (current_date + 1 + time '13:30') at time zone %(zone)s, 'Lunch with the team')",
+                    {"zone": zone},
+                )
+                conn.commit()
                 answer = TestClient(create_app(database_url, settings)).post(
                     "/calendar/connect/caldav",
                     json={"server_url": radicale.url, "username": "ada", "password": "app-specific-password"},
@@ -231,7 +241,8 @@ def show_calendar_sync(conn: psycopg.Connection, database_url: str) -> None:
                 pushed = jobs.run_due_jobs(conn, settings)
                 print(
                     f"\nDr Okafor connects her CalDAV calendar ({answer.json()['calendar_name']}, a local"
-                    f" Radicale); the worker ran {pushed} sync jobs. The calendar now shows:"
+                    f" Radicale), having blocked tomorrow's lunch; the worker ran {pushed} sync jobs."
+                    " The calendar now shows:"
                 )
                 events = sorted(
                     (item.icalendar_component for item in calendar.get_events()),
@@ -239,7 +250,8 @@ def show_calendar_sync(conn: psycopg.Connection, database_url: str) -> None:
                 )
                 for event in events:
                     start = event.decoded("dtstart").astimezone(ZoneInfo(zone))
-                    print(f"  {start:%a %d %b %H:%M}  {event['summary']}  [{event['status']}]")
+                    # Blocked time carries no STATUS: it is busy (TRANSP:OPAQUE).
+                    print(f"  {start:%a %d %b %H:%M}  {event['summary']}  [{event.get('status', 'BUSY')}]")
         finally:
             radicale.stop()
 

@@ -12,6 +12,9 @@ from workers.wording import visit_name, with_whom
 LOCATION_NAMES = {"in_person": "In person", "video": "Video", "phone": "Phone"}
 # Marks events we wrote, so a pull knows them from the user's own (also: UIDs end in this).
 OUR_UID_SUFFIX = "@clinic-scheduling"
+# Time a clinician blocked by hand: its UID is this, the block's id and our suffix.
+BLOCKED_TIME_UID_PREFIX = "blocked-"
+BLOCKED_TIME_SUMMARY = "Blocked time"  # the event's name when the block has no summary
 
 
 def appointment_event(appointment: dict, app_base_url: str) -> Event:
@@ -42,14 +45,22 @@ def blocked_time_event(block: dict) -> Event:
     """A VEVENT for time a clinician blocked by hand: busy (OPAQUE), in their zone, named by its summary."""
     zone = ZoneInfo(block["timezone"])
     event = Event()
-    event.add("uid", f"blocked-{block['id']}{OUR_UID_SUFFIX}")
+    event.add("uid", blocked_time_uid(block["id"]))
     event.add("dtstamp", datetime.now(UTC))
     event.add("last-modified", block["updated_at"].astimezone(UTC))
     event.add("dtstart", block["starts_at"].astimezone(zone))
     event.add("dtend", block["ends_at"].astimezone(zone))
-    event.add("summary", block["summary"] or "Blocked time")
+    event.add("summary", block["summary"] or BLOCKED_TIME_SUMMARY)
     event.add("transp", "OPAQUE")
     return event
+
+
+def blocked_time_uid(block_id) -> str:
+    return f"{BLOCKED_TIME_UID_PREFIX}{block_id}{OUR_UID_SUFFIX}"
+
+
+def is_blocked_time_uid(uid: str) -> bool:
+    return uid.startswith(BLOCKED_TIME_UID_PREFIX) and uid.endswith(OUR_UID_SUFFIX)
 
 
 def calendar_of(events: list[Event], **properties: str) -> Calendar:

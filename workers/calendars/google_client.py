@@ -1,9 +1,10 @@
 """Google Calendar through google-api-python-client, with google-auth refreshing the token.
 
-Our event's id at Google is the appointment id without dashes (Google lets the client choose an
-id of base32hex characters), so a retry after a crash finds the event it made instead of making
-a second one. Changes come from events.list with a syncToken; Google answers 410 when the token
-is too old, and the pull starts over with a full list.
+Our event's id at Google is the appointment id (or `blocked` and a blocked time's id) without
+dashes (Google lets the client choose an id of base32hex characters), so a retry after a crash
+finds the event it made instead of making a second one. Changes come from events.list with a
+syncToken; Google answers 410 when the token is too old, and the pull starts over with a full
+list.
 """
 
 from __future__ import annotations
@@ -219,16 +220,20 @@ def rate_limited(error: HttpError) -> bool:
 
 def event_body(uid: str, ical: bytes) -> dict:
     fields = fields_of(ical)
-    return {
+    body = {
         "id": event_id_of(uid),
         "iCalUID": uid,
         "summary": fields.summary,
         "location": fields.location,
-        "description": fields.url,
         "status": STATUSES[fields.status],
         "start": {"dateTime": fields.start.isoformat(), "timeZone": fields.timezone},
         "end": {"dateTime": fields.end.isoformat(), "timeZone": fields.timezone},
-        "extendedProperties": {"private": {"appointmentId": fields.appointment_id}},
+    }
+    if fields.is_blocked_time:  # no page in the app to link to, and Google needs a source URL
+        return body | {"extendedProperties": {"private": {"blockedTimeId": fields.our_id}}}
+    return body | {
+        "description": fields.url,
+        "extendedProperties": {"private": {"appointmentId": fields.our_id}},
         "source": {"title": "Clinic appointment", "url": fields.url},
     }
 

@@ -1,7 +1,7 @@
 """Between our iCalendar events and the JSON events of Google Calendar and Microsoft Graph.
 
-Pushing: the fields of the VEVENT we made for an appointment. Pulling: a provider's event as a
-VEVENT, so the pull reads every provider the same way.
+Pushing: the fields of the VEVENT we made for an appointment or a blocked time. Pulling: a
+provider's event as a VEVENT, so the pull reads every provider the same way.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from icalendar import Calendar, Event
 
-from workers.calendars.events import calendar_of
+from workers.calendars.events import calendar_of, is_blocked_time_uid
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,13 @@ class EventFields:
     status: str  # iCalendar STATUS: TENTATIVE, CONFIRMED or CANCELLED
 
     @property
-    def appointment_id(self) -> str:
+    def our_id(self) -> str:
+        """The appointment's id, or `blocked-<id>` for time a clinician blocked by hand."""
         return self.uid.partition("@")[0]
+
+    @property
+    def is_blocked_time(self) -> bool:
+        return is_blocked_time_uid(self.uid)
 
 
 def fields_of(ical: bytes) -> EventFields:

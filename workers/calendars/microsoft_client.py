@@ -2,9 +2,10 @@
 
 msal's token cache (access and refresh tokens) is the connection's secret: it is sealed in the
 database and sealed again when msal refreshed it during a job. Creating an event carries the
-appointment id as `transactionId`, so Graph answers a retried create with the event it made
-before; the id is also kept in a single-value extended property. Changes come from
-calendarView/delta, whose deltaLink is the sync token; Graph answers 410 when it is too old.
+appointment id (or `blocked-` and a blocked time's id) as `transactionId`, so Graph answers a
+retried create with the event it made before; the id is also kept in a single-value extended
+property. Changes come from calendarView/delta, whose deltaLink is the sync token; Graph answers
+410 when it is too old.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from workers.video.meeting import Meeting
 SCOPES = ["Calendars.ReadWrite"]  # msal adds offline_access, openid and profile itself
 # Our single-value extended property: a GUID of ours and a name (Graph's "String {guid} Name x").
 APPOINTMENT_PROPERTY = "String {5c1a7c52-2f0e-4f2a-9d5e-6c3b1a0f8e21} Name appointmentId"
+BLOCKED_TIME_PROPERTY = "String {5c1a7c52-2f0e-4f2a-9d5e-6c3b1a0f8e21} Name blockedTimeId"
 # Graph's answers in UTC and at most 100 events a page.
 PREFER = 'outlook.timezone="UTC", odata.maxpagesize=100'
 # A first sync starts a day back; the booking horizon bounds the end (calendarView needs both).
@@ -80,7 +82,7 @@ class MicrosoftCalendar:
         created = self._call(
             "POST",
             f"me/calendars/{self._calendar_id}/events",
-            json=body | {"transactionId": fields_of(ical).appointment_id},
+            json=body | {"transactionId": fields_of(ical).our_id},
         )
         return pushed(self._ok(created))
 
@@ -190,7 +192,12 @@ def event_body(ical: bytes) -> dict:
         "end": graph_time(fields.end),
         "location": {"displayName": fields.location},
         "showAs": "tentative" if fields.status == "TENTATIVE" else "busy",
-        "singleValueExtendedProperties": [{"id": APPOINTMENT_PROPERTY, "value": fields.appointment_id}],
+        "singleValueExtendedProperties": [
+            {
+                "id": BLOCKED_TIME_PROPERTY if fields.is_blocked_time else APPOINTMENT_PROPERTY,
+                "value": fields.our_id,
+            }
+        ],
     }
 
 

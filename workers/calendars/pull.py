@@ -1,10 +1,11 @@
-"""Pulling a connected calendar: the user's own events become busy time, and changes made there
-to our appointments are applied when the new time is free, or undone.
+"""Pulling a connected calendar: the user's own events become busy time, changes made there to
+our appointments are applied when the new time is free, or undone, and changes to the time a
+clinician blocked by hand are taken into the block (blocked_time.py).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -13,7 +14,9 @@ from icalendar import Calendar
 from psycopg.rows import dict_row
 
 from workers.calendars import queries
+from workers.calendars.blocked_time import our_blocked_time, pull_blocked_time, remove_deleted_blocked_time
 from workers.calendars.connections import log
+from workers.calendars.event_times import instants
 from workers.calendars.events import OUR_UID_SUFFIX
 from workers.calendars.provider import CalendarClient, EventChanged, RemoteEvent
 from workers.calendars.push import push_appointment
@@ -26,6 +29,10 @@ def pull_changes(
     imported = 0
     for remote in changes.changed:
         calendar = Calendar.from_ical(remote.ical)
+        block_id = our_blocked_time(conn, connection, remote, calendar)
+        if block_id is not None:
+            pull_blocked_time(conn, connection, client, block_id, remote)
+            continue
         appointment_id = our_appointment(conn, connection, remote, calendar)
         if appointment_id is not None:
             reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
@@ -100,25 +107,6 @@ def import_busy_time(
     return True
 
 
-def instants(event, zone: ZoneInfo) -> tuple[datetime, datetime, bool]:
-    """Start and end as instants; an all-day event covers its days in the user's zone."""
-    start = event.decoded("dtstart")
-    end = event.decoded("dtend") if "dtend" in event else None
-    if isinstance(start, date) and not isinstance(start, datetime):
-        last = end if end is not None else start + timedelta(days=1)
-        return (
-            datetime.combine(start, time(0), zone).astimezone(UTC),
-            datetime.combine(last, time(0), zone).astimezone(UTC),
-            True,
-        )
-    if start.tzinfo is None:  # floating time: the user's wall clock
-        start = start.replace(tzinfo=zone)
-        end = end.replace(tzinfo=zone) if end is not None else None
-    if end is None:
-        end = start + event.decoded("duration") if "duration" in event else start
-    return start.astimezone(UTC), end.astimezone(UTC), False
-
-
 def reconcile_our_event(
     conn: psycopg.Connection,
     connection: dict,
@@ -182,7 +170,12 @@ def push_reconciling(
 def forget_or_restore(
     conn: psycopg.Connection, connection: dict, client: CalendarClient, external_id: str, app_base_url: str
 ) -> None:
-    """A deleted event: the user's own stops blocking; one of ours is put back (cancel in the product)."""
+    """A deleted event: the user's own stops blocking; one of our visits is put back (cancel in the
+    product); one of the clinician's blocked times goes with its block."""
+    block = conn.execute(queries.BLOCKED_TIME_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
+    if block is not None:
+        remove_deleted_blocked_time(conn, connection, block[0], external_id)
+        return
     ours = conn.execute(queries.LINK_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
     if ours is None:
         conn.execute(queries.FORGET_BLOCKS, [connection["id"], external_id])

@@ -91,7 +91,8 @@ delete from public.calendar_busy_blocks
 where connection_id = %s and split_part(external_event_id, '#', 1) <> all(%s)
 """
 
-# ... and our events of upcoming visits that were not in it (within what it covers) were deleted.
+# ... and our events of upcoming visits and blocked time that were not in it (within what it
+# covers) were deleted.
 UPCOMING_LINKS_NOT_IN = """
 select l.external_event_id
 from scheduling_private.calendar_event_links as l
@@ -99,6 +100,13 @@ join public.appointments as a on a.id = l.appointment_id
 where l.connection_id = %(connection_id)s and l.external_event_id <> all(%(seen)s)
     and a.scheduled_end > now()
     and (%(covers_until)s::timestamptz is null or a.scheduled_start < %(covers_until)s)
+union all
+select l.external_event_id
+from scheduling_private.blocked_time_links as l
+join public.calendar_busy_blocks as b on b.id = l.block_id
+where l.connection_id = %(connection_id)s and l.external_event_id <> all(%(seen)s)
+    and b.ends_at > now()
+    and (%(covers_until)s::timestamptz is null or b.starts_at < %(covers_until)s)
 """
 
 FORGET_BLOCKS = """
@@ -199,3 +207,50 @@ where user_id = %s and provider = %s and sync_enabled and sync_direction in ('tw
 order by is_primary desc, created_at
 limit 1
 """
+
+# ---- time a clinician blocked by hand (manual busy blocks), in their connected calendars
+
+BLOCKED_TIME = """
+select b.id, b.user_id, b.starts_at, b.ends_at, b.summary, b.updated_at,
+    coalesce(c.timezone, 'UTC') as timezone
+from public.calendar_busy_blocks as b
+left join public.clinicians as c on c.clinician_id = b.user_id
+where b.id = %s and b.source = 'manual'
+"""
+
+BLOCKED_TIME_FOR_UPDATE = BLOCKED_TIME + " for update of b"
+
+BLOCKED_TIME_LINK = """
+select external_event_id, etag from scheduling_private.blocked_time_links
+where block_id = %s and connection_id = %s
+"""
+
+BLOCKED_TIME_BY_EXTERNAL_ID = """
+select block_id from scheduling_private.blocked_time_links
+where connection_id = %s and external_event_id = %s
+"""
+
+SAVE_BLOCKED_TIME_LINK = """
+insert into scheduling_private.blocked_time_links (block_id, connection_id, external_event_id, etag)
+values (%(block_id)s, %(connection_id)s, %(external_id)s, %(etag)s)
+on conflict (block_id, connection_id) do update
+set external_event_id = excluded.external_event_id, etag = excluded.etag, synced_at = now()
+"""
+
+SAVE_BLOCKED_TIME_ETAG = """
+update scheduling_private.blocked_time_links set etag = %s
+where connection_id = %s and external_event_id = %s
+"""
+
+FORGET_BLOCKED_TIME_LINK = (
+    "delete from scheduling_private.blocked_time_links where block_id = %s and connection_id = %s"
+)
+
+# The calendar's edit of the event, taken into the block (its triggers check it and push it on).
+TAKE_BLOCKED_TIME_EDIT = """
+update public.calendar_busy_blocks
+set starts_at = %(starts_at)s, ends_at = %(ends_at)s, summary = %(summary)s, is_all_day = %(all_day)s
+where id = %(id)s
+"""
+
+REMOVE_BLOCKED_TIME = "delete from public.calendar_busy_blocks where id = %s and source = 'manual'"

@@ -1,10 +1,12 @@
-"""The job handlers of calendar sync: one push (appointment -> calendar) or one pull per job."""
+"""The job handlers of calendar sync: one push (an appointment or a blocked time -> calendar) or one
+pull per job."""
 
 from __future__ import annotations
 
 import psycopg
 
 from workers.calendars import queries
+from workers.calendars.blocked_time import push_blocked_time
 from workers.calendars.connections import log, opened_calendar
 from workers.calendars.provider import ReconnectNeeded
 from workers.calendars.pull import pull_changes, push_reconciling
@@ -20,6 +22,8 @@ def handle_calendar_job(conn: psycopg.Connection, job: dict, settings: Settings)
         pushing = job["kind"].startswith("calendar_push_")
         app_base_url = settings.app_base_url
         try:
+            if pushing and "blocked_time_id" in payload:
+                return push_blocked_time(conn, connection, client, payload["blocked_time_id"])
             if pushing:
                 return push_reconciling(conn, connection, client, payload["appointment_id"], app_base_url)
             return pull_changes(conn, connection, client, app_base_url)

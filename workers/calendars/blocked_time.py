@@ -1,0 +1,164 @@
+"""Time a clinician blocked by hand, in their connected calendars.
+
+A manual block is pushed like a visit: written by its UID, overwritten when it changes, deleted
+when it is removed. Unlike a visit, a block concerns nobody else, so what the clinician does to
+its event in the calendar is taken back into it: a new time or name when that edit is newer
+than the block's last change, and a deletion there removes the block.
+"""
+
+from __future__ import annotations
+
+import uuid
+from zoneinfo import ZoneInfo
+
+import psycopg
+from icalendar import Calendar
+from psycopg.rows import dict_row
+
+from workers.calendars import queries
+from workers.calendars.connections import log
+from workers.calendars.event_times import instants
+from workers.calendars.events import (
+    BLOCKED_TIME_SUMMARY,
+    BLOCKED_TIME_UID_PREFIX,
+    OUR_UID_SUFFIX,
+    blocked_time_event,
+    blocked_time_uid,
+    calendar_of,
+    is_blocked_time_uid,
+)
+from workers.calendars.provider import CalendarClient, EventChanged, PushedEvent, RemoteEvent
+
+
+def push_blocked_time(
+    conn: psycopg.Connection, connection: dict, client: CalendarClient, block_id: str
+) -> str:
+    """Make the calendar show the block as it is now, or no longer; safe to run again."""
+    with conn.cursor(row_factory=dict_row) as cursor:
+        block = cursor.execute(queries.BLOCKED_TIME, [block_id]).fetchone()
+        link = cursor.execute(queries.BLOCKED_TIME_LINK, [block_id, connection["id"]]).fetchone()
+    if block is None:
+        if link is None:
+            return "skipped: not in the calendar"
+        client.delete(link["external_event_id"])
+        conn.execute(queries.FORGET_BLOCKED_TIME_LINK, [block_id, connection["id"]])
+        log(conn, connection, direction="push", action="delete", external_id=link["external_event_id"])
+        return "deleted"
+    known = PushedEvent(link["external_event_id"], link["etag"]) if link else None
+    ical = calendar_of([blocked_time_event(block)]).to_ical()
+    try:
+        written = client.put(blocked_time_uid(block_id), ical, known)
+    except EventChanged as changed:
+        # Edited there since our last write: a newer edit is taken (and pushed on by the
+        # block's trigger); otherwise ours is written over it, unconditionally.
+        # Deleted there meanwhile: ours, the newer change, is written afresh.
+        remote = client.get(changed.external_id)
+        if remote is not None and take_calendar_edit(conn, connection, block_id, remote):
+            return "took the calendar's edit"
+        over = PushedEvent(changed.external_id, None) if remote is not None else None
+        written = client.put(blocked_time_uid(block_id), ical, over)
+    conn.execute(
+        queries.SAVE_BLOCKED_TIME_LINK,
+        {
+            "block_id": block_id,
+            "connection_id": connection["id"],
+            "external_id": written.external_id,
+            "etag": written.etag,
+        },
+    )
+    log(
+        conn,
+        connection,
+        direction="push",
+        action="update" if link else "create",
+        external_id=written.external_id,
+    )
+    return "updated" if link else "created"
+
+
+def our_blocked_time(
+    conn: psycopg.Connection, connection: dict, remote: RemoteEvent, calendar: Calendar
+) -> str | None:
+    """The block an event shows: by our mapping, or by our UID (Graph makes its own UIDs)."""
+    linked = conn.execute(
+        queries.BLOCKED_TIME_BY_EXTERNAL_ID, [connection["id"], remote.external_id]
+    ).fetchone()
+    if linked is not None:
+        return str(linked[0])
+    for event in calendar.walk("VEVENT"):
+        uid = str(event.get("uid", ""))
+        if is_blocked_time_uid(uid):
+            try:
+                return str(uuid.UUID(uid.removeprefix(BLOCKED_TIME_UID_PREFIX).removesuffix(OUR_UID_SUFFIX)))
+            except ValueError:
+                return None
+    return None
+
+
+def pull_blocked_time(
+    conn: psycopg.Connection, connection: dict, client: CalendarClient, block_id: str, remote: RemoteEvent
+) -> None:
+    """A pull met the block's event: take its edit, or write the block back over an older one."""
+    if take_calendar_edit(conn, connection, block_id, remote):
+        return
+    push_blocked_time(conn, connection, client, block_id)
+    log(
+        conn,
+        connection,
+        direction="pull",
+        action="conflict",
+        status="skipped",
+        external_id=remote.external_id,
+        error="blocked time edited in the calendar before its last change here; it was written back",
+    )
+
+
+def take_calendar_edit(
+    conn: psycopg.Connection, connection: dict, block_id: str, remote: RemoteEvent
+) -> bool:
+    """True when the block and its event now agree (they did, or the event's newer edit was
+    taken); False when the event's edit is older than the block's last change, or is not a time
+    a block may take (then the caller writes the block back)."""
+    with conn.cursor(row_factory=dict_row) as cursor:
+        block = cursor.execute(queries.BLOCKED_TIME_FOR_UPDATE, [block_id]).fetchone()
+    if block is None:
+        return True  # removed here: its own push deletes the event
+    link = conn.execute(queries.BLOCKED_TIME_LINK, [block_id, connection["id"]]).fetchone()
+    if link is not None and remote.etag is not None and link[1] == remote.etag:
+        return True  # as we last wrote or saw it: a change made here since is on its way out
+    conn.execute(queries.SAVE_BLOCKED_TIME_ETAG, [remote.etag, connection["id"], remote.external_id])
+    event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
+    starts_at, ends_at, all_day = instants(event, ZoneInfo(block["timezone"]))
+    name = str(event.get("summary", ""))
+    summary = None if name in ("", BLOCKED_TIME_SUMMARY) else name
+    if (starts_at, ends_at, summary) == (block["starts_at"], block["ends_at"], block["summary"]):
+        return True
+    edited = event.decoded("last-modified") if "last-modified" in event else None
+    if edited is None or edited <= block["updated_at"]:
+        return False
+    try:
+        with conn.transaction():
+            conn.execute(
+                queries.TAKE_BLOCKED_TIME_EDIT,
+                {
+                    "id": block_id,
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "summary": summary,
+                    "all_day": all_day,
+                },
+            )
+    except (psycopg.errors.InvalidParameterValue, psycopg.errors.CheckViolation):
+        return False  # ends before it starts, or lasts over 366 days: ours goes back
+    log(conn, connection, direction="pull", action="update", external_id=remote.external_id)
+    return True
+
+
+def remove_deleted_blocked_time(
+    conn: psycopg.Connection, connection: dict, block_id: str, external_id: str
+) -> None:
+    """The block's event was deleted in the calendar: the block goes too (its other calendars'
+    events with it, by the pushes its removal queues)."""
+    conn.execute(queries.FORGET_BLOCKED_TIME_LINK, [block_id, connection["id"]])
+    conn.execute(queries.REMOVE_BLOCKED_TIME, [block_id])
+    log(conn, connection, direction="pull", action="delete", external_id=external_id)
