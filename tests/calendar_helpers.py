@@ -194,6 +194,14 @@ def block_time(conn: psycopg.Connection, clinic: dict, day: int, at: str, minute
     return block
 
 
+def change_blocks(conn: psycopg.Connection, clinic: dict, statement: str) -> None:
+    """The clinician changes or removes their blocks through the API (`statement`); committed."""
+    conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+    conn.execute(statement)
+    conn.execute("select tests.clear_authentication()")
+    conn.commit()
+
+
 def blocks_by_source(conn: psycopg.Connection) -> list[tuple[str, datetime, datetime, str | None]]:
     """Every busy block as (source, start, end, summary), in order."""
     return conn.execute(

@@ -18,6 +18,7 @@ from tests.calendar_helpers import (
     block_time,
     blocks_by_source,
     book,
+    change_blocks,
     crash_after_push_then_retry,
     free_slots_at,
     log_actions,
@@ -385,6 +386,13 @@ def test_an_edit_made_in_the_calendar_meanwhile_is_reconciled_not_overwritten(cl
     assert conflicts == []
 
 
+def meeting_blocked_and_pushed(conn: psycopg.Connection, clinic: dict) -> tuple[str, datetime]:
+    """The clinician blocks an hour for a team meeting, pushed by the worker: (its UID, its start)."""
+    meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
+    jobs.run_due_jobs(conn, SETTINGS)
+    return f"blocked-{meeting}@clinic-scheduling", blocks_by_source(conn)[0][1]
+
+
 def edit_in_calendar(calendar: caldav.Calendar, uid: str, to: datetime, minutes: int, summary: str) -> None:
     """The user moves and renames our event in their calendar app, a second after our last write."""
     ours = calendar.event_by_uid(uid)
@@ -398,10 +406,7 @@ def edit_in_calendar(calendar: caldav.Calendar, uid: str, to: datetime, minutes:
 def test_time_blocked_by_hand_goes_to_the_calendar_and_comes_back_as_edited_there(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
-        meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
-        jobs.run_due_jobs(conn, SETTINGS)
-        uid = f"blocked-{meeting}@clinic-scheduling"
-        start = blocks_by_source(conn)[0][1]
+        uid, start = meeting_blocked_and_pushed(conn, clinic)
         pushed = clinic["calendar"].event_by_uid(uid).icalendar_component
         conn.rollback()
 
@@ -436,21 +441,16 @@ def test_time_blocked_by_hand_goes_to_the_calendar_and_comes_back_as_edited_ther
 def test_time_blocked_by_hand_is_moved_and_removed_in_the_calendar(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
-        meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
+        uid, start = meeting_blocked_and_pushed(conn, clinic)
+        change_blocks(
+            conn,
+            clinic,
+            "update calendar_busy_blocks set ends_at = ends_at + interval '1 hour', summary = null",
+        )
         jobs.run_due_jobs(conn, SETTINGS)
-        uid = f"blocked-{meeting}@clinic-scheduling"
-        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
-        conn.execute("update calendar_busy_blocks set ends_at = ends_at + interval '1 hour', summary = null")
-        conn.execute("select tests.clear_authentication()")
-        conn.commit()
-        jobs.run_due_jobs(conn, SETTINGS)
-        start = blocks_by_source(conn)[0][1]
         changed = clinic["calendar"].event_by_uid(uid).icalendar_component
 
-        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
-        conn.execute("delete from calendar_busy_blocks")
-        conn.execute("select tests.clear_authentication()")
-        conn.commit()
+        change_blocks(conn, clinic, "delete from calendar_busy_blocks")
         jobs.run_due_jobs(conn, SETTINGS)
         pushes = [row for row in log_actions(conn) if row[0] == "push"]
         links = conn.execute("select count(*) from scheduling_private.blocked_time_links").fetchone()[0]
@@ -469,40 +469,43 @@ def test_time_blocked_by_hand_is_moved_and_removed_in_the_calendar(clinic: dict)
 def test_a_block_changed_on_both_sides_keeps_the_later_change(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
-        meeting = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
-        jobs.run_due_jobs(conn, SETTINGS)
-        uid = f"blocked-{meeting}@clinic-scheduling"
-        start = blocks_by_source(conn)[0][1]
+        uid, start = meeting_blocked_and_pushed(conn, clinic)
         conn.rollback()
 
         # Moved there first, renamed here a second later: our push meets 412, and ours is newer.
         edit_in_calendar(clinic["calendar"], uid, start + timedelta(hours=3), 60, "Moved there")
         sleep(2)  # past the edit's LAST-MODIFIED, a second ahead of its save
-        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
-        conn.execute("update calendar_busy_blocks set summary = 'Renamed here'")
-        conn.execute("select tests.clear_authentication()")
-        conn.commit()
+        change_blocks(conn, clinic, "update calendar_busy_blocks set summary = 'Renamed here'")
         jobs.run_due_jobs(conn, SETTINGS)
         ours_kept = blocks_by_source(conn)
         there = clinic["calendar"].event_by_uid(uid).icalendar_component
         conn.rollback()
 
         # Renamed here, then moved there a second later: the edit there is the newer one.
-        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
-        conn.execute("update calendar_busy_blocks set summary = 'Renamed again'")
-        conn.execute("select tests.clear_authentication()")
-        conn.commit()
+        change_blocks(conn, clinic, "update calendar_busy_blocks set summary = 'Renamed again'")
         edit_in_calendar(clinic["calendar"], uid, start + timedelta(hours=4), 30, "Moved there")
         jobs.run_due_jobs(conn, SETTINGS)
         theirs_taken = blocks_by_source(conn)
+        conflicts_before = [row for row in log_actions(conn) if row[1] == "conflict"]
+        conn.rollback()
+
+        # Moved there, renamed here later, and a pull meets the edit before our push has run.
+        edit_in_calendar(clinic["calendar"], uid, start + timedelta(hours=5), 60, "Moved there")
+        sleep(2)
+        change_blocks(conn, clinic, "update calendar_busy_blocks set summary = 'Renamed last'")
+        conn.execute("delete from scheduling_private.jobs where payload ? 'blocked_time_id'")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        written_back = clinic["calendar"].event_by_uid(uid).icalendar_component
         conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
 
     assert ours_kept == [("manual", start, start + timedelta(hours=1), "Renamed here")]
     assert (there.decoded("dtstart"), str(there["summary"])) == (start, "Renamed here")
     later = start + timedelta(hours=4)
     assert theirs_taken == [("manual", later, later + timedelta(minutes=30), "Moved there")]
-    assert str(clinic["calendar"].event_by_uid(uid).icalendar_component["summary"]) == "Moved there"
-    assert conflicts == []
+    assert conflicts_before == []
+    assert (written_back.decoded("dtstart"), str(written_back["summary"])) == (later, "Renamed last")
+    assert conflicts == [("pull", "conflict", "skipped")]
 
 
 def test_disconnecting_removes_secrets_and_busy_time(clinic: dict) -> None:

@@ -19,6 +19,7 @@ from tests.calendar_helpers import (
     book,
     calendar_choices,
     cancel,
+    change_blocks,
     confirm_sign_in,
     connected_clinic,
     crash_after_push_then_retry,
@@ -363,10 +364,7 @@ def test_time_blocked_by_hand_is_a_busy_event_at_google_and_a_move_there_comes_b
         jobs.run_due_jobs(conn, settings)
         after_move = blocks_by_source(conn)
 
-        conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
-        conn.execute("delete from calendar_busy_blocks")
-        conn.execute("select tests.clear_authentication()")
-        conn.commit()
+        change_blocks(conn, clinic, "delete from calendar_busy_blocks")
         jobs.run_due_jobs(conn, settings)
 
     assert created["iCalUID"] == f"blocked-{meeting}@clinic-scheduling"

@@ -16,7 +16,7 @@ from icalendar import Calendar
 from psycopg.rows import dict_row
 
 from workers.calendars import queries
-from workers.calendars.connections import log
+from workers.calendars.connections import log, log_conflict
 from workers.calendars.event_times import instants
 from workers.calendars.events import (
     BLOCKED_TIME_SUMMARY,
@@ -102,12 +102,9 @@ def pull_blocked_time(
     if take_calendar_edit(conn, connection, block_id, remote):
         return
     push_blocked_time(conn, connection, client, block_id)
-    log(
+    log_conflict(
         conn,
         connection,
-        direction="pull",
-        action="conflict",
-        status="skipped",
         external_id=remote.external_id,
         error="blocked time edited in the calendar before its last change here; it was written back",
     )

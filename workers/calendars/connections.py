@@ -106,3 +106,24 @@ def log(conn: psycopg.Connection, connection: dict, **entry: object) -> None:
             "error": entry.get("error"),
         },
     )
+
+
+def log_conflict(
+    conn: psycopg.Connection,
+    connection: dict,
+    *,
+    error: str,
+    appointment_id: str | None = None,
+    external_id: str | None = None,
+) -> None:
+    """A change made in the calendar that we undid: the user sees why in the sync log."""
+    log(
+        conn,
+        connection,
+        direction="pull",
+        action="conflict",
+        status="skipped",
+        appointment_id=appointment_id,
+        external_id=external_id,
+        error=error,
+    )

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 
 from workers.calendars import queries
 from workers.calendars.blocked_time import our_blocked_time, pull_blocked_time, remove_deleted_blocked_time
-from workers.calendars.connections import log
+from workers.calendars.connections import log, log_conflict
 from workers.calendars.event_times import instants
 from workers.calendars.events import OUR_UID_SUFFIX
 from workers.calendars.provider import CalendarClient, EventChanged, RemoteEvent
@@ -143,8 +143,8 @@ def reconcile_our_event(
     log_conflict(
         conn,
         connection,
-        appointment["id"],
-        f"the calendar moved it to {start.isoformat()}, which "
+        appointment_id=appointment["id"],
+        error=f"the calendar moved it to {start.isoformat()}, which "
         + ("is not free" if newer else "is older than the appointment's last change")
         + "; the appointment's time was put back",
     )
@@ -187,27 +187,7 @@ def forget_or_restore(
     log_conflict(
         conn,
         connection,
-        ours[0],
-        "deleted in the calendar and put back: visits are cancelled in the clinic's app",
+        appointment_id=ours[0],
+        error="deleted in the calendar and put back: visits are cancelled in the clinic's app",
         external_id=external_id,
-    )
-
-
-def log_conflict(
-    conn: psycopg.Connection,
-    connection: dict,
-    appointment_id: str,
-    error: str,
-    external_id: str | None = None,
-) -> None:
-    """A change made in the calendar that we undid: the user sees why in the sync log."""
-    log(
-        conn,
-        connection,
-        direction="pull",
-        action="conflict",
-        status="skipped",
-        appointment_id=appointment_id,
-        external_id=external_id,
-        error=error,
     )
