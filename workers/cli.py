@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from workers import localdb, migrations
+from workers import localdb, migrations, settings
 from workers.paths import LOCAL_PLATFORM_DIR, LOCAL_STATE_DIR, MIGRATIONS_DIR, SEED_FILE
 
 
@@ -113,7 +113,6 @@ def cmd_worker(args: argparse.Namespace) -> None:
 def cmd_web(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from workers import settings
     from workers.http.app import create_app
 
     uvicorn.run(create_app(database_url(args), settings.from_environment()), host=args.host, port=args.port)
@@ -163,6 +162,6 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (migrations.MigrationError, localdb.ClusterError) as error:
+    except (migrations.MigrationError, localdb.ClusterError, settings.ConfigurationError) as error:
         print(f"scheduling: {error}", file=sys.stderr)
         raise SystemExit(1) from None

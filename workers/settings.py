@@ -6,7 +6,11 @@ import os
 import socket
 from dataclasses import dataclass
 
-from workers.calendars.secrets import SecretBox
+from workers.calendars.secrets import SecretBox, SecretKeyError
+
+
+class ConfigurationError(ValueError):
+    """The environment asks for something the worker cannot do; the message names the variable."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class SmtpSettings:
 
     def __post_init__(self) -> None:
         if self.username and not self.starttls:
-            raise ValueError(
+            raise ConfigurationError(
                 "SMTP_USERNAME needs SMTP_STARTTLS, or the password crosses the network in clear"
             )
 
@@ -99,41 +103,46 @@ class Settings:
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
-    """Settings from SCHEDULING_* and SMTP_* variables (see the README)."""
-    env = dict(os.environ if env is None else env)
+    """Settings from SCHEDULING_* and the providers' variables (see the README).
+
+    A provider whose variables are all unset is off. One set in part is refused: a mistyped or
+    forgotten name would otherwise turn a channel off with nothing but a log line.
+    """
+    env = {name: value for name, value in (os.environ if env is None else env).items() if value != ""}
     smtp = None
     if env.get("SMTP_HOST"):
+        all_or_none(env, "an SMTP login", "SMTP_USERNAME", "SMTP_PASSWORD")
         smtp = SmtpSettings(
             host=env["SMTP_HOST"],
-            port=int(env.get("SMTP_PORT", "587")),
+            port=whole_number(env, "SMTP_PORT", 587),
             sender=env.get("SMTP_FROM", "Clinic <no-reply@clinic.example>"),
-            username=env.get("SMTP_USERNAME") or None,
-            password=env.get("SMTP_PASSWORD") or None,
-            starttls=env.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
-            ca_file=env.get("SMTP_CA_FILE") or None,
+            username=env.get("SMTP_USERNAME"),
+            password=env.get("SMTP_PASSWORD"),
+            starttls=yes_or_no(env, "SMTP_STARTTLS", True),
+            ca_file=env.get("SMTP_CA_FILE"),
         )
     twilio = None
-    if env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN") and env.get("TWILIO_FROM_NUMBER"):
+    if all_or_none(env, "SMS (Twilio)", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
         twilio = TwilioSettings(
             account_sid=env["TWILIO_ACCOUNT_SID"],
             auth_token=env["TWILIO_AUTH_TOKEN"],
             from_number=env["TWILIO_FROM_NUMBER"],
-            api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+            api_base_url=env.get("TWILIO_API_BASE_URL"),
         )
     webpush = None
-    if env.get("WEBPUSH_VAPID_PRIVATE_KEY") and env.get("WEBPUSH_VAPID_SUBJECT"):
+    if all_or_none(env, "Web Push", "WEBPUSH_VAPID_PRIVATE_KEY", "WEBPUSH_VAPID_SUBJECT"):
         webpush = WebPushSettings(env["WEBPUSH_VAPID_PRIVATE_KEY"], env["WEBPUSH_VAPID_SUBJECT"])
     zoom = None
-    if env.get("ZOOM_ACCOUNT_ID") and env.get("ZOOM_CLIENT_ID") and env.get("ZOOM_CLIENT_SECRET"):
+    if all_or_none(env, "Zoom", "ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET"):
         zoom = ZoomSettings(
             account_id=env["ZOOM_ACCOUNT_ID"],
             client_id=env["ZOOM_CLIENT_ID"],
             client_secret=env["ZOOM_CLIENT_SECRET"],
-            api_base_url=env.get("ZOOM_API_BASE_URL", "https://api.zoom.us/v2"),
-            oauth_url=env.get("ZOOM_OAUTH_URL", "https://zoom.us/oauth/token"),
+            api_base_url=env.get("ZOOM_API_BASE_URL", ZoomSettings.api_base_url),
+            oauth_url=env.get("ZOOM_OAUTH_URL", ZoomSettings.oauth_url),
         )
     google = None
-    if env.get("GOOGLE_CLIENT_ID") and env.get("GOOGLE_CLIENT_SECRET"):
+    if all_or_none(env, "Google calendars", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"):
         google = GoogleSettings(
             client_id=env["GOOGLE_CLIENT_ID"],
             client_secret=env["GOOGLE_CLIENT_SECRET"],
@@ -142,28 +151,64 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
             api_url=env.get("GOOGLE_CALENDAR_API_URL", GoogleSettings.api_url),
         )
     microsoft = None
-    if env.get("MICROSOFT_CLIENT_ID") and env.get("MICROSOFT_CLIENT_SECRET"):
+    if all_or_none(env, "Outlook calendars", "MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"):
         microsoft = MicrosoftSettings(
             client_id=env["MICROSOFT_CLIENT_ID"],
             client_secret=env["MICROSOFT_CLIENT_SECRET"],
             authority=env.get("MICROSOFT_AUTHORITY", MicrosoftSettings.authority),
             graph_url=env.get("MICROSOFT_GRAPH_URL", MicrosoftSettings.graph_url),
         )
-    secret_keys = env.get("SCHEDULING_SECRET_KEYS")
+    secret_box = sealing_keys(env)
     return Settings(
         google=google,
         microsoft=microsoft,
-        secret_box=SecretBox.from_setting(secret_keys) if secret_keys else None,
-        jwt_secret=env.get("SUPABASE_JWT_SECRET") or None,
+        secret_box=secret_box,
+        jwt_secret=env.get("SUPABASE_JWT_SECRET"),
         zoom=zoom,
-        zoom_webhook_secret=env.get("ZOOM_WEBHOOK_SECRET_TOKEN") or None,
+        zoom_webhook_secret=env.get("ZOOM_WEBHOOK_SECRET_TOKEN"),
         jitsi_base_url=env.get("JITSI_BASE_URL", "https://meet.jit.si"),
-        public_base_url=(env.get("SCHEDULING_PUBLIC_BASE_URL") or "").rstrip("/") or None,
-        job_lease_seconds=float(env.get("SCHEDULING_JOB_LEASE_SECONDS", "300")),
-        health_max_job_wait_seconds=int(env.get("SCHEDULING_HEALTH_MAX_JOB_WAIT", "300")),
+        public_base_url=env.get("SCHEDULING_PUBLIC_BASE_URL", "").rstrip("/") or None,
+        job_lease_seconds=whole_number(env, "SCHEDULING_JOB_LEASE_SECONDS", 300),
+        health_max_job_wait_seconds=whole_number(env, "SCHEDULING_HEALTH_MAX_JOB_WAIT", 300),
         webpush=webpush,
         twilio=twilio,
         worker_name=env.get("SCHEDULING_WORKER_NAME", f"{socket.gethostname()}:{os.getpid()}"),
         app_base_url=env.get("SCHEDULING_APP_BASE_URL", "http://localhost:3000").rstrip("/"),
         smtp=smtp,
     )
+
+
+def sealing_keys(env: dict[str, str]) -> SecretBox | None:
+    if "SCHEDULING_SECRET_KEYS" not in env:
+        return None
+    try:
+        return SecretBox.from_setting(env["SCHEDULING_SECRET_KEYS"])
+    except SecretKeyError as error:
+        raise ConfigurationError(str(error)) from None
+    except ValueError:  # base64's own error says nothing of where the text came from
+        raise ConfigurationError("SCHEDULING_SECRET_KEYS: a key is not valid base64") from None
+
+
+def all_or_none(env: dict[str, str], what: str, *names: str) -> bool:
+    """True when every one of `names` is set, False when none is; a part of them is an error."""
+    missing = [name for name in names if name not in env]
+    if missing and len(missing) < len(names):
+        raise ConfigurationError(f"{what} needs {', '.join(names)}: {', '.join(missing)} not set")
+    return not missing
+
+
+def whole_number(env: dict[str, str], name: str, default: int) -> int:
+    """A positive whole number (a port, a count of seconds)."""
+    value = env.get(name, str(default))
+    if not value.isdigit() or int(value) == 0:
+        raise ConfigurationError(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+def yes_or_no(env: dict[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "true" if default else "false").lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {value!r}")
