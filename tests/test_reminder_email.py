@@ -310,12 +310,41 @@ def test_a_series_is_emailed_once_with_every_visit_booked_or_cancelled(committed
         assert message.get_body(("plain",)).get_content().count("(Europe/London)") == 3
 
 
+def test_a_patients_requests_are_emailed_to_the_clinician_who_confirms_them(
+    committed_database, inbox
+) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = london_clinician_and_patient(conn)
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        conn.execute(
+            "select book_appointment(%s, %s, tests.days_ahead(4, '10:00'), 30, 'follow_up', 'in_person')",
+            [clinician, patient],
+        )
+        conn.execute(
+            "select book_appointment_series(%s, %s, tests.days_ahead(5, '10:00'), 30, 'therapy_session',"
+            " 'in_person', 2)",
+            [clinician, patient],
+        )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2  # the clinician's two emails; nothing to the patient
+
+    assert sorted((m["To"], m["Subject"].split(" on ")[0].split(",")[0]) for m in received.messages) == [
+        ("dr.who@example.com", "Requested: 2 visits"),
+        ("dr.who@example.com", "Requested: follow up"),
+    ]
+    single = next(m for m in received.messages if "2 visits" not in m["Subject"])
+    text = single.get_body(("plain",)).get_content()
+    assert text.startswith("Your patient asked for this appointment. Confirm it, or decline it,")
+    assert calendar_event(single)[1]["STATUS"] == "TENTATIVE"
+
+
 def test_a_series_moved_is_emailed_once_with_every_visit_at_its_new_time(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:
         clinician, patient = london_clinician_and_patient(conn)
-        # Requests (nobody is told of them): the move is the first notice, and it finds the
-        # visits without any confirmation stamp to match them by.
+        # Requests: the move's notice finds the visits without any confirmation stamp to match
+        # them by. (The clinician is also told of the requests, in a notice of their own.)
         conn.execute("select tests.authenticate_as(%s)", [patient])
         series = conn.execute(
             "select series_id from book_appointment_series(%s, %s, tests.days_ahead(5, '10:00'),"
@@ -328,10 +357,11 @@ def test_a_series_moved_is_emailed_once_with_every_visit_at_its_new_time(committ
             [series],
         ).fetchall()
         conn.commit()
-        assert jobs.run_due_jobs(conn, settings) == 2  # one email each, not three
+        assert jobs.run_due_jobs(conn, settings) == 3  # the move: one email each, not three
 
-    assert sorted(m["To"] for m in received.messages) == ["dr.who@example.com", "pat@example.com"]
-    for message in received.messages:
+    moves = [m for m in received.messages if not m["Subject"].startswith("Requested")]
+    assert sorted(m["To"] for m in moves) == ["dr.who@example.com", "pat@example.com"]
+    for message in moves:
         assert message["Subject"].startswith("Moved: 3 visits")
         assert "have moved to new times" in message.get_body(("plain",)).get_content()
         part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")

@@ -249,6 +249,33 @@ def test_a_clinicians_confirmation_text_speaks_of_their_patient(committed_databa
     assert texts["+15005550007"].startswith("Your appointment with your patient is confirmed")
 
 
+def test_a_patients_request_is_texted_to_the_clinician(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+            [clinician, "+15005550007"],
+        )
+        conn.execute("select tests.open_every_day(%s)", [clinician])
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        start = conn.execute(
+            "select scheduled_start from book_appointment(%s, %s, tests.days_ahead(4, '10:00'), 30,"
+            " 'follow_up', 'in_person')",
+            [clinician, patient],
+        ).fetchone()[0]
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [(m["to"], m["body"]) for m in server.state.sent] == [
+        (
+            "+15005550007",
+            f"Your appointment with your patient is requested for {start:%a %d %b at %H:%M};"
+            " confirm or decline it in the app.",
+        )
+    ]
+
+
 def test_a_lapsed_request_is_texted_as_never_confirmed(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:

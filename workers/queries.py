@@ -78,12 +78,12 @@ where a.id = %(appointment_id)s
 """
 # The visits a series notice is about: those of the notice's visit's series that were confirmed,
 # or cancelled, together with it (one transaction stamps them all with one confirmed_at or
-# cancelled_at).
+# cancelled_at), or that are still requests with it (none has a confirmed_at).
 SERIES_FOR_NOTICE = f"""{APPOINTMENT_AS_READ}
 from public.appointments as first
 join public.appointments as a on a.series_id = first.series_id and a.status = first.status
     and case when first.status = 'cancelled' then a.cancelled_at = first.cancelled_at
-        else a.confirmed_at = first.confirmed_at end
+        else a.confirmed_at is not distinct from first.confirmed_at end
 {READER}
 where first.id = %(appointment_id)s
 order by a.scheduled_start

@@ -1,5 +1,5 @@
-"""Immediate notices by email, SMS and push: confirmed, moved, cancelled, a request lapsed, a series
-confirmed, moved or cancelled, and times offered."""
+"""Immediate notices by email, SMS and push: requested, confirmed, moved, cancelled, a request
+lapsed, a series requested, confirmed, moved or cancelled, and times offered."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ from workers.wording import with_whom
 
 APPOINTMENT_NOTICES = {
     # kind: (subject prefix, first line, cancelled)
+    "appointment_requested": (
+        "Requested",
+        "Your patient asked for this appointment. Confirm it, or decline it, in the clinic's app:"
+        " a request nobody confirms is cancelled once its time is over.",
+        False,
+    ),
     "appointment_confirmed": ("Confirmed", "Your appointment is confirmed.", False),
     "appointment_rescheduled": ("Moved", "Your appointment has moved to a new time.", False),
     "appointment_cancelled": ("Cancelled", "Your appointment has been cancelled.", True),
@@ -30,6 +36,11 @@ APPOINTMENT_NOTICES = {
 
 # A series booked, moved or cancelled as a whole is announced once, with all its visits.
 SERIES_NOTICES = {
+    "series_requested": (
+        "Requested",
+        "Your patient asked for these appointments. Confirm them, or decline them, in the clinic's app.",
+        False,
+    ),
     "series_confirmed": ("Confirmed", "These appointments are confirmed.", False),
     "series_rescheduled": ("Moved", "These appointments have moved to new times.", False),
     "series_cancelled": ("Cancelled", "These appointments have been cancelled.", True),
@@ -119,6 +130,7 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
 # What follows "Your appointment with <clinician, or "your patient"> is "; {start} is the visit's
 # local time.
 SMS_APPOINTMENT_NOTICES = {
+    "appointment_requested": "requested for {start}; confirm or decline it in the app",
     "appointment_confirmed": "confirmed {start}",
     "appointment_rescheduled": "moved to {start}",
     "appointment_cancelled": "cancelled (was {start})",
@@ -128,12 +140,14 @@ SMS_APPOINTMENT_NOTICES = {
 
 # What follows "Your <n> appointments with <whom> are "; {first} and {last} are local times.
 SMS_SERIES_NOTICES = {
+    "series_requested": "requested, from {first} to {last}; confirm or decline them in the app",
     "series_confirmed": "confirmed, from {first} to {last}",
     "series_rescheduled": "moved, now from {first} to {last}",
     "series_cancelled": "cancelled, from {first} to {last}",
 }
 # A series notice about one visit (the last one left) reads as that visit's own notice.
 SMS_NOTICE_OF_ONE_VISIT = {
+    "series_requested": "appointment_requested",
     "series_confirmed": "appointment_confirmed",
     "series_rescheduled": "appointment_rescheduled",
     "series_cancelled": "appointment_cancelled",
@@ -171,6 +185,8 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
 
 
 PUSH_TITLES = {
+    "appointment_requested": "Appointment requested",
+    "series_requested": "Appointments requested",
     "appointment_confirmed": "Appointment confirmed",
     "appointment_rescheduled": "Appointment moved",
     "appointment_cancelled": "Appointment cancelled",
