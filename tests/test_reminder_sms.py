@@ -265,6 +265,8 @@ def test_a_patients_request_is_texted_to_the_clinician(committed_database, twili
             " 'follow_up', 'in_person')",
             [clinician, patient],
         ).fetchone()[0]
+        conn.execute("select tests.clear_authentication()")
+        conn.execute("select scheduling_private.send_deferred_notices()")
         conn.commit()
         assert jobs.run_due_jobs(conn, settings) == 1
     assert [(m["to"], m["body"]) for m in server.state.sent] == [

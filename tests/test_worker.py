@@ -79,7 +79,7 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert "stopped" in stderr
 
 
-def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zones_and_prunes_old_rows(
+def test_worker_expires_offers_and_waitlist_entries_lapses_and_announces_requests_follows_zones_and_prunes(
     committed_database: str,
 ) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
@@ -100,6 +100,14 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zone
             "select tests.add_appointment(%s, %s, now() - interval '1 hour', 30, 'requested')",
             [clinician, patient],
         ).fetchone()[0]
+        new_request = conn.execute(
+            "select tests.add_appointment(%s, %s, tests.days_ahead(3), 30, 'requested')", [clinician, patient]
+        ).fetchone()[0]
+        conn.execute(
+            "insert into scheduling_private.deferred_notices (user_id, kind, title, appointment_id)"
+            " values (%s, 'appointment_requested', 'Appointment requested', %s)",
+            [clinician, new_request],
+        )
         conn.execute(
             "insert into scheduling_private.jobs (kind, status, updated_at)"
             " values ('notice_email', 'done', now() - interval '15 days')"
@@ -133,6 +141,12 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zone
             [request],
             lambda status: status != "requested",
         )
+        announced = wait_until(
+            committed_database,
+            "select count(*) from notifications where kind = 'appointment_requested' and appointment_id = %s",
+            [new_request],
+            lambda count: count > 0,
+        )
         request_zone = wait_until(
             committed_database,
             "select timezone from appointments where id = %s",
@@ -144,8 +158,9 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_requests_follows_zone
     assert request_status == "cancelled"
     assert "expire offers: 1" in stderr
     assert "lapse unconfirmed requests: 1" in stderr
+    assert announced == 1 and "send request notices: 1" in stderr
     assert request_zone == "Europe/London"
-    assert "follow time zone changes: 1" in stderr
+    assert "follow time zone changes: 2" in stderr  # both of its appointments
     assert "expire waitlist entries: 1" in stderr
     assert "prune finished jobs: 1" in stderr
     assert "prune sms replies: 1" in stderr

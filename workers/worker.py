@@ -40,6 +40,9 @@ PERIODIC_TASKS = [
     PeriodicTask("expire offers", "select scheduling_private.expire_offers()", 60),
     # Active waitlist entries past expires_at become expired.
     PeriodicTask("expire waitlist entries", "select scheduling_private.expire_waitlist_entries()", 60),
+    # Patients' new requests are announced to their clinicians (left by the bookings, to keep
+    # them quick).
+    PeriodicTask("send request notices", "select scheduling_private.send_deferred_notices()", 15),
     # Requests still unconfirmed when their time is over are cancelled, with a notice.
     PeriodicTask("lapse unconfirmed requests", "select scheduling_private.lapse_unconfirmed_requests()", 60),
     # Appointments of clinicians who changed time zone take the new zone, visits to come first.
