@@ -44,6 +44,16 @@ def clinician_and_texting_patient(conn: psycopg.Connection, phone: str) -> tuple
     return clinician, patient
 
 
+def both_texting(conn: psycopg.Connection, patient_phone: str, clinician_phone: str) -> tuple[str, str]:
+    """A clinician and a patient who both want SMS."""
+    clinician, patient = clinician_and_texting_patient(conn, patient_phone)
+    conn.execute(
+        "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
+        [clinician, clinician_phone],
+    )
+    return clinician, patient
+
+
 def sms_reminder_due(conn: psycopg.Connection, phone: str) -> str:
     """A confirmed appointment whose patient wants SMS; its SMS reminder falls due now."""
     clinician, patient = clinician_and_texting_patient(conn, phone)
@@ -234,11 +244,7 @@ def test_a_series_notice_about_its_last_visit_reads_as_that_visits_own(committed
 def test_a_clinicians_confirmation_text_speaks_of_their_patient(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
-        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
-        conn.execute(
-            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
-            [clinician, "+15005550007"],
-        )
+        clinician, patient = both_texting(conn, "+15005550006", "+15005550007")
         conn.execute(
             "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
         )
@@ -252,11 +258,7 @@ def test_a_clinicians_confirmation_text_speaks_of_their_patient(committed_databa
 def test_a_patients_request_is_texted_to_the_clinician(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
-        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
-        conn.execute(
-            "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
-            [clinician, "+15005550007"],
-        )
+        clinician, patient = both_texting(conn, "+15005550006", "+15005550007")
         conn.execute("select tests.open_every_day(%s)", [clinician])
         conn.execute("select tests.connect(%s, %s)", [clinician, patient])
         conn.execute("select tests.authenticate_as(%s)", [patient])
