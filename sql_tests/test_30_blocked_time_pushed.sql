@@ -13,9 +13,9 @@ begin
         (clinician, 'caldav', 'work', 'from_external');
     insert into public.calendar_sync_connections (user_id, provider, calendar_id, sync_direction, sync_enabled)
     values (clinician, 'microsoft', 'paused', 'to_external', false);
+    delete from scheduling_private.jobs;  -- the connections' first pulls
     insert into public.calendar_busy_blocks (user_id, source, external_event_id, starts_at, ends_at)
     values (clinician, 'google', 'evt-1', tests.days_ahead(4, '09:00'), tests.days_ahead(4, '10:00'));
-    delete from scheduling_private.jobs;
 end
 $$;
 

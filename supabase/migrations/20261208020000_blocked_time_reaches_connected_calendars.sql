@@ -23,11 +23,12 @@ create index blocked_time_links_by_event on scheduling_private.blocked_time_link
     connection_id, external_event_id
 );
 
-create function scheduling_private.queue_blocked_time_push(block public.calendar_busy_blocks) returns void
-language plpgsql
+create function scheduling_private.tg_calendar_busy_blocks__calendar_push() returns trigger
+language plpgsql security definer
 set search_path = ''
 as $$
 declare
+    block public.calendar_busy_blocks := case when tg_op = 'DELETE' then old else new end;
     connection record;
 begin
     -- A loop, not INSERT ... SELECT: no connection, no insert (the job table's statement trigger).
@@ -44,15 +45,6 @@ begin
             jsonb_build_object('blocked_time_id', block.id, 'connection_id', connection.id)
         );
     end loop;
-end
-$$;
-
-create function scheduling_private.tg_calendar_busy_blocks__calendar_push() returns trigger
-language plpgsql security definer
-set search_path = ''
-as $$
-begin
-    perform scheduling_private.queue_blocked_time_push(case when tg_op = 'DELETE' then old else new end);
     return null;
 end
 $$;
