@@ -1,7 +1,7 @@
 -- A waitlist entry that asks to move a booked visit earlier: what it may name, which freed time
 -- it takes, and that accepting moves the visit and passes its old time on.
 begin;
-select plan(23);
+select plan(28);
 
 do $$
 declare
@@ -207,6 +207,60 @@ select is(
     (select status from public.appointment_waitlist where appointment_id = pg_temp.visit('day 8')),
     'cancelled',
     'declined, the entry ends: its visit is gone, so it would wait for nothing'
+);
+
+-- ------------------------------------------------------------------------ joining again
+select throws_ok(
+    $$select tests.call_as('fifth@example.com', format(
+        'update public.appointment_waitlist set status = %L where appointment_id = %L', 'active', pg_temp.visit('day 8')
+    ))$$,
+    '22023', 'only a requested or confirmed visit still to come can be moved earlier, not this cancelled one',
+    'a patient cannot make the entry of a cancelled visit active again'
+);
+insert into visit values (
+    'day 9',
+    tests.add_appointment(
+        tests.get_user_id('clin@example.com'), tests.get_user_id('early@example.com'), tests.days_ahead(9, '15:00')
+    )
+);
+select lives_ok(
+    $$select pg_temp.join_to_move('early@example.com', 'day 9');
+    select tests.call_as('early@example.com', format(
+        'update public.appointment_waitlist set status = %L where appointment_id = %L', 'cancelled', pg_temp.visit('day 9')
+    ));
+    select tests.call_as('early@example.com', format(
+        'update public.appointment_waitlist set status = %L where appointment_id = %L', 'active', pg_temp.visit('day 9')
+    ))$$,
+    'a patient whose visit is still booked asks to move it, leaves the waitlist and joins again'
+);
+select is(
+    (select status from public.appointment_waitlist where appointment_id = pg_temp.visit('day 9')),
+    'active',
+    'and waits again'
+);
+
+-- ------------------------------------------------------------------------ a longer freed time
+insert into visit values (
+    'hour on day 6',
+    tests.add_appointment(
+        tests.get_user_id('clin@example.com'), tests.get_user_id('other@example.com'), tests.days_ahead(6, '09:00'), 60
+    )
+);
+update public.appointment_waitlist set priority = 5 where appointment_id = pg_temp.visit('day 9');
+select lives_ok(
+    $$select pg_temp.cancel_as_clinician('hour on day 6')$$,
+    'an hour-long visit on day 6 is cancelled'
+);
+select results_eq(
+    $$select o.time_options, w.appointment_id from public.appointment_time_slots as o
+    join public.appointment_waitlist as w on w.id = o.waitlist_entry_id
+    where o.status = 'pending' and (o.time_options -> 0 ->> 'start')::timestamptz = tests.days_ahead(6, '09:00')$$,
+    $$values (
+        jsonb_build_array(jsonb_build_object(
+            'start', tests.days_ahead(6, '09:00'), 'end', tests.days_ahead(6, '09:30'), 'duration', 30)),
+        pg_temp.visit('day 9')
+    )$$,
+    'the first mover, with a half-hour visit on day 9, is offered its half hour from the freed start'
 );
 
 select * from finish();

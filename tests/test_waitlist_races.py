@@ -1,0 +1,115 @@
+"""A waitlist entry to move a visit earlier, changed while that visit is being cancelled.
+
+Each test holds one session's transaction open at a chosen point, runs the other change
+meanwhile in a thread, and only then commits the first: the order in which two people's
+requests can meet in production, made deterministic.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as clock
+from datetime import time
+
+import psycopg
+
+from tests.sessions import make_clinic, next_days_at, outcome_as
+
+CANCEL = "select cancel_appointment(%s, 'Ill')"
+
+
+def visit_with_entry_to_move(conn: psycopg.Connection, clinician: str, patient: str) -> tuple[str, str]:
+    """The patient's confirmed visit on day 8 and their waiting entry to move it earlier."""
+    visit = conn.execute(
+        "select tests.add_appointment(%s, %s, %s)", [clinician, patient, next_days_at(8, time(14))]
+    ).fetchone()[0]
+    entry = conn.execute(
+        "insert into appointment_waitlist (clinician_id, patient_id, appointment_id)"
+        " values (%s, %s, %s) returning id",
+        [clinician, patient, visit],
+    ).fetchone()[0]
+    return visit, entry
+
+
+def waits_for_a_lock(conn: psycopg.Connection, pid: int) -> bool:
+    return bool(
+        conn.execute(
+            "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s", [pid]
+        ).fetchone()[0]
+    )
+
+
+def run_blocked_by(url: str, holder: psycopg.Connection, user: str, sql: str, params: list) -> str:
+    """Runs `sql` as `user` in a session of its own while `holder`'s transaction is open, waits
+    until it waits for one of holder's locks, commits holder, then lets it finish: "ok" or its
+    SQLSTATE."""
+    outcome: list[str] = []
+    started = threading.Event()
+    session = psycopg.connect(url)
+    pid = session.info.backend_pid
+
+    def attempt() -> None:
+        try:
+            session.execute("select tests.authenticate_as(%s)", [user])
+            started.set()
+            session.execute(sql, params)
+            session.commit()
+            outcome.append("ok")
+        except psycopg.Error as error:
+            session.rollback()
+            outcome.append(error.sqlstate or "?")
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    started.wait(10)
+    with psycopg.connect(url, autocommit=True) as observer:
+        deadline = clock.monotonic() + 10
+        while not waits_for_a_lock(observer, pid):
+            assert clock.monotonic() < deadline, "the second change never waited for the first"
+            clock.sleep(0.02)
+    holder.commit()
+    thread.join(30)
+    session.close()
+    return outcome[0]
+
+
+def entry_status(url: str, entry: str) -> str:
+    with psycopg.connect(url) as conn:
+        return conn.execute("select status from appointment_waitlist where id = %s", [entry]).fetchone()[0]
+
+
+def test_an_offer_declined_while_its_visit_is_cancelled_ends_the_entry(committed_database: str) -> None:
+    url = committed_database
+    clinician, (mover, other) = make_clinic(url, 2)
+    with psycopg.connect(url, autocommit=True) as conn:
+        visit, entry = visit_with_entry_to_move(conn, clinician, mover)
+        earlier = conn.execute(
+            "select tests.add_appointment(%s, %s, %s)", [clinician, other, next_days_at(4, time(10))]
+        ).fetchone()[0]
+        assert outcome_as(conn, other, CANCEL, [earlier]) == "ok"  # day 4, 10:00 goes to the mover
+        offer = conn.execute(
+            "select id from appointment_time_slots where waitlist_entry_id = %s", [entry]
+        ).fetchone()[0]
+    with psycopg.connect(url) as cancelling:
+        cancelling.execute("select tests.authenticate_as(%s)", [clinician])
+        cancelling.execute(CANCEL, [visit])  # under way: the visit's turn is held
+        declined = run_blocked_by(url, cancelling, mover, "select respond_to_offer(%s, 'decline')", [offer])
+    assert declined == "ok"
+    # The decline saw the visit cancelled: the entry does not wait again for a visit that is gone.
+    assert entry_status(url, entry) == "cancelled"
+
+
+def test_an_entry_rejoined_while_its_visit_is_cancelled_is_refused(committed_database: str) -> None:
+    url = committed_database
+    clinician, (mover,) = make_clinic(url, 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        visit, entry = visit_with_entry_to_move(conn, clinician, mover)
+        conn.execute("update appointment_waitlist set status = 'cancelled' where id = %s", [entry])
+    with psycopg.connect(url) as cancelling:
+        cancelling.execute("select tests.authenticate_as(%s)", [clinician])
+        cancelling.execute(CANCEL, [visit])
+        rejoined = run_blocked_by(
+            url, cancelling, mover, "update appointment_waitlist set status = 'active' where id = %s", [entry]
+        )
+    assert rejoined == "22023"
+    assert entry_status(url, entry) == "cancelled"
