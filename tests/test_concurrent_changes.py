@@ -232,7 +232,29 @@ def offering_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str
     )
     if roll < 0.4 and mine is not None:
         return "cancel offer", "select cancel_offer(%s)", [mine]
+    if roll < 0.5:
+        return blocking_request(conn, rng)
     return clinician_request(conn, rng, me, clinicians, patients)
+
+
+def blocking_request(conn, rng) -> tuple[str, str, list]:
+    """Blocks an hour, or unblocks (removes or shortens) a block, which offers the freed time
+    to the waitlist."""
+    block = pick(conn, rng, "select id from calendar_busy_blocks where user_id = auth.uid()")
+    if block is None:
+        start = next_days_at(rng.choice(DAYS), rng.choice(HALF_HOURS[:-1]))
+        return (
+            "block",
+            "insert into calendar_busy_blocks (starts_at, ends_at) values (%s, %s)",
+            [start, start + timedelta(hours=1)],
+        )
+    if rng.random() < 0.5:
+        return (
+            "shorten block",
+            "update calendar_busy_blocks set ends_at = starts_at + interval '30 minutes' where id = %s",
+            [block],
+        )
+    return "unblock", "delete from calendar_busy_blocks where id = %s", [block]
 
 
 Chooser = Callable[..., tuple[str, str, list]]
@@ -383,7 +405,7 @@ def test_concurrent_offers_and_waitlists_keep_their_promises(committed_database:
 
     assert_only_expected_refusals(outcomes)
     succeeded = {kind for kind, outcome in outcomes if outcome == "ok"}
-    assert {"book", "cancel", "offer", "accept", "join waitlist to move"} <= succeeded, outcomes
+    assert {"book", "cancel", "offer", "accept", "join waitlist to move", "unblock"} <= succeeded, outcomes
     assert_derived_rows_agree(committed_database, clinicians)
     with psycopg.connect(committed_database, autocommit=True) as conn:
         assert (

@@ -1,0 +1,155 @@
+-- Time a clinician unblocks is offered to the waitlist.
+--
+-- Freed time went to the waitlist only when a visit was cancelled or moved. A clinician who
+-- removed a block they had made (the meeting called off, back early from leave), or shortened
+-- or moved it, opened slots that nobody waiting heard of. Each entry that waits for the
+-- clinician is now offered, in the same transaction, the first slot of the freed time that
+-- fits it, as the search would offer it to that patient: the entry's type and location, its
+-- preferred dates and times of day, the visit's length and only before the visit for an entry
+-- to move one; free of appointments, buffers and busy time, inside notice, horizon and daily
+-- limit; in person when neither the entry nor the hours name a place. Entries go in the
+-- waitlist's order (priority, then longest waiting), each taking a slot clear of the slots
+-- offered before it, or to anyone on the waitlist still to answer, buffer included, so two
+-- people are never offered the same time. An entry is never offered the same time twice.
+--
+-- Only manual blocks: an imported one is the connected calendar's, and is replaced as pulls
+-- see fit. A decline or expiry passes the slot on as any waitlist offer (pass_on_waitlist_offer).
+
+create function scheduling_private.offer_unblocked_time(
+    clinician_id uuid, freed tstzmultirange
+) returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+    settings public.clinicians;
+    buffer interval;
+    entry public.appointment_waitlist;
+    visit_minutes integer;
+    visit_start timestamptz;
+    slot record;
+    offer public.appointment_time_slots;
+    taken tstzmultirange;
+    offers integer := 0;
+begin
+    if isempty(freed) then
+        return 0;
+    end if;
+    -- The clinician's half of lock_booking, as offer_freed_time takes it: nothing is booked for
+    -- this clinician between the search below and the offers.
+    perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(clinician_id::text));
+    select c.* into settings from public.clinicians as c where c.clinician_id = offer_unblocked_time.clinician_id;
+    if not found then
+        return 0;  -- the clinician's account is being removed, with their blocks
+    end if;
+    buffer := make_interval(mins => settings.buffer_minutes);
+    -- Time someone on the waitlist is offered already (say a visit cancelled there before the
+    -- block was made) is theirs until they answer.
+    select coalesce(range_agg(tstzrange(
+        (o.time_options -> 0 ->> 'start')::timestamptz, (o.time_options -> 0 ->> 'end')::timestamptz + buffer
+    )), '{}')
+    into taken
+    from public.appointment_time_slots as o
+    where o.clinician_id = offer_unblocked_time.clinician_id
+        and o.waitlist_entry_id is not null
+        and o.status = 'pending';
+
+    for entry in
+        select w.* from public.appointment_waitlist as w
+        where w.clinician_id = offer_unblocked_time.clinician_id
+            and w.status = 'active'
+            and (w.expires_at is null or w.expires_at > now())
+            and scheduling_private.is_connected(w.clinician_id, w.patient_id)
+        order by w.priority desc, w.created_at, w.id
+        for update skip locked
+    loop
+        visit_minutes := null;
+        visit_start := null;
+        if entry.appointment_id is not null then
+            select extract(epoch from v.scheduled_end - v.scheduled_start)::integer / 60, v.scheduled_start
+            into visit_minutes, visit_start
+            from public.appointments as v
+            where v.id = entry.appointment_id and v.status in ('requested', 'confirmed');
+            continue when not found;
+        end if;
+
+        select s.slot_start, s.slot_end, s.offered_location_type into slot
+        from scheduling_private.slot_candidates(
+            offer_unblocked_time.clinician_id, lower(freed), upper(freed), entry.appointment_type,
+            entry.location_type, visit_minutes, for_patient_id => entry.patient_id
+        ) as s
+        -- Between the freed parts lies the block itself, where the search offers nothing.
+        where s.slot_start > now()
+            and (visit_start is null or s.slot_start < visit_start)
+            and not taken && tstzrange(s.slot_start, s.slot_end + buffer)
+            and (
+                coalesce(cardinality(entry.preferred_dates), 0) = 0
+                or (s.slot_start at time zone settings.timezone)::date = any(entry.preferred_dates)
+            )
+            and (
+                coalesce(cardinality(entry.preferred_times), 0) = 0
+                or scheduling_private.part_of_day((s.slot_start at time zone settings.timezone)::time)
+                = any(entry.preferred_times)
+            )
+            and not exists (
+                select from public.appointment_time_slots as earlier
+                where earlier.waitlist_entry_id = entry.id
+                    and (earlier.time_options -> 0 ->> 'start')::timestamptz = s.slot_start
+            )
+        order by s.slot_start
+        limit 1;
+        continue when not found;
+
+        begin
+            offer := scheduling_private.create_offer(
+                clinician_id, entry.patient_id, clinician_id, entry.patient_id, 'offer',
+                jsonb_build_array(jsonb_build_object(
+                    'start', slot.slot_start, 'end', slot.slot_end,
+                    'duration', extract(epoch from slot.slot_end - slot.slot_start)::integer / 60
+                )),
+                -- Neither the entry nor the hours naming a place: a visit at the clinic.
+                entry.appointment_type, coalesce(entry.location_type, slot.offered_location_type, 'in_person'),
+                null, null,
+                least(now() + make_interval(mins => settings.waitlist_offer_minutes), slot.slot_start),
+                null, entry.id
+            );
+        exception when invalid_parameter_value then
+            -- Made busy since the search by a calendar's busy time (which takes no turn), as in
+            -- offer_freed_time: offer this entry nothing. Any other refusal is a fault.
+            if scheduling_private.clinician_is_free(clinician_id, slot.slot_start, slot.slot_end) then
+                raise;
+            end if;
+            continue;
+        end;
+        update public.appointment_waitlist as w set status = 'offered' where w.id = entry.id;
+        taken := taken + tstzmultirange(tstzrange(slot.slot_start, slot.slot_end + buffer));
+        offers := offers + 1;
+    end loop;
+    return offers;
+end
+$$;
+comment on function scheduling_private.offer_unblocked_time(uuid, tstzmultirange) is
+'Offers each waiting entry of the clinician the first slot of the freed time that fits it, no two entries the same time; gives back how many offers it made.';
+revoke execute on function scheduling_private.offer_unblocked_time(uuid, tstzmultirange) from public;
+
+create function scheduling_private.tg_calendar_busy_blocks__offer_unblocked_time() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    freed tstzmultirange := tstzmultirange(tstzrange(old.starts_at, old.ends_at));
+begin
+    if tg_op = 'UPDATE' then
+        freed := freed - tstzmultirange(tstzrange(new.starts_at, new.ends_at));
+    end if;
+    perform scheduling_private.offer_unblocked_time(old.user_id, freed);
+    return null;
+end
+$$;
+comment on function scheduling_private.tg_calendar_busy_blocks__offer_unblocked_time() is
+'Offers the time a manual block no longer covers to the waitlist; SECURITY DEFINER: offers are the waitlist''s own act.';
+
+create trigger _620_offer_unblocked_time after update of starts_at, ends_at or delete
+on public.calendar_busy_blocks
+for each row when (old.source = 'manual')
+execute function scheduling_private.tg_calendar_busy_blocks__offer_unblocked_time();
