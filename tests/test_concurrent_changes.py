@@ -118,29 +118,35 @@ def clinician_request(
     return "cancel", "select cancel_appointment(%s, 'clinic closed')", [active]
 
 
-def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
-    """Now and then changes a weekday's hours, toggles a day's override or switches time zone
-    (as the dashboard does, a plain write under RLS), besides confirming, booking, moving and
-    cancelling."""
-    roll = rng.random()
+def schedule_change_request(rng) -> tuple[str, str, list]:
+    """Changes a weekday's closing time or toggles a day's override (shorter hours), as the
+    dashboard does: a plain write under RLS. Either may open time, which goes to the waitlist."""
     day = next_days_at(rng.choice(DAYS), time(0)).date()
-    if roll < 0.05:
+    if rng.random() < 0.5:
         return (
             "hours",
             "update clinician_availability set end_time = %s"
             " where clinician_id = auth.uid() and day_of_week = extract(dow from %s::date)",
             [rng.choice([time(15), time(16), time(17)]), day],
         )
+    return (
+        "override",
+        "with removed as (delete from clinician_date_overrides"
+        " where clinician_id = auth.uid() and override_date = %s returning id)"
+        " insert into clinician_date_overrides"
+        " (clinician_id, override_date, is_available, start_time, end_time)"
+        " select auth.uid(), %s, true, '10:00', '15:00' where not exists (select from removed)",
+        [day, day],
+    )
+
+
+def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
+    """Now and then changes a weekday's hours, toggles a day's override or switches time zone
+    (as the dashboard does, a plain write under RLS), besides confirming, booking, moving and
+    cancelling."""
+    roll = rng.random()
     if roll < 0.1:
-        return (
-            "override",
-            "with removed as (delete from clinician_date_overrides"
-            " where clinician_id = auth.uid() and override_date = %s returning id)"
-            " insert into clinician_date_overrides"
-            " (clinician_id, override_date, is_available, start_time, end_time)"
-            " select auth.uid(), %s, true, '10:00', '15:00' where not exists (select from removed)",
-            [day, day],
-        )
+        return schedule_change_request(rng)
     if roll < 0.13:
         return (
             "zone",
@@ -234,6 +240,8 @@ def offering_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str
         return "cancel offer", "select cancel_offer(%s)", [mine]
     if roll < 0.5:
         return blocking_request(conn, rng)
+    if roll < 0.55:
+        return schedule_change_request(rng)
     return clinician_request(conn, rng, me, clinicians, patients)
 
 
@@ -405,7 +413,16 @@ def test_concurrent_offers_and_waitlists_keep_their_promises(committed_database:
 
     assert_only_expected_refusals(outcomes)
     succeeded = {kind for kind, outcome in outcomes if outcome == "ok"}
-    assert {"book", "cancel", "offer", "accept", "join waitlist to move", "unblock"} <= succeeded, outcomes
+    assert {
+        "book",
+        "cancel",
+        "offer",
+        "accept",
+        "join waitlist to move",
+        "unblock",
+        "hours",
+        "override",
+    } <= succeeded, outcomes
     assert_derived_rows_agree(committed_database, clinicians)
     with psycopg.connect(committed_database, autocommit=True) as conn:
         assert (

@@ -15,7 +15,7 @@
 -- Only manual blocks: an imported one is the connected calendar's, and is replaced as pulls
 -- see fit. A decline or expiry passes the slot on as any waitlist offer (pass_on_waitlist_offer).
 
-create function scheduling_private.offer_unblocked_time(
+create function scheduling_private.offer_opened_time(
     clinician_id uuid, freed tstzmultirange
 ) returns integer
 language plpgsql
@@ -27,6 +27,8 @@ declare
     entry public.appointment_waitlist;
     visit_minutes integer;
     visit_start timestamptz;
+    part tstzrange;
+    fits boolean;
     slot record;
     offer public.appointment_time_slots;
     taken tstzmultirange;
@@ -38,7 +40,7 @@ begin
     -- The clinician's half of lock_booking, as offer_freed_time takes it: nothing is booked for
     -- this clinician between the search below and the offers.
     perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(clinician_id::text));
-    select c.* into settings from public.clinicians as c where c.clinician_id = offer_unblocked_time.clinician_id;
+    select c.* into settings from public.clinicians as c where c.clinician_id = offer_opened_time.clinician_id;
     if not found then
         return 0;  -- the clinician's account is being removed, with their blocks
     end if;
@@ -50,13 +52,13 @@ begin
     )), '{}')
     into taken
     from public.appointment_time_slots as o
-    where o.clinician_id = offer_unblocked_time.clinician_id
+    where o.clinician_id = offer_opened_time.clinician_id
         and o.waitlist_entry_id is not null
         and o.status = 'pending';
 
     for entry in
         select w.* from public.appointment_waitlist as w
-        where w.clinician_id = offer_unblocked_time.clinician_id
+        where w.clinician_id = offer_opened_time.clinician_id
             and w.status = 'active'
             and (w.expires_at is null or w.expires_at > now())
             and scheduling_private.is_connected(w.clinician_id, w.patient_id)
@@ -73,32 +75,39 @@ begin
             continue when not found;
         end if;
 
-        select s.slot_start, s.slot_end, s.offered_location_type into slot
-        from scheduling_private.slot_candidates(
-            offer_unblocked_time.clinician_id, lower(freed), upper(freed), entry.appointment_type,
-            entry.location_type, visit_minutes, for_patient_id => entry.patient_id
-        ) as s
-        -- Between the freed parts lies the block itself, where the search offers nothing.
-        where s.slot_start > now()
-            and (visit_start is null or s.slot_start < visit_start)
-            and not taken && tstzrange(s.slot_start, s.slot_end + buffer)
-            and (
-                coalesce(cardinality(entry.preferred_dates), 0) = 0
-                or (s.slot_start at time zone settings.timezone)::date = any(entry.preferred_dates)
-            )
-            and (
-                coalesce(cardinality(entry.preferred_times), 0) = 0
-                or scheduling_private.part_of_day((s.slot_start at time zone settings.timezone)::time)
-                = any(entry.preferred_times)
-            )
-            and not exists (
-                select from public.appointment_time_slots as earlier
-                where earlier.waitlist_entry_id = entry.id
-                    and (earlier.time_options -> 0 ->> 'start')::timestamptz = s.slot_start
-            )
-        order by s.slot_start
-        limit 1;
-        continue when not found;
+        -- The freed parts in order, so the search stops at the first that has a fitting slot
+        -- (opened weekly hours free a part on every such weekday up to the horizon).
+        fits := false;
+        for part in select p from unnest(freed) as p order by lower(p) loop
+            exit when lower(part) >= visit_start;
+            select s.slot_start, s.slot_end, s.offered_location_type into slot
+            from scheduling_private.slot_candidates(
+                offer_opened_time.clinician_id, lower(part), upper(part), entry.appointment_type,
+                entry.location_type, visit_minutes, for_patient_id => entry.patient_id
+            ) as s
+            where s.slot_start > now()
+                and (visit_start is null or s.slot_start < visit_start)
+                and not taken && tstzrange(s.slot_start, s.slot_end + buffer)
+                and (
+                    coalesce(cardinality(entry.preferred_dates), 0) = 0
+                    or (s.slot_start at time zone settings.timezone)::date = any(entry.preferred_dates)
+                )
+                and (
+                    coalesce(cardinality(entry.preferred_times), 0) = 0
+                    or scheduling_private.part_of_day((s.slot_start at time zone settings.timezone)::time)
+                    = any(entry.preferred_times)
+                )
+                and not exists (
+                    select from public.appointment_time_slots as earlier
+                    where earlier.waitlist_entry_id = entry.id
+                        and (earlier.time_options -> 0 ->> 'start')::timestamptz = s.slot_start
+                )
+            order by s.slot_start
+            limit 1;
+            fits := found;
+            exit when fits;
+        end loop;
+        continue when not fits;
 
         begin
             offer := scheduling_private.create_offer(
@@ -128,11 +137,11 @@ begin
     return offers;
 end
 $$;
-comment on function scheduling_private.offer_unblocked_time(uuid, tstzmultirange) is
+comment on function scheduling_private.offer_opened_time(uuid, tstzmultirange) is
 'Offers each waiting entry of the clinician the first slot of the freed time that fits it, no two entries the same time; gives back how many offers it made.';
-revoke execute on function scheduling_private.offer_unblocked_time(uuid, tstzmultirange) from public;
+revoke execute on function scheduling_private.offer_opened_time(uuid, tstzmultirange) from public;
 
-create function scheduling_private.tg_calendar_busy_blocks__offer_unblocked_time() returns trigger
+create function scheduling_private.tg_calendar_busy_blocks__offer_opened_time() returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
@@ -142,14 +151,14 @@ begin
     if tg_op = 'UPDATE' then
         freed := freed - tstzmultirange(tstzrange(new.starts_at, new.ends_at));
     end if;
-    perform scheduling_private.offer_unblocked_time(old.user_id, freed);
+    perform scheduling_private.offer_opened_time(old.user_id, freed);
     return null;
 end
 $$;
-comment on function scheduling_private.tg_calendar_busy_blocks__offer_unblocked_time() is
+comment on function scheduling_private.tg_calendar_busy_blocks__offer_opened_time() is
 'Offers the time a manual block no longer covers to the waitlist; SECURITY DEFINER: offers are the waitlist''s own act.';
 
-create trigger _620_offer_unblocked_time after update of starts_at, ends_at or delete
+create trigger _620_offer_opened_time after update of starts_at, ends_at or delete
 on public.calendar_busy_blocks
 for each row when (old.source = 'manual')
-execute function scheduling_private.tg_calendar_busy_blocks__offer_unblocked_time();
+execute function scheduling_private.tg_calendar_busy_blocks__offer_opened_time();
