@@ -1,7 +1,7 @@
 -- Hours a clinician opens (an override that opens or widens a date, a holiday taken back, a
 -- weekly window widened) are offered to the waitlist; closing hours offers nothing.
 begin;
-select plan(16);
+select plan(18);
 
 do $$
 declare
@@ -181,6 +181,45 @@ select is(
     (select count(*)::integer from public.appointment_time_slots where status = 'pending' and offered_to = tests.get_user_id('holiday@example.com') and (time_options -> 0 ->> 'start')::timestamptz > tests.days_ahead(6, '00:00')),
     0,
     'nothing is offered'
+);
+
+-- ------------------------------------------------------------------------ on the day clocks change
+-- The next date New York changes its clocks, whenever the tests run.
+create temp table dst as
+select d::date as day
+from generate_series(current_date + 1, current_date + 400, interval '1 day') as d
+where
+    (d::date + time '12:00') at time zone 'America/New_York'
+    - (d::date - 1 + time '12:00') at time zone 'America/New_York'
+    <> interval '24 hours'
+order by d
+limit 1;
+do $$
+declare
+    ny uuid := tests.create_clinician('ny@example.com', 'America/New_York');
+    patient uuid := tests.create_user('dst@example.com');
+begin
+    perform tests.open_every_day(ny, '10:00', '17:00');
+    perform tests.connect(ny, patient);
+    insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type, preferred_dates)
+    select ny, patient, 'follow_up', array[dst.day] from dst;
+end
+$$;
+select lives_ok(
+    format(
+        'select tests.call_as(%L, %L)', 'ny@example.com',
+        format(
+            'update public.clinician_availability set start_time = %L where day_of_week = %s',
+            '08:00', (select extract(dow from day) from dst)
+        )
+    ),
+    'a New York clinician starts at 08:00 on the weekday of the next date the clocks change'
+);
+select results_eq(
+    $$select (s.time_options -> 0 ->> 'start')::timestamptz from public.appointment_time_slots as s
+    where s.offered_to = tests.get_user_id('dst@example.com')$$,
+    $$select (day + time '08:00') at time zone 'America/New_York' from dst$$,
+    'the patient waiting for that date is offered 08:00 New York time on it, at that date''s offset'
 );
 
 select * from finish();

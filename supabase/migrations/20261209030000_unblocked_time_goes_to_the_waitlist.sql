@@ -30,7 +30,6 @@ declare
     part tstzrange;
     fits boolean;
     slot record;
-    offer public.appointment_time_slots;
     taken tstzmultirange;
     offers integer := 0;
 begin
@@ -88,20 +87,7 @@ begin
             where s.slot_start > now()
                 and (visit_start is null or s.slot_start < visit_start)
                 and not taken && tstzrange(s.slot_start, s.slot_end + buffer)
-                and (
-                    coalesce(cardinality(entry.preferred_dates), 0) = 0
-                    or (s.slot_start at time zone settings.timezone)::date = any(entry.preferred_dates)
-                )
-                and (
-                    coalesce(cardinality(entry.preferred_times), 0) = 0
-                    or scheduling_private.part_of_day((s.slot_start at time zone settings.timezone)::time)
-                    = any(entry.preferred_times)
-                )
-                and not exists (
-                    select from public.appointment_time_slots as earlier
-                    where earlier.waitlist_entry_id = entry.id
-                        and (earlier.time_options -> 0 ->> 'start')::timestamptz = s.slot_start
-                )
+                and scheduling_private.entry_takes_start(entry, s.slot_start, settings.timezone)
             order by s.slot_start
             limit 1;
             fits := found;
@@ -109,28 +95,11 @@ begin
         end loop;
         continue when not fits;
 
-        begin
-            offer := scheduling_private.create_offer(
-                clinician_id, entry.patient_id, clinician_id, entry.patient_id, 'offer',
-                jsonb_build_array(jsonb_build_object(
-                    'start', slot.slot_start, 'end', slot.slot_end,
-                    'duration', extract(epoch from slot.slot_end - slot.slot_start)::integer / 60
-                )),
-                -- Neither the entry nor the hours naming a place: a visit at the clinic.
-                entry.appointment_type, coalesce(entry.location_type, slot.offered_location_type, 'in_person'),
-                null, null,
-                least(now() + make_interval(mins => settings.waitlist_offer_minutes), slot.slot_start),
-                null, entry.id
-            );
-        exception when invalid_parameter_value then
-            -- Made busy since the search by a calendar's busy time (which takes no turn), as in
-            -- offer_freed_time: offer this entry nothing. Any other refusal is a fault.
-            if scheduling_private.clinician_is_free(clinician_id, slot.slot_start, slot.slot_end) then
-                raise;
-            end if;
-            continue;
-        end;
-        update public.appointment_waitlist as w set status = 'offered' where w.id = entry.id;
+        -- Neither the entry nor the hours naming a place: a visit at the clinic.
+        continue when scheduling_private.offer_time_to_entry(
+            entry, slot.slot_start, slot.slot_end, entry.appointment_type,
+            coalesce(entry.location_type, slot.offered_location_type, 'in_person'), settings.waitlist_offer_minutes
+        ) is null;
         taken := taken + tstzmultirange(tstzrange(slot.slot_start, slot.slot_end + buffer));
         offers := offers + 1;
     end loop;
