@@ -34,6 +34,7 @@ bench: deps
 	$(VENV)/bin/python -m bench.booking
 	$(VENV)/bin/python -m bench.slot_search
 	$(VENV)/bin/python -m bench.history_reads
+	$(VENV)/bin/python -m bench.opened_hours
 
 deps: system-deps $(VENV)/.installed
 

@@ -15,6 +15,16 @@
 -- Only manual blocks: an imported one is the connected calendar's, and is replaced as pulls
 -- see fit. A decline or expiry passes the slot on as any waitlist offer (pass_on_waitlist_offer).
 
+-- A slot of opened time, for one kind of visit waited for (type, location, length).
+create type scheduling_private.opened_slot as (
+    appointment_type text,
+    location_type text,
+    minutes integer,
+    slot_start timestamptz,
+    slot_end timestamptz,
+    offered_location_type text
+);
+
 create function scheduling_private.offer_opened_time(
     clinician_id uuid, freed tstzmultirange
 ) returns integer
@@ -24,12 +34,12 @@ as $$
 declare
     settings public.clinicians;
     buffer interval;
+    candidates scheduling_private.opened_slot [];
     entry public.appointment_waitlist;
     visit_minutes integer;
     visit_start timestamptz;
-    part tstzrange;
-    fits boolean;
-    slot record;
+    patient_busy tstzmultirange;
+    slot scheduling_private.opened_slot;
     taken tstzmultirange;
     offers integer := 0;
 begin
@@ -44,6 +54,37 @@ begin
         return 0;  -- the clinician's account is being removed, with their blocks
     end if;
     buffer := make_interval(mins => settings.buffer_minutes);
+
+    -- The opened slots of each kind of visit someone waits for, searched once over the whole
+    -- span rather than per entry: opened weekly hours span every such weekday to the horizon,
+    -- and a search per entry and date took most of a second with fifty people waiting.
+    select array_agg(
+        row(
+            k.appointment_type, k.location_type, k.minutes, s.slot_start, s.slot_end, s.offered_location_type
+        )::scheduling_private.opened_slot
+        order by s.slot_start
+    )
+    into candidates
+    from (
+        select distinct
+            w.appointment_type::text as appointment_type,
+            w.location_type::text as location_type,
+            extract(epoch from v.scheduled_end - v.scheduled_start)::integer / 60 as minutes
+        from public.appointment_waitlist as w
+        left join public.appointments as v on v.id = w.appointment_id
+        where w.clinician_id = offer_opened_time.clinician_id and w.status = 'active'
+    ) as k
+    cross join lateral scheduling_private.slot_candidates(
+        offer_opened_time.clinician_id, lower(freed), upper(freed), k.appointment_type, k.location_type,
+        k.minutes
+    ) as s
+    -- Between the freed parts lies time that stayed as it was (a block's remaining part, the
+    -- weekdays of other windows): only the freed parts are offered.
+    where tstzrange(s.slot_start, s.slot_end) <@ freed and s.slot_start > now();
+    if candidates is null then
+        return 0;
+    end if;
+
     -- Time someone on the waitlist is offered already (say a visit cancelled there before the
     -- block was made) is theirs until they answer.
     select coalesce(range_agg(tstzrange(
@@ -73,27 +114,25 @@ begin
             where v.id = entry.appointment_id and v.status in ('requested', 'confirmed');
             continue when not found;
         end if;
+        select coalesce(range_agg(tstzrange(a.scheduled_start, a.scheduled_end)), '{}')
+        into patient_busy
+        from public.appointments as a
+        where a.patient_id = entry.patient_id
+            and a.status in ('requested', 'confirmed', 'in_progress')
+            and tstzrange(a.scheduled_start, a.scheduled_end) && tstzrange(lower(freed), upper(freed));
 
-        -- The freed parts in order, so the search stops at the first that has a fitting slot
-        -- (opened weekly hours free a part on every such weekday up to the horizon).
-        fits := false;
-        for part in select p from unnest(freed) as p order by lower(p) loop
-            exit when lower(part) >= visit_start;
-            select s.slot_start, s.slot_end, s.offered_location_type into slot
-            from scheduling_private.slot_candidates(
-                offer_opened_time.clinician_id, lower(part), upper(part), entry.appointment_type,
-                entry.location_type, visit_minutes, for_patient_id => entry.patient_id
-            ) as s
-            where s.slot_start > now()
-                and (visit_start is null or s.slot_start < visit_start)
-                and not taken && tstzrange(s.slot_start, s.slot_end + buffer)
-                and scheduling_private.entry_takes_start(entry, s.slot_start, settings.timezone)
-            order by s.slot_start
-            limit 1;
-            fits := found;
-            exit when fits;
-        end loop;
-        continue when not fits;
+        select c.* into slot
+        from unnest(candidates) as c
+        where c.appointment_type = entry.appointment_type::text
+            and c.location_type is not distinct from entry.location_type::text
+            and c.minutes is not distinct from visit_minutes
+            and (visit_start is null or c.slot_start < visit_start)
+            and not patient_busy && tstzrange(c.slot_start, c.slot_end)
+            and not taken && tstzrange(c.slot_start, c.slot_end + buffer)
+            and scheduling_private.entry_takes_start(entry, c.slot_start, settings.timezone)
+        order by c.slot_start
+        limit 1;
+        continue when not found;
 
         -- Neither the entry nor the hours naming a place: a visit at the clinic.
         continue when scheduling_private.offer_time_to_entry(
