@@ -47,6 +47,9 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         reminder = r"to pat.jones@example.com: Reminder: follow up on (.+) \[<reminder-.+>, "
         assert re.search(reminder + r"invite \1 Europe/London\]", demo.stdout), demo.stdout
         assert re.search(r"\n  .+ 12:30  Lunch with the team  \[BUSY\]\n", demo.stdout), demo.stdout
+        # The Saturday Dr Okafor opens is offered to the patient waiting for it, at its first slot.
+        opened = r"Lee Chen waits for (Sat \d\d \w+) .+ is offered:\n  \1 09:00 \(30 minutes, in_person\)"
+        assert re.search(opened, demo.stdout), demo.stdout
         assert "Dr Ada Okafor's week (statistics):" in demo.stdout
         conflicts = r"would list:\n  (.+)  day_closed: Training day\n  \1  time_blocked: Team meeting\n"
         assert re.search(conflicts, demo.stdout), demo.stdout

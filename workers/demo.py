@@ -43,6 +43,7 @@ def run(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
         show_calendar_sync(conn, database_url)
     with psycopg.connect(database_url, row_factory=dict_row, autocommit=True) as conn:
+        show_waitlist_offer_of_opened_hours(conn)
         show_week_of_statistics(conn)
         show_schedule_conflicts(conn, appointment_id)
 
@@ -266,6 +267,46 @@ class EmailSink:
 
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
+
+
+def show_waitlist_offer_of_opened_hours(conn: psycopg.Connection) -> None:
+    """Lee Chen waits for a Saturday with Dr Okafor, who opens one: the offer is made in the same
+    transaction. Rolled back, so the demo can run again."""
+    clinician = conn.execute(
+        "select clinician_id, timezone from clinicians where display_name = 'Dr Ada Okafor'"
+    ).fetchone()
+    patient = conn.execute("select id from auth.users where email = 'lee.chen@example.com'").fetchone()
+    zone = ZoneInfo(clinician["timezone"])
+    today = datetime.now(zone).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
+    with conn.transaction(force_rollback=True):
+        act_as(conn, patient["id"])
+        conn.execute(
+            "insert into appointment_waitlist (clinician_id, patient_id, appointment_type, preferred_dates)"
+            " values (%s, %s, 'follow_up', %s)",
+            [clinician["clinician_id"], patient["id"], [saturday]],
+        )
+        act_as(conn, clinician["clinician_id"])
+        conn.execute(
+            "insert into clinician_date_overrides (clinician_id, override_date, is_available, start_time,"
+            " end_time, reason) values (%s, %s, true, '09:00', '12:00', 'Saturday clinic')",
+            [clinician["clinician_id"], saturday],
+        )
+        act_as(conn, patient["id"])
+        offer = conn.execute(
+            "select time_options -> 0 as option, location_type, expires_at from appointment_time_slots"
+            " where offered_to = auth.uid() and status = 'pending'"
+        ).fetchone()
+    start = datetime.fromisoformat(offer["option"]["start"]).astimezone(zone)
+    print(
+        f"\nLee Chen waits for {saturday:%a %d %b} with Dr Ada Okafor, who opens it 09:00-12:00 for once;"
+        " in the same transaction Lee is offered:"
+    )
+    print(
+        f"  {start:%a %d %b %H:%M} ({offer['option']['duration']} minutes, {offer['location_type']}),"
+        f" to answer by {offer['expires_at'].astimezone(zone):%a %d %b %H:%M}"
+    )
+    print("  (rolled back: the demo leaves Saturday closed)")
 
 
 def show_week_of_statistics(conn: psycopg.Connection) -> None:
