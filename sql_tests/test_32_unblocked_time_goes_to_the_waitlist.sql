@@ -1,7 +1,7 @@
 -- Time a clinician unblocks (a manual block removed, shortened or moved) is offered to the
 -- waitlist: which entries get which slots, and what offers nothing.
 begin;
-select plan(14);
+select plan(15);
 
 do $$
 declare
@@ -109,6 +109,18 @@ select results_eq(
     'the two entries offered a time are offered; the others still wait'
 );
 
+-- ------------------------------------------------------------------------ blocked again
+select pg_temp.block(tests.days_ahead(5, '09:00'), tests.days_ahead(5, '10:00'));
+select results_eq(
+    $$select u.email::text, s.status, w.status from public.appointment_time_slots as s
+    join public.appointment_waitlist as w on w.id = s.waitlist_entry_id
+    join auth.users as u on u.id = s.offered_to
+    where (s.time_options -> 0 ->> 'start')::timestamptz between tests.days_ahead(5, '09:00') and tests.days_ahead(5, '10:00')
+    order by 1$$,
+    $$values ('first@example.com', 'cancelled', 'active'), ('mover@example.com', 'pending', 'offered')$$,
+    'the clinician blocks 09:00-10:00 again: the offer of 09:00 is withdrawn and its patient waits again; 10:00 stays offered'
+);
+
 -- ------------------------------------------------------------------------ a block shortened
 select lives_ok(
     format(
@@ -123,9 +135,9 @@ select lives_ok(
 select results_eq(
     $$select * from pg_temp.pending_offers() where starts_at >= tests.days_ahead(6, '00:00')$$,
     $$values
-        ('afternoon@example.com', tests.days_ahead(6, '15:00'), tests.days_ahead(6, '15:30')),
-        ('dated@example.com', tests.days_ahead(6, '16:00'), tests.days_ahead(6, '16:30'))$$,
-    'the freed 15:00-17:00 goes to the two who still waited, a slot each, the buffer kept between them'
+        ('first@example.com', tests.days_ahead(6, '15:00'), tests.days_ahead(6, '15:30')),
+        ('afternoon@example.com', tests.days_ahead(6, '16:00'), tests.days_ahead(6, '16:30'))$$,
+    'the freed 15:00-17:00 goes to the first two in line who wait, a slot each with the buffer kept between them; the day-6 entry finds none left'
 );
 
 -- ------------------------------------------------------------------------ time offered already
@@ -141,29 +153,26 @@ begin
     values
     (third, tests.get_user_id('first@example.com'), 'follow_up', 2),
     (third, tests.get_user_id('dated@example.com'), 'follow_up', 1);
-    perform tests.add_appointment(third, tests.get_user_id('afternoon@example.com'), tests.days_ahead(3, '10:00'));
+    perform tests.add_appointment(third, tests.get_user_id('afternoon@example.com'), tests.days_ahead(3, '17:00'));
 end
 $$;
 select lives_ok(
     $$select tests.call_as('third@example.com', format(
         'select public.cancel_appointment(%L, %L)',
-        (select id from public.appointments where scheduled_start = tests.days_ahead(3, '10:00')), 'Ill'
+        (select id from public.appointments where scheduled_start = tests.days_ahead(3, '17:00')), 'Ill'
     ));
     select tests.call_as('third@example.com', format(
-        'insert into public.calendar_busy_blocks (starts_at, ends_at) values (%L, %L)',
-        tests.days_ahead(3, '10:00'), tests.days_ahead(3, '11:00')
-    ));
-    select tests.call_as('third@example.com', format(
-        'delete from public.calendar_busy_blocks where starts_at = %L', tests.days_ahead(3, '10:00')
+        'update public.clinician_availability set end_time = %L where day_of_week = %s',
+        '18:00', extract(dow from tests.days_ahead(3, '00:00'))
     ))$$,
-    'another clinician''s cancelled 10:00 is offered to their first in line; then they block 10:00-11:00, and unblock it'
+    'another clinician''s cancelled visit at 17:00, after hours, is offered to their first in line; then they work to 18:00 on that weekday'
 );
 select results_eq(
-    $$select * from pg_temp.pending_offers() where starts_at < tests.days_ahead(4, '00:00')$$,
+    $$select * from pg_temp.pending_offers() where starts_at between tests.days_ahead(3, '17:00') and tests.days_ahead(3, '18:00')$$,
     $$values
-        ('first@example.com', tests.days_ahead(3, '10:00'), tests.days_ahead(3, '10:30')),
-        ('dated@example.com', tests.days_ahead(3, '10:30'), tests.days_ahead(3, '11:00'))$$,
-    'the unblocked hour offers the next in line only the half hour nobody on the waitlist is offered yet'
+        ('first@example.com', tests.days_ahead(3, '17:00'), tests.days_ahead(3, '17:30')),
+        ('dated@example.com', tests.days_ahead(3, '17:30'), tests.days_ahead(3, '18:00'))$$,
+    'the opened hour offers the next in line only the half hour nobody on the waitlist is offered yet'
 );
 
 -- ------------------------------------------------------------------------ the account removed

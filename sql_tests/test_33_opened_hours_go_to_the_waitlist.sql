@@ -1,7 +1,7 @@
 -- Hours a clinician opens (an override that opens or widens a date, a holiday taken back, a
 -- weekly window widened) are offered to the waitlist; closing hours offers nothing.
 begin;
-select plan(18);
+select plan(21);
 
 do $$
 declare
@@ -139,6 +139,23 @@ select results_eq(
     $$values (tests.days_ahead(3, '08:00'), tests.days_ahead(3, '08:30'))$$,
     'the patient waiting for a day-3 morning is offered 08:00'
 );
+select lives_ok(
+    format(
+        'select pg_temp.as_clinician(%L)',
+        format(
+            'update public.clinician_availability set start_time = %L where day_of_week = %s',
+            '10:00', extract(dow from pg_temp.day(3))
+        )
+    ),
+    'the clinician undoes that change'
+);
+select results_eq(
+    $$select s.status, w.status from public.appointment_time_slots as s
+    join public.appointment_waitlist as w on w.id = s.waitlist_entry_id
+    where s.offered_to = tests.get_user_id('weekly@example.com')$$,
+    $$values ('cancelled', 'active')$$,
+    'the offer of 08:00 is withdrawn and the patient waits again'
+);
 select is(
     (select count(*)::integer from pg_temp.offers_to('weekly_noon@example.com')),
     0,
@@ -161,6 +178,15 @@ select results_eq(
     $$select * from pg_temp.offers_to('day_7@example.com')$$,
     $$values (tests.days_ahead(7, '06:00'), tests.days_ahead(7, '06:30'))$$,
     'the patient waiting for a day-7 morning is offered 06:00 there'
+);
+select results_eq(
+    $$select u.email::text, s.status, w.status from public.appointment_time_slots as s
+    join public.appointment_waitlist as w on w.id = s.waitlist_entry_id
+    join auth.users as u on u.id = s.offered_to
+    where u.email in ('dawn@example.com', 'evening@example.com')
+    order by 1$$,
+    $$values ('dawn@example.com', 'cancelled', 'active'), ('evening@example.com', 'cancelled', 'active')$$,
+    'day 6 is back to 10:00-17:00: the offers of its 06:00 and 17:00 are withdrawn, and those two wait again'
 );
 
 -- ------------------------------------------------------------------------ closing offers nothing

@@ -1,5 +1,5 @@
 -- Accepting an offer of time the clinician has blocked since it was made: refused to the
--- patient, for offers in a conversation and from the waitlist; a clinician taking a patient's
+-- patient in a conversation, withdrawn from the waitlist; a clinician taking a patient's
 -- proposal still may.
 begin;
 select plan(9);
@@ -76,15 +76,24 @@ select tests.call_as('other@example.com', format(
 ));
 insert into public.calendar_busy_blocks (user_id, source, external_event_id, starts_at, ends_at)
 values (tests.get_user_id('clin@example.com'), 'google', 'ev1', tests.days_ahead(4, '09:00'), tests.days_ahead(4, '10:00'));
-select throws_ok(
-    $$select pg_temp.accept_as('waiting@example.com', 0)$$,
-    'PT409', 'that time is no longer free',
-    'the freed day-4 09:00 went to the waitlist; busy in the clinician''s calendar since, it is refused to the patient'
+select results_eq(
+    $$select s.status, w.status from public.appointment_time_slots as s
+    join public.appointment_waitlist as w on w.id = s.waitlist_entry_id
+    where s.offered_to = tests.get_user_id('waiting@example.com')$$,
+    $$values ('cancelled', 'active')$$,
+    'the freed day-4 09:00 went to the waitlist; busy in the clinician''s calendar since, the waitlist withdraws it'
 );
-select is(
-    (select status from public.appointment_waitlist where patient_id = tests.get_user_id('waiting@example.com')),
-    'offered',
-    'whose entry keeps its offer'
+select throws_ok(
+    format(
+        'select tests.call_as(%L, %L)', 'waiting@example.com',
+        format(
+            'select public.respond_to_offer(%L, %L, 0)',
+            (select id from public.appointment_time_slots where offered_to = tests.get_user_id('waiting@example.com')),
+            'accept'
+        )
+    ),
+    'PT409', 'offer already cancelled',
+    'so the patient cannot take it'
 );
 
 -- ------------------------------------------------------------------------ the clinician takes a proposal

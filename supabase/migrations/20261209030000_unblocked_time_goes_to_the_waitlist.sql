@@ -14,6 +14,12 @@
 --
 -- Only manual blocks: an imported one is the connected calendar's, and is replaced as pulls
 -- see fit. A decline or expiry passes the slot on as any waitlist offer (pass_on_waitlist_offer).
+--
+-- The other way round, time that becomes busy (a block added, or moved or lengthened, by hand or
+-- by a calendar pull) withdraws the waitlist's offers of it that wait for an answer, and their
+-- entries wait again: the waitlist offered what the clinician has since taken back (say an
+-- unblocking undone a minute later). The clinician's own offers in a conversation stay theirs
+-- to withdraw; accepting one in blocked time is refused (20261209050000).
 
 -- A slot of opened time, for one kind of visit waited for (type, location, length).
 create type scheduling_private.opened_slot as (
@@ -170,3 +176,70 @@ create trigger _620_offer_opened_time after update of starts_at, ends_at or dele
 on public.calendar_busy_blocks
 for each row when (old.source = 'manual')
 execute function scheduling_private.tg_calendar_busy_blocks__offer_opened_time();
+
+-- Withdraws the waitlist's pending offers of the clinician that overlap the closed time; their
+-- entries wait again (or, to move a visit that is gone, end: as in pass_on_waitlist_offer). The
+-- time is not offered on: it is closed. Gives back how many offers it withdrew.
+create function scheduling_private.withdraw_waitlist_offers(
+    clinician_id uuid, closed tstzmultirange
+) returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+    withdrawn integer;
+begin
+    if isempty(closed) then
+        return 0;
+    end if;
+    with gone as (
+        update public.appointment_time_slots as s set status = 'cancelled'
+        where s.clinician_id = withdraw_waitlist_offers.clinician_id
+            and s.waitlist_entry_id is not null
+            and s.status = 'pending'
+            and tstzrange(
+                (s.time_options -> 0 ->> 'start')::timestamptz, (s.time_options -> 0 ->> 'end')::timestamptz
+            ) && closed
+        returning s.waitlist_entry_id
+    )
+    update public.appointment_waitlist as w
+    set status = case
+        when w.appointment_id is null then 'active'
+        when exists (
+            select from public.appointments as a
+            where a.id = w.appointment_id and a.status in ('requested', 'confirmed')
+        ) then 'active'
+        else 'cancelled'
+    end
+    from gone
+    where w.id = gone.waitlist_entry_id and w.status = 'offered';
+    get diagnostics withdrawn = row_count;
+    return withdrawn;
+end
+$$;
+comment on function scheduling_private.withdraw_waitlist_offers(uuid, tstzmultirange) is
+'Withdraws the clinician''s pending waitlist offers in the closed time; their entries wait again.';
+revoke execute on function scheduling_private.withdraw_waitlist_offers(uuid, tstzmultirange) from public;
+
+create function scheduling_private.tg_calendar_busy_blocks__withdraw_offers() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    closed tstzmultirange := tstzmultirange(tstzrange(new.starts_at, new.ends_at));
+begin
+    if tg_op = 'UPDATE' then
+        closed := closed - tstzmultirange(tstzrange(old.starts_at, old.ends_at));
+    end if;
+    perform scheduling_private.withdraw_waitlist_offers(new.user_id, closed);
+    return null;
+end
+$$;
+comment on function scheduling_private.tg_calendar_busy_blocks__withdraw_offers() is
+'Withdraws the waitlist''s offers of time a block newly covers; SECURITY DEFINER: offers are the waitlist''s own.';
+
+-- Before _620: a move of a block withdraws (taking offers' rows) before it offers (taking the
+-- clinician's turn), the order in which an acceptance takes them.
+create trigger _615_withdraw_offers after insert or update of starts_at, ends_at
+on public.calendar_busy_blocks
+for each row execute function scheduling_private.tg_calendar_busy_blocks__withdraw_offers();

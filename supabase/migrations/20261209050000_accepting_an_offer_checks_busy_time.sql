@@ -3,7 +3,8 @@
 -- An offer's times must be free in the clinician's diary when it is made (create_offer), but
 -- accepting it checked only appointments (the exclusion constraints). A patient accepting a
 -- time the clinician had blocked since (a meeting added by hand, an event in a connected
--- calendar), or a waitlist offer made before the block, got a confirmed visit inside it. The
+-- calendar) got a confirmed visit inside it. (A waitlist offer of such time is withdrawn when
+-- the block is made, 20261209030000; an offer in a conversation stays the clinician's.) The
 -- patient's acceptance now gets PT409 "that time is no longer free" then, the offer staying
 -- pending, as when the time was booked meanwhile. A clinician accepting a patient's proposal
 -- may still take blocked time, as they may book into it. respond_to_offer is as in
