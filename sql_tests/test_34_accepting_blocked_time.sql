@@ -2,7 +2,7 @@
 -- patient in a conversation, withdrawn from the waitlist; a clinician taking a patient's
 -- proposal still may.
 begin;
-select plan(9);
+select plan(10);
 
 do $$
 declare
@@ -114,6 +114,36 @@ select is(
     (select status::text from public.appointments where scheduled_start = tests.days_ahead(5, '10:00')),
     'confirmed',
     'booked in the blocked time, as a clinician may book'
+);
+
+-- ------------------------------------------------------------------------ a block in the buffer
+do $$
+declare
+    buffered uuid := tests.create_clinician('buffered@example.com', buffer_minutes => 15);
+begin
+    perform tests.open_every_day(buffered);
+    perform tests.connect(buffered, tests.get_user_id('pat@example.com'));
+    perform tests.connect(buffered, tests.get_user_id('other@example.com'));
+    perform tests.add_appointment(buffered, tests.get_user_id('other@example.com'), tests.days_ahead(6, '09:00'));
+    insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type)
+    values (buffered, tests.get_user_id('pat@example.com'), 'follow_up');
+end
+$$;
+select tests.call_as('buffered@example.com', format(
+    'select public.cancel_appointment(%L, %L)',
+    (select id from public.appointments where scheduled_start = tests.days_ahead(6, '09:00')), 'Ill'
+));
+select tests.call_as('buffered@example.com', format(
+    'insert into public.calendar_busy_blocks (starts_at, ends_at) values (%L, %L)',
+    tests.days_ahead(6, '09:40'), tests.days_ahead(6, '10:00')
+));
+select is(
+    (
+        select s.status from public.appointment_time_slots as s
+        where s.clinician_id = tests.get_user_id('buffered@example.com') and s.waitlist_entry_id is not null
+    ),
+    'cancelled',
+    'a clinician with a 15-minute buffer offers the freed 09:00-09:30 to the waitlist, then blocks 09:40: the offer is withdrawn'
 );
 
 select * from finish();

@@ -13,8 +13,26 @@
 -- withdrawal or expiry holds the offer's row, then the turn, then the entry (offer_freed_time
 -- takes the same turn again); a person's update holds the entry's row, then the turn, and
 -- whoever holds the turn never waits for an entry (they skip locked ones).
--- pass_on_waitlist_offer is as in 20261208010000 and tg_appointment_waitlist__protect_status as
--- in 20261205030000 except for these.
+-- pass_on_waitlist_offer is as in 20261208010000 (its choice of status now a helper) and
+-- tg_appointment_waitlist__protect_status as in 20261205030000 except for these.
+
+-- What an entry becomes when its offer ends unaccepted: it waits again, unless it asked to move
+-- a visit that is no longer requested or confirmed (20261208010000). Also used when the
+-- waitlist withdraws an offer of time that closed (20261209030000).
+create function scheduling_private.entry_status_after_offer(visit_id uuid) returns text
+language sql stable
+set search_path = ''
+as $$
+    select case
+        when visit_id is null then 'active'
+        when exists (
+            select from public.appointments as a
+            where a.id = visit_id and a.status in ('requested', 'confirmed')
+        ) then 'active'
+        else 'cancelled'
+    end
+$$;
+revoke execute on function scheduling_private.entry_status_after_offer(uuid) from public;
 
 create or replace function scheduling_private.pass_on_waitlist_offer(
     offer public.appointment_time_slots
@@ -28,15 +46,7 @@ begin
     end if;
     perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(offer.clinician_id::text));
     update public.appointment_waitlist as w
-    set status = case
-        when w.appointment_id is null then 'active'
-        when exists (
-            select from public.appointments as a
-            where a.id = w.appointment_id
-                and a.status in ('requested', 'confirmed')
-        ) then 'active'
-        else 'cancelled'
-    end
+    set status = scheduling_private.entry_status_after_offer(w.appointment_id)
     where w.id = offer.waitlist_entry_id and w.status = 'offered';
     perform scheduling_private.offer_freed_time(
         offer.clinician_id, (offer.time_options -> 0 ->> 'start')::timestamptz,

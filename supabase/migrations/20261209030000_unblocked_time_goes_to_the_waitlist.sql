@@ -177,20 +177,18 @@ on public.calendar_busy_blocks
 for each row when (old.source = 'manual')
 execute function scheduling_private.tg_calendar_busy_blocks__offer_opened_time();
 
--- Withdraws the waitlist's pending offers of the clinician that overlap the closed time; their
--- entries wait again (or, to move a visit that is gone, end: as in pass_on_waitlist_offer). The
--- time is not offered on: it is closed. Gives back how many offers it withdrew.
+-- Withdraws the waitlist's pending offers of the clinician whose time, with `buffer` after it,
+-- overlaps the closed time; their entries wait again (or, to move a visit that is gone, end:
+-- entry_status_after_offer). The time is not offered on: it is closed.
 create function scheduling_private.withdraw_waitlist_offers(
-    clinician_id uuid, closed tstzmultirange
-) returns integer
+    clinician_id uuid, closed tstzmultirange, buffer interval default '0 minutes'
+) returns void
 language plpgsql
 set search_path = ''
 as $$
-declare
-    withdrawn integer;
 begin
     if isempty(closed) then
-        return 0;
+        return;
     end if;
     with gone as (
         update public.appointment_time_slots as s set status = 'cancelled'
@@ -198,28 +196,20 @@ begin
             and s.waitlist_entry_id is not null
             and s.status = 'pending'
             and tstzrange(
-                (s.time_options -> 0 ->> 'start')::timestamptz, (s.time_options -> 0 ->> 'end')::timestamptz
+                (s.time_options -> 0 ->> 'start')::timestamptz,
+                (s.time_options -> 0 ->> 'end')::timestamptz + buffer
             ) && closed
         returning s.waitlist_entry_id
     )
     update public.appointment_waitlist as w
-    set status = case
-        when w.appointment_id is null then 'active'
-        when exists (
-            select from public.appointments as a
-            where a.id = w.appointment_id and a.status in ('requested', 'confirmed')
-        ) then 'active'
-        else 'cancelled'
-    end
+    set status = scheduling_private.entry_status_after_offer(w.appointment_id)
     from gone
     where w.id = gone.waitlist_entry_id and w.status = 'offered';
-    get diagnostics withdrawn = row_count;
-    return withdrawn;
 end
 $$;
-comment on function scheduling_private.withdraw_waitlist_offers(uuid, tstzmultirange) is
+comment on function scheduling_private.withdraw_waitlist_offers(uuid, tstzmultirange, interval) is
 'Withdraws the clinician''s pending waitlist offers in the closed time; their entries wait again.';
-revoke execute on function scheduling_private.withdraw_waitlist_offers(uuid, tstzmultirange) from public;
+revoke execute on function scheduling_private.withdraw_waitlist_offers(uuid, tstzmultirange, interval) from public;
 
 create function scheduling_private.tg_calendar_busy_blocks__withdraw_offers() returns trigger
 language plpgsql security definer
@@ -231,7 +221,12 @@ begin
     if tg_op = 'UPDATE' then
         closed := closed - tstzmultirange(tstzrange(old.starts_at, old.ends_at));
     end if;
-    perform scheduling_private.withdraw_waitlist_offers(new.user_id, closed);
+    -- A block within the buffer after an offered time takes it too, as it would a booking.
+    perform scheduling_private.withdraw_waitlist_offers(
+        new.user_id, closed,
+        coalesce((select make_interval(mins => c.buffer_minutes) from public.clinicians as c
+            where c.clinician_id = new.user_id), '0 minutes')
+    );
     return null;
 end
 $$;
