@@ -91,8 +91,8 @@ begin
         return 0;
     end if;
 
-    -- Time someone on the waitlist is offered already (say a visit cancelled there before the
-    -- block was made) is theirs until they answer.
+    -- Time someone on the waitlist is offered already (say a visit after hours cancelled, then
+    -- the hours widened over it) is theirs until they answer.
     select coalesce(range_agg(tstzrange(
         (o.time_options -> 0 ->> 'start')::timestamptz, (o.time_options -> 0 ->> 'end')::timestamptz + buffer
     )), '{}')

@@ -9,8 +9,8 @@
 --   another date also opens its old date to the weekly hours there.
 -- - a weekly window added, widened, moved to another weekday or made active again: its hours
 --   on each date of that weekday from the clinician's today to their booking horizon that has
---   no override, less the old window's on the same dates. offer_opened_time searches those dates
---   in order and stops at the first that fits each entry.
+--   no override, less the old window's on the same dates. offer_opened_time gives each entry
+--   the earliest of those slots that fits it.
 -- Hours a change closes (the hours before it less the hours after) withdraw the waitlist's
 -- pending offers in them, as a block does (20261209030000): an opening undone at once leaves no
 -- offer out. Changes of a window's types, location or slot length neither open nor close.
