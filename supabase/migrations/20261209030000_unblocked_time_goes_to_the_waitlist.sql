@@ -155,28 +155,6 @@ comment on function scheduling_private.offer_opened_time(uuid, tstzmultirange) i
 'Offers each waiting entry of the clinician the first slot of the freed time that fits it, no two entries the same time; gives back how many offers it made.';
 revoke execute on function scheduling_private.offer_opened_time(uuid, tstzmultirange) from public;
 
-create function scheduling_private.tg_calendar_busy_blocks__offer_opened_time() returns trigger
-language plpgsql security definer
-set search_path = ''
-as $$
-declare
-    freed tstzmultirange := tstzmultirange(tstzrange(old.starts_at, old.ends_at));
-begin
-    if tg_op = 'UPDATE' then
-        freed := freed - tstzmultirange(tstzrange(new.starts_at, new.ends_at));
-    end if;
-    perform scheduling_private.offer_opened_time(old.user_id, freed);
-    return null;
-end
-$$;
-comment on function scheduling_private.tg_calendar_busy_blocks__offer_opened_time() is
-'Offers the time a manual block no longer covers to the waitlist; SECURITY DEFINER: offers are the waitlist''s own act.';
-
-create trigger _620_offer_opened_time after update of starts_at, ends_at or delete
-on public.calendar_busy_blocks
-for each row when (old.source = 'manual')
-execute function scheduling_private.tg_calendar_busy_blocks__offer_opened_time();
-
 -- Withdraws the waitlist's pending offers of the clinician whose time, with `buffer` after it,
 -- overlaps the closed time; their entries wait again (or, to move a visit that is gone, end:
 -- entry_status_after_offer). The time is not offered on: it is closed.
@@ -211,30 +189,39 @@ comment on function scheduling_private.withdraw_waitlist_offers(uuid, tstzmultir
 'Withdraws the clinician''s pending waitlist offers in the closed time; their entries wait again.';
 revoke execute on function scheduling_private.withdraw_waitlist_offers(uuid, tstzmultirange, interval) from public;
 
-create function scheduling_private.tg_calendar_busy_blocks__withdraw_offers() returns trigger
+-- Both ways for a block, withdrawing first (the offers' rows) and offering after (the
+-- clinician's turn), the order in which an acceptance takes them. Any block closes the time it
+-- newly covers; only a manual one opens the time it no longer covers (see the top).
+create function scheduling_private.tg_calendar_busy_blocks__waitlist() returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 declare
-    closed tstzmultirange := tstzmultirange(tstzrange(new.starts_at, new.ends_at));
+    covered_before tstzmultirange := '{}';
+    covered_after tstzmultirange := '{}';
+    block public.calendar_busy_blocks := case when tg_op = 'DELETE' then old else new end;
 begin
-    if tg_op = 'UPDATE' then
-        closed := closed - tstzmultirange(tstzrange(old.starts_at, old.ends_at));
+    if tg_op <> 'INSERT' then
+        covered_before := tstzmultirange(tstzrange(old.starts_at, old.ends_at));
+    end if;
+    if tg_op <> 'DELETE' then
+        covered_after := tstzmultirange(tstzrange(new.starts_at, new.ends_at));
     end if;
     -- A block within the buffer after an offered time takes it too, as it would a booking.
     perform scheduling_private.withdraw_waitlist_offers(
-        new.user_id, closed,
+        block.user_id, covered_after - covered_before,
         coalesce((select make_interval(mins => c.buffer_minutes) from public.clinicians as c
-            where c.clinician_id = new.user_id), '0 minutes')
+            where c.clinician_id = block.user_id), '0 minutes')
     );
+    if block.source = 'manual' then
+        perform scheduling_private.offer_opened_time(block.user_id, covered_before - covered_after);
+    end if;
     return null;
 end
 $$;
-comment on function scheduling_private.tg_calendar_busy_blocks__withdraw_offers() is
-'Withdraws the waitlist''s offers of time a block newly covers; SECURITY DEFINER: offers are the waitlist''s own.';
+comment on function scheduling_private.tg_calendar_busy_blocks__waitlist() is
+'Withdraws the waitlist''s offers of time a block newly covers, and offers the time a manual block no longer covers; SECURITY DEFINER: offers are the waitlist''s own act.';
 
--- Before _620: a move of a block withdraws (taking offers' rows) before it offers (taking the
--- clinician's turn), the order in which an acceptance takes them.
-create trigger _615_withdraw_offers after insert or update of starts_at, ends_at
+create trigger _620_waitlist after insert or update of starts_at, ends_at or delete
 on public.calendar_busy_blocks
-for each row execute function scheduling_private.tg_calendar_busy_blocks__withdraw_offers();
+for each row execute function scheduling_private.tg_calendar_busy_blocks__waitlist();
