@@ -150,3 +150,17 @@ def offer_of_earlier_time(conn: psycopg.Connection, clinician: str, patient: str
     ).fetchone()
     conn.commit()
     return offer, visit_start
+
+
+def offer_one_time(conn: psycopg.Connection, sender: str, to: str, day: int) -> str:
+    """`sender` offers (or, a patient, asks for) day `day` at 09:00 to `to`; committed."""
+    conn.execute("select tests.authenticate_as(%s)", [sender])
+    (offer,) = conn.execute(
+        "select (offer_appointment_times(%s, jsonb_build_array(jsonb_build_object('start',"
+        " tests.days_ahead(%s, '09:00'), 'end', tests.days_ahead(%s, '09:30'), 'duration', 30)),"
+        " 'follow_up', 'in_person')).id",
+        [to, day, day],
+    ).fetchone()
+    conn.execute("select tests.clear_authentication()")
+    conn.commit()
+    return offer

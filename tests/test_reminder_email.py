@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
-from tests.sessions import offer_of_earlier_time
+from tests.sessions import offer_of_earlier_time, offer_one_time
 from workers import jobs
 from workers.localdb import free_port
 from workers.settings import Settings, SmtpSettings
@@ -426,3 +426,87 @@ def test_an_earlier_time_for_a_booked_visit_is_emailed_as_such(committed_databas
     assert f"1. {offered_start.astimezone(ZoneInfo('UTC')):%a %d %b %H:%M} (30 minutes)" in text
     assert "Accepting moves that visit to the new time." in text
     assert f"https://clinic.example/offers/{offer}" in text
+
+
+def test_a_withdrawn_offer_is_emailed_only_to_who_heard_of_it(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        told = offer_one_time(conn, clinician, patient, 6)
+        assert jobs.run_due_jobs(conn, settings) == 1
+        unheard = offer_one_time(conn, clinician, patient, 7)
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        for offer in (told, unheard):
+            conn.execute("select cancel_offer(%s)", [offer])
+        (offered_start,) = conn.execute(
+            "select (time_options -> 0 ->> 'start')::timestamptz from appointment_time_slots where id = %s",
+            [told],
+        ).fetchone()
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+
+    assert [(m["To"], m["Subject"]) for m in received.messages] == [
+        ("pat@example.com", "dr.who@example.com offers appointment times"),
+        ("pat@example.com", "dr.who@example.com withdrew the times offered"),
+    ]
+    text = received.messages[1].get_content()
+    assert "dr.who@example.com no longer offers these times (UTC):" in text
+    assert f"1. {offered_start.astimezone(ZoneInfo('UTC')):%a %d %b %H:%M} (30 minutes)" in text
+    assert "Nothing was booked at these times." in text
+    assert "waitlist" not in text
+    assert f"https://clinic.example/offers/{told}" in text
+
+
+def test_a_patients_counter_offer_and_its_withdrawal_are_emailed_as_theirs(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        offer = offer_one_time(conn, clinician, patient, 6)
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        (counter,) = conn.execute(
+            "select (respond_to_offer(%s, 'counter', counter_options => jsonb_build_array("
+            "jsonb_build_object('start', tests.days_ahead(8, '15:00'), 'end', tests.days_ahead(8, '15:30'),"
+            " 'duration', 30)))).id",
+            [offer],
+        ).fetchone()
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        conn.execute("select cancel_offer(%s)", [counter])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+
+    assert [(m["To"], m["Subject"]) for m in received.messages] == [
+        ("pat@example.com", "dr.who@example.com offers appointment times"),
+        ("dr.who@example.com", "Your patient asks for appointment times"),
+        ("dr.who@example.com", "Your patient withdrew their request"),
+    ]
+    assert "Your patient no longer asks for these times (UTC):" in received.messages[2].get_content()
+
+
+def test_a_waitlist_offer_of_time_blocked_since_is_emailed_as_withdrawn(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        _, visit_start = offer_of_earlier_time(conn, clinician, patient)
+        assert jobs.run_due_jobs(conn, settings) == 1
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        conn.execute(
+            "insert into calendar_busy_blocks (starts_at, ends_at)"
+            " values (tests.days_ahead(3, '09:00'), tests.days_ahead(3, '12:00'))"
+        )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+
+    mail = received.messages[-1]
+    assert mail["Subject"] == "dr.who@example.com withdrew the times offered"
+    text = mail.get_content()
+    assert (
+        f"Your visit on {visit_start.astimezone(ZoneInfo('UTC')):%a %d %b at %H:%M} stays as it was." in text
+    )
+    assert "You are still on the waitlist: you will hear when another time comes free." in text

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 
 from tests.providers.push_service import LocalPushService
+from tests.sessions import offer_one_time
 from workers import jobs
 from workers.settings import Settings, WebPushSettings
 
@@ -151,4 +152,25 @@ def test_notices_are_pushed_with_their_title_and_a_link_to_the_visit(committed_d
         ("phone", {"title": "Appointments confirmed", "url": link.format(visits[0][0])}),
         ("phone", {"title": "Appointments moved", "url": link.format(visits[0][0])}),
         ("phone", {"title": "Appointment cancelled", "url": link.format(visits[2][0])}),
+    ]
+
+
+def test_a_withdrawn_offer_is_pushed_after_the_offer(committed_database, push) -> None:
+    service, settings = push
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        subscribe(conn, service, patient, "phone")
+        offer = offer_one_time(conn, clinician, patient, 6)
+        jobs.run_due_jobs(conn, settings)
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        conn.execute("select cancel_offer(%s)", [offer])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+
+    link = f"https://clinic.example/offers/{offer}"
+    assert [(name, message) for name, message in service.state.received] == [
+        ("phone", {"title": "New appointment times", "url": link}),
+        ("phone", {"title": "Appointment times withdrawn", "url": link}),
     ]

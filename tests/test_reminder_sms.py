@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from tests.providers.twilio_api import LocalTwilio
-from tests.sessions import offer_of_earlier_time
+from tests.sessions import offer_of_earlier_time, offer_one_time
 from workers import jobs
 from workers.settings import Settings, TwilioSettings
 
@@ -330,3 +330,40 @@ def test_times_offered_in_a_conversation_are_texted_with_their_link(committed_da
     assert [m["body"] for m in server.state.sent] == [
         f"New appointment times to choose from: https://clinic.example/offers/{offer}"
     ]
+
+
+def test_a_withdrawn_waitlist_offer_is_texted_with_the_waitlist_kept(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
+        offer_of_earlier_time(conn, clinician, patient)
+        assert jobs.run_due_jobs(conn, settings) == 1
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        conn.execute(
+            "insert into calendar_busy_blocks (starts_at, ends_at)"
+            " values (tests.days_ahead(3, '09:00'), tests.days_ahead(3, '12:00'))"
+        )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+
+    assert [m["body"] for m in server.state.sent][1:] == [
+        "dr.who@example.com no longer offers the times sent to you; nothing was booked."
+        " You are still on the waitlist."
+    ]
+
+
+def test_a_withdrawn_request_is_texted_to_the_clinician(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = both_texting(conn, "+15005550006", "+15005550007")
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        request = offer_one_time(conn, patient, clinician, 6)
+        jobs.run_due_jobs(conn, settings)
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        conn.execute("select cancel_offer(%s)", [request])
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [(m["to"], m["body"]) for m in server.state.sent][-1] == (
+        "+15005550007",
+        "Your patient withdrew the times they asked for; nothing was booked.",
+    )

@@ -105,6 +105,7 @@ OFFER_FOR_NOTICE = """
 select
     s.id, s.slot_type, s.time_options, coalesce(p.email, u.email) as email, p.phone,
     coalesce(p.timezone, c.timezone) as reader_timezone, c.display_name as clinician_name,
+    s.offered_by = s.clinician_id as from_clinician, w.status as waitlist_status,
     v.scheduled_start as moves_visit_at
 from public.appointment_time_slots as s
 join public.clinicians as c on c.clinician_id = s.clinician_id

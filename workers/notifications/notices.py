@@ -1,5 +1,5 @@
 """Immediate notices by email, SMS and push: requested, confirmed, moved, cancelled, a request
-lapsed, a series requested, confirmed, moved or cancelled, and times offered."""
+lapsed, a series requested, confirmed, moved or cancelled, and times offered or withdrawn."""
 
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ SERIES_NOTICES = {
 }
 SERIES_QUERIES = {"series_rescheduled": queries.MOVED_SERIES_FOR_NOTICE}
 
+# About times offered in a conversation or from the waitlist (a patient's request included).
+OFFER_NOTICES = ("offer_received", "offer_withdrawn")
+
 
 def notice_subject(cursor: psycopg.Cursor, notice: dict) -> dict | None:
     """The appointment or offer a notice is about, as its recipient reads it (None: gone); for
@@ -58,7 +61,7 @@ def notice_subject(cursor: psycopg.Cursor, notice: dict) -> dict | None:
         query = SERIES_QUERIES.get(notice["kind"], queries.SERIES_FOR_NOTICE)
         visits = cursor.execute(query, notice).fetchall()
         return visits[0] | {"visits": visits} if visits else None
-    if notice["kind"] == "offer_received":
+    if notice["kind"] in OFFER_NOTICES:
         return cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
     raise ValueError(f"unknown notice kind {notice['kind']!r}")
 
@@ -86,44 +89,54 @@ def deliver_email_notice(conn: psycopg.Connection, job: dict, settings: Settings
             cancelled=cancelled,
         )
     else:
-        message = offer_message(subject, sender, message_id, settings.app_base_url)
+        message = offer_message(
+            subject, sender, message_id, settings.app_base_url, withdrawn=notice["kind"] == "offer_withdrawn"
+        )
     SmtpSender(settings.smtp).send(message)
     return "sent"
 
 
-def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str):
+def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str, withdrawn: bool):
+    """The times offered (or asked for, by a patient), or their withdrawal, listed in the reader's zone."""
     zone = ZoneInfo(offer["reader_timezone"])
+    zone_name = offer["reader_timezone"]
     lines = [
         f"  {number}. {datetime.fromisoformat(option['start']).astimezone(zone):%a %d %b %H:%M}"
         f" ({option['duration']} minutes)"
         for number, option in enumerate(offer["time_options"], start=1)
     ]
-    zone_name = offer["reader_timezone"]
-    if offer["moves_visit_at"] is not None:
-        visit = offer["moves_visit_at"].astimezone(zone)
-        who = offer["clinician_name"]
+    who = offer["clinician_name"] if offer["from_clinician"] else "Your patient"
+    what = "offers" if offer["from_clinician"] else "asks for"
+    visit = None if offer["moves_visit_at"] is None else offer["moves_visit_at"].astimezone(zone)
+    if withdrawn:
+        subject = (
+            f"{who} withdrew the times offered"
+            if offer["from_clinician"]
+            else f"{who} withdrew their request"
+        )
+        intro = f"{who} no longer {what} these times ({zone_name}):"
+        closing = "Nothing was booked at these times.\n"
+        if visit is not None:
+            closing += f"Your visit on {visit:%a %d %b at %H:%M} stays as it was.\n"
+        if offer["waitlist_status"] == "active":
+            closing += "You are still on the waitlist: you will hear when another time comes free.\n"
+        answer = "The conversation"
+    elif visit is not None:
         subject = f"{who} can see you earlier"
         intro = f"{who} can see you earlier than your visit on {visit:%a %d %b at %H:%M} ({zone_name}):"
-        accepting = "Accepting moves that visit to the new time.\n"
+        closing = "Accepting moves that visit to the new time.\n"
+        answer = "Answer in the conversation"
     else:
-        what = "asks for" if offer["slot_type"] == "request" else "offers"
-        who = "Your patient" if offer["slot_type"] == "request" else offer["clinician_name"]
         subject = f"{who} {what} appointment times"
         intro = f"{who} {what} these times ({zone_name}):"
-        accepting = ""
+        closing = ""
+        answer = "Answer in the conversation"
     return plain_message(
         to=offer["email"],
         sender=sender,
         message_id=message_id,
         subject=subject,
-        text="\n".join(
-            [
-                intro,
-                *lines,
-                "",
-                f"{accepting}Answer in the conversation: {app_base_url}/offers/{offer['id']}\n",
-            ]
-        ),
+        text="\n".join([intro, *lines, "", f"{closing}{answer}: {app_base_url}/offers/{offer['id']}\n"]),
     )
 
 
@@ -174,6 +187,8 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         first, last = (visit["scheduled_start"].astimezone(zone) for visit in (row, row["visits"][-1]))
         what = SMS_SERIES_NOTICES[kind].format(first=f"{first:%a %d %b at %H:%M}", last=f"{last:%a %d %b}")
         text = f"Your {len(row['visits'])} appointments with {with_whom(row)} are {what}."
+    elif kind == "offer_withdrawn":
+        text = withdrawal_text(row)
     elif row["moves_visit_at"] is not None:
         visit = row["moves_visit_at"].astimezone(ZoneInfo(row["reader_timezone"]))
         link = f"{settings.app_base_url}/offers/{row['id']}"
@@ -182,6 +197,15 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
     SmsSender(settings.twilio).send(row["phone"], text)
     return "sent"
+
+
+def withdrawal_text(offer: dict) -> str:
+    if not offer["from_clinician"]:
+        return "Your patient withdrew the times they asked for; nothing was booked."
+    text = f"{offer['clinician_name']} no longer offers the times sent to you; nothing was booked."
+    if offer["waitlist_status"] == "active":
+        text += " You are still on the waitlist."
+    return text
 
 
 PUSH_TITLES = {
@@ -195,6 +219,7 @@ PUSH_TITLES = {
     "series_rescheduled": "Appointments moved",
     "series_cancelled": "Appointments cancelled",
     "offer_received": "New appointment times",
+    "offer_withdrawn": "Appointment times withdrawn",
 }
 
 
