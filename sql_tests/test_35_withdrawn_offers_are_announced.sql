@@ -1,7 +1,8 @@
 -- An offer withdrawn is announced to its recipient on the channels that told them of it; its
--- notices not sent yet are dropped instead. Answered or expired offers announce nothing.
+-- notices not sent yet are dropped instead. Answered or expired offers announce nothing, and
+-- their notices not sent yet are dropped too.
 begin;
-select plan(15);
+select plan(17);
 
 do $$
 declare
@@ -128,6 +129,19 @@ select is_empty(
     $$select * from scheduling_private.jobs as j join offers as o on j.payload ->> 'offer_id' = o.id::text
     where o.name in ('declined', 'expired') and j.payload ->> 'kind' = 'offer_withdrawn'$$,
     'nor on any other channel'
+);
+insert into offers values ('accepted unsent', pg_temp.offer_to_pat(9)), ('expired unsent', pg_temp.offer_to_pat(10));
+select tests.call_as('pat@example.com', format(
+    'select public.respond_to_offer(%L, %L, 0)', (select id from offers where name = 'accepted unsent'), 'accept'
+));
+update public.appointment_time_slots set expires_at = now() - interval '1 minute'
+where id = (select id from offers where name = 'expired unsent');
+select is(scheduling_private.expire_offers(), 1, 'another offer left unanswered expires');
+select results_eq(
+    $$select o.name, j.status, count(*) from scheduling_private.jobs as j join offers as o on j.payload ->> 'offer_id' = o.id::text
+    where o.name like '% unsent' group by 1, 2 order by 1$$,
+    $$values ('accepted unsent', 'cancelled', 3::bigint), ('expired unsent', 'cancelled', 3::bigint)$$,
+    'an offer accepted, or expired, before a worker told of it is not announced at all'
 );
 select throws_ok(
     format('select pg_temp.withdraw(%L, %L)', 'clin@example.com', (select id from offers where name = 'declined')),

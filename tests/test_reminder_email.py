@@ -466,6 +466,7 @@ def test_a_patients_counter_offer_and_its_withdrawal_are_emailed_as_theirs(commi
         patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
         conn.execute("select tests.connect(%s, %s)", [clinician, patient])
         offer = offer_one_time(conn, clinician, patient, 6)
+        jobs.run_due_jobs(conn, settings)
         conn.execute("select tests.authenticate_as(%s)", [patient])
         (counter,) = conn.execute(
             "select (respond_to_offer(%s, 'counter', counter_options => jsonb_build_array("

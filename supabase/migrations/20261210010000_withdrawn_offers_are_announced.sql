@@ -8,6 +8,9 @@
 -- notice still waiting for a worker is not sent at all (the person never hears of either), so an
 -- opening undone a moment later costs nobody a message; one already sent, or being sent, is
 -- followed by the withdrawal. The in-app list gets a row either way, as it had the offer's.
+-- Likewise an offer answered or expired before its notice went out (no worker ran meanwhile)
+-- is no longer announced: "new times offered" after the patient took one, or after the time
+-- to answer ran out, is wrong either way.
 --
 -- To find an offer's notice jobs, notices about an offer now carry a dedupe key naming the
 -- offer, the person and the channel; notify() is as in 20261125080000 except for that key.
@@ -73,15 +76,18 @@ comment on function scheduling_private.offer_notice_jobs(public.appointment_time
 'The notice jobs that told the offer''s recipient of it, one per channel.';
 revoke execute on function scheduling_private.offer_notice_jobs(public.appointment_time_slots) from public;
 
-create function scheduling_private.tg_appointment_time_slots__announce_withdrawal() returns trigger
+create function scheduling_private.tg_appointment_time_slots__offer_ended() returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
 begin
     -- Not sent yet: not sent at all. A worker that has claimed one meanwhile keeps it (the row
-    -- is no longer queued once its claim commits), and the withdrawal follows it below.
+    -- is no longer queued once its claim commits), and a withdrawal follows it below.
     update scheduling_private.jobs as j set status = 'cancelled'
     where j.id in (select o.id from scheduling_private.offer_notice_jobs(new) as o) and j.status = 'queued';
+    if new.status <> 'cancelled' then
+        return null;
+    end if;
 
     insert into public.notifications (user_id, kind, title, offer_id)
     select new.offered_to, 'offer_withdrawn',
@@ -101,11 +107,11 @@ begin
     return null;
 end
 $$;
-comment on function scheduling_private.tg_appointment_time_slots__announce_withdrawal() is
-'Tells an offer''s recipient it was withdrawn, on the channels that told them of it; its notices not sent yet are dropped. SECURITY DEFINER: it writes rows no API role may write.';
+comment on function scheduling_private.tg_appointment_time_slots__offer_ended() is
+'An offer no longer pending: its notices not sent yet are dropped; withdrawn, its recipient is told on the channels that told them of it. SECURITY DEFINER: it writes rows no API role may write.';
 
-create trigger _710_announce_withdrawal after update of status on public.appointment_time_slots
-for each row when (old.status = 'pending' and new.status = 'cancelled')
-execute function scheduling_private.tg_appointment_time_slots__announce_withdrawal();
+create trigger _710_offer_ended after update of status on public.appointment_time_slots
+for each row when (old.status = 'pending' and new.status <> 'pending')
+execute function scheduling_private.tg_appointment_time_slots__offer_ended();
 
 revoke execute on all functions in schema scheduling_private from public;
