@@ -50,6 +50,11 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         # The Saturday Dr Okafor opens is offered to the patient waiting for it, at its first slot.
         opened = r"Lee Chen waits for (Sat \d\d \w+) .+ is offered:\n  \1 09:00 \(30 minutes, in_person\)"
         assert re.search(opened, demo.stdout), demo.stdout
+        # Taken back at once, the offer is withdrawn before any email told of it.
+        assert (
+            "Lee's in-app list reads 'New appointment times offered', 'Offered times withdrawn';"
+            " Lee's email notices of offers: offer_received (cancelled)\n" in demo.stdout
+        ), demo.stdout
         assert "Dr Ada Okafor's week (statistics):" in demo.stdout
         conflicts = r"would list:\n  (.+)  day_closed: Training day\n  \1  time_blocked: Team meeting\n"
         assert re.search(conflicts, demo.stdout), demo.stdout

@@ -297,6 +297,20 @@ def show_waitlist_offer_of_opened_hours(conn: psycopg.Connection) -> None:
             "select time_options -> 0 as option, location_type, expires_at from appointment_time_slots"
             " where offered_to = auth.uid() and status = 'pending'"
         ).fetchone()
+        act_as(conn, clinician["clinician_id"])
+        conn.execute("delete from clinician_date_overrides where override_date = %s", [saturday])
+        act_as(conn, patient["id"])
+        told = conn.execute(
+            "select n.title from notifications as n join appointment_time_slots as s on s.id = n.offer_id"
+            " where n.user_id = auth.uid() and s.waitlist_entry_id is not null order by n.created_at, n.kind"
+        ).fetchall()
+        conn.execute("reset role")
+        emails = conn.execute(
+            "select format('%%s (%%s)', payload ->> 'kind', status) as notice from scheduling_private.jobs"
+            " where kind = 'notice_email' and payload ->> 'user_id' = %s"
+            " and payload ->> 'kind' like 'offer%%' order by id",
+            [str(patient["id"])],
+        ).fetchall()
     start = datetime.fromisoformat(offer["option"]["start"]).astimezone(zone)
     print(
         f"\nLee Chen waits for {saturday:%a %d %b} with Dr Ada Okafor, who opens it 09:00-12:00 for once;"
@@ -305,6 +319,11 @@ def show_waitlist_offer_of_opened_hours(conn: psycopg.Connection) -> None:
     print(
         f"  {start:%a %d %b %H:%M} ({offer['option']['duration']} minutes, {offer['location_type']}),"
         f" to answer by {offer['expires_at'].astimezone(zone):%a %d %b %H:%M}"
+    )
+    print(
+        "She takes the Saturday back before any worker ran: the offer is withdrawn; Lee's in-app list"
+        f" reads {', '.join(repr(row['title']) for row in told)};"
+        f" Lee's email notices of offers: {', '.join(row['notice'] for row in emails)}"
     )
     print("  (rolled back: the demo leaves Saturday closed)")
 
