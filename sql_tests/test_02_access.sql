@@ -81,8 +81,8 @@ select is((select count(*)::int from public.appointment_audit_log), 1, 'patient 
 select is((select count(*)::int from public.appointment_time_slots), 1, 'patient sees the offer made to them');
 select is((select count(*)::int from public.appointment_waitlist), 1, 'patient sees their waitlist entry');
 select is(
-    (select count(*)::int from public.appointment_reminders), 2,
-    'patient sees their own reminders (email a day before, push an hour before), not the clinician''s'
+    (select count(*)::int from public.appointment_reminders), 4,
+    'patient sees their own reminders (email a day before, push an hour before, in the app both), not the clinician''s'
 );
 select is((select count(*)::int from public.video_call_sessions), 1, 'patient sees the video session of their visit');
 select is((select count(*)::int from public.appointment_statistics), 0, 'patient sees no statistics');

@@ -15,6 +15,7 @@ begin
     perform tests.open_every_day(clinician);
     insert into public.notification_preferences (user_id, phone, sms_enabled, push_enabled, extra_email_offsets_minutes)
     values (texter, '+447700900123', true, false, '{2880}');
+    update public.notification_preferences set in_app_enabled = false where user_id = texter;
 end
 $$;
 
@@ -32,11 +33,11 @@ select lives_ok(
     'a confirmed appointment'
 );
 select is(
-    pg_temp.plan_of(tests.days_ahead(5, '10:00'), 'patient@example.com'), 'email@1440=true push@60=true',
-    'the patient gets the default reminders: email a day before, push an hour before'
+    pg_temp.plan_of(tests.days_ahead(5, '10:00'), 'patient@example.com'), 'email@1440=true in_app@60=true in_app@1440=true push@60=true',
+    'the patient gets the default reminders: email a day before, push an hour before, in the app both'
 );
 select is(
-    pg_temp.plan_of(tests.days_ahead(5, '10:00'), 'clin@example.com'), 'email@1440=true push@60=true',
+    pg_temp.plan_of(tests.days_ahead(5, '10:00'), 'clin@example.com'), 'email@1440=true in_app@60=true in_app@1440=true push@60=true',
     'so does the clinician'
 );
 select is(
@@ -48,7 +49,7 @@ select is(
             j.kind = 'reminder_' || r.channel and j.run_after = r.scheduled_for and j.status = 'queued'
             and a.clinician_id = tests.get_user_id('clin@example.com')
     ),
-    4, 'each reminder has a queued job due at its time'
+    8, 'each reminder has a queued job due at its time'
 );
 select lives_ok(
     $$select tests.add_appointment(tests.get_user_id('clin@example.com'), tests.get_user_id('texter@example.com'), tests.days_ahead(6, '10:00'))$$,
@@ -56,7 +57,7 @@ select lives_ok(
 );
 select is(
     pg_temp.plan_of(tests.days_ahead(6, '10:00'), 'texter@example.com'), 'email@1440=true email@2880=true sms@15=true',
-    'preferences add SMS 15 minutes before and extra email offsets, and turn push off'
+    'preferences add SMS 15 minutes before and extra email offsets, and turn push and in-app off'
 );
 select lives_ok(
     $$select tests.add_appointment(tests.get_user_id('clin@example.com'), tests.get_user_id('patient@example.com'), now() + interval '2 hours')$$,
@@ -70,7 +71,7 @@ select is(
         ),
         'patient@example.com'
     ),
-    'push@60=true', 'a reminder whose time has passed is not created'
+    'in_app@60=true push@60=true', 'a reminder whose time has passed is not created'
 );
 select lives_ok(
     $$select tests.add_appointment(tests.get_user_id('clin@example.com'), tests.get_user_id('patient@example.com'), tests.days_ahead(7, '10:00'), 30, 'requested')$$,
@@ -79,7 +80,7 @@ select lives_ok(
 select is(pg_temp.plan_of(tests.days_ahead(7, '10:00'), 'patient@example.com'), null, 'has no reminders yet');
 update public.appointments set status = 'confirmed' where scheduled_start = tests.days_ahead(7, '10:00');
 select is(
-    pg_temp.plan_of(tests.days_ahead(7, '10:00'), 'patient@example.com'), 'email@1440=true push@60=true',
+    pg_temp.plan_of(tests.days_ahead(7, '10:00'), 'patient@example.com'), 'email@1440=true in_app@60=true in_app@1440=true push@60=true',
     'confirming it creates them'
 );
 
@@ -87,7 +88,7 @@ select is(
 update public.appointments set scheduled_start = tests.days_ahead(8, '11:00'), scheduled_end = tests.days_ahead(8, '11:30')
 where scheduled_start = tests.days_ahead(7, '10:00');
 select is(
-    pg_temp.plan_of(tests.days_ahead(8, '11:00'), 'patient@example.com'), 'email@1440=true push@60=true',
+    pg_temp.plan_of(tests.days_ahead(8, '11:00'), 'patient@example.com'), 'email@1440=true in_app@60=true in_app@1440=true push@60=true',
     'rescheduling moves the pending reminders with the appointment'
 );
 select is(
@@ -97,7 +98,7 @@ select is(
         inner join public.appointments as a on r.appointment_id = a.id
         where a.scheduled_start = tests.days_ahead(8, '11:00') and j.run_after = r.scheduled_for
     ),
-    4, 'and their jobs'
+    8, 'and their jobs'
 );
 update public.appointments set status = 'cancelled', cancellation_reason = 'ill'
 where scheduled_start = tests.days_ahead(8, '11:00');

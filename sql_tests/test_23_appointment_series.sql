@@ -56,7 +56,7 @@ select is(
         select count(*)::integer from public.appointment_reminders as r
         inner join weekly as w on r.appointment_id = w.id
     ),
-    (select count(*)::integer * 4 from weekly),
+    (select count(*)::integer * 8 from weekly),
     'each visit has its reminders'
 );
 select is(

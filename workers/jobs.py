@@ -13,7 +13,13 @@ from workers.calendars.connections import providers_configured
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.notifications.errors import PermanentDeliveryError
 from workers.notifications.notices import deliver_email_notice, deliver_push_notice, deliver_sms_notice
-from workers.notifications.reminders import deliver_reminder, email_sender, push_sender, sms_sender
+from workers.notifications.reminders import (
+    deliver_reminder,
+    email_sender,
+    push_sender,
+    send_in_app,
+    sms_sender,
+)
 from workers.retry import RetryLater
 from workers.settings import Settings
 from workers.video.calendar_meetings import CALENDAR_OF, CalendarMeetingProvider
@@ -30,6 +36,9 @@ def handlers(settings: Settings) -> dict[str, Handler]:
     """The job kinds this worker can deliver with its configuration."""
     jitsi = JitsiProvider(settings.jitsi_base_url)
     available: dict[str, Handler] = {
+        "reminder_in_app": lambda conn, job, _: deliver_reminder(
+            conn, job["payload"]["reminder_id"], send_in_app
+        ),
         "video_jitsi": lambda conn, job, _: handle_video_job(conn, job, jitsi),
     }
     for name in CALENDAR_OF:

@@ -48,6 +48,11 @@ from sent as s
 where a.id = s.appointment_id
 """
 
+ADD_IN_APP_REMINDER = """
+insert into public.notifications (user_id, kind, title, body, appointment_id)
+values (%(user_id)s, 'appointment_reminder', 'Appointment reminder', %(body)s, %(appointment_id)s)
+"""
+
 # A failed attempt, visible on the reminder; `failed` once the job gives up.
 RECORD_REMINDER_FAILURE = """
 update public.appointment_reminders

@@ -86,6 +86,19 @@ def push_sender(settings: Settings) -> Send:
     return send
 
 
+def send_in_app(conn: psycopg.Connection, reminder: dict) -> None:
+    """The row the dashboard's notification list shows (realtime), in the transaction that marks
+    the reminder sent."""
+    conn.execute(
+        queries.ADD_IN_APP_REMINDER,
+        {
+            "user_id": reminder["user_id"],
+            "body": reminder_line(reminder),
+            "appointment_id": reminder["appointment_id"],
+        },
+    )
+
+
 def reminder_line(reminder: dict) -> str:
     """What a reminder says, in the reader's zone (the push body, and the start of the SMS)."""
     start = reminder["scheduled_start"].astimezone(ZoneInfo(reminder["reader_timezone"]))
