@@ -79,7 +79,7 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert "stopped" in stderr
 
 
-def test_worker_expires_offers_and_waitlist_entries_lapses_and_announces_requests_follows_zones_and_prunes(
+def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follows_zones_and_prunes(
     committed_database: str,
 ) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
@@ -107,6 +107,10 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_and_announces_request
             "insert into scheduling_private.deferred_notices (user_id, kind, title, appointment_id)"
             " values (%s, 'appointment_requested', 'Appointment requested', %s)",
             [clinician, new_request],
+        )
+        other_clinician = conn.execute("select tests.create_clinician('other@example.com')").fetchone()[0]
+        conn.execute(
+            "select tests.add_appointment(%s, %s, now() - interval '3 hours')", [other_clinician, patient]
         )
         conn.execute(
             "insert into scheduling_private.jobs (kind, status, updated_at)"
@@ -162,6 +166,7 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_and_announces_request
     assert request_zone == "Europe/London"
     assert "follow time zone changes: 2" in stderr  # both of its appointments
     assert "expire waitlist entries: 1" in stderr
+    assert "ask for visit outcomes: 1" in stderr
     assert "prune finished jobs: 1" in stderr
     assert "prune sms replies: 1" in stderr
     assert "prune calendar sync log: 1" in stderr
