@@ -117,6 +117,11 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follow
             " values ('notice_email', 'done', now() - interval '15 days')"
         )
         conn.execute(
+            "insert into notifications (user_id, kind, title, created_at)"
+            " values (%s, 'appointment_confirmed', 'Appointment confirmed', now() - interval '181 days')",
+            [patient],
+        )
+        conn.execute(
             "insert into scheduling_private.sms_replies (message_sid, phone, body, received_at)"
             " values ('SM-old', '+15555550100', 'C', now() - interval '31 days')"
         )
@@ -170,6 +175,7 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follow
     assert "prune finished jobs: 1" in stderr
     assert "prune sms replies: 1" in stderr
     assert "prune calendar sync log: 1" in stderr
+    assert "prune notifications: 1" in stderr
 
 
 def test_workers_are_woken_only_when_jobs_were_queued(committed_database: str) -> None:

@@ -59,6 +59,8 @@ PERIODIC_TASKS = [
     # scheduling.sms_replies_kept_for and scheduling.sync_log_kept_for say).
     PeriodicTask("prune sms replies", "select scheduling_private.prune_sms_replies()", 3600),
     PeriodicTask("prune calendar sync log", "select scheduling_private.prune_calendar_sync_log()", 3600),
+    # In-app notifications go after 180 days (or as scheduling.notifications_kept_for says).
+    PeriodicTask("prune notifications", "select scheduling_private.prune_notifications()", 3600),
 ]
 
 
