@@ -152,6 +152,17 @@ def offer_of_earlier_time(conn: psycopg.Connection, clinician: str, patient: str
     return offer, visit_start
 
 
+def block_the_earlier_time(conn: psycopg.Connection, clinician: str) -> None:
+    """The clinician blocks the morning of day 3, whose time offer_of_earlier_time offered, so the
+    waitlist withdraws that offer; committed."""
+    conn.execute("select tests.authenticate_as(%s)", [clinician])
+    conn.execute(
+        "insert into calendar_busy_blocks (starts_at, ends_at)"
+        " values (tests.days_ahead(3, '09:00'), tests.days_ahead(3, '12:00'))"
+    )
+    conn.commit()
+
+
 def offer_one_time(conn: psycopg.Connection, sender: str, to: str, day: int) -> str:
     """`sender` offers (or, a patient, asks for) day `day` at 09:00 to `to`; committed."""
     conn.execute("select tests.authenticate_as(%s)", [sender])

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
-from tests.sessions import offer_of_earlier_time, offer_one_time
+from tests.sessions import block_the_earlier_time, offer_of_earlier_time, offer_one_time
 from workers import jobs
 from workers.localdb import free_port
 from workers.settings import Settings, SmtpSettings
@@ -496,12 +496,7 @@ def test_a_waitlist_offer_of_time_blocked_since_is_emailed_as_withdrawn(committe
         patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
         _, visit_start = offer_of_earlier_time(conn, clinician, patient)
         assert jobs.run_due_jobs(conn, settings) == 1
-        conn.execute("select tests.authenticate_as(%s)", [clinician])
-        conn.execute(
-            "insert into calendar_busy_blocks (starts_at, ends_at)"
-            " values (tests.days_ahead(3, '09:00'), tests.days_ahead(3, '12:00'))"
-        )
-        conn.commit()
+        block_the_earlier_time(conn, clinician)
         assert jobs.run_due_jobs(conn, settings) == 1
 
     mail = received.messages[-1]

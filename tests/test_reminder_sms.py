@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from tests.providers.twilio_api import LocalTwilio
-from tests.sessions import offer_of_earlier_time, offer_one_time
+from tests.sessions import block_the_earlier_time, offer_of_earlier_time, offer_one_time
 from workers import jobs
 from workers.settings import Settings, TwilioSettings
 
@@ -338,12 +338,7 @@ def test_a_withdrawn_waitlist_offer_is_texted_with_the_waitlist_kept(committed_d
         clinician, patient = clinician_and_texting_patient(conn, "+15005550006")
         offer_of_earlier_time(conn, clinician, patient)
         assert jobs.run_due_jobs(conn, settings) == 1
-        conn.execute("select tests.authenticate_as(%s)", [clinician])
-        conn.execute(
-            "insert into calendar_busy_blocks (starts_at, ends_at)"
-            " values (tests.days_ahead(3, '09:00'), tests.days_ahead(3, '12:00'))"
-        )
-        conn.commit()
+        block_the_earlier_time(conn, clinician)
         assert jobs.run_due_jobs(conn, settings) == 1
 
     assert [m["body"] for m in server.state.sent][1:] == [
