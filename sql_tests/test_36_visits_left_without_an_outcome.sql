@@ -1,7 +1,7 @@
 -- A visit still confirmed or in progress an hour after its end: its clinician is asked, once,
--- in the app, to record how it went.
+-- in the app, to record how it went; recording it marks the question read.
 begin;
-select plan(10);
+select plan(11);
 
 do $$
 declare
@@ -81,6 +81,22 @@ select is(
 select is(
     (select count(*)::integer from pg_temp.asked('clin@example.com')), 3,
     'so the clinician has been asked three times, once per visit'
+);
+
+select tests.call_as('clin@example.com', format(
+    'select public.update_appointment_status(%L, %L)',
+    (
+        select id from public.appointments
+        where scheduled_start = now() - interval '3 hours' and clinician_id = tests.get_user_id('clin@example.com')
+    ),
+    'no_show'
+));
+select results_eq(
+    $$select a.scheduled_start, n.read_at is not null from public.notifications as n
+    join public.appointments as a on a.id = n.appointment_id
+    where n.kind = 'outcome_due' and n.user_id = tests.get_user_id('clin@example.com') order by 1$$,
+    $$values (now() - interval '5 hours', false), (now() - interval '3 hours', true), (now() - interval '90 minutes', false)$$,
+    'recording a visit as a no-show marks its question read, and only its own'
 );
 
 select * from finish();

@@ -8,7 +8,8 @@
 -- running this does not get its whole past at once. Each visit is asked about once, also when
 -- two workers run the round together (`scheduling_private.outcome_requests`); a clinician with
 -- in-app notices off is not asked. Nothing is changed on the visit itself: what happened is the
--- clinician's to say.
+-- clinician's to say. Once they record it (completed, no-show, or cancelled after all), the
+-- question is marked read, so it leaves the dashboard's unread list by itself.
 
 create table scheduling_private.outcome_requests (
     appointment_id uuid primary key references public.appointments (id) on delete cascade,
@@ -61,3 +62,22 @@ comment on function scheduling_private.request_visit_outcomes(timestamptz) is
 'Asks each clinician, once per visit, to record the outcome of a visit still confirmed or in progress an hour after its end (ended in the last 7 days); gives back how many visits. Run by the worker every minute.';
 revoke execute on function scheduling_private.request_visit_outcomes(timestamptz) from public;
 grant execute on function scheduling_private.request_visit_outcomes(timestamptz) to service_role;
+
+create function scheduling_private.tg_appointments__outcome_recorded() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+    update public.notifications as n set read_at = now()
+    where n.appointment_id = new.id and n.kind = 'outcome_due' and n.read_at is null;
+    return null;
+end
+$$;
+comment on function scheduling_private.tg_appointments__outcome_recorded() is
+'Marks the question about a visit''s outcome read once the outcome is recorded. SECURITY DEFINER: no API role may write another''s notification.';
+
+create trigger _720_outcome_recorded after update of status on public.appointments
+for each row when (new.status in ('completed', 'no_show', 'cancelled') and old.status is distinct from new.status)
+execute function scheduling_private.tg_appointments__outcome_recorded();
+
+revoke execute on all functions in schema scheduling_private from public;
