@@ -67,8 +67,31 @@ def pick(conn: psycopg.Connection, rng: random.Random, sql: str) -> str | None:
     return rng.choice(rows)[0] if rows else None
 
 
+def preferences_request(rng) -> tuple[str, str, list]:
+    """Turns channels on or off and changes the extra email reminders, as the dashboard's
+    settings page saves them (an upsert): the person's reminders are planned again. Extra offsets
+    stay within a day, so every planned reminder of the test days is still ahead."""
+    return (
+        "preferences",
+        "insert into notification_preferences"
+        " (user_id, phone, sms_enabled, push_enabled, in_app_enabled, extra_email_offsets_minutes)"
+        " values (auth.uid(), '+447700900123', %s, %s, %s, %s)"
+        " on conflict (user_id) do update set sms_enabled = excluded.sms_enabled,"
+        " push_enabled = excluded.push_enabled, in_app_enabled = excluded.in_app_enabled,"
+        " extra_email_offsets_minutes = excluded.extra_email_offsets_minutes",
+        [
+            rng.random() < 0.5,
+            rng.random() < 0.5,
+            rng.random() < 0.5,
+            rng.sample([120, 600, 1200], rng.randrange(3)),
+        ],
+    )
+
+
 def patient_request(conn, rng, me: str, clinicians: list[str], patients: list[str]) -> tuple[str, str, list]:
     roll = rng.random()
+    if roll < 0.05:
+        return preferences_request(rng)
     if roll < 0.5:
         return (
             "book",
@@ -143,11 +166,13 @@ def schedule_change_request(rng) -> tuple[str, str, list]:
 def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
     """Now and then changes a weekday's hours, toggles a day's override or switches time zone
     (as the dashboard does, a plain write under RLS), besides confirming, booking, moving and
-    cancelling."""
+    cancelling, and changes their own notification preferences."""
     roll = rng.random()
     if roll < 0.1:
         return schedule_change_request(rng)
-    if roll < 0.13:
+    if roll < 0.12:
+        return preferences_request(rng)
+    if roll < 0.15:
         return (
             "zone",
             "update clinicians set timezone = case when timezone = 'UTC' then 'Europe/Paris' else 'UTC' end"
@@ -160,15 +185,15 @@ def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[s
         f"select series_id from appointments where clinician_id = auth.uid() and series_id is not null"
         f" and status in {ACTIVE}",
     )
-    if roll < 0.16 or (roll < 0.27 and series is None):
+    if roll < 0.18 or (roll < 0.29 and series is None):
         return (
             "series",
             "select count(*) from book_appointment_series(%s, %s, %s, 30, 'follow_up', 'in_person', 2)",
             [me, rng.choice(patients), random_time(rng)],
         )
-    if roll < 0.2:
+    if roll < 0.22:
         return "cancel series", "select count(*) from cancel_appointment_series(%s, 'course over')", [series]
-    if roll < 0.27:
+    if roll < 0.29:
         return (
             "move series",
             "select count(*) from reschedule_appointment_series(%s, %s)",
@@ -330,6 +355,8 @@ def assert_derived_rows_agree(url: str, clinicians: list[str]) -> None:
         for constraint in EXCLUSION_CONSTRAINTS:
             assert active_appointments_missing_from_index(conn, constraint) == []
         assert appointments_whose_audit_disagrees(conn) == []
+        while conn.execute(PLAN_WAITING_REMINDERS).fetchone()[0]:
+            pass
         assert reminders_out_of_step(conn) == []
         assert reminder_jobs_out_of_step(conn) == []
         while conn.execute(FOLLOW_TIME_ZONES).fetchone()[0]:
@@ -354,6 +381,7 @@ def assert_derived_rows_agree(url: str, clinicians: list[str]) -> None:
 
 REFRESH_STATISTICS = "select scheduling_private.refresh_dirty_statistics()"
 FOLLOW_TIME_ZONES = "select scheduling_private.follow_time_zone_changes()"
+PLAN_WAITING_REMINDERS = "select scheduling_private.plan_waiting_reminders()"
 # A calendar pull's busy time, as the worker writes it: one clinician's block at a random
 # half hour of the test days, and another block gone.
 CHURN_BUSY_BLOCKS = """
@@ -374,7 +402,7 @@ def test_concurrent_changes_keep_every_derived_row_right(committed_database: str
     actors = [(patient, patient_request) for patient in patients] + [
         (clinician, scheduling_clinician_request) for clinician in clinicians
     ]
-    tasks = [REFRESH_STATISTICS, CHURN_BUSY_BLOCKS, FOLLOW_TIME_ZONES]
+    tasks = [REFRESH_STATISTICS, CHURN_BUSY_BLOCKS, FOLLOW_TIME_ZONES, PLAN_WAITING_REMINDERS]
 
     outcomes = run_together(committed_database, actors, tasks, clinicians, patients)
 
@@ -391,6 +419,7 @@ def test_concurrent_changes_keep_every_derived_row_right(committed_database: str
         "series",
         "cancel series",
         "move series",
+        "preferences",
     }, outcomes
     assert outcomes[("book", "PT409")] > 0, "no two requests ever wanted the same time"
     assert_derived_rows_agree(committed_database, clinicians)

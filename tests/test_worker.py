@@ -136,6 +136,7 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follow
             [connection, clinician],
         )
         conn.execute("update clinicians set timezone = 'Europe/London' where clinician_id = %s", [clinician])
+        conn.execute("insert into scheduling_private.reminder_replans (user_id) values (%s)", [patient])
 
     with running_worker(committed_database) as worker:
         status = wait_until(
@@ -176,6 +177,7 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follow
     assert "prune sms replies: 1" in stderr
     assert "prune calendar sync log: 1" in stderr
     assert "prune notifications: 1" in stderr
+    assert "plan reminders after preference changes: 1" in stderr
 
 
 def test_workers_are_woken_only_when_jobs_were_queued(committed_database: str) -> None:

@@ -49,6 +49,10 @@ PERIODIC_TASKS = [
     PeriodicTask("ask for visit outcomes", "select scheduling_private.request_visit_outcomes()", 60),
     # Appointments of clinicians who changed time zone take the new zone, visits to come first.
     PeriodicTask("follow time zone changes", "select scheduling_private.follow_time_zone_changes()", 60),
+    # People whose preference change found one of their visits busy get their reminders planned.
+    PeriodicTask(
+        "plan reminders after preference changes", "select scheduling_private.plan_waiting_reminders()", 60
+    ),
     # Days whose appointments or schedule changed get their statistics recomputed.
     PeriodicTask("refresh statistics", "select scheduling_private.refresh_dirty_statistics()", 60),
     # Connected calendars not pulled for 15 minutes get a pull job.

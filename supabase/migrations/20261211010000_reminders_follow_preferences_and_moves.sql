@@ -1,0 +1,222 @@
+-- Reminders follow the person's preferences and the visit's current time.
+--
+-- Reminders were planned once, when a visit was confirmed, from the preferences of that moment.
+-- Two things then left them wrong:
+-- - A person who turned a channel off (no more texts) still got the texts planned before, and
+--   one who turned a channel on, or added an email a week before, got it only for visits
+--   confirmed afterwards.
+-- - A visit moved after a reminder went out (the common case: the reminder is what makes people
+--   ask to move) had no reminder before its new time, and a visit confirmed too late for its
+--   day-before reminder and then moved to next week had none either.
+--
+-- Now plan_reminders(visits, people) makes those people's reminders for those visits what their
+-- preferences plan for the visit's current time: a planned reminder whose time is still ahead is
+-- pending with its job queued (added if missing; made pending again if it was cancelled, sent or
+-- failed), and a pending one the preferences no longer plan is cancelled with its job. Reminders
+-- that are due but not yet delivered are left to the worker. It runs when a person's
+-- preferences change (for their confirmed visits to come) and when a confirmed visit moves (for
+-- both people), after the move has shifted the pending reminders. The appointment's
+-- reminder_sent_24h / reminder_sent_1h then speak of its current time: a move clears them.
+
+-- What each person's preferences plan: channel and offset (a few rows a person).
+create function scheduling_private.reminder_plans(people uuid[]) returns table (
+    person uuid, channel text, offset_minutes integer
+)
+language sql stable
+set search_path = ''
+as $$
+    select person, plan.channel, plan.offset_minutes
+    from unnest(people) as person
+    cross join lateral scheduling_private.reminder_plan(person) as plan
+$$;
+
+-- The visits are joined from unnest(visit_ids) and the plans are a few rows: a clinician with a
+-- thousand visits to come is planned in one pass over their reminders (an `= any(array)` test
+-- per reminder, or a join with every planned reminder, grows with the square of that).
+create function scheduling_private.plan_reminders(visit_ids uuid[], people uuid[]) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+    -- Pending reminders no longer planned: the visit is not confirmed, or its person's
+    -- preferences no longer hold that channel and offset.
+    with plans as materialized (
+        select * from scheduling_private.reminder_plans(people)
+    ), dropped as (
+        update public.appointment_reminders as r set status = 'cancelled'
+        from unnest(visit_ids) as visit (id)
+        inner join public.appointments as a on visit.id = a.id
+        where r.appointment_id = a.id and r.user_id = any(people) and r.status = 'pending'
+            and (a.status <> 'confirmed' or not exists (
+                select from plans as p
+                where (p.person, p.channel, p.offset_minutes) = (r.user_id, r.channel, r.offset_minutes)
+            ))
+        returning r.id
+    )
+    update scheduling_private.jobs as j set status = 'cancelled'
+    where j.dedupe_key in (select 'reminder:' || d.id from dropped as d) and j.status = 'queued';
+
+    -- Planned reminders whose time is still ahead: added, or made pending again.
+    with armed as (
+        insert into public.appointment_reminders as r (appointment_id, user_id, channel, offset_minutes, scheduled_for)
+        select a.id, p.person, p.channel, p.offset_minutes, a.scheduled_start - make_interval(mins => p.offset_minutes)
+        from unnest(visit_ids) as visit (id)
+        inner join public.appointments as a on visit.id = a.id
+        inner join scheduling_private.reminder_plans(people) as p on p.person in (a.patient_id, a.clinician_id)
+        where a.status = 'confirmed' and a.scheduled_start - make_interval(mins => p.offset_minutes) > now()
+        on conflict on constraint appointment_reminders_once do update
+        set status = 'pending', scheduled_for = excluded.scheduled_for, sent_at = null, attempts = 0, last_error = null
+        where r.status <> 'pending'
+        returning r.id, r.channel, r.scheduled_for
+    )
+    insert into scheduling_private.jobs as j (kind, payload, run_after, dedupe_key)
+    select 'reminder_' || a.channel, jsonb_build_object('reminder_id', a.id), a.scheduled_for, 'reminder:' || a.id
+    from armed as a
+    -- A finished job of the reminder is queued again; a running one is left to its worker.
+    on conflict (dedupe_key) do update
+    set status = 'queued', run_after = excluded.run_after, attempts = 0, last_error = null,
+        locked_by = null, locked_until = null
+    where j.status <> 'running';
+end
+$$;
+comment on function scheduling_private.plan_reminders(uuid[], uuid[]) is
+'Makes these people''s reminders for these visits what their preferences plan for the visits'' current times.';
+
+-- People whose reminders a preference change could not all plan again: some visit was being
+-- changed at that moment. The worker's round plans them.
+create table scheduling_private.reminder_replans (
+    user_id uuid primary key references auth.users (id) on delete cascade,
+    requested_at timestamptz not null default now()
+);
+comment on table scheduling_private.reminder_replans is
+'People whose reminders still need planning again after a change of their preferences; the worker does it.';
+
+-- The caller holds the person's booking turns, so no booking, confirmation or move of their
+-- visits is under way or can start. A visit another transaction holds (its row locked first,
+-- it waits for the turn) is skipped rather than waited for, as whoever holds a turn must never
+-- wait for a row: returns false when one was.
+create function scheduling_private.plan_reminders_of(person uuid) returns boolean
+language plpgsql
+set search_path = ''
+as $$
+declare
+    visits uuid [] := array(
+        select a.id from public.appointments as a
+        where (a.patient_id = person or a.clinician_id = person)
+            and a.status = 'confirmed' and a.scheduled_start > now()
+        order by a.id
+        for share skip locked
+    );
+begin
+    perform scheduling_private.plan_reminders(visits, array[person]);
+    -- Under the turns no visit of theirs becomes confirmed: any more now are the skipped ones.
+    return cardinality(visits) = (
+        select count(*) from public.appointments as a
+        where (a.patient_id = person or a.clinician_id = person)
+            and a.status = 'confirmed' and a.scheduled_start > now()
+    );
+end
+$$;
+
+create function scheduling_private.tg_notification_preferences__plan_reminders() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    person uuid := coalesce(new.user_id, old.user_id);
+begin
+    -- A deleted account takes its preferences with it: nothing to plan.
+    if tg_op = 'DELETE' and not exists (select from auth.users as u where u.id = person) then
+        return null;
+    end if;
+    -- Waits for bookings of the person's under way (they read the old preferences); later
+    -- ones wait for this change and read the new.
+    perform scheduling_private.lock_booking(person, person);
+    if not scheduling_private.plan_reminders_of(person) then
+        insert into scheduling_private.reminder_replans (user_id) values (person)
+        on conflict (user_id) do update set requested_at = excluded.requested_at;
+    end if;
+    return null;
+end
+$$;
+comment on function scheduling_private.tg_notification_preferences__plan_reminders() is
+'Plans a person''s reminders again when their channels, offsets, email or phone change. SECURITY DEFINER: the person''s own update runs it.';
+
+-- The worker's round: never waits, neither for a person's turns nor for their visits' rows;
+-- whoever is busy stays queued for the next round.
+create function scheduling_private.plan_waiting_reminders(batch integer default 100) returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+    waiting record;
+    planned integer := 0;
+begin
+    for waiting in
+        select q.user_id from scheduling_private.reminder_replans as q
+        order by q.requested_at
+        limit batch
+        for update skip locked
+    loop
+        -- lock_booking's keys, tried without waiting
+        continue when not (
+            pg_catalog.pg_try_advisory_xact_lock(1, pg_catalog.hashtext(waiting.user_id::text))
+            and pg_catalog.pg_try_advisory_xact_lock(2, pg_catalog.hashtext(waiting.user_id::text))
+        );
+        if scheduling_private.plan_reminders_of(waiting.user_id) then
+            delete from scheduling_private.reminder_replans as q where q.user_id = waiting.user_id;
+            planned := planned + 1;
+        end if;
+    end loop;
+    return planned;
+end
+$$;
+comment on function scheduling_private.plan_waiting_reminders(integer) is
+'Plans again the reminders of up to `batch` people a preference change left queued; gives back how many. Run by the worker every minute.';
+
+create trigger _700_plan_reminders after insert or delete on public.notification_preferences
+for each row execute function scheduling_private.tg_notification_preferences__plan_reminders();
+create trigger _700_plan_reminders_on_change after update on public.notification_preferences
+for each row when (
+    (old.email_enabled, old.sms_enabled, old.push_enabled, old.in_app_enabled, old.extra_email_offsets_minutes, old.email, old.phone)
+    is distinct from
+    (new.email_enabled, new.sms_enabled, new.push_enabled, new.in_app_enabled, new.extra_email_offsets_minutes, new.email, new.phone)
+)
+execute function scheduling_private.tg_notification_preferences__plan_reminders();
+
+-- After _700_reminders_and_notices has moved the pending reminders (and cancelled those whose
+-- new time has passed): the ones that went out for the old time, or were never planned, are
+-- planned for the new one.
+create function scheduling_private.tg_appointments__reminders_for_new_time() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+    perform scheduling_private.plan_reminders(array[new.id], array[new.patient_id, new.clinician_id]);
+    return null;
+end
+$$;
+create trigger _705_reminders_for_new_time after update of scheduled_start on public.appointments
+for each row when (
+    old.status = 'confirmed' and new.status = 'confirmed' and old.scheduled_start is distinct from new.scheduled_start
+)
+execute function scheduling_private.tg_appointments__reminders_for_new_time();
+
+create function scheduling_private.tg_appointments__clear_reminder_flags() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    new.reminder_sent_24h := false;
+    new.reminder_sent_1h := false;
+    return new;
+end
+$$;
+create trigger _200_clear_reminder_flags before update of scheduled_start on public.appointments
+for each row when (
+    old.scheduled_start is distinct from new.scheduled_start and (old.reminder_sent_24h or old.reminder_sent_1h)
+)
+execute function scheduling_private.tg_appointments__clear_reminder_flags();
+
+revoke execute on all functions in schema scheduling_private from public;
+grant execute on function scheduling_private.plan_waiting_reminders(integer) to service_role;
