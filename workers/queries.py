@@ -13,6 +13,15 @@ select scheduling_private.fail_job(
 )
 """
 
+# The reminder's visit, locked before the reminder: whoever changes a visit locks its row
+# first and its reminders after (a move moves them), and the delivery ends by updating the
+# visit (its reminder_sent_* flags); taking the reminder first could deadlock with a move.
+LOCK_VISIT_OF_REMINDER = """
+select a.id from public.appointments as a
+where a.id = (select r.appointment_id from public.appointment_reminders as r where r.id = %s)
+for no key update
+"""
+
 # The reminder with what its message needs, locked for the delivering transaction.
 REMINDER_FOR_DELIVERY = """
 select
