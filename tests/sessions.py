@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import psycopg
 
+from workers.calendars import queries as calendar_queries
+
 
 def next_days_at(days: int, at: time) -> datetime:
     return datetime.combine(datetime.now(UTC).date() + timedelta(days=days), at, tzinfo=UTC)
@@ -175,3 +177,22 @@ def offer_one_time(conn: psycopg.Connection, sender: str, to: str, day: int) -> 
     conn.execute("select tests.clear_authentication()")
     conn.commit()
     return offer
+
+
+RECONNECT_NEEDED = "reconnect needed: invalid_grant: Token has been expired or revoked."
+
+
+def calendar_paused_for_reconnect(
+    conn: psycopg.Connection, user: str, provider: str, calendar: str, name: str
+) -> str:
+    """A calendar connection of `user` that the worker has just paused, its provider having
+    refused our access (the worker's own statement); returns its id."""
+    connection = conn.execute(
+        "insert into calendar_sync_connections (user_id, provider, calendar_id, calendar_name)"
+        " values (%s, %s, %s, %s) returning id",
+        [user, provider, calendar, name],
+    ).fetchone()[0]
+    conn.execute(
+        calendar_queries.MARK_CONNECTION, {"id": connection, "status": "failed", "error": RECONNECT_NEEDED}
+    )
+    return connection

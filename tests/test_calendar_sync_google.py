@@ -273,6 +273,10 @@ def test_an_expired_token_is_refreshed_once_and_a_revoked_one_pauses_the_connect
             "select count(*) from scheduling_private.jobs"
             " where kind like 'calendar_%%' and status in ('queued', 'running')"
         ).fetchone()[0]
+        told = conn.execute(
+            "select body from notifications where kind = 'calendar_reconnect_needed' and user_id = %s",
+            [clinic["clinician"]],
+        ).fetchall()
 
     assert google.state.oauth.refreshes == 1
     assert refreshed_push == 1
@@ -280,6 +284,9 @@ def test_an_expired_token_is_refreshed_once_and_a_revoked_one_pauses_the_connect
     assert (status, enabled) == ("failed", False)
     assert error.startswith("reconnect needed")
     assert waiting == 0  # nothing retries a refused authorization
+    [(body,)] = told
+    assert body.startswith('Google Calendar "')
+    assert error.removeprefix("reconnect needed: ").rstrip(".") in body
 
 
 @pytest.mark.parametrize(

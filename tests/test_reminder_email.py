@@ -13,7 +13,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
-from tests.sessions import block_the_earlier_time, offer_of_earlier_time, offer_one_time
+from tests.sessions import (
+    block_the_earlier_time,
+    calendar_paused_for_reconnect,
+    offer_of_earlier_time,
+    offer_one_time,
+)
 from workers import jobs
 from workers.localdb import free_port
 from workers.settings import Settings, SmtpSettings
@@ -506,3 +511,36 @@ def test_a_waitlist_offer_of_time_blocked_since_is_emailed_as_withdrawn(committe
         f"Your visit on {visit_start.astimezone(ZoneInfo('UTC')):%a %d %b at %H:%M} stays as it was." in text
     )
     assert "You are still on the waitlist: you will hear when another time comes free." in text
+
+
+def test_a_calendar_that_needs_connecting_again_is_emailed_to_its_owner(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute(
+            "select tests.create_clinician('dr.who@example.com', 'Europe/London')"
+        ).fetchone()[0]
+        work = calendar_paused_for_reconnect(conn, clinician, "google", "work@example.com", "Work")
+        home = calendar_paused_for_reconnect(conn, clinician, "caldav", "home", "Home")
+        # Home is connected again before a worker runs: its notice has nothing left to say.
+        conn.execute(
+            "update calendar_sync_connections set sync_enabled = true, last_sync_error = null where id = %s",
+            [home],
+        )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2
+        stopped = conn.execute("select last_sync_at from calendar_sync_connections where id = %s", [work])
+        stopped_at = stopped.fetchone()[0].astimezone(ZoneInfo("Europe/London"))
+
+    [message] = received.messages
+    assert (message["To"], message["Subject"]) == (
+        "dr.who@example.com",
+        'Reconnect your calendar: Google Calendar "Work"',
+    )
+    assert message.get_content().replace("\r\n", "\n") == (
+        'Google Calendar "Work" stopped syncing with the clinic\'s scheduling'
+        f" on {stopped_at:%a %d %b at %H:%M}: the provider refused our access"
+        " (invalid_grant: Token has been expired or revoked).\n\n"
+        "Until you connect it again, new and changed visits are not sent to it, and the times it shows you"
+        " busy no longer keep patients from booking them.\n\n"
+        "Connect it again: https://clinic.example/settings/calendars\n"
+    )

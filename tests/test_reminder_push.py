@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 
 from tests.providers.push_service import LocalPushService
-from tests.sessions import offer_one_time
+from tests.sessions import calendar_paused_for_reconnect, offer_one_time
 from workers import jobs
 from workers.settings import Settings, WebPushSettings
 
@@ -174,3 +174,21 @@ def test_a_withdrawn_offer_is_pushed_after_the_offer(committed_database, push) -
         ("phone", {"title": "New appointment times", "url": link}),
         ("phone", {"title": "Appointment times withdrawn", "url": link}),
     ]
+
+
+def test_a_calendar_that_needs_connecting_again_is_pushed_until_it_is(committed_database, push) -> None:
+    service, settings = push
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        subscribe(conn, service, clinician, "laptop")
+        calendar_paused_for_reconnect(conn, clinician, "google", "work@example.com", "Work")
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        home = calendar_paused_for_reconnect(conn, clinician, "caldav", "home", "Home")
+        conn.execute("update calendar_sync_connections set sync_enabled = true where id = %s", [home])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+
+    assert [(name, message) for name, message in service.state.received] == [
+        ("laptop", {"title": "Reconnect your calendar", "url": "https://clinic.example/settings/calendars"}),
+    ], "the second calendar was connected again before a worker ran: not pushed"

@@ -9,7 +9,12 @@ import psycopg
 import pytest
 
 from tests.providers.twilio_api import LocalTwilio
-from tests.sessions import block_the_earlier_time, offer_of_earlier_time, offer_one_time
+from tests.sessions import (
+    block_the_earlier_time,
+    calendar_paused_for_reconnect,
+    offer_of_earlier_time,
+    offer_one_time,
+)
 from workers import jobs
 from workers.settings import Settings, TwilioSettings
 
@@ -362,3 +367,24 @@ def test_a_withdrawn_request_is_texted_to_the_clinician(committed_database, twil
         "+15005550007",
         "Your patient withdrew the times they asked for; nothing was booked.",
     )
+
+
+def test_a_calendar_that_needs_connecting_again_is_texted_to_its_owner(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled)"
+            " values (%s, '+15005550006', true)",
+            [clinician],
+        )
+        calendar_paused_for_reconnect(conn, clinician, "microsoft", "AAMkAD", "Calendar")
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [(m["to"], m["body"]) for m in server.state.sent] == [
+        (
+            "+15005550006",
+            'Your Outlook calendar "Calendar" stopped syncing with the clinic\'s scheduling.'
+            " Connect it again: https://clinic.example/settings/calendars",
+        )
+    ]

@@ -113,6 +113,21 @@ where first.id = %(appointment_id)s
 order by a.scheduled_start
 """
 
+# A calendar connection paused until its owner connects it again, as its owner reads of it;
+# none once they have (or have removed it).
+CONNECTION_FOR_NOTICE = """
+select
+    c.id, c.last_sync_at, scheduling_private.calendar_label(c) as calendar_label,
+    rtrim(regexp_replace(c.last_sync_error, '^reconnect needed: ', ''), '.') as refusal,
+    coalesce(p.email, u.email) as email, p.phone,
+    coalesce(p.timezone, cl.timezone, 'UTC') as reader_timezone
+from public.calendar_sync_connections as c
+join auth.users as u on u.id = c.user_id
+left join public.notification_preferences as p on p.user_id = c.user_id
+left join public.clinicians as cl on cl.clinician_id = c.user_id
+where c.id = %(connection_id)s and not c.sync_enabled
+"""
+
 # moves_visit_at: the start of the booked visit that accepting moves (a waitlist entry to move
 # a visit earlier), else null.
 OFFER_FOR_NOTICE = """

@@ -1,5 +1,6 @@
 """Immediate notices by email, SMS and push: requested, confirmed, moved, cancelled, a request
-lapsed, a series requested, confirmed, moved or cancelled, and times offered or withdrawn."""
+lapsed, a series requested, confirmed, moved or cancelled, times offered or withdrawn, and a
+calendar that needs connecting again."""
 
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ SERIES_QUERIES = {"series_rescheduled": queries.MOVED_SERIES_FOR_NOTICE}
 # About times offered in a conversation or from the waitlist (a patient's request included).
 OFFER_NOTICES = ("offer_received", "offer_withdrawn")
 
+# About one of the reader's calendar connections; the dashboard page where they connect it again.
+CONNECTION_NOTICES = ("calendar_reconnect_needed",)
+CALENDAR_SETTINGS_PAGE = "settings/calendars"
+
 
 def notice_subject(cursor: psycopg.Cursor, notice: dict) -> dict | None:
     """The appointment or offer a notice is about, as its recipient reads it (None: gone); for
@@ -63,6 +68,8 @@ def notice_subject(cursor: psycopg.Cursor, notice: dict) -> dict | None:
         return visits[0] | {"visits": visits} if visits else None
     if notice["kind"] in OFFER_NOTICES:
         return cursor.execute(queries.OFFER_FOR_NOTICE, notice).fetchone()
+    if notice["kind"] in CONNECTION_NOTICES:
+        return cursor.execute(queries.CONNECTION_FOR_NOTICE, notice).fetchone()
     raise ValueError(f"unknown notice kind {notice['kind']!r}")
 
 
@@ -88,12 +95,33 @@ def deliver_email_notice(conn: psycopg.Connection, job: dict, settings: Settings
             intro=intro,
             cancelled=cancelled,
         )
+    elif notice["kind"] in CONNECTION_NOTICES:
+        message = reconnect_message(subject, sender, message_id, settings.app_base_url)
     else:
         message = offer_message(
             subject, sender, message_id, settings.app_base_url, withdrawn=notice["kind"] == "offer_withdrawn"
         )
     SmtpSender(settings.smtp).send(message)
     return "sent"
+
+
+def reconnect_message(connection: dict, sender: str, message_id: str, app_base_url: str):
+    """What stopped, since when, what it costs the reader, and where to connect it again."""
+    stopped = connection["last_sync_at"].astimezone(ZoneInfo(connection["reader_timezone"]))
+    text = (
+        f"{connection['calendar_label']} stopped syncing with the clinic's scheduling on"
+        f" {stopped:%a %d %b at %H:%M}: the provider refused our access ({connection['refusal']}).\n\n"
+        "Until you connect it again, new and changed visits are not sent to it, and the times it"
+        " shows you busy no longer keep patients from booking them.\n\n"
+        f"Connect it again: {app_base_url}/{CALENDAR_SETTINGS_PAGE}\n"
+    )
+    return plain_message(
+        to=connection["email"],
+        sender=sender,
+        message_id=message_id,
+        subject=f"Reconnect your calendar: {connection['calendar_label']}",
+        text=text,
+    )
 
 
 def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str, withdrawn: bool):
@@ -189,6 +217,11 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         text = f"Your {len(row['visits'])} appointments with {with_whom(row)} are {what}."
     elif kind == "offer_withdrawn":
         text = withdrawal_text(row)
+    elif kind in CONNECTION_NOTICES:
+        text = (
+            f"Your {row['calendar_label']} stopped syncing with the clinic's scheduling."
+            f" Connect it again: {settings.app_base_url}/{CALENDAR_SETTINGS_PAGE}"
+        )
     elif row["moves_visit_at"] is not None:
         visit = row["moves_visit_at"].astimezone(ZoneInfo(row["reader_timezone"]))
         link = f"{settings.app_base_url}/offers/{row['id']}"
@@ -220,6 +253,7 @@ PUSH_TITLES = {
     "series_cancelled": "Appointments cancelled",
     "offer_received": "New appointment times",
     "offer_withdrawn": "Appointment times withdrawn",
+    "calendar_reconnect_needed": "Reconnect your calendar",
 }
 
 
@@ -229,11 +263,15 @@ def deliver_push_notice(conn: psycopg.Connection, job: dict, settings: Settings)
     notice = job["payload"]
     if notice["kind"] not in PUSH_TITLES:
         raise ValueError(f"unknown notice kind {notice['kind']!r}")
-    target = (
-        f"offers/{notice['offer_id']}"
-        if notice.get("offer_id")
-        else f"appointments/{notice['appointment_id']}"
-    )
+    if notice["kind"] in CONNECTION_NOTICES:
+        with conn.cursor(row_factory=dict_row) as cursor:
+            if notice_subject(cursor, notice) is None:
+                return "skipped: connected again"
+        target = CALENDAR_SETTINGS_PAGE
+    elif notice.get("offer_id"):
+        target = f"offers/{notice['offer_id']}"
+    else:
+        target = f"appointments/{notice['appointment_id']}"
     message = {"title": PUSH_TITLES[notice["kind"]], "url": f"{settings.app_base_url}/{target}"}
     delivered = PushSender(settings.webpush).send(conn, notice["user_id"], message)
     return f"pushed to {delivered} subscription(s)"
