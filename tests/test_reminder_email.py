@@ -544,3 +544,25 @@ def test_a_calendar_that_needs_connecting_again_is_emailed_to_its_owner(committe
         " busy no longer keep patients from booking them.\n\n"
         "Connect it again: https://clinic.example/settings/calendars\n"
     )
+
+
+def test_a_request_still_waiting_a_day_before_is_emailed_to_the_clinician(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        request = conn.execute(
+            "select tests.add_appointment(%s, %s, now() + interval '20 hours', 30, 'requested')",
+            [clinician, patient],
+        ).fetchone()[0]
+        conn.execute(
+            "update appointments set created_at = now() - interval '2 hours' where id = %s", [request]
+        )
+        assert conn.execute("select scheduling_private.nudge_waiting_requests()").fetchone()[0] == 1
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+
+    [message] = received.messages
+    assert message["To"] == "dr.who@example.com"
+    assert message["Subject"].startswith("Waiting: ")
+    assert "still waits for you" in message.get_body(("plain",)).get_content()

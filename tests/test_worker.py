@@ -103,6 +103,13 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follow
         new_request = conn.execute(
             "select tests.add_appointment(%s, %s, tests.days_ahead(3), 30, 'requested')", [clinician, patient]
         ).fetchone()[0]
+        waiting_request = conn.execute(
+            "select tests.add_appointment(%s, %s, now() + interval '5 hours', 30, 'requested')",
+            [clinician, patient],
+        ).fetchone()[0]
+        conn.execute(
+            "update appointments set created_at = now() - interval '2 hours' where id = %s", [waiting_request]
+        )
         conn.execute(
             "insert into scheduling_private.deferred_notices (user_id, kind, title, appointment_id)"
             " values (%s, 'appointment_requested', 'Appointment requested', %s)",
@@ -170,7 +177,7 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follow
     assert "lapse unconfirmed requests: 1" in stderr
     assert announced == 1 and "send request notices: 1" in stderr
     assert request_zone == "Europe/London"
-    assert "follow time zone changes: 2" in stderr  # both of its appointments
+    assert "follow time zone changes: 3" in stderr  # each of its appointments
     assert "expire waitlist entries: 1" in stderr
     assert "ask for visit outcomes: 1" in stderr
     assert "prune finished jobs: 1" in stderr
@@ -178,6 +185,7 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follow
     assert "prune calendar sync log: 1" in stderr
     assert "prune notifications: 1" in stderr
     assert "plan reminders after preference changes: 1" in stderr
+    assert "remind clinicians of waiting requests: 1" in stderr
 
 
 def test_workers_are_woken_only_when_jobs_were_queued(committed_database: str) -> None:

@@ -45,6 +45,10 @@ PERIODIC_TASKS = [
     PeriodicTask("send request notices", "select scheduling_private.send_deferred_notices()", 15),
     # Requests still unconfirmed when their time is over are cancelled, with a notice.
     PeriodicTask("lapse unconfirmed requests", "select scheduling_private.lapse_unconfirmed_requests()", 60),
+    # Clinicians are reminded, once per request, of one still unconfirmed within a day of its time.
+    PeriodicTask(
+        "remind clinicians of waiting requests", "select scheduling_private.nudge_waiting_requests()", 60
+    ),
     # Clinicians are asked, once per visit, to record how a visit still open an hour after its end went.
     PeriodicTask("ask for visit outcomes", "select scheduling_private.request_visit_outcomes()", 60),
     # Appointments of clinicians who changed time zone take the new zone, visits to come first.

@@ -1,6 +1,6 @@
-"""Immediate notices by email, SMS and push: requested, confirmed, moved, cancelled, a request
-lapsed, a series requested, confirmed, moved or cancelled, times offered or withdrawn, and a
-calendar that needs connecting again."""
+"""Immediate notices by email, SMS and push: requested, a request still waiting a day before,
+confirmed, moved, cancelled, a request lapsed, a series requested, confirmed, moved or
+cancelled, times offered or withdrawn, and a calendar that needs connecting again."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ APPOINTMENT_NOTICES = {
         "Requested",
         "Your patient asked for this appointment. Confirm it, or decline it, in the clinic's app:"
         " a request nobody confirms is cancelled once its time is over.",
+        False,
+    ),
+    "request_waiting": (
+        "Waiting",
+        "Your patient's request for this appointment, within a day now, still waits for you. Confirm it,"
+        " or decline it, in the clinic's app: a request nobody confirms is cancelled once its time is over.",
         False,
     ),
     "appointment_confirmed": ("Confirmed", "Your appointment is confirmed.", False),
@@ -172,6 +178,7 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str, 
 # local time.
 SMS_APPOINTMENT_NOTICES = {
     "appointment_requested": "requested for {start}; confirm or decline it in the app",
+    "request_waiting": "requested for {start} and still waits for you; confirm or decline it in the app",
     "appointment_confirmed": "confirmed {start}",
     "appointment_rescheduled": "moved to {start}",
     "appointment_cancelled": "cancelled (was {start})",
@@ -243,6 +250,7 @@ def withdrawal_text(offer: dict) -> str:
 
 PUSH_TITLES = {
     "appointment_requested": "Appointment requested",
+    "request_waiting": "Appointment request waiting",
     "series_requested": "Appointments requested",
     "appointment_confirmed": "Appointment confirmed",
     "appointment_rescheduled": "Appointment moved",
