@@ -388,3 +388,29 @@ def test_a_calendar_that_needs_connecting_again_is_texted_to_its_owner(committed
             " Connect it again: https://clinic.example/settings/calendars",
         )
     ]
+
+
+def test_a_request_still_waiting_a_day_before_is_texted_to_the_clinician(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = both_texting(conn, "+15005550006", "+15005550007")
+        request = conn.execute(
+            "select tests.add_appointment(%s, %s, date_trunc('minute', now()) + interval '20 hours', 30,"
+            " 'requested')",
+            [clinician, patient],
+        ).fetchone()[0]
+        start = conn.execute(
+            "update appointments set created_at = now() - interval '2 hours' where id = %s"
+            " returning scheduled_start",
+            [request],
+        ).fetchone()[0]
+        conn.execute("select scheduling_private.nudge_waiting_requests()")
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+    assert [(m["to"], m["body"]) for m in server.state.sent] == [
+        (
+            "+15005550007",
+            f"Your appointment with your patient is requested for {start:%a %d %b at %H:%M} and still waits"
+            " for you; confirm or decline it in the app.",
+        )
+    ]
