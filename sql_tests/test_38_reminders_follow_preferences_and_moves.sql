@@ -1,7 +1,7 @@
 -- A person's reminders follow their preferences when they change them, and a confirmed visit's
 -- reminders follow it when it moves, those that went out for the old time included.
 begin;
-select plan(23);
+select plan(24);
 
 do $$
 declare
@@ -91,6 +91,15 @@ select is(
     'turning texts on and push off: the text is planned with its job, the push reminder cancelled'
 );
 select is(pg_temp.stray_jobs(), 0::bigint, 'the push reminder''s job is cancelled with it');
+select results_eq(
+    $$
+        select j.kind, j.status from scheduling_private.jobs as j
+        where j.kind like 'notice_%' and j.payload ->> 'user_id' = tests.get_user_id('patient@example.com')::text
+        order by j.kind
+    $$,
+    $$values ('notice_email', 'queued'), ('notice_push', 'cancelled')$$,
+    'the confirmation''s push notice still waiting is dropped too; its email still goes'
+);
 select is(
     pg_temp.pending(tests.days_ahead(5, '10:00'), 'clin@example.com'),
     'email@1440=true in_app@60=true in_app@1440=true push@60=true',
