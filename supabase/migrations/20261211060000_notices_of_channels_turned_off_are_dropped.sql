@@ -5,7 +5,8 @@
 -- still got the notices queued before, and on a server where no worker delivers a channel
 -- (no SMS provider configured, say) those wait for good. Now the change cancels that person's
 -- notice jobs still `queued` on each channel their preferences no longer have
--- (notice_channels, 20261211020000). A notice a worker has already taken goes out.
+-- (notice_channels, 20261211020000). A notice a worker has already taken goes out, as does one
+-- another transaction holds at that moment.
 
 create function scheduling_private.tg_notification_preferences__drop_notices() returns trigger
 language plpgsql security definer
@@ -14,13 +15,20 @@ as $$
 declare
     person uuid := coalesce(new.user_id, old.user_id);
 begin
+    -- Jobs another transaction holds are left to it (a worker taking one, an offer's end
+    -- cancelling its notices): this runs under the person's booking turns, and whoever holds a
+    -- turn never waits for a row (waiting here deadlocked with expire_offers).
     update scheduling_private.jobs as j set status = 'cancelled'
-    where j.status = 'queued'
-        and j.kind in ('notice_email', 'notice_push', 'notice_sms')
-        and j.payload ->> 'user_id' = person::text
-        and substr(j.kind, length('notice_') + 1) not in (
-            select channel from scheduling_private.notice_channels(person) as channel
-        );
+    where j.id in (
+        select q.id from scheduling_private.jobs as q
+        where q.status = 'queued'
+            and q.kind in ('notice_email', 'notice_push', 'notice_sms')
+            and q.payload ->> 'user_id' = person::text
+            and substr(q.kind, length('notice_') + 1) not in (
+                select channel from scheduling_private.notice_channels(person) as channel
+            )
+        for update skip locked
+    );
     return null;
 end
 $$;
