@@ -118,7 +118,7 @@ order by a.scheduled_start
 CONNECTION_FOR_NOTICE = """
 select
     c.id, c.last_sync_at, scheduling_private.calendar_label(c) as calendar_label,
-    rtrim(regexp_replace(c.last_sync_error, '^reconnect needed: ', ''), '.') as refusal,
+    scheduling_private.calendar_refusal(c) as refusal,
     coalesce(p.email, u.email) as email, p.phone,
     coalesce(p.timezone, cl.timezone, 'UTC') as reader_timezone
 from public.calendar_sync_connections as c

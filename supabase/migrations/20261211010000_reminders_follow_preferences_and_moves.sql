@@ -11,12 +11,16 @@
 --
 -- Now plan_reminders(visits, people) makes those people's reminders for those visits what their
 -- preferences plan for the visit's current time: a planned reminder whose time is still ahead is
--- pending with its job queued (added if missing; made pending again if it was cancelled, sent or
--- failed), and a pending one the preferences no longer plan is cancelled with its job. Reminders
--- that are due but not yet delivered are left to the worker. It runs when a person's
--- preferences change (for their confirmed visits to come) and when a confirmed visit moves (for
--- both people), after the move has shifted the pending reminders. The appointment's
--- reminder_sent_24h / reminder_sent_1h then speak of its current time: a move clears them.
+-- pending at that time with its job queued (added if missing; moved if it was pending for
+-- another time; made pending again if it was cancelled, sent or failed), and a pending one that
+-- is no longer planned (the visit is not confirmed, the preferences dropped it, or a move put
+-- its time in the past) is cancelled with its job. Reminders due at their own time but not yet
+-- delivered are left to the worker. It is the one way reminders are planned: when a visit is
+-- confirmed, stops (cancelled, no-show, completed) or moves, for both people
+-- (tg_appointments__reminders_and_notices, restated below with it in place of its own
+-- statements), and when a person's preferences change, for their confirmed visits to come. The
+-- appointment's reminder_sent_24h / reminder_sent_1h then speak of its current time: a move
+-- clears them.
 
 -- What each person's preferences plan: channel and offset (a few rows a person).
 create function scheduling_private.reminder_plans(people uuid[]) returns table (
@@ -38,8 +42,8 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-    -- Pending reminders no longer planned: the visit is not confirmed, or its person's
-    -- preferences no longer hold that channel and offset.
+    -- Pending reminders no longer planned: the visit is not confirmed, its person's preferences
+    -- no longer hold that channel and offset, or a move put its time in the past.
     with plans as materialized (
         select * from scheduling_private.reminder_plans(people)
     ), dropped as (
@@ -47,16 +51,24 @@ begin
         from unnest(visit_ids) as visit (id)
         inner join public.appointments as a on visit.id = a.id
         where r.appointment_id = a.id and r.user_id = any(people) and r.status = 'pending'
-            and (a.status <> 'confirmed' or not exists (
-                select from plans as p
-                where (p.person, p.channel, p.offset_minutes) = (r.user_id, r.channel, r.offset_minutes)
-            ))
+            and (
+                a.status <> 'confirmed'
+                or not exists (
+                    select from plans as p
+                    where (p.person, p.channel, p.offset_minutes) = (r.user_id, r.channel, r.offset_minutes)
+                )
+                or (
+                    a.scheduled_start - make_interval(mins => r.offset_minutes) <> r.scheduled_for
+                    and a.scheduled_start - make_interval(mins => r.offset_minutes) <= now()
+                )
+            )
         returning r.id
     )
     update scheduling_private.jobs as j set status = 'cancelled'
     where j.dedupe_key in (select 'reminder:' || d.id from dropped as d) and j.status = 'queued';
 
-    -- Planned reminders whose time is still ahead: added, or made pending again.
+    -- Planned reminders whose time is still ahead: added, moved to that time, or made pending
+    -- again (a pending one keeps its attempts, as its queued job does).
     with armed as (
         insert into public.appointment_reminders as r (appointment_id, user_id, channel, offset_minutes, scheduled_for)
         select a.id, p.person, p.channel, p.offset_minutes, a.scheduled_start - make_interval(mins => p.offset_minutes)
@@ -65,16 +77,21 @@ begin
         inner join scheduling_private.reminder_plans(people) as p on p.person in (a.patient_id, a.clinician_id)
         where a.status = 'confirmed' and a.scheduled_start - make_interval(mins => p.offset_minutes) > now()
         on conflict on constraint appointment_reminders_once do update
-        set status = 'pending', scheduled_for = excluded.scheduled_for, sent_at = null, attempts = 0, last_error = null
-        where r.status <> 'pending'
+        set status = 'pending', scheduled_for = excluded.scheduled_for, sent_at = null,
+            attempts = case when r.status = 'pending' then r.attempts else 0 end,
+            last_error = case when r.status = 'pending' then r.last_error end
+        where r.status <> 'pending' or r.scheduled_for <> excluded.scheduled_for
         returning r.id, r.channel, r.scheduled_for
     )
     insert into scheduling_private.jobs as j (kind, payload, run_after, dedupe_key)
     select 'reminder_' || a.channel, jsonb_build_object('reminder_id', a.id), a.scheduled_for, 'reminder:' || a.id
     from armed as a
-    -- A finished job of the reminder is queued again; a running one is left to its worker.
+    -- The reminder's job waiting or finished is due at its time again; a running one is left
+    -- to its worker (which reads the reminder again under its lock).
     on conflict (dedupe_key) do update
-    set status = 'queued', run_after = excluded.run_after, attempts = 0, last_error = null,
+    set status = 'queued', run_after = excluded.run_after,
+        attempts = case when j.status = 'queued' then j.attempts else 0 end,
+        last_error = case when j.status = 'queued' then j.last_error end,
         locked_by = null, locked_until = null
     where j.status <> 'running';
 end
@@ -184,23 +201,48 @@ for each row when (
 )
 execute function scheduling_private.tg_notification_preferences__plan_reminders();
 
--- After _700_reminders_and_notices has moved the pending reminders (and cancelled those whose
--- new time has passed): the ones that went out for the old time, or were never planned, are
--- planned for the new one.
-create function scheduling_private.tg_appointments__reminders_for_new_time() returns trigger
+-- As in 20261208030000, with plan_reminders doing what its three reminder statements did
+-- (plan on confirmation, cancel when the visit stops, move with the visit), so a move also
+-- plans again what went out for the old time, or was never planned.
+create or replace function scheduling_private.tg_appointments__reminders_and_notices() returns trigger
 language plpgsql security definer
 set search_path = ''
 as $$
+declare
+    both_people uuid [] := array[new.patient_id, new.clinician_id];
+    became_confirmed boolean := new.status = 'confirmed'
+        and (tg_op = 'INSERT' or old.status is distinct from 'confirmed');
+    moved boolean := tg_op = 'UPDATE'
+        and (new.scheduled_start, new.scheduled_end) is distinct from (old.scheduled_start, old.scheduled_end);
+    announced_with_series boolean := coalesce(
+        new.series_id::text = current_setting('scheduling.series_in_progress', true), false);
 begin
-    perform scheduling_private.plan_reminders(array[new.id], array[new.patient_id, new.clinician_id]);
+    if became_confirmed then
+        perform scheduling_private.plan_reminders(array[new.id], both_people);
+        if not announced_with_series then
+            perform scheduling_private.notify(both_people, 'appointment_confirmed', 'Appointment confirmed', new.id);
+        end if;
+    elsif tg_op = 'UPDATE' and new.status in ('cancelled', 'no_show', 'completed') and old.status is distinct from new.status then
+        perform scheduling_private.plan_reminders(array[new.id], both_people);
+        if new.status = 'cancelled' and old.status = 'requested' and new.cancelled_by is null
+            and new.scheduled_end <= now() then
+            perform scheduling_private.notify(both_people, 'request_lapsed', 'Appointment request not confirmed', new.id);
+        elsif new.status = 'cancelled' and not announced_with_series then
+            perform scheduling_private.notify(both_people, 'appointment_cancelled', 'Appointment cancelled', new.id);
+        end if;
+    elsif moved and new.status in ('requested', 'confirmed') then
+        perform scheduling_private.plan_reminders(array[new.id], both_people);
+        if not announced_with_series then
+            perform scheduling_private.notify(both_people, 'appointment_rescheduled', 'Appointment moved', new.id);
+        end if;
+    elsif tg_op = 'INSERT' and new.status = 'requested' and new.booked_by = new.patient_id
+        and not announced_with_series then
+        insert into scheduling_private.deferred_notices (user_id, kind, title, appointment_id)
+        values (new.clinician_id, 'appointment_requested', 'Appointment requested', new.id);
+    end if;
     return null;
 end
 $$;
-create trigger _705_reminders_for_new_time after update of scheduled_start on public.appointments
-for each row when (
-    old.status = 'confirmed' and new.status = 'confirmed' and old.scheduled_start is distinct from new.scheduled_start
-)
-execute function scheduling_private.tg_appointments__reminders_for_new_time();
 
 create function scheduling_private.tg_appointments__clear_reminder_flags() returns trigger
 language plpgsql

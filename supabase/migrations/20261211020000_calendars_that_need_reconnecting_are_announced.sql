@@ -42,6 +42,14 @@ as $$
     end || coalesce(' "' || coalesce(connection.calendar_name, connection.calendar_id) || '"', '')
 $$;
 
+-- What the provider answered when it refused our access, as the worker recorded it.
+create function scheduling_private.calendar_refusal(connection public.calendar_sync_connections) returns text
+language sql immutable
+set search_path = ''
+as $$
+    select rtrim(regexp_replace(connection.last_sync_error, '^reconnect needed: ', ''), '.')
+$$;
+
 create function scheduling_private.tg_calendar_sync_connections__announce_reconnect() returns trigger
 language plpgsql security definer
 set search_path = ''
@@ -53,7 +61,7 @@ begin
             '%s stopped syncing: %s. Connect it again so that your visits reach it and its busy times '
             'keep patients from booking over them.',
             scheduling_private.calendar_label(new),
-            rtrim(regexp_replace(new.last_sync_error, '^reconnect needed: ', ''), '.')
+            scheduling_private.calendar_refusal(new)
         )
     where coalesce(
         (select p.in_app_enabled from public.notification_preferences as p where p.user_id = new.user_id), true
@@ -98,4 +106,5 @@ for each row when (not old.sync_enabled and new.sync_enabled)
 execute function scheduling_private.tg_calendar_sync_connections__reconnected();
 
 revoke execute on all functions in schema scheduling_private from public;
-grant execute on function scheduling_private.calendar_label(public.calendar_sync_connections) to service_role;
+grant execute on function scheduling_private.calendar_label(public.calendar_sync_connections),
+scheduling_private.calendar_refusal(public.calendar_sync_connections) to service_role;

@@ -26,21 +26,25 @@ declare
     nudged integer := 0;
 begin
     for waiting in
-        insert into scheduling_private.request_nudges (appointment_id, nudged_at)
-        select a.id, at
-        from public.appointments as a
-        -- The patient exclusion constraint's index holds the active visits by their time.
-        where a.status = 'requested'
-            and tstzrange(a.scheduled_start, a.scheduled_end) && tstzrange(at, at + interval '24 hours')
-            and a.scheduled_start > at and a.scheduled_start <= at + interval '24 hours'
-            and a.created_at <= at - interval '1 hour'
-        for share of a skip locked
-        on conflict (appointment_id) do nothing
-        returning appointment_id
+        with nudged as (
+            insert into scheduling_private.request_nudges (appointment_id, nudged_at)
+            select a.id, at
+            from public.appointments as a
+            -- The patient exclusion constraint's index holds the active visits by their time.
+            where a.status = 'requested'
+                and tstzrange(a.scheduled_start, a.scheduled_end) && tstzrange(at, at + interval '24 hours')
+                and a.scheduled_start > at and a.scheduled_start <= at + interval '24 hours'
+                and a.created_at <= at - interval '1 hour'
+            for share of a skip locked
+            on conflict (appointment_id) do nothing
+            returning appointment_id
+        )
+        select n.appointment_id, a.clinician_id
+        from nudged as n
+        inner join public.appointments as a on n.appointment_id = a.id
     loop
         perform scheduling_private.notify(
-            array[(select a.clinician_id from public.appointments as a where a.id = waiting.appointment_id)],
-            'request_waiting', 'Appointment request waiting', waiting.appointment_id
+            array[waiting.clinician_id], 'request_waiting', 'Appointment request waiting', waiting.appointment_id
         );
         nudged := nudged + 1;
     end loop;
