@@ -1,8 +1,9 @@
 -- A patient cannot accept a clinician's offer on a day the clinician closed (or whose hours
 -- they changed so the time no longer fits) after offering it; an override that was there
--- before the offer, or a clinician accepting a patient's proposal, is not refused.
+-- before the offer (its reason edited after or not), or a clinician accepting a patient's proposal,
+-- is not refused.
 begin;
-select plan(9);
+select plan(11);
 
 do $$
 declare
@@ -136,12 +137,37 @@ select lives_ok(
     format($$select pg_temp.accept('clin@example.com', %L, 0)$$, (select id from offers where name = 'request')),
     'the clinician may accept a patient''s proposal on a day they closed'
 );
+-- A closure made before the offer whose reason alone is edited after it: still the clinician's
+-- choice. (The closure is backdated with triggers off, this transaction's clock standing still.)
+select pg_temp.set_override(9, false);
+alter table public.clinician_date_overrides disable trigger user;
+update public.clinician_date_overrides
+set hours_changed_at = now() - interval '2 hours', updated_at = now() - interval '2 hours'
+where clinician_id = tests.get_user_id('clin@example.com') and override_date = current_date + 9;
+alter table public.clinician_date_overrides enable trigger user;
+insert into offers values ('reason', pg_temp.offer('clin@example.com', jsonb_build_array(pg_temp.option_at(9, '10:00'))));
+select tests.call_as('clin@example.com', $$
+    update public.clinician_date_overrides set reason = 'conference', hours_changed_at = now() - interval '1 year'
+    where override_date = current_date + 9
+$$);
+select is(
+    (
+        select hours_changed_at from public.clinician_date_overrides
+        where clinician_id = tests.get_user_id('clin@example.com') and override_date = current_date + 9
+    ),
+    now() - interval '2 hours',
+    'hours_changed_at is the database''s: an edit of the reason keeps it, whatever the client sends'
+);
+select lives_ok(
+    format($$select pg_temp.accept('patient@example.com', %L, 0)$$, (select id from offers where name = 'reason')),
+    'an offer on a day closed before it, whose closure only had its reason edited since: accepted'
+);
 select is(
     (
         select count(*) from public.appointments
         where clinician_id = tests.get_user_id('clin@example.com') and status = 'confirmed'
     ),
-    4::bigint,
+    5::bigint,
     'only the refused acceptances booked nothing'
 );
 
