@@ -160,4 +160,20 @@ begin
 end
 $$;
 
+-- The detail of the error a statement raises (what PostgREST returns as `details`), or null
+-- when it succeeds.
+create or replace function tests.error_detail(statement text) returns text
+language plpgsql
+as $$
+declare
+    said text;
+begin
+    execute statement;
+    return null;
+exception when others then
+    get stacked diagnostics said = pg_exception_detail;
+    return said;
+end
+$$;
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;

@@ -1,6 +1,6 @@
 -- Series: every visit or none, at the same local time across DST, cancelled together.
 begin;
-select plan(23);
+select plan(24);
 
 do $$
 declare
@@ -86,6 +86,11 @@ select throws_ok(
     $$select * from pg_temp.series_as('clin@example.com', '2027-03-29 14:00Z', 4, 2)$$,
     'PT409', 'visit 2 of 4 (2027-04-12 10:00): that time is no longer free',
     'the clinician''s time taken in a later week'
+);
+select is(
+    tests.error_detail($$select * from pg_temp.series_as('clin@example.com', '2027-03-29 14:00Z', 4, 2)$$),
+    'Another appointment (or the clinician''s buffer after one) overlaps it.',
+    'with the detail a single booking of that visit gives'
 );
 select tests.clear_authentication();
 select is(

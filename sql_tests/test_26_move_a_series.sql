@@ -1,6 +1,6 @@
 -- Moving a series: every visit to come by one wall-clock shift, all or none, announced once.
 begin;
-select plan(22);
+select plan(23);
 
 do $$
 declare
@@ -131,6 +131,11 @@ select throws_ok(
     $$select pg_temp.move_as('clin@example.com', '2027-03-05 10:00 America/New_York')$$,
     'PT409', null,
     'a move whose third week is taken fails'
+);
+select is(
+    tests.error_detail($$select pg_temp.move_as('clin@example.com', '2027-03-05 10:00 America/New_York')$$),
+    'Another appointment (or the clinician''s buffer after one) overlaps it.',
+    'saying why, as a single move of that visit would'
 );
 select throws_like(
     $$select pg_temp.move_as('clin@example.com', '2027-03-05 10:00 America/New_York')$$,

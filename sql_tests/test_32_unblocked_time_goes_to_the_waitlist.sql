@@ -143,7 +143,7 @@ select results_eq(
 -- ------------------------------------------------------------------------ time offered already
 do $$
 declare
-    third uuid := tests.create_clinician('third@example.com');
+    third uuid := tests.create_clinician('third@example.com', buffer_minutes => 15);
 begin
     perform tests.open_every_day(third);
     perform tests.connect(third, tests.get_user_id('first@example.com'));
@@ -153,26 +153,26 @@ begin
     values
     (third, tests.get_user_id('first@example.com'), 'follow_up', 2),
     (third, tests.get_user_id('dated@example.com'), 'follow_up', 1);
-    perform tests.add_appointment(third, tests.get_user_id('afternoon@example.com'), tests.days_ahead(3, '17:00'));
+    perform tests.add_appointment(third, tests.get_user_id('afternoon@example.com'), tests.days_ahead(3, '16:30'));
 end
 $$;
 select lives_ok(
     $$select tests.call_as('third@example.com', format(
         'select public.cancel_appointment(%L, %L)',
-        (select id from public.appointments where scheduled_start = tests.days_ahead(3, '17:00')), 'Ill'
+        (select id from public.appointments where scheduled_start = tests.days_ahead(3, '16:30')), 'Ill'
     ));
     select tests.call_as('third@example.com', format(
         'update public.clinician_availability set end_time = %L where day_of_week = %s',
         '18:00', extract(dow from tests.days_ahead(3, '00:00'))
     ))$$,
-    'another clinician''s cancelled visit at 17:00, after hours, is offered to their first in line; then they work to 18:00 on that weekday'
+    'another clinician (a 15-minute buffer) has a visit at 16:30 cancelled, offered to their first in line; then they work to 18:00 on that weekday'
 );
 select results_eq(
-    $$select * from pg_temp.pending_offers() where starts_at between tests.days_ahead(3, '17:00') and tests.days_ahead(3, '18:00')$$,
+    $$select * from pg_temp.pending_offers() where starts_at between tests.days_ahead(3, '16:30') and tests.days_ahead(3, '18:00')$$,
     $$values
-        ('first@example.com', tests.days_ahead(3, '17:00'), tests.days_ahead(3, '17:30')),
+        ('first@example.com', tests.days_ahead(3, '16:30'), tests.days_ahead(3, '17:00')),
         ('dated@example.com', tests.days_ahead(3, '17:30'), tests.days_ahead(3, '18:00'))$$,
-    'the opened hour offers the next in line only the half hour nobody on the waitlist is offered yet'
+    'the opened hour offers the next in line only the half hour clear of the time offered already and its buffer'
 );
 
 -- ------------------------------------------------------------------------ the account removed

@@ -1,8 +1,9 @@
--- Freed time that no entry takes whole goes to the other entries slot by slot: a cancelled hour
--- reaches people waiting for half-hour visits of another type, the rest of an hour offered in
--- part to a visit to move goes on, and the patient who gave the time up is offered none of it.
+-- Freed time goes to the waitlist within the clinician's hours, and slot by slot when no entry
+-- takes it whole: a cancelled hour reaches people waiting for half-hour visits of another type,
+-- the rest of an hour offered in part to a visit to move goes on, the patient who gave the time
+-- up is offered none of it, and time after hours or on a day closed since is offered to nobody.
 begin;
-select plan(12);
+select plan(14);
 
 do $$
 declare
@@ -22,7 +23,7 @@ begin
         ('after hours', tests.add_appointment(
             clinician, tests.get_user_id('other@example.com'), tests.days_ahead(4, '18:00'), 60));
     update public.appointments set appointment_type = 'initial_consultation'
-    where id in (select id from visit where name in ('new patient hour', 'after hours'));
+    where id = (select id from visit where name = 'new patient hour');
     -- Two waiting for a follow-up, the first longer; the patient who cancels waits, longest of
     -- all, for a therapy session on the day of the visit they cancel.
     insert into public.appointment_waitlist (
@@ -123,7 +124,7 @@ select lives_ok(
         'decline'
     ));
     select pg_temp.cancel('other@example.com', 'after hours')$$,
-    'the follow-up declines day 5 and waits again; a visit the clinician had booked after hours is cancelled'
+    'the follow-up declines day 5 and waits again; a follow-up the clinician had booked after hours is cancelled'
 );
 select is(
     (
@@ -133,12 +134,38 @@ select is(
             and (time_options -> 0 ->> 'start')::timestamptz < tests.days_ahead(4, '19:00')
     ),
     0,
-    'time outside the hours goes to nobody slot by slot: the search offers no slot there'
+    'time outside the hours goes to nobody, whole or slot by slot, though a follow-up waits'
 );
 select is(
     (select status from public.appointment_waitlist where patient_id = tests.get_user_id('first@example.com')),
     'active',
     'the follow-up still waits'
+);
+
+
+-- ------------------------------------------------------------------------ a day closed
+select lives_ok(
+    $$insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type)
+    values (tests.get_user_id('clin@example.com'), tests.get_user_id('second@example.com'), 'follow_up');
+    insert into visit values ('sick day', tests.add_appointment(
+        tests.get_user_id('clin@example.com'), tests.get_user_id('other@example.com'), tests.days_ahead(6, '10:00')
+    ));
+    select tests.call_as('clin@example.com', $sql$
+        insert into public.clinician_date_overrides (clinician_id, override_date, is_available, reason)
+        values (auth.uid(), current_date + 6, false, 'ill')
+    $sql$);
+    select tests.call_as('clin@example.com', format(
+        'select public.cancel_appointment(%L, %L)', pg_temp.visit('sick day'), 'The clinician is ill'
+    ))$$,
+    'a second follow-up entry waits; the clinician, ill, closes day 6 and cancels a follow-up on it'
+);
+select is(
+    (
+        select count(*)::integer from public.appointment_time_slots
+        where status = 'pending' and (time_options -> 0 ->> 'start')::timestamptz::date = current_date + 6
+    ),
+    0,
+    'the time is offered to nobody: the day is closed'
 );
 
 select * from finish();

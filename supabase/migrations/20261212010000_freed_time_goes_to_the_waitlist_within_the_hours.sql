@@ -1,20 +1,28 @@
--- Freed time that no entry takes whole is offered slot by slot, as opened time is.
+-- Freed time goes to the waitlist only within the clinician's hours, and slot by slot when no
+-- entry takes it whole.
 --
--- A cancelled or moved visit's time went to one entry only: one waiting for a visit of the
--- same type, or one to move a visit of that type earlier that fits in it (20261209020000). A
--- cancelled hour-long new-patient visit reached nobody who waited for a half-hour follow-up,
--- and of a cancelled hour offered to a half-hour visit to move, the other half hour was not
--- offered on. Both stayed free for whoever happened to search.
+-- A cancelled or moved visit's time went whole to one entry (one waiting for a visit of the
+-- same type, or one to move a visit of that type earlier that fits in it: 20261209020000),
+-- wherever that time lay. Two ways that went wrong:
+-- - A clinician off sick closes the day with an override and cancels its visits: each
+--   cancelled time was offered to the waitlist, and a patient accepting it got a confirmed
+--   visit on the closed day (the override being older than the offer, the acceptance was not
+--   refused: 20261211030000). A visit the clinician had booked after hours on purpose offered
+--   that late time to anyone waiting, too. Freed time is now offered whole only when it lies
+--   inside that date's hours (the override's, else the weekly windows', in the clinician's zone).
+-- - A cancelled hour-long new-patient visit reached nobody who waited for a half-hour
+--   follow-up, and of a cancelled hour offered to a half-hour visit to move, the other half
+--   hour was not offered on. Both stayed free for whoever happened to search.
 --
--- offer_freed_time still offers the freed time whole to the best match first, as before. What
--- that offer leaves (all of the time when nobody matched, the rest after a shorter visit's
--- part) now goes to offer_opened_time, which offers each waiting entry the first slot that fits
--- it as the search would offer it to that patient (its type, location, preferred dates and
--- times of day; on the clinician's grid, inside their hours), clear of the offers still out.
--- A decline or expiry passes on through offer_freed_time, so the same applies to the time
--- passed on. The patient who gave the time up (by cancelling, moving or declining) is not
--- offered any of it, as offer_freed_time already did for its whole match: offer_opened_time
--- takes that patient to leave out.
+-- offer_freed_time still offers the freed time whole to the best match first. What that offer
+-- leaves (all of the time when nobody matched, the rest after a shorter visit's part) goes to
+-- offer_opened_time, which offers each waiting entry the first slot that fits it as the search
+-- would offer it to that patient (its type, location, preferred dates and times of day; on the
+-- clinician's grid, inside their hours), clear of the offers still out. A decline or expiry
+-- passes on through offer_freed_time, so the same applies to the time passed on. The patient
+-- who gave the time up (by cancelling, moving or declining) is not offered any of it, as
+-- offer_freed_time already did for its whole match: offer_opened_time takes that patient to
+-- leave out.
 --
 -- offer_freed_time is as in 20261209020000 and offer_opened_time as in 20261209030000 except
 -- for these.
@@ -167,9 +175,14 @@ begin
     end if;
     select c.* into settings from public.clinicians as c where c.clinician_id = offer_freed_time.clinician_id;
 
-    -- The whole time, to the best entry that takes it as it is. Time partly taken again (a
-    -- block over part of it) is left to the slot-by-slot offers below.
-    if freed_start > now() and scheduling_private.clinician_is_free(clinician_id, freed_start, freed_end) then
+    -- The whole time, to the best entry that takes it as it is, when it lies inside the day's
+    -- hours and is all free. Time partly taken again (a block over part of it) is left to the
+    -- slot-by-slot offers below.
+    if freed_start > now()
+        and tstzrange(freed_start, freed_end) <@ scheduling_private.hours_of_date(
+            clinician_id, (freed_start at time zone settings.timezone)::date, settings.timezone
+        )
+        and scheduling_private.clinician_is_free(clinician_id, freed_start, freed_end) then
         select w.* into entry
         from public.appointment_waitlist as w
         where w.clinician_id = offer_freed_time.clinician_id
