@@ -1,9 +1,9 @@
 -- A patient cannot accept a clinician's offer on a day the clinician closed (or whose hours
 -- they changed so the time no longer fits) after offering it; an override that was there
--- before the offer (its reason edited after or not), or a clinician accepting a patient's proposal,
--- is not refused.
+-- before the offer (its reason edited after or not), a time offered outside the hours, or a
+-- clinician accepting a patient's proposal, is not refused. Weekly hours count as overrides do.
 begin;
-select plan(11);
+select plan(15);
 
 do $$
 declare
@@ -137,37 +137,80 @@ select lives_ok(
     format($$select pg_temp.accept('clin@example.com', %L, 0)$$, (select id from offers where name = 'request')),
     'the clinician may accept a patient''s proposal on a day they closed'
 );
--- A closure made before the offer whose reason alone is edited after it: still the clinician's
--- choice. (The closure is backdated with triggers off, this transaction's clock standing still.)
-select pg_temp.set_override(9, false);
-alter table public.clinician_date_overrides disable trigger user;
-update public.clinician_date_overrides
-set hours_changed_at = now() - interval '2 hours', updated_at = now() - interval '2 hours'
-where clinician_id = tests.get_user_id('clin@example.com') and override_date = current_date + 9;
-alter table public.clinician_date_overrides enable trigger user;
-insert into offers values ('reason', pg_temp.offer('clin@example.com', jsonb_build_array(pg_temp.option_at(9, '10:00'))));
-select tests.call_as('clin@example.com', $$
-    update public.clinician_date_overrides set reason = 'conference', hours_changed_at = now() - interval '1 year'
-    where override_date = current_date + 9
-$$);
 select is(
     (
-        select hours_changed_at from public.clinician_date_overrides
-        where clinician_id = tests.get_user_id('clin@example.com') and override_date = current_date + 9
+        select s.options_within_hours from public.appointment_time_slots as s
+        where s.id = (select o.id from offers as o where o.name = 'deliberate')
     ),
-    now() - interval '2 hours',
-    'hours_changed_at is the database''s: an edit of the reason keeps it, whatever the client sends'
+    array[false],
+    'the offer records that its time lay outside the hours when it was made'
 );
+
+-- A closure made before the offer whose reason alone is edited after it: still the clinician's
+-- choice.
+select pg_temp.set_override(9, false);
+insert into offers values ('reason', pg_temp.offer('clin@example.com', jsonb_build_array(pg_temp.option_at(9, '10:00'))));
+select tests.call_as('clin@example.com', $$
+    update public.clinician_date_overrides set reason = 'conference' where override_date = current_date + 9
+$$);
 select lives_ok(
     format($$select pg_temp.accept('patient@example.com', %L, 0)$$, (select id from offers where name = 'reason')),
     'an offer on a day closed before it, whose closure only had its reason edited since: accepted'
+);
+
+-- Weekly hours: narrowed, or a weekday no longer worked, after the offer.
+create function pg_temp.set_weekday_end(days integer, closes time) returns void
+language plpgsql as $$
+begin
+    perform tests.call_as('clin@example.com', format(
+        'update public.clinician_availability set end_time = %L where clinician_id = auth.uid()'
+        ' and day_of_week = extract(dow from current_date + %s)',
+        closes, days
+    ));
+end
+$$;
+insert into offers values ('weekly', pg_temp.offer('clin@example.com', jsonb_build_array(pg_temp.option_at(11, '16:00'))));
+select pg_temp.set_weekday_end(11, '15:00');
+select is(
+    pg_temp.refusal_detail((select id from offers where name = 'weekly'), 0),
+    format(
+        'The clinician has changed their hours on %s since offering it (open 09:00-15:00).',
+        to_char(current_date + 11, 'Dy DD Mon')
+    ),
+    'weekly hours that end before the offered time since: refused, saying so'
+);
+insert into offers values ('weekday gone', pg_temp.offer('clin@example.com', jsonb_build_array(pg_temp.option_at(12, '10:00'))));
+select tests.call_as('clin@example.com', $$
+    delete from public.clinician_availability where clinician_id = auth.uid() and day_of_week = extract(dow from current_date + 12)
+$$);
+select is(
+    pg_temp.refusal_detail((select id from offers where name = 'weekday gone'), 0),
+    format('The clinician has closed %s since offering it.', to_char(current_date + 12, 'Dy DD Mon')),
+    'a weekday no longer worked since: refused'
+);
+insert into offers values ('after hours', pg_temp.offer('clin@example.com', jsonb_build_array(pg_temp.option_at(13, '18:00'))));
+select pg_temp.set_weekday_end(13, '16:00');
+select lives_ok(
+    format($$select pg_temp.accept('patient@example.com', %L, 0)$$, (select id from offers where name = 'after hours')),
+    'a time offered after hours on purpose is accepted, whatever the hours do since'
+);
+
+-- An offer made before offers recorded their hours keeps the earlier rule (an override changed
+-- since that leaves the time outside it).
+insert into offers values ('older', pg_temp.offer('clin@example.com', jsonb_build_array(pg_temp.option_at(15, '10:00'))));
+update public.appointment_time_slots set options_within_hours = null where id = (select id from offers where name = 'older');
+select pg_temp.set_override(15, false);
+select is(
+    pg_temp.refusal_detail((select id from offers where name = 'older'), 0),
+    format('The clinician has closed %s since offering it (training day).', to_char(current_date + 15, 'Dy DD Mon')),
+    'an offer made before the record: the override rule still refuses it'
 );
 select is(
     (
         select count(*) from public.appointments
         where clinician_id = tests.get_user_id('clin@example.com') and status = 'confirmed'
     ),
-    5::bigint,
+    6::bigint,
     'only the refused acceptances booked nothing'
 );
 
