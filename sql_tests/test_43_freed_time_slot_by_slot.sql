@@ -53,6 +53,19 @@ language sql as $$
     )
 $$;
 
+-- The patient declines the offer they hold.
+create function pg_temp.decline(email text) returns void
+language sql as $$
+    select tests.call_as(email, format(
+        'select public.respond_to_offer(%L, %L)',
+        (
+            select s.id from public.appointment_time_slots as s
+            where s.offered_to = tests.get_user_id(email) and s.status = 'pending'
+        ),
+        'decline'
+    ))
+$$;
+
 -- ------------------------------------------------------------------------ another type
 select lives_ok(
     $$select pg_temp.cancel('leaver@example.com', 'new patient hour')$$,
@@ -76,12 +89,7 @@ select is(
 
 -- ------------------------------------------------------------------------ passed on
 select lives_ok(
-    $$select tests.call_as('first@example.com', format(
-        'select public.respond_to_offer(%L, %L)',
-        (select id from public.appointment_time_slots
-        where offered_to = tests.get_user_id('first@example.com') and status = 'pending'),
-        'decline'
-    ))$$,
+    $$select pg_temp.decline('first@example.com')$$,
     'the first declines'
 );
 select is(
@@ -117,12 +125,7 @@ select is(
 
 -- ------------------------------------------------------------------------ on the grid only
 select lives_ok(
-    $$select tests.call_as('first@example.com', format(
-        'select public.respond_to_offer(%L, %L)',
-        (select id from public.appointment_time_slots
-        where offered_to = tests.get_user_id('first@example.com') and status = 'pending'),
-        'decline'
-    ));
+    $$select pg_temp.decline('first@example.com');
     select pg_temp.cancel('other@example.com', 'after hours')$$,
     'the follow-up declines day 5 and waits again; a follow-up the clinician had booked after hours is cancelled'
 );

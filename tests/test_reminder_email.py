@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -19,7 +20,7 @@ from tests.sessions import (
     offer_of_earlier_time,
     offer_one_time,
 )
-from workers import jobs
+from workers import cli, jobs
 from workers.localdb import free_port
 from workers.settings import Settings, SmtpSettings
 
@@ -566,3 +567,43 @@ def test_a_request_still_waiting_a_day_before_is_emailed_to_the_clinician(commit
     assert message["To"] == "dr.who@example.com"
     assert message["Subject"].startswith("Waiting: ")
     assert "still waits for you" in message.get_body(("plain",)).get_content()
+
+
+def test_email_reminders_that_gave_up_go_again_when_retried(committed_database, inbox, capsys) -> None:
+    """The SMTP server refuses every message for good (550, say credentials that expired): the
+    reminders fail at once. Once it is mended, `scheduling jobs retry` queues them again and the
+    worker sends them; a reminder whose visit was cancelled meanwhile stays failed."""
+    received, settings = inbox
+    received.recipient_replies = ["550 5.7.1 Authentication required"] * 4
+    with psycopg.connect(committed_database) as conn:
+        kept = confirmed_appointment(conn)
+        cancelled = conn.execute(
+            "select tests.add_appointment(clinician_id, patient_id, tests.days_ahead(6, '10:00'))"
+            " from appointments where id = %s",
+            [kept["id"]],
+        ).fetchone()[0]
+        conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
+        make_email_reminders_due(conn)
+        assert jobs.run_due_jobs(conn, settings) == 4
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'ill' where id = %s",
+            [cancelled],
+        )
+        conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
+        conn.commit()
+
+        cli.main(["jobs", "--database-url", committed_database])
+        listed = capsys.readouterr().out
+        cli.main(["jobs", "retry", "--kind", "reminder_email", "--database-url", committed_database])
+        retried = capsys.readouterr().out
+        assert jobs.run_due_jobs(conn, settings) == 2
+        reminders = conn.execute(
+            "select appointment_id = %s, status, count(*) from appointment_reminders where channel = 'email'"
+            " group by 1, 2 order by 1, 2",
+            [kept["id"]],
+        ).fetchall()
+
+    assert re.search(r"^reminder_email +failed +4  last error: .*5\.7\.1 Authentication", listed, re.M)
+    assert retried == "2 failed job(s) queued again\n"
+    assert reminders == [(False, "failed", 2), (True, "sent", 2)]
+    assert sorted(str(m["To"]) for m in received.messages) == ["dr.who@example.com", "pat@example.com"]

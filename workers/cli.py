@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from workers import localdb, migrations, settings
+from workers import localdb, migrations, queries, settings
 from workers.paths import LOCAL_PLATFORM_DIR, LOCAL_STATE_DIR, MIGRATIONS_DIR, SEED_FILE
 
 
@@ -98,6 +98,20 @@ def list_migrations(url: str, directory: Path) -> None:
         raise SystemExit(1)
 
 
+def cmd_jobs(args: argparse.Namespace) -> None:
+    """Lists the jobs not done per kind and status, or queues the failed ones again."""
+    with psycopg.connect(database_url(args), autocommit=True) as conn:
+        if args.action == "retry":
+            requeued = conn.execute(queries.RETRY_FAILED_JOBS, [args.kind or None]).fetchone()[0]
+            print(f"{requeued} failed job(s) queued again")
+            return
+        rows = conn.execute(queries.JOBS_BY_KIND_AND_STATUS).fetchall()
+    if not rows:
+        print("no job waiting, running or failed")
+    for kind, status, count, last_error in rows:
+        print(f"{kind:<24} {status:<8} {count:>6}" + (f"  last error: {last_error}" if last_error else ""))
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from workers import demo
 
@@ -134,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--list", action="store_true", help="apply nothing: show each migration's state (exit 1 on a problem)"
     )
     migrate.set_defaults(handler=cmd_migrate)
+
+    jobs = commands.add_parser("jobs", help="list the jobs not done, or queue the failed ones again")
+    jobs.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    jobs.add_argument("--kind", action="append", help="retry only this kind (repeatable), as listed")
+    jobs.add_argument("--database-url")
+    jobs.set_defaults(handler=cmd_jobs)
 
     demo = commands.add_parser("demo", help="walk through the product on the seeded database")
     demo.add_argument("--database-url")

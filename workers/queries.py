@@ -215,6 +215,20 @@ select c.id, c.user_id, (select a.id from public.appointments as a where a.id = 
 from connection as c
 """
 
+# What `scheduling jobs` lists: the jobs not done, per kind and status, with the newest error.
+JOBS_BY_KIND_AND_STATUS = """
+select
+    j.kind, j.status, count(*) as jobs,
+    (array_agg(j.last_error order by j.updated_at desc) filter (where j.last_error is not null))[1]
+        as last_error
+from scheduling_private.jobs as j
+where j.status in ('queued', 'running', 'failed')
+group by j.kind, j.status
+order by j.kind, j.status
+"""
+
+RETRY_FAILED_JOBS = "select scheduling_private.retry_failed_jobs(%s)"
+
 # Jobs a worker could claim now (claim_jobs' rule) but none has, per kind, with the longest wait:
 # since the job fell due, or since the lease of a worker that died ran out.
 JOBS_WAITING = """
