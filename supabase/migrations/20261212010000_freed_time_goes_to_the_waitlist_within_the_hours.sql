@@ -27,6 +27,40 @@
 -- offer_freed_time is as in 20261209020000 and offer_opened_time as in 20261209030000 except
 -- for these.
 
+-- Whether a time lies inside the hours of its date now: its override's, else one weekly window
+-- of its weekday, compared on the clinician's wall clock. The override or the one window is read
+-- by its key, as the booking's single-slot check reads them: building the date's hours as
+-- instants (hours_of_date) cost each offer about 0.2 ms more when 20261212020000 used it for
+-- every offer (bench/opened_hours.py: 50 offers made in one change took 83 ms against 72 ms).
+create function scheduling_private.within_hours(
+    clinician_id uuid, starts timestamptz, ends timestamptz, zone text
+) returns boolean
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    local_start timestamp := starts at time zone zone;
+    local_end timestamp := ends at time zone zone;
+    local_date date := local_start::date;
+    override public.clinician_date_overrides;
+begin
+    select o.* into override from public.clinician_date_overrides as o
+    where o.clinician_id = within_hours.clinician_id and o.override_date = local_date;
+    if found then
+        return override.is_available
+            and local_start >= local_date + override.start_time and local_end <= local_date + override.end_time;
+    end if;
+    return exists (
+        select from public.clinician_availability as r
+        where r.clinician_id = within_hours.clinician_id
+            and r.day_of_week = extract(dow from local_date)
+            and r.is_active
+            and local_start >= local_date + r.start_time
+            and local_end <= local_date + r.end_time
+    );
+end
+$$;
+
 drop function scheduling_private.offer_opened_time(uuid, tstzmultirange);
 
 create function scheduling_private.offer_opened_time(
@@ -179,9 +213,7 @@ begin
     -- hours and is all free. Time partly taken again (a block over part of it) is left to the
     -- slot-by-slot offers below.
     if freed_start > now()
-        and tstzrange(freed_start, freed_end) <@ scheduling_private.hours_of_date(
-            clinician_id, (freed_start at time zone settings.timezone)::date, settings.timezone
-        )
+        and scheduling_private.within_hours(clinician_id, freed_start, freed_end, settings.timezone)
         and scheduling_private.clinician_is_free(clinician_id, freed_start, freed_end) then
         select w.* into entry
         from public.appointment_waitlist as w

@@ -20,39 +20,7 @@ alter table public.appointment_time_slots add column options_within_hours boolea
 comment on column public.appointment_time_slots.options_within_hours is
 'For each of time_options, whether it lay within the clinician''s hours when the offer was made (set by the database).';
 
--- Whether a time lies inside the hours of its date now: its override's, else one weekly window
--- of its weekday, compared on the clinician's wall clock. The override or the one window is read
--- by its key, as the booking's single-slot check reads them: building the date's hours as
--- instants (hours_of_date) cost each offer about 0.2 ms more (bench/opened_hours.py: 50 offers
--- made in one change took 83 ms against 72 ms).
-create function scheduling_private.within_hours(
-    clinician_id uuid, starts timestamptz, ends timestamptz, zone text
-) returns boolean
-language plpgsql stable
-set search_path = ''
-as $$
-declare
-    local_start timestamp := starts at time zone zone;
-    local_end timestamp := ends at time zone zone;
-    local_date date := local_start::date;
-    override public.clinician_date_overrides;
-begin
-    select o.* into override from public.clinician_date_overrides as o
-    where o.clinician_id = within_hours.clinician_id and o.override_date = local_date;
-    if found then
-        return override.is_available
-            and local_start >= local_date + override.start_time and local_end <= local_date + override.end_time;
-    end if;
-    return exists (
-        select from public.clinician_availability as r
-        where r.clinician_id = within_hours.clinician_id
-            and r.day_of_week = extract(dow from local_date)
-            and r.is_active
-            and local_start >= local_date + r.start_time
-            and local_end <= local_date + r.end_time
-    );
-end
-$$;
+-- scheduling_private.within_hours is made in 20261212010000, which also uses it.
 
 create function scheduling_private.tg_appointment_time_slots__options_within_hours() returns trigger
 language plpgsql
