@@ -113,3 +113,23 @@ def test_an_entry_rejoined_while_its_visit_is_cancelled_is_refused(committed_dat
         )
     assert rejoined == "22023"
     assert entry_status(url, entry) == "cancelled"
+
+
+def test_two_joins_of_one_patient_at_once_leave_one_entry(committed_database: str) -> None:
+    """A second tap on "Join" while the first is under way waits for it, then is refused (23505)."""
+    url = committed_database
+    clinician, (patient,) = make_clinic(url, 1)
+    join = (
+        "insert into appointment_waitlist (clinician_id, patient_id, appointment_type)"
+        " values (%s, %s, 'follow_up')"
+    )
+    with psycopg.connect(url) as first:
+        first.execute("select tests.authenticate_as(%s)", [patient])
+        first.execute(join, [clinician, patient])
+        second = run_blocked_by(url, first, patient, join, [clinician, patient])
+    assert second == "23505"
+    with psycopg.connect(url) as conn:
+        entries = conn.execute(
+            "select count(*) from appointment_waitlist where patient_id = %s", [patient]
+        ).fetchone()[0]
+    assert entries == 1
