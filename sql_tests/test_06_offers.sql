@@ -1,6 +1,6 @@
 -- Offers inside message threads: who may offer, answer and see them; every rule and error.
 begin;
-select plan(40);
+select plan(42);
 
 do $$
 declare
@@ -116,6 +116,15 @@ select throws_ok(
 select throws_like(
     $$select pg_temp.offer_as('clin@example.com', 'patient@example.com', jsonb_build_array(jsonb_build_object('start', tests.days_ahead(5, '08:00'), 'end', tests.days_ahead(5, '08:30'), 'duration', 30), jsonb_build_object('start', tests.days_ahead(5, '09:35'), 'end', tests.days_ahead(5, '10:05'), 'duration', 30)))$$,
     'option 2 (%) is not free in your diary', 'the error names the option that is not free'
+);
+select throws_ok(
+    $$select pg_temp.offer_as('clin@example.com', 'patient@example.com', pg_temp.options('10:00') || jsonb_build_array(jsonb_build_object('start', tests.days_ahead(4, '08:00'), 'end', tests.days_ahead(4, '16:30'), 'duration', 510)))$$,
+    '22023', 'option 2 lasts 510 minutes; a visit lasts 5 to 480',
+    'an option longer than a visit may last is refused (accepting it made an 8.5-hour visit)'
+);
+select throws_ok(
+    $$select pg_temp.offer_as('patient@example.com', 'clin@example.com', jsonb_build_array(jsonb_build_object('start', tests.days_ahead(4, '08:00'), 'end', tests.days_ahead(4, '08:02'), 'duration', 2)))$$,
+    '22023', 'option 1 lasts 2 minutes; a visit lasts 5 to 480', 'and a patient''s proposal shorter than one'
 );
 select throws_ok(
     $$select pg_temp.offer_as('clin@example.com', 'patient@example.com', pg_temp.options('10:00'), now() + interval '4 days')$$,
