@@ -11,6 +11,7 @@ import psycopg
 import requests
 from starlette.testclient import TestClient
 
+from tests.providers import LOCAL_SERVERS
 from workers import jobs
 from workers.calendars.secrets import SecretBox, new_key_setting
 from workers.calendars.sync_jobs import handle_calendar_job
@@ -22,13 +23,14 @@ JWT_SECRET = "test-jwt-secret-of-at-least-32-bytes!!"
 
 def sync_settings(key_setting: str | None = None, **providers) -> Settings:
     """A worker's settings for calendar sync tests: the sealing key (a fresh one by default), the
-    test JWT secret and the given provider apps (google=..., microsoft=...)."""
+    test JWT secret, the local servers allowed, and the given provider apps (google=..., ...)."""
     return Settings(
         worker_name="test",
         app_base_url="https://clinic.example",
         smtp=None,
         secret_box=SecretBox.from_setting(key_setting or new_key_setting()),
         jwt_secret=JWT_SECRET,
+        private_hosts_allowed=LOCAL_SERVERS,
         **providers,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from time import sleep
@@ -63,6 +64,34 @@ def connect(clinic: dict, **overrides: str):
         | overrides,
         headers={"Authorization": f"Bearer {access_token(clinic['clinician'])}"},
     )
+
+
+def test_a_server_inside_this_network_is_refused_unless_the_deployment_allows_it(clinic: dict) -> None:
+    """Connecting and syncing reach only public addresses, or the hosts a deployment names."""
+    not_allowed = dataclasses.replace(SETTINGS, private_hosts_allowed=frozenset())
+    client = TestClient(create_app(clinic["url"], not_allowed))
+    headers = {"Authorization": f"Bearer {access_token(clinic['clinician'])}"}
+    login = {"username": clinic["username"], "password": clinic["password"]}
+    local = client.post(
+        "/calendar/connect/caldav", json=login | {"server_url": clinic["server"]}, headers=headers
+    )
+    metadata = client.post(
+        "/calendar/connect/caldav", json=login | {"server_url": "http://169.254.169.254/"}, headers=headers
+    )
+    assert local.status_code == 422
+    assert local.json()["error"].startswith("server_url: 127.0.0.1 is at 127.0.0.1, an address inside")
+    assert metadata.status_code == 422 and "169.254.169.254" in metadata.json()["error"]
+
+    assert connect(clinic).status_code == 201  # allowed, as this deployment's own server
+    with psycopg.connect(clinic["url"]) as conn:
+        assert conn.execute("select count(*) from calendar_sync_connections").fetchone()[0] == 1
+        book(conn, clinic, 3, "10:00")
+        jobs.run_due_jobs(conn, not_allowed)  # a worker that may not reach it pushes nothing
+        failed = conn.execute(
+            "select last_error from scheduling_private.jobs where kind like 'calendar_push%'"
+        ).fetchone()[0]
+    assert "127.0.0.1 is at 127.0.0.1" in failed
+    assert events_in(clinic["calendar"]) == {}
 
 
 def booked_and_pushed(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> tuple[str, str, datetime]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Iterator
 
 import psycopg
@@ -10,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 
+from tests.providers import LOCAL_SERVERS
 from tests.providers.push_service import LocalPushService
 from tests.sessions import calendar_paused_for_reconnect, offer_one_time
 from workers import jobs
@@ -32,6 +34,7 @@ def push() -> Iterator[tuple[LocalPushService, Settings]]:
                 vapid_private_key=base64.urlsafe_b64encode(der).decode().rstrip("="),
                 vapid_subject="mailto:ops@clinic.example",
             ),
+            private_hosts_allowed=LOCAL_SERVERS,
         )
         yield service, settings
 
@@ -104,6 +107,20 @@ def test_push_reminder_without_live_subscription_fails_visibly(committed_databas
         jobs.run_due_jobs(conn, settings)
         state = reminder_state(conn, reminder)
         left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+    assert state == ("failed", "no live push subscription for this user")
+    assert left == 0
+
+
+def test_an_endpoint_inside_this_network_is_never_pushed_to_and_is_removed(committed_database, push) -> None:
+    """A subscription written by hand with an internal address: the worker sends it nothing."""
+    service, settings = push
+    not_allowed = dataclasses.replace(settings, private_hosts_allowed=frozenset())
+    with psycopg.connect(committed_database) as conn:
+        _, reminder = push_reminder_due(conn, service, "laptop")
+        jobs.run_due_jobs(conn, not_allowed)
+        state = reminder_state(conn, reminder)
+        left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+    assert service.state.received == []
     assert state == ("failed", "no live push subscription for this user")
     assert left == 0
 

@@ -33,6 +33,7 @@ EVERYTHING = {
     "SCHEDULING_SECRET_KEYS": f"k1={KEY}",
     "SCHEDULING_JOB_LEASE_SECONDS": "120",
     "SCHEDULING_APP_BASE_URL": "https://app.clinic.example/",
+    "SCHEDULING_PRIVATE_HOSTS": "caldav.clinic.internal, 10.0.0.5,",
 }
 
 
@@ -46,6 +47,7 @@ def test_every_provider_configured_is_on() -> None:
     assert settings.secret_box.current_key_id == "k1"
     assert settings.job_lease_seconds == 120
     assert settings.app_base_url == "https://app.clinic.example"
+    assert settings.private_hosts_allowed == {"caldav.clinic.internal", "10.0.0.5"}
 
 
 def test_nothing_configured_is_off_and_empty_values_count_as_unset() -> None:
@@ -53,6 +55,7 @@ def test_nothing_configured_is_off_and_empty_values_count_as_unset() -> None:
     assert (settings.smtp, settings.twilio, settings.webpush, settings.zoom) == (None, None, None, None)
     assert (settings.google, settings.microsoft, settings.secret_box) == (None, None, None)
     assert settings.job_lease_seconds == 300
+    assert settings.private_hosts_allowed == frozenset()
 
 
 @pytest.mark.parametrize(

@@ -207,6 +207,7 @@ def show_calendar_sync(conn: psycopg.Connection, database_url: str) -> None:
         smtp=None,
         secret_box=SecretBox.from_setting(new_key_setting()),
         jwt_secret=jwt_secret,
+        private_hosts_allowed=frozenset({"127.0.0.1"}),  # the demo's own Radicale
     )
     with tempfile.TemporaryDirectory() as folder:
         radicale = Radicale(Path(folder))

@@ -100,6 +100,9 @@ class Settings:
     jwt_secret: str | None = None
     google: GoogleSettings | None = None  # None: Google calendars (and Meet) are off
     microsoft: MicrosoftSettings | None = None  # None: Outlook calendars (and Teams) are off
+    # Hosts a user may name (a CalDAV server, a push endpoint) although they resolve to addresses
+    # inside this network: see workers/outbound.py. Empty: none.
+    private_hosts_allowed: frozenset[str] = frozenset()
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
@@ -175,6 +178,10 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         worker_name=env.get("SCHEDULING_WORKER_NAME", f"{socket.gethostname()}:{os.getpid()}"),
         app_base_url=env.get("SCHEDULING_APP_BASE_URL", "http://localhost:3000").rstrip("/"),
         smtp=smtp,
+        private_hosts_allowed=frozenset(
+            host.strip().lower() for host in env.get("SCHEDULING_PRIVATE_HOSTS", "").split(",")
+        )
+        - {""},
     )
 
 

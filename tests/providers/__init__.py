@@ -8,6 +8,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# Where every local server listens: the services must be allowed to reach it
+# (Settings.private_hosts_allowed), as a deployment allows an on-premises server.
+LOCAL_SERVERS = frozenset({"127.0.0.1"})
+
 
 class JsonHandler(BaseHTTPRequestHandler):
     """A request handler answering JSON, quietly (the test output is ours)."""

@@ -14,6 +14,7 @@ from workers.calendars.caldav_client import CalDAVCalendar
 from workers.calendars.google_client import GoogleCalendar
 from workers.calendars.microsoft_client import MicrosoftCalendar
 from workers.calendars.provider import CalendarClient
+from workers.outbound import refuse_private_destination
 from workers.settings import Settings
 
 ClientFactory = Callable[[dict, dict, Settings], CalendarClient]
@@ -21,6 +22,10 @@ ClientFactory = Callable[[dict, dict, Settings], CalendarClient]
 
 def caldav_client(connection: dict, secret: dict, settings: Settings) -> CalendarClient:
     account = connection["account"]
+    # Checked on every sync, not only at connect: a name may resolve elsewhere since. A refusal
+    # fails the job as an unreachable server would, and it is retried and logged as one.
+    for url in (account["server_url"], connection["calendar_id"]):
+        refuse_private_destination(url, settings.private_hosts_allowed)
     return CalDAVCalendar(
         account["server_url"], account["username"], secret["password"], connection["calendar_id"]
     )

@@ -20,6 +20,7 @@ from workers.calendars import queries
 from workers.calendars.caldav_client import ICLOUD_URL, calendars_of
 from workers.calendars.connections import save_secret
 from workers.calendars.provider import ReconnectNeeded
+from workers.outbound import PrivateDestination, refuse_private_destination
 from workers.settings import Settings
 
 # The tables' check constraints hold the list of directions; a refused one is answered with this.
@@ -76,6 +77,10 @@ def connect_caldav_endpoint(database_url: str, settings: Settings):
         if not username or not password:
             return error(400, "username and password are required (for iCloud, an app-specific password)")
         try:
+            await run_in_threadpool(refuse_private_destination, server_url, settings.private_hosts_allowed)
+        except PrivateDestination as refused:
+            return error(422, f"server_url: {refused}")
+        try:
             calendars = await run_in_threadpool(calendars_of, server_url, username, password)
         except ReconnectNeeded as refused:
             return error(422, str(refused))
@@ -91,6 +96,11 @@ def connect_caldav_endpoint(database_url: str, settings: Settings):
                 422, "no such calendar on this account" if calendars else "this account has no calendar"
             )
         calendar_url, calendar_name = chosen[0]
+        # The server names its calendars' URLs itself, and may name another host.
+        try:
+            await run_in_threadpool(refuse_private_destination, calendar_url, settings.private_hosts_allowed)
+        except PrivateDestination as refused:
+            return error(422, f"the calendar's URL: {refused}")
         connection = {
             "user_id": user_id,
             "provider": "caldav",

@@ -281,5 +281,6 @@ def deliver_push_notice(conn: psycopg.Connection, job: dict, settings: Settings)
     else:
         target = f"appointments/{notice['appointment_id']}"
     message = {"title": PUSH_TITLES[notice["kind"]], "url": f"{settings.app_base_url}/{target}"}
-    delivered = PushSender(settings.webpush).send(conn, notice["user_id"], message)
+    sender = PushSender(settings.webpush, settings.private_hosts_allowed)
+    delivered = sender.send(conn, notice["user_id"], message)
     return f"pushed to {delivered} subscription(s)"

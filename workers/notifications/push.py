@@ -8,14 +8,16 @@ import psycopg
 from pywebpush import WebPushException, webpush
 
 from workers import queries
+from workers.outbound import PrivateDestination, refuse_private_destination
 from workers.settings import WebPushSettings
 
 GONE = {404, 410}  # the push service says the subscription no longer exists
 
 
 class PushSender:
-    def __init__(self, settings: WebPushSettings) -> None:
+    def __init__(self, settings: WebPushSettings, private_hosts_allowed: frozenset[str]) -> None:
         self.settings = settings
+        self.private_hosts_allowed = private_hosts_allowed
 
     def send(self, conn: psycopg.Connection, user_id: str, message: dict) -> int:
         """Push `message` (JSON) to the user's subscriptions; returns how many accepted it.
@@ -24,6 +26,12 @@ class PushSender:
         """
         delivered = 0
         for subscription_id, endpoint, p256dh, auth in conn.execute(queries.PUSH_SUBSCRIPTIONS, [user_id]):
+            # Browsers give push services' public URLs; any other endpoint was written by hand.
+            try:
+                refuse_private_destination(endpoint, self.private_hosts_allowed)
+            except PrivateDestination:
+                conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
+                continue
             try:
                 webpush(
                     subscription_info={"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},

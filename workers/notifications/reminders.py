@@ -73,7 +73,7 @@ def sms_sender(settings: Settings) -> Send:
 
 def push_sender(settings: Settings) -> Send:
     assert settings.webpush is not None
-    push = PushSender(settings.webpush)
+    push = PushSender(settings.webpush, settings.private_hosts_allowed)
 
     def send(conn: psycopg.Connection, reminder: dict) -> str | None:
         message = {
