@@ -1,7 +1,8 @@
 -- A patient joining, editing or rejoining the waitlist is refused in words when the entry could
--- never be served, and a second open entry for the same clinician, type and location is refused.
+-- never be served, and a second open entry for the same clinician, type and location is refused;
+-- a clinician puts a patient of theirs on their own waitlist, and the patient is told.
 begin;
-select plan(17);
+select plan(24);
 
 do $$
 declare
@@ -52,8 +53,9 @@ select throws_ok(
     'a patient joining the waitlist of a clinician they are not connected to is told so'
 );
 select throws_ok(
-    pg_temp.join_as('clin@example.com', 'patient_id, appointment_type', format('%L, %L', tests.get_user_id('patient@example.com'), 'follow_up')),
-    '42501', 'you can join a waitlist only for yourself', 'nobody joins for someone else'
+    pg_temp.join_as('other@example.com', 'patient_id, appointment_type', format('%L, %L', tests.get_user_id('patient@example.com'), 'follow_up')),
+    '42501', 'you can join a waitlist only for yourself, or put your patients on your own',
+    'a patient does not join for someone else'
 );
 
 -- ------------------------------------------------------------------ wishes no time could meet
@@ -133,6 +135,66 @@ select lives_ok(
         'update public.appointment_waitlist set priority = 5 where preferred_times = ''{afternoon}'''
     ),
     'the clinician raises the priority of a waiting entry (not a join)'
+);
+
+-- ------------------------------------------------- the clinician puts a patient on the waitlist
+select lives_ok(
+    pg_temp.join_as(
+        'clin@example.com', 'patient_id, appointment_type, priority',
+        format('%L, ''assessment'', 5', tests.get_user_id('patient@example.com'))
+    ),
+    'the clinician puts their patient on their waitlist for an assessment, with a priority'
+);
+select is(
+    (
+        select (w.status, w.priority)::text from public.appointment_waitlist as w
+        where w.patient_id = tests.get_user_id('patient@example.com') and w.appointment_type = 'assessment'
+    ),
+    ('active', 5)::text,
+    'the entry waits, at that priority'
+);
+select is(
+    (
+        select array_agg(n.title || ': ' || n.body) from public.notifications as n
+        where n.user_id = tests.get_user_id('patient@example.com') and n.kind = 'waitlist_added'
+    ),
+    array[
+        'Added to a waitlist: clin@example.com put you on their waitlist for an assessment. You will be offered a time that fits when one frees up.'
+    ],
+    'the patient is told in the app (a patient''s own join tells nothing)'
+);
+select throws_ok(
+    pg_temp.join_as(
+        'clin@example.com', 'patient_id, appointment_type', format('%L, ''assessment''', tests.get_user_id('patient@example.com'))
+    ),
+    '23505', 'this patient is already on your waitlist (assessment)', 'once'
+);
+select throws_ok(
+    format(
+        'select tests.call_as(%L, %L)', 'stranger.clin@example.com',
+        format(
+            'insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type) values (auth.uid(), %L, ''follow_up'')',
+            tests.get_user_id('patient@example.com')
+        )
+    ),
+    '42501', 'this patient is not connected to you', 'a clinician puts no one else''s patient on their waitlist'
+);
+select throws_ok(
+    format(
+        'select tests.call_as(%L, %L)', 'stranger.clin@example.com',
+        format(
+            'insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type) values (%L, %L, ''follow_up'')',
+            tests.get_user_id('clin@example.com'), tests.get_user_id('other@example.com')
+        )
+    ),
+    '42501', 'you can join a waitlist only for yourself, or put your patients on your own',
+    'nor anyone on another clinician''s waitlist'
+);
+select lives_ok(
+    pg_temp.as_patient(
+        'update public.appointment_waitlist set status = ''cancelled'' where appointment_type = ''assessment'''
+    ),
+    'the patient may leave the place they were given'
 );
 
 select * from finish();

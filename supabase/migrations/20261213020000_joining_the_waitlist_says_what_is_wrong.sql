@@ -19,8 +19,9 @@
 -- visit earlier keeps its own rule (one open entry per visit: 20261207030000) and may sit next
 -- to a plain one. Entries that are already duplicates stay as they are.
 
--- SECURITY INVOKER, as the patient: it reads only what they may read (their care
--- relationships, their clinician's row, their own entries) and raises its errors itself.
+-- SECURITY INVOKER, as the patient (or their clinician putting them on the waitlist:
+-- 20261213060000): it reads only what they may read (their care relationships, the clinician's
+-- row, the entries of the two) and raises its errors itself.
 create function scheduling_private.tg_appointment_waitlist__check_wishes() returns trigger
 language plpgsql
 set search_path = ''
@@ -28,21 +29,24 @@ as $$
 declare
     clinician public.clinicians;
     joining boolean := tg_op = 'INSERT' or old.status not in ('active', 'offered');
+    by_clinician boolean := auth.uid() = new.clinician_id;
 begin
     -- The waitlist's own functions run as their owner; only a direct write runs as an API role.
     if current_user not in ('authenticated', 'anon') or new.status <> 'active' then
         return new;
     end if;
     if tg_op = 'INSERT' then
-        if new.patient_id is distinct from auth.uid() then
-            raise exception 'you can join a waitlist only for yourself'
-                using errcode = '42501', hint = 'Patients join a clinician''s waitlist themselves.';
+        if new.patient_id is distinct from auth.uid() and not coalesce(by_clinician, false) then
+            raise exception 'you can join a waitlist only for yourself, or put your patients on your own'
+                using errcode = '42501',
+                    hint = 'Send your own id as patient_id, or, as their clinician, as clinician_id.';
         end if;
         if not exists (
             select from public.care_relationships as r
             where r.clinician_id = new.clinician_id and r.patient_id = new.patient_id and r.status = 'active'
         ) then
-            raise exception 'you are not connected to this clinician'
+            raise exception '%', case when by_clinician
+                then 'this patient is not connected to you' else 'you are not connected to this clinician' end
                 using errcode = '42501', hint = 'Only the clinician''s patients can wait for their time.';
         end if;
     end if;
@@ -82,8 +86,12 @@ begin
                 and w.location_type is not distinct from new.location_type
                 and w.id <> new.id
         ) then
-            raise exception 'you are already on %''s waitlist (%)', clinician.display_name,
-                pg_catalog.replace(new.appointment_type || coalesce(', ' || new.location_type, ''), '_', ' ')
+            raise exception '%', case when by_clinician
+                then 'this patient is already on your waitlist' else
+                    pg_catalog.format('you are already on %s''s waitlist', clinician.display_name) end
+                || pg_catalog.format(
+                    ' (%s)', pg_catalog.replace(new.appointment_type || coalesce(', ' || new.location_type, ''), '_', ' ')
+                )
                 using errcode = '23505',
                     hint = 'Change that entry''s dates and times of day instead of joining again.';
         end if;
