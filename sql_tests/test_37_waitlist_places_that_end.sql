@@ -1,7 +1,7 @@
 -- A patient is told, in the app, when their waitlist place expires or the clinician takes them
 -- off; leaving by themselves tells nothing.
 begin;
-select plan(6);
+select plan(7);
 
 do $$
 declare
@@ -69,6 +69,18 @@ select results_eq(
     $$select * from pg_temp.told('removed@example.com')$$,
     $$values ('Taken off the waitlist', 'Dr Ada Okafor took you off their waitlist for a follow up. Ask the clinic if you still need a time.')$$,
     'the clinician takes a patient off: the patient is told'
+);
+select tests.call_as('removed@example.com', format(
+    'insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type) values (%L, auth.uid(), %L)',
+    tests.get_user_id('clin@example.com'), 'assessment'
+));
+select tests.call_as('clin@example.com', format(
+    'update public.appointment_waitlist set status = %L where appointment_type = %L', 'cancelled', 'assessment'
+));
+select is(
+    (select p.body from pg_temp.told('removed@example.com') as p where p.body like '%assessment%'),
+    'Dr Ada Okafor took you off their waitlist for an assessment. Ask the clinic if you still need a time.',
+    'an assessment, not a assessment'
 );
 
 select pg_temp.join_as('leaving@example.com');

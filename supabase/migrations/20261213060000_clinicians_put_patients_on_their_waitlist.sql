@@ -39,6 +39,16 @@ with check (
 -- still refuses it to patients).
 grant insert (priority) on table public.appointment_waitlist to authenticated;
 
+-- The kind of visit in words, as the patient's notices say it.
+create function scheduling_private.a_visit_of(appointment_type text) returns text
+language sql immutable
+set search_path = ''
+as $$
+    select case when appointment_type ~ '^[aeiou]' then 'an ' else 'a ' end || replace(appointment_type, '_', ' ')
+$$;
+comment on function scheduling_private.a_visit_of(text) is
+'The kind of visit in words with its article: ''an assessment'', ''a follow up''.';
+
 create function scheduling_private.tg_appointment_waitlist__announce_added() returns trigger
 language plpgsql security definer
 set search_path = ''
@@ -50,9 +60,8 @@ begin
         'waitlist_added',
         'Added to a waitlist',
         format(
-            '%s put you on their waitlist for %s %s. You will be offered a time that fits when one frees up.',
-            c.display_name, case when new.appointment_type ~ '^[aeiou]' then 'an' else 'a' end,
-            replace(new.appointment_type::text, '_', ' ')
+            '%s put you on their waitlist for %s. You will be offered a time that fits when one frees up.',
+            c.display_name, scheduling_private.a_visit_of(new.appointment_type)
         )
     from public.clinicians as c
     left join public.notification_preferences as p on p.user_id = new.patient_id
