@@ -30,6 +30,7 @@ declare
     clinician public.clinicians;
     joining boolean := tg_op = 'INSERT' or old.status not in ('active', 'offered');
     by_clinician boolean := auth.uid() = new.clinician_id;
+    last_preferred_date date := (select max(d) from pg_catalog.unnest(new.preferred_dates) as d);
 begin
     -- The waitlist's own functions run as their owner; only a direct write runs as an API role.
     if current_user not in ('authenticated', 'anon') or new.status <> 'active' then
@@ -61,10 +62,9 @@ begin
         end if;
     end if;
     if (joining or new.preferred_dates is distinct from old.preferred_dates)
-        and (select max(d) from pg_catalog.unnest(new.preferred_dates) as d)
-        < (pg_catalog.now() at time zone clinician.timezone)::date then
+        and last_preferred_date < (pg_catalog.now() at time zone clinician.timezone)::date then
         raise exception 'every preferred date has passed (the last was %)',
-            pg_catalog.to_char((select max(d) from pg_catalog.unnest(new.preferred_dates) as d), 'Dy DD Mon YYYY')
+            pg_catalog.to_char(last_preferred_date, 'Dy DD Mon YYYY')
             using errcode = '22023', hint = 'Pick dates to come, or leave preferred_dates out to take any date.';
     end if;
     if (joining or new.expires_at is distinct from old.expires_at) and new.expires_at <= pg_catalog.now() then
