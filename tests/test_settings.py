@@ -32,6 +32,8 @@ EVERYTHING = {
     "MICROSOFT_CLIENT_SECRET": "ms-secret",
     "SCHEDULING_SECRET_KEYS": f"k1={KEY}",
     "SCHEDULING_JOB_LEASE_SECONDS": "120",
+    "SCHEDULING_PROVIDER_TIMEOUT_SECONDS": "3",
+    "SCHEDULING_CALENDAR_TIMEOUT_SECONDS": "20",
     "SCHEDULING_APP_BASE_URL": "https://app.clinic.example/",
     "SCHEDULING_PRIVATE_HOSTS": "caldav.clinic.internal, 10.0.0.5,",
 }
@@ -46,6 +48,7 @@ def test_every_provider_configured_is_on() -> None:
     assert settings.google.client_id == "google-client" and settings.microsoft.client_id == "ms-client"
     assert settings.secret_box.current_key_id == "k1"
     assert settings.job_lease_seconds == 120
+    assert (settings.provider_timeout_seconds, settings.calendar_timeout_seconds) == (3, 20)
     assert settings.app_base_url == "https://app.clinic.example"
     assert settings.private_hosts_allowed == {"caldav.clinic.internal", "10.0.0.5"}
 
@@ -55,6 +58,7 @@ def test_nothing_configured_is_off_and_empty_values_count_as_unset() -> None:
     assert (settings.smtp, settings.twilio, settings.webpush, settings.zoom) == (None, None, None, None)
     assert (settings.google, settings.microsoft, settings.secret_box) == (None, None, None)
     assert settings.job_lease_seconds == 300
+    assert (settings.provider_timeout_seconds, settings.calendar_timeout_seconds) == (5, 30)
     assert settings.private_hosts_allowed == frozenset()
 
 
@@ -98,6 +102,11 @@ def test_a_provider_configured_in_part_is_refused_naming_what_is_missing(unset: 
         ("SMTP_PORT", "smtp", "SMTP_PORT must be a positive whole number, not 'smtp'"),
         ("SCHEDULING_JOB_LEASE_SECONDS", "0", "SCHEDULING_JOB_LEASE_SECONDS must be a positive whole number"),
         ("SCHEDULING_HEALTH_MAX_JOB_WAIT", "-5", "SCHEDULING_HEALTH_MAX_JOB_WAIT must be a positive whole"),
+        (
+            "SCHEDULING_PROVIDER_TIMEOUT_SECONDS",
+            "0",
+            "SCHEDULING_PROVIDER_TIMEOUT_SECONDS must be a positive",
+        ),
         ("SMTP_STARTTLS", "ture", "SMTP_STARTTLS must be true or false, not 'ture'"),
         ("SMTP_STARTTLS", "false", "SMTP_USERNAME needs SMTP_STARTTLS"),
         (

@@ -58,7 +58,7 @@ def handlers(settings: Settings) -> dict[str, Handler]:
         )
         available["notice_sms"] = deliver_sms_notice
     if settings.zoom is not None:
-        zoom = ZoomProvider(settings.zoom)
+        zoom = ZoomProvider(settings.zoom, settings.provider_timeout_seconds)
         available["video_zoom"] = lambda conn, job, _: handle_video_job(conn, job, zoom)
     for provider in providers_configured(settings):
         available[f"calendar_push_{provider}"] = handle_calendar_job

@@ -103,6 +103,13 @@ class Settings:
     # Hosts a user may name (a CalDAV server, a push endpoint) although they resolve to addresses
     # inside this network: see workers/outbound.py. Empty: none.
     private_hosts_allowed: frozenset[str] = frozenset()
+    # How long a provider may take over one step (connecting, each answer) before the attempt
+    # fails and its job is retried: without a limit one stalled server would stop this worker,
+    # which runs one job at a time. Messages and meetings are made while the visit's row is held
+    # (a cancellation or move waits for them), so theirs stays under the 8 s Supabase gives an
+    # API request; a calendar's pages may be slow to come.
+    provider_timeout_seconds: float = 5
+    calendar_timeout_seconds: float = 30
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
@@ -178,6 +185,12 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         worker_name=env.get("SCHEDULING_WORKER_NAME", f"{socket.gethostname()}:{os.getpid()}"),
         app_base_url=env.get("SCHEDULING_APP_BASE_URL", "http://localhost:3000").rstrip("/"),
         smtp=smtp,
+        provider_timeout_seconds=whole_number(
+            env, "SCHEDULING_PROVIDER_TIMEOUT_SECONDS", Settings.provider_timeout_seconds
+        ),
+        calendar_timeout_seconds=whole_number(
+            env, "SCHEDULING_CALENDAR_TIMEOUT_SECONDS", Settings.calendar_timeout_seconds
+        ),
         private_hosts_allowed=frozenset(
             host.strip().lower() for host in env.get("SCHEDULING_PRIVATE_HOSTS", "").split(",")
         )

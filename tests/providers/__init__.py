@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,3 +74,38 @@ class LocalServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class StalledServer:
+    """Takes connections on a free port of 127.0.0.1 and never answers: a provider that hangs
+    (after the TCP handshake, before its greeting or its HTTP answer). Closing it ends them all."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connected = threading.Event()  # some client is waiting for an answer
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _hold(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self._held.append(connection)
+            self.connected.set()
+
+    def __enter__(self) -> StalledServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() that close() alone would not
+        self.listener.close()
+        for connection in self._held:
+            connection.close()

@@ -20,9 +20,13 @@ from workers.calendars.provider import Changes, EventChanged, PushedEvent, Recon
 ICLOUD_URL = "https://caldav.icloud.com/"
 
 
-def calendars_of(server_url: str, username: str, password: str) -> list[tuple[str, str]]:
+def calendars_of(
+    server_url: str, username: str, password: str, timeout_seconds: float
+) -> list[tuple[str, str]]:
     """The (url, name) of every calendar the account holds; checks the credentials on the way."""
-    with caldav.DAVClient(url=server_url, username=username, password=password) as client:
+    with caldav.DAVClient(
+        url=server_url, username=username, password=password, timeout=timeout_seconds
+    ) as client:
         try:
             calendars = client.principal().calendars()
         except caldav_error.AuthorizationError as refused:
@@ -33,8 +37,13 @@ def calendars_of(server_url: str, username: str, password: str) -> list[tuple[st
 
 
 class CalDAVCalendar:
-    def __init__(self, server_url: str, username: str, password: str, calendar_url: str) -> None:
-        self._client = caldav.DAVClient(url=server_url, username=username, password=password)
+    def __init__(
+        self, server_url: str, username: str, password: str, calendar_url: str, timeout_seconds: float
+    ) -> None:
+        # Without a timeout the library waits for an answer for ever.
+        self._client = caldav.DAVClient(
+            url=server_url, username=username, password=password, timeout=timeout_seconds
+        )
         self._calendar = self._client.calendar(url=calendar_url)
 
     def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:

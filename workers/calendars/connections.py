@@ -27,17 +27,27 @@ def caldav_client(connection: dict, secret: dict, settings: Settings) -> Calenda
     for url in (account["server_url"], connection["calendar_id"]):
         refuse_private_destination(url, settings.private_hosts_allowed)
     return CalDAVCalendar(
-        account["server_url"], account["username"], secret["password"], connection["calendar_id"]
+        account["server_url"],
+        account["username"],
+        secret["password"],
+        connection["calendar_id"],
+        settings.calendar_timeout_seconds,
     )
 
 
 def google_client(connection: dict, secret: dict, settings: Settings) -> CalendarClient:
-    return GoogleCalendar(settings.google, secret, connection["calendar_id"])
+    return GoogleCalendar(
+        settings.google, secret, connection["calendar_id"], settings.calendar_timeout_seconds
+    )
 
 
 def microsoft_client(connection: dict, secret: dict, settings: Settings) -> CalendarClient:
     return MicrosoftCalendar(
-        settings.microsoft, secret, connection["calendar_id"], connection["horizon_days"]
+        settings.microsoft,
+        secret,
+        connection["calendar_id"],
+        connection["horizon_days"],
+        settings.calendar_timeout_seconds,
     )
 
 

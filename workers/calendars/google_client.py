@@ -34,12 +34,12 @@ MEET_PENDING_WAIT_SECONDS = 5.0
 FULL_SYNC_LOOKBACK = timedelta(days=1)
 
 
-def calendar_service(credentials: Credentials, api_url: str):
+def calendar_service(credentials: Credentials, api_url: str, timeout_seconds: float):
     """A Calendar v3 client from the discovery document shipped in the package (no network fetch).
 
     A 401 makes google-auth refresh the token and send the request again, once.
     """
-    http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=30), max_refresh_attempts=1)
+    http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout_seconds), max_refresh_attempts=1)
     return build(
         "calendar",
         "v3",
@@ -69,10 +69,10 @@ def event_id_of(uid: str) -> str:
 
 
 class GoogleCalendar:
-    def __init__(self, google, secret: dict, calendar_id: str) -> None:
+    def __init__(self, google, secret: dict, calendar_id: str, timeout_seconds: float) -> None:
         self._credentials = credentials_of(secret, google)
         self._first_token = self._credentials.token
-        self._service = calendar_service(self._credentials, google.api_url)
+        self._service = calendar_service(self._credentials, google.api_url, timeout_seconds)
         self._calendar_id = calendar_id
 
     def writable_calendars(self) -> list[tuple[str, str]]:

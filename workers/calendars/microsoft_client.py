@@ -31,19 +31,20 @@ FULL_SYNC_LOOKBACK = timedelta(days=1)
 
 
 def msal_app(
-    microsoft, cache: msal.SerializableTokenCache | None = None
+    microsoft, timeout_seconds: float, cache: msal.SerializableTokenCache | None = None
 ) -> msal.ConfidentialClientApplication:
     return msal.ConfidentialClientApplication(
         microsoft.client_id,
         client_credential=microsoft.client_secret,
         authority=microsoft.authority,
         token_cache=cache,
+        timeout=timeout_seconds,  # msal's own default waits for the token endpoint for ever
         # Our authority is configured, not looked up: no call to Microsoft's discovery service.
         instance_discovery=False,
     )
 
 
-def writable_calendars(microsoft, access_token: str) -> list[tuple[str, str]]:
+def writable_calendars(microsoft, access_token: str, timeout_seconds: float) -> list[tuple[str, str]]:
     """The (id, name) of every calendar the user may write to, the default one first, read with a
     token just granted (following @odata.nextLink)."""
     url = microsoft.graph_url.rstrip("/") + "/me/calendars"
@@ -51,7 +52,7 @@ def writable_calendars(microsoft, access_token: str) -> list[tuple[str, str]]:
     headers = {"Authorization": f"Bearer {access_token}"}
     calendars = []
     while url:
-        answer = httpx.get(url, headers=headers, params=params, timeout=30)
+        answer = httpx.get(url, headers=headers, params=params, timeout=timeout_seconds)
         answer.raise_for_status()
         page = answer.json()
         calendars += [c for c in page.get("value", []) if c.get("canEdit", True)]
@@ -61,13 +62,15 @@ def writable_calendars(microsoft, access_token: str) -> list[tuple[str, str]]:
 
 
 class MicrosoftCalendar:
-    def __init__(self, microsoft, secret: dict, calendar_id: str, horizon_days: int) -> None:
+    def __init__(
+        self, microsoft, secret: dict, calendar_id: str, horizon_days: int, timeout_seconds: float
+    ) -> None:
         self._cache = msal.SerializableTokenCache()
         self._cache.deserialize(secret["token_cache"])
-        self._app = msal_app(microsoft, self._cache)
+        self._app = msal_app(microsoft, timeout_seconds, self._cache)
         self._calendar_id = calendar_id
         self._horizon_days = horizon_days
-        self._http = httpx.Client(base_url=microsoft.graph_url.rstrip("/") + "/", timeout=30)
+        self._http = httpx.Client(base_url=microsoft.graph_url.rstrip("/") + "/", timeout=timeout_seconds)
         self._token: str | None = None
 
     def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:

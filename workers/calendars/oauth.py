@@ -21,7 +21,7 @@ import requests
 
 from workers.calendars import google_client, microsoft_client
 from workers.calendars.google_client import GoogleCalendar
-from workers.settings import GoogleSettings, MicrosoftSettings
+from workers.settings import GoogleSettings, MicrosoftSettings, Settings
 
 
 class ConnectRefused(RuntimeError):
@@ -56,8 +56,9 @@ def pkce_pair() -> tuple[str, str]:
 
 
 class GoogleOAuth:
-    def __init__(self, google: GoogleSettings) -> None:
+    def __init__(self, google: GoogleSettings, timeout_seconds: float) -> None:
         self._google = google
+        self._timeout_seconds = timeout_seconds
 
     def start(self, redirect_uri: str) -> Started:
         state = secrets.token_urlsafe(32)
@@ -88,7 +89,7 @@ class GoogleOAuth:
                 "redirect_uri": flow["redirect_uri"],
                 "code_verifier": flow["code_verifier"],
             },
-            timeout=30,
+            timeout=self._timeout_seconds,
         )
         tokens = (
             answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
@@ -98,7 +99,7 @@ class GoogleOAuth:
                 f"Google refused the authorization: {tokens.get('error', answer.status_code)}"
             )
         secret = {"refresh_token": tokens["refresh_token"], "token": tokens["access_token"], "expiry": None}
-        calendar = GoogleCalendar(self._google, secret, "primary")
+        calendar = GoogleCalendar(self._google, secret, "primary", self._timeout_seconds)
         try:
             calendars = calendar.writable_calendars()
         finally:
@@ -107,12 +108,13 @@ class GoogleOAuth:
 
 
 class MicrosoftOAuth:
-    def __init__(self, microsoft: MicrosoftSettings) -> None:
+    def __init__(self, microsoft: MicrosoftSettings, timeout_seconds: float) -> None:
         self._microsoft = microsoft
+        self._timeout_seconds = timeout_seconds
 
     def start(self, redirect_uri: str) -> Started:
         # msal makes the state, nonce and PKCE pair, and needs its flow object back to finish.
-        flow = microsoft_client.msal_app(self._microsoft).initiate_auth_code_flow(
+        flow = microsoft_client.msal_app(self._microsoft, self._timeout_seconds).initiate_auth_code_flow(
             microsoft_client.SCOPES,
             redirect_uri=redirect_uri,
             prompt="select_account",
@@ -123,14 +125,16 @@ class MicrosoftOAuth:
 
     def finish(self, flow: dict, callback_query: dict[str, str]) -> Finished:
         cache = msal.SerializableTokenCache()
-        result = microsoft_client.msal_app(self._microsoft, cache).acquire_token_by_auth_code_flow(
-            flow, callback_query
-        )
+        result = microsoft_client.msal_app(
+            self._microsoft, self._timeout_seconds, cache
+        ).acquire_token_by_auth_code_flow(flow, callback_query)
         if "access_token" not in result:
             reason = result.get("error_description") or result.get("error")
             raise ConnectRefused(f"Microsoft refused the authorization: {reason}")
         try:
-            calendars = microsoft_client.writable_calendars(self._microsoft, result["access_token"])
+            calendars = microsoft_client.writable_calendars(
+                self._microsoft, result["access_token"], self._timeout_seconds
+            )
         except httpx.HTTPError as failed:
             raise ConnectRefused(f"could not read the Outlook calendars: {failed}") from failed
         return Finished({"token_cache": cache.serialize()}, writable_or_refused(calendars))
@@ -142,10 +146,10 @@ def writable_or_refused(calendars: list[tuple[str, str]]) -> list[tuple[str, str
     return calendars
 
 
-def oauth_flows(google: GoogleSettings | None, microsoft: MicrosoftSettings | None) -> dict[str, OAuthFlow]:
+def oauth_flows(settings: Settings) -> dict[str, OAuthFlow]:
     flows: dict[str, OAuthFlow] = {}
-    if google is not None:
-        flows["google"] = GoogleOAuth(google)
-    if microsoft is not None:
-        flows["microsoft"] = MicrosoftOAuth(microsoft)
+    if settings.google is not None:
+        flows["google"] = GoogleOAuth(settings.google, settings.calendar_timeout_seconds)
+    if settings.microsoft is not None:
+        flows["microsoft"] = MicrosoftOAuth(settings.microsoft, settings.calendar_timeout_seconds)
     return flows

@@ -38,7 +38,7 @@ def redirect_uri(request: Request, settings: Settings, provider: str) -> str:
 
 
 def start_oauth_endpoint(database_url: str, settings: Settings):
-    flows = oauth_flows(settings.google, settings.microsoft)
+    flows = oauth_flows(settings)
 
     async def start_oauth(request: Request) -> JSONResponse:
         provider = request.path_params["provider"]
@@ -69,7 +69,7 @@ def start_oauth_endpoint(database_url: str, settings: Settings):
 
 
 def oauth_callback_endpoint(database_url: str, settings: Settings):
-    flows = oauth_flows(settings.google, settings.microsoft)
+    flows = oauth_flows(settings)
 
     async def oauth_callback(request: Request) -> RedirectResponse:
         provider = request.path_params["provider"]

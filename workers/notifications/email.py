@@ -103,13 +103,14 @@ def sender_domain(sender: str) -> str:
 class SmtpSender:
     """Sends messages through one SMTP server, one connection per message."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, timeout_seconds: float) -> None:
         self.settings = settings
+        self.timeout_seconds = timeout_seconds
 
     def send(self, message: EmailMessage) -> None:
         """Send one message; a 5xx refusal is permanent, anything else may heal on retry."""
         try:
-            with smtplib.SMTP(self.settings.host, self.settings.port, timeout=30) as smtp:
+            with smtplib.SMTP(self.settings.host, self.settings.port, timeout=self.timeout_seconds) as smtp:
                 if self.settings.starttls:
                     # smtplib's default context checks no certificate: anyone on the path could
                     # read the messages and the password. This one checks the chain and host name.

@@ -107,7 +107,7 @@ def deliver_email_notice(conn: psycopg.Connection, job: dict, settings: Settings
         message = offer_message(
             subject, sender, message_id, settings.app_base_url, withdrawn=notice["kind"] == "offer_withdrawn"
         )
-    SmtpSender(settings.smtp).send(message)
+    SmtpSender(settings.smtp, settings.provider_timeout_seconds).send(message)
     return "sent"
 
 
@@ -235,7 +235,7 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         text = f"An earlier time for your visit on {visit:%a %d %b at %H:%M}: {link}"
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
-    SmsSender(settings.twilio).send(row["phone"], text)
+    SmsSender(settings.twilio, settings.provider_timeout_seconds).send(row["phone"], text)
     return "sent"
 
 
@@ -281,6 +281,6 @@ def deliver_push_notice(conn: psycopg.Connection, job: dict, settings: Settings)
     else:
         target = f"appointments/{notice['appointment_id']}"
     message = {"title": PUSH_TITLES[notice["kind"]], "url": f"{settings.app_base_url}/{target}"}
-    sender = PushSender(settings.webpush, settings.private_hosts_allowed)
+    sender = PushSender(settings.webpush, settings.private_hosts_allowed, settings.provider_timeout_seconds)
     delivered = sender.send(conn, notice["user_id"], message)
     return f"pushed to {delivered} subscription(s)"

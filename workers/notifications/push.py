@@ -15,9 +15,12 @@ GONE = {404, 410}  # the push service says the subscription no longer exists
 
 
 class PushSender:
-    def __init__(self, settings: WebPushSettings, private_hosts_allowed: frozenset[str]) -> None:
+    def __init__(
+        self, settings: WebPushSettings, private_hosts_allowed: frozenset[str], timeout_seconds: float
+    ) -> None:
         self.settings = settings
         self.private_hosts_allowed = private_hosts_allowed
+        self.timeout_seconds = timeout_seconds
 
     def send(self, conn: psycopg.Connection, user_id: str, message: dict) -> int:
         """Push `message` (JSON) to the user's subscriptions; returns how many accepted it.
@@ -39,7 +42,7 @@ class PushSender:
                     vapid_private_key=self.settings.vapid_private_key,
                     vapid_claims={"sub": self.settings.vapid_subject},
                     ttl=3600,
-                    timeout=30,
+                    timeout=self.timeout_seconds,
                 )
             except WebPushException as error:
                 if error.response is not None and error.response.status_code in GONE:

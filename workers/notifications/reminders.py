@@ -2,7 +2,8 @@
 
 Just before sending, the appointment is read again under its lock and the reminder's: if it
 is no longer confirmed, nothing is sent and the reminder is cancelled. A move or cancellation
-of the visit meanwhile waits for the delivery to end.
+of the visit meanwhile waits for the delivery to end, which the provider timeout bounds
+(Settings.provider_timeout_seconds per step).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def deliver_reminder(conn: psycopg.Connection, reminder_id: str, send: Send) -> 
 
 def email_sender(settings: Settings) -> Send:
     assert settings.smtp is not None
-    smtp = SmtpSender(settings.smtp)
+    smtp = SmtpSender(settings.smtp, settings.provider_timeout_seconds)
 
     def send(_conn: psycopg.Connection, reminder: dict) -> None:
         smtp.send(reminder_message(reminder, settings.smtp.sender, settings.app_base_url))
@@ -61,7 +62,7 @@ def email_sender(settings: Settings) -> Send:
 
 def sms_sender(settings: Settings) -> Send:
     assert settings.twilio is not None
-    sms = SmsSender(settings.twilio)
+    sms = SmsSender(settings.twilio, settings.provider_timeout_seconds)
 
     def send(_conn: psycopg.Connection, reminder: dict) -> None:
         if not reminder["phone"]:
@@ -73,7 +74,7 @@ def sms_sender(settings: Settings) -> Send:
 
 def push_sender(settings: Settings) -> Send:
     assert settings.webpush is not None
-    push = PushSender(settings.webpush, settings.private_hosts_allowed)
+    push = PushSender(settings.webpush, settings.private_hosts_allowed, settings.provider_timeout_seconds)
 
     def send(conn: psycopg.Connection, reminder: dict) -> str | None:
         message = {

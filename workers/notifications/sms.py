@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from workers.notifications.errors import PermanentDeliveryError
@@ -14,9 +15,12 @@ PERMANENT_ERROR_CODES = {21211, 21408, 21610, 21612, 21614}
 
 
 class SmsSender:
-    def __init__(self, settings: TwilioSettings) -> None:
+    def __init__(self, settings: TwilioSettings, timeout_seconds: float) -> None:
         self.settings = settings
-        self.client = Client(settings.account_sid, settings.auth_token)
+        # The SDK's own HTTP client waits for an answer for ever unless told otherwise.
+        self.client = Client(
+            settings.account_sid, settings.auth_token, http_client=TwilioHttpClient(timeout=timeout_seconds)
+        )
         if settings.api_base_url:
             self.client.api.base_url = settings.api_base_url
 

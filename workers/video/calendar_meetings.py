@@ -33,7 +33,9 @@ class CalendarMeetingProvider:
         self.name = name
         self._calendar = CALENDAR_OF[name]
         self._conn = conn
-        self._settings = settings
+        # The meeting is made while the visit's row is held: the calendar answers within the
+        # limit of the providers that deliver messages, not that of a sync's pages.
+        self._settings = replace(settings, calendar_timeout_seconds=settings.provider_timeout_seconds)
         self._fallback = fallback
 
     def create(self, appointment: dict) -> Meeting:

@@ -20,8 +20,11 @@ from workers.wording import visit_name
 class ZoomProvider:
     name = "zoom"
 
-    def __init__(self, settings: ZoomSettings, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, settings: ZoomSettings, timeout_seconds: float, session: requests.Session | None = None
+    ) -> None:
         self.settings = settings
+        self.timeout_seconds = timeout_seconds
         self.http = session or requests.Session()
         self._token: str | None = None
         self._token_expires = 0.0
@@ -59,7 +62,7 @@ class ZoomProvider:
                 f"{self.settings.api_base_url}{path}",
                 json=json,
                 headers={"Authorization": f"Bearer {self._access_token(force=attempt > 0)}"},
-                timeout=30,
+                timeout=self.timeout_seconds,
             )
             if response.status_code != 401:
                 break
@@ -76,7 +79,7 @@ class ZoomProvider:
                 self.settings.oauth_url,
                 params={"grant_type": "account_credentials", "account_id": self.settings.account_id},
                 auth=(self.settings.client_id, self.settings.client_secret),
-                timeout=30,
+                timeout=self.timeout_seconds,
             )
             response.raise_for_status()
             granted = response.json()
