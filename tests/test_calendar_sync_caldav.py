@@ -26,6 +26,7 @@ from tests.calendar_helpers import (
     queue_pull,
     sync_settings,
 )
+from tests.providers import redirect_into_the_network
 from workers import jobs
 from workers.http.app import create_app
 from workers.localdb import free_port
@@ -92,6 +93,15 @@ def test_a_server_inside_this_network_is_refused_unless_the_deployment_allows_it
         ).fetchone()[0]
     assert "127.0.0.1 is at 127.0.0.1" in failed
     assert events_in(clinic["calendar"]) == {}
+
+
+def test_a_server_that_redirects_into_this_network_is_not_followed(clinic: dict) -> None:
+    outside, inside = redirect_into_the_network()
+    with outside, inside:
+        answer = connect(clinic, server_url=f"{outside.base_url}/")
+    assert answer.status_code == 422
+    assert "127.0.0.2 is at 127.0.0.2, an address inside" in answer.json()["error"]
+    assert inside.state == []  # the request never reached the machine inside
 
 
 def booked_and_pushed(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> tuple[str, str, datetime]:

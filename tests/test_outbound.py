@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from workers.outbound import PrivateDestination, refuse_private_destination
+import pytest
+import requests
+from caldav.lib.http_sync import requests as caldav_http
+
+from tests.providers import LOCAL_SERVERS, redirect_into_the_network
+from workers.outbound import PrivateDestination, refuse_private_destination, refuse_private_redirects
 
 NONE_ALLOWED: frozenset[str] = frozenset()
 
@@ -43,3 +48,22 @@ def test_public_addresses_and_allowed_hosts_pass() -> None:
     refuse_private_destination("http://127.0.0.1:5232/", frozenset({"127.0.0.1"}))
     with pytest.raises(PrivateDestination):
         refuse_private_destination("http://127.0.0.2:5232/", frozenset({"127.0.0.1"}))
+
+
+@pytest.mark.parametrize("new_session", [requests.Session, caldav_http.Session], ids=["push", "caldav"])
+def test_a_redirect_into_the_network_is_refused_before_it_is_followed(new_session) -> None:
+    """Push goes through requests, CalDAV through the library caldav chose (niquests where it is
+    installed): both take the check on redirects."""
+    outside, inside = redirect_into_the_network()
+    with outside, inside:
+        session = new_session()
+        refuse_private_redirects(session, LOCAL_SERVERS)
+        with pytest.raises(
+            PrivateDestination, match=re.escape("127.0.0.2 is at 127.0.0.2, an address inside")
+        ):
+            session.get(f"{outside.base_url}/calendars/", timeout=10)
+        allowed = new_session()
+        refuse_private_redirects(allowed, LOCAL_SERVERS | {"127.0.0.2"})
+        followed = allowed.get(f"{outside.base_url}/calendars/", timeout=10)
+    assert followed.status_code == 200
+    assert inside.state == ["/latest/meta-data/"]  # only the allowed session's request

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 
-from tests.providers import LOCAL_SERVERS
+from tests.providers import LOCAL_SERVERS, redirect_into_the_network
 from tests.providers.push_service import LocalPushService
 from tests.sessions import calendar_paused_for_reconnect, offer_one_time
 from workers import jobs
@@ -121,6 +121,21 @@ def test_an_endpoint_inside_this_network_is_never_pushed_to_and_is_removed(commi
         state = reminder_state(conn, reminder)
         left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
     assert service.state.received == []
+    assert state == ("failed", "no live push subscription for this user")
+    assert left == 0
+
+
+def test_an_endpoint_that_redirects_into_this_network_is_not_followed(committed_database, push) -> None:
+    service, settings = push
+    outside, inside = redirect_into_the_network()
+    with outside, inside, psycopg.connect(committed_database) as conn:
+        _, reminder = push_reminder_due(conn, service, "laptop")
+        conn.execute("update push_subscriptions set endpoint = %s", [f"{outside.base_url}/push/laptop"])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        state = reminder_state(conn, reminder)
+        left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+    assert inside.state == []
     assert state == ("failed", "no live push subscription for this user")
     assert left == 0
 

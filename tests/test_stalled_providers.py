@@ -28,6 +28,7 @@ from workers.notifications.sms import SmsSender
 from workers.settings import (
     GoogleSettings,
     MicrosoftSettings,
+    Settings,
     SmtpSettings,
     TwilioSettings,
     WebPushSettings,
@@ -39,6 +40,13 @@ TIMEOUT = 0.5  # seconds; the deployment's default is 5 (messages, meetings) and
 # Only a call that never returns, or waits far longer than it was told, trips this; it is not a
 # measure of speed.
 GIVE_UP_AFTER = 20.0
+CALENDAR_SETTINGS = Settings(
+    worker_name="test-worker",
+    app_base_url="https://clinic.example",
+    smtp=None,
+    private_hosts_allowed=LOCAL_SERVERS,
+    calendar_timeout_seconds=TIMEOUT,
+)
 
 
 def send_email(server: StalledServer, _db: psycopg.Connection) -> None:
@@ -96,12 +104,16 @@ def create_zoom_meeting(server: StalledServer, _db: psycopg.Connection) -> None:
 
 
 def connect_caldav(server: StalledServer, _db: psycopg.Connection) -> None:
-    calendars_of(f"{server.base_url}/", "ada", "app-specific-password", TIMEOUT)
+    calendars_of(f"{server.base_url}/", "ada", "app-specific-password", CALENDAR_SETTINGS)
 
 
 def sync_caldav(server: StalledServer, _db: psycopg.Connection) -> None:
     calendar = CalDAVCalendar(
-        f"{server.base_url}/", "ada", "app-specific-password", f"{server.base_url}/ada/calendar/", TIMEOUT
+        f"{server.base_url}/",
+        "ada",
+        "app-specific-password",
+        f"{server.base_url}/ada/calendar/",
+        CALENDAR_SETTINGS,
     )
     calendar.changes(None)
 

@@ -8,16 +8,17 @@ global (loopback, private, link-local, shared, reserved, unspecified) or is mult
 deployment names the host in SCHEDULING_PRIVATE_HOSTS (an on-premises CalDAV server; the local
 servers of the tests and the demo).
 
-The check runs before each connection is made. Redirects a server answers with, and a name that
-resolves elsewhere by the time the library connects, are beyond it: an egress firewall is the
-complete answer, and this check what the code itself can hold to.
+The check runs before each connection is made, and on every redirect a server answers with
+before it is followed (refuse_private_redirects). A name that resolves elsewhere by the time the
+library connects is beyond it: an egress firewall is the complete answer, and this check what
+the code itself can hold to.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 
 class PrivateDestination(ValueError):
@@ -48,3 +49,17 @@ def refuse_private_destination(url: str, private_hosts_allowed: frozenset[str]) 
                 f"{host} is at {address}, an address inside this service's own network,"
                 " which it does not connect to on a user's behalf"
             )
+
+
+def refuse_private_redirects(session, private_hosts_allowed: frozenset[str]) -> None:
+    """Have an HTTP session (requests or niquests) check each redirect it is answered with, before
+    following it, as the first URL was checked: a server that passed could otherwise send the
+    client on to 169.254.169.254."""
+
+    def check(response, **_kwargs):
+        if response.is_redirect:
+            target = urljoin(response.url, response.headers["Location"])
+            refuse_private_destination(target, private_hosts_allowed)
+        return response
+
+    session.hooks["response"].append(check)

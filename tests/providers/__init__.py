@@ -51,13 +51,20 @@ class JsonHandler(BaseHTTPRequestHandler):
 class LocalServer:
     """Serves `handler` on a free port of 127.0.0.1 in a thread; the handler sees `self.state`.
 
-    With `tls` (a server SSLContext) it speaks HTTPS, for clients that refuse plain HTTP.
+    With `tls` (a server SSLContext) it speaks HTTPS, for clients that refuse plain HTTP. Another
+    loopback `host` (127.0.0.2) stands for a machine of the network the services run in.
     """
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], state: Any, tls: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        handler: type[BaseHTTPRequestHandler],
+        state: Any,
+        tls: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+    ):
         self.state = state
         bound = type(f"Bound{handler.__name__}", (handler,), {"state": state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), bound)
+        self.server = ThreadingHTTPServer((host, 0), bound)
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.scheme = "https" if tls is not None else "http"
@@ -65,7 +72,8 @@ class LocalServer:
 
     @property
     def base_url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
+        host, port = self.server.server_address[:2]
+        return f"{self.scheme}://{host}:{port}"
 
     def __enter__(self):
         self.thread.start()
@@ -74,6 +82,32 @@ class LocalServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class RedirectHandler(JsonHandler):
+    """Answers any request with a 307 to `state["target"]` (a redirect that keeps the method)."""
+
+    def redirect(self) -> None:
+        self.reply(307, headers={"Location": self.state["target"]})
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = redirect
+
+
+class RecordingHandler(JsonHandler):
+    """Answers any request with 200 and an empty JSON object, and keeps its path in `state`."""
+
+    def record(self) -> None:
+        self.state.append(self.path)
+        self.reply(200, {})
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = record
+
+
+def redirect_into_the_network() -> tuple[LocalServer, LocalServer]:
+    """A server on 127.0.0.1 (allowed, as the tests allow it) that redirects every request to a
+    machine inside the network (127.0.0.2, not allowed), which records what reaches it."""
+    inside = LocalServer(RecordingHandler, [], host="127.0.0.2")
+    return LocalServer(RedirectHandler, {"target": f"{inside.base_url}/latest/meta-data/"}), inside
 
 
 class StalledServer:

@@ -16,17 +16,25 @@ from caldav.elements import dav
 from caldav.lib import error as caldav_error
 
 from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
+from workers.outbound import refuse_private_redirects
+from workers.settings import Settings
 
 ICLOUD_URL = "https://caldav.icloud.com/"
 
 
-def calendars_of(
-    server_url: str, username: str, password: str, timeout_seconds: float
-) -> list[tuple[str, str]]:
+def dav_client(server_url: str, username: str, password: str, settings: Settings) -> caldav.DAVClient:
+    """A client that gives up on a stalled server (the library's own waits for ever) and follows
+    no redirect into this service's network (the server URL is the user's)."""
+    client = caldav.DAVClient(
+        url=server_url, username=username, password=password, timeout=settings.calendar_timeout_seconds
+    )
+    refuse_private_redirects(client.session, settings.private_hosts_allowed)
+    return client
+
+
+def calendars_of(server_url: str, username: str, password: str, settings: Settings) -> list[tuple[str, str]]:
     """The (url, name) of every calendar the account holds; checks the credentials on the way."""
-    with caldav.DAVClient(
-        url=server_url, username=username, password=password, timeout=timeout_seconds
-    ) as client:
+    with dav_client(server_url, username, password, settings) as client:
         try:
             calendars = client.principal().calendars()
         except caldav_error.AuthorizationError as refused:
@@ -38,12 +46,9 @@ def calendars_of(
 
 class CalDAVCalendar:
     def __init__(
-        self, server_url: str, username: str, password: str, calendar_url: str, timeout_seconds: float
+        self, server_url: str, username: str, password: str, calendar_url: str, settings: Settings
     ) -> None:
-        # Without a timeout the library waits for an answer for ever.
-        self._client = caldav.DAVClient(
-            url=server_url, username=username, password=password, timeout=timeout_seconds
-        )
+        self._client = dav_client(server_url, username, password, settings)
         self._calendar = self._client.calendar(url=calendar_url)
 
     def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:

@@ -31,7 +31,7 @@ def caldav_client(connection: dict, secret: dict, settings: Settings) -> Calenda
         account["username"],
         secret["password"],
         connection["calendar_id"],
-        settings.calendar_timeout_seconds,
+        settings,
     )
 
 

@@ -81,9 +81,7 @@ def connect_caldav_endpoint(database_url: str, settings: Settings):
         except PrivateDestination as refused:
             return error(422, f"server_url: {refused}")
         try:
-            calendars = await run_in_threadpool(
-                calendars_of, server_url, username, password, settings.calendar_timeout_seconds
-            )
+            calendars = await run_in_threadpool(calendars_of, server_url, username, password, settings)
         except ReconnectNeeded as refused:
             return error(422, str(refused))
         except Exception as unreachable:  # DNS, TLS, not a CalDAV server: say so, save nothing

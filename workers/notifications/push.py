@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import psycopg
+import requests
 from pywebpush import WebPushException, webpush
 
 from workers import queries
-from workers.outbound import PrivateDestination, refuse_private_destination
+from workers.outbound import PrivateDestination, refuse_private_destination, refuse_private_redirects
 from workers.settings import WebPushSettings
 
 GONE = {404, 410}  # the push service says the subscription no longer exists
@@ -21,6 +22,8 @@ class PushSender:
         self.settings = settings
         self.private_hosts_allowed = private_hosts_allowed
         self.timeout_seconds = timeout_seconds
+        self.http = requests.Session()
+        refuse_private_redirects(self.http, private_hosts_allowed)
 
     def send(self, conn: psycopg.Connection, user_id: str, message: dict) -> int:
         """Push `message` (JSON) to the user's subscriptions; returns how many accepted it.
@@ -29,13 +32,8 @@ class PushSender:
         """
         delivered = 0
         for subscription_id, endpoint, p256dh, auth in conn.execute(queries.PUSH_SUBSCRIPTIONS, [user_id]):
-            # Browsers give push services' public URLs; any other endpoint was written by hand.
             try:
                 refuse_private_destination(endpoint, self.private_hosts_allowed)
-            except PrivateDestination:
-                conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
-                continue
-            try:
                 webpush(
                     subscription_info={"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},
                     data=json.dumps(message),
@@ -43,7 +41,13 @@ class PushSender:
                     vapid_claims={"sub": self.settings.vapid_subject},
                     ttl=3600,
                     timeout=self.timeout_seconds,
+                    requests_session=self.http,
                 )
+            except PrivateDestination:
+                # Browsers give push services' public URLs, which do not lead (or redirect) into
+                # this network: this endpoint was written by hand.
+                conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
+                continue
             except WebPushException as error:
                 if error.response is not None and error.response.status_code in GONE:
                     conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
