@@ -28,6 +28,7 @@ from tests.calendar_helpers import (
 )
 from tests.providers import redirect_into_the_network
 from workers import jobs
+from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
 from workers.localdb import free_port
 
@@ -112,6 +113,27 @@ def booked_and_pushed(conn: psycopg.Connection, clinic: dict, day: int, at: str)
         "select ical_uid, scheduled_start from appointments where id = %s", [appointment]
     ).fetchone()
     return appointment, uid, start
+
+
+def test_a_pull_that_finds_our_event_as_we_left_it_holds_no_visit(clinic: dict) -> None:
+    """While a sync's transaction is open (its calls to the calendar may take a while), a patient
+    can still change a visit whose event the pull found unchanged."""
+    assert connect(clinic).status_code == 201
+    with (
+        psycopg.connect(clinic["url"]) as conn,
+        psycopg.connect(clinic["url"], autocommit=True) as patient_side,
+    ):
+        appointment, _, _ = booked_and_pushed(conn, clinic, 3, "10:00")
+        conn.execute("update scheduling_private.calendar_sync_state set sync_token = null")  # list all
+        connection_id = conn.execute("select id from calendar_sync_connections").fetchone()[0]
+        conn.commit()
+        pull = {"kind": "calendar_pull_caldav", "payload": {"connection_id": str(connection_id)}}
+        with conn.transaction():
+            outcome = handle_calendar_job(conn, pull, SETTINGS)
+            patient_side.execute(
+                "select id from appointments where id = %s for no key update nowait", [appointment]
+            )
+    assert outcome.startswith("1 changed")  # the pull did read our event
 
 
 def events_in(calendar: caldav.Calendar) -> dict[str, tuple[datetime, datetime]]:

@@ -120,15 +120,19 @@ def reconcile_our_event(
     True when the appointment and the event now agree (same time, or the event's time applied);
     False when the event was written back.
     """
-    with conn.cursor(row_factory=dict_row) as cursor:
-        appointment = cursor.execute(queries.APPOINTMENT_FOR_UPDATE, [appointment_id]).fetchone()
-    if appointment is None:
-        return True
     conn.execute(queries.SAVE_LINK_ETAG, [remote.etag, connection["id"], remote.external_id])
     event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
-    start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
-    if (start, end) == (appointment["scheduled_start"], appointment["scheduled_end"]):
-        return True
+    # Most events a pull sees are ours as we left them. Only one that disagrees locks the visit,
+    # which stays locked until the sync's transaction ends, with further calls to the calendar:
+    # a patient cancelling meanwhile would wait for them all.
+    for query in (queries.APPOINTMENT, queries.APPOINTMENT_FOR_UPDATE):
+        with conn.cursor(row_factory=dict_row) as cursor:
+            appointment = cursor.execute(query, [appointment_id]).fetchone()
+        if appointment is None:
+            return True
+        start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
+        if (start, end) == (appointment["scheduled_start"], appointment["scheduled_end"]):
+            return True
     edited = event.decoded("last-modified") if "last-modified" in event else None
     newer = edited is not None and edited > appointment["updated_at"]
     if newer and appointment["status"] in ("requested", "confirmed") and start > datetime.now(UTC):

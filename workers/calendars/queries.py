@@ -24,7 +24,7 @@ join public.clinicians as c on c.clinician_id = a.clinician_id
 where a.id = %s
 """
 
-APPOINTMENT_FOR_UPDATE = APPOINTMENT + " for update of a"
+APPOINTMENT_FOR_UPDATE = APPOINTMENT + " for no key update of a"
 APPOINTMENT_ID_BY_UID = "select id from public.appointments where ical_uid = %s"
 
 # Our event as the calendar last showed it: a later 412 is answered against this version.
