@@ -2,7 +2,7 @@
 -- buffers, daily limits, notice, horizon, busy blocks, type and location filters.
 -- The engine takes the current instant as an argument, so these tests pass fixed instants.
 begin;
-select plan(31);
+select plan(34);
 
 create function pg_temp.slot_starts(
     clinician_email text, day_start timestamptz, day_end timestamptz,
@@ -192,7 +192,19 @@ select throws_ok(
 );
 select throws_ok(
     $$select * from public.get_available_slots(auth.uid(), now(), now() - interval '1 day')$$,
-    '22023', null, 'a range that ends before it starts is refused'
+    '22023', 'range_end must be after range_start', 'a range that ends before it starts is refused'
+);
+select throws_ok(
+    $$select * from public.get_available_slots(auth.uid(), null, now() + interval '1 day')$$,
+    '22023', 'range_start is required', 'a missing start is named'
+);
+select throws_ok(
+    $$select * from public.get_available_slots(auth.uid(), now(), null)$$,
+    '22023', 'range_end is required', 'and a missing end'
+);
+select throws_ok(
+    $$select * from public.get_available_series_slots(auth.uid(), null, now() + interval '1 day', 4)$$,
+    '22023', 'range_start is required', 'the series search says the same'
 );
 select throws_ok(
     $$select * from public.get_available_slots(auth.uid(), now(), now() + interval '1 day', 'massage')$$,
