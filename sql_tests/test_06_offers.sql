@@ -1,6 +1,6 @@
 -- Offers inside message threads: who may offer, answer and see them; every rule and error.
 begin;
-select plan(42);
+select plan(47);
 
 do $$
 declare
@@ -125,6 +125,40 @@ select throws_ok(
 select throws_ok(
     $$select pg_temp.offer_as('patient@example.com', 'clin@example.com', jsonb_build_array(jsonb_build_object('start', tests.days_ahead(4, '08:00'), 'end', tests.days_ahead(4, '08:02'), 'duration', 2)))$$,
     '22023', 'option 1 lasts 2 minutes; a visit lasts 5 to 480', 'and a patient''s proposal shorter than one'
+);
+select throws_ok(
+    $$select pg_temp.offer_as('clin@example.com', 'patient@example.com', '[{"start": "2030-01-07T10:00", "end": "2030-01-07T10:30:00Z", "duration": 30}]')$$,
+    '22023', 'option 1: start "2030-01-07T10:00" is not a time with its UTC offset',
+    'a time without its offset is refused (it would be read in the session''s zone, UTC on Supabase)'
+);
+select throws_ok(
+    $$select pg_temp.offer_as('clin@example.com', 'patient@example.com', pg_temp.options('10:00') || '[{"start": "2030-01-07T10:00Z", "end": "2030-01-07 10:30", "duration": 30}]')$$,
+    '22023', 'option 2: end "2030-01-07 10:30" is not a time with its UTC offset', 'an end too, naming the option'
+);
+select throws_ok(
+    $$select pg_temp.offer_as('clin@example.com', 'patient@example.com', '[{"start": "2030-01-07", "end": "2030-01-08T00:00Z", "duration": 1440}]')$$,
+    '22023', 'option 1: start "2030-01-07" is not a time with its UTC offset', 'and a date without a time'
+);
+select is(
+    (
+        select array_agg(o.option_start order by o.option_index)
+        from scheduling_private.parse_time_options(
+            '[{"start": "2030-01-07T10:00:00+0100", "end": "2030-01-07 10:30+01", "duration": 30},
+              {"start": "2030-01-07T11:00:00.000Z", "end": "2030-01-07T10:30:00-01:00", "duration": 30}]'
+        ) as o
+    ),
+    array['2030-01-07 09:00Z', '2030-01-07 11:00Z']::timestamptz[],
+    'offsets written as ISO 8601 allows are read as the instants they name'
+);
+select is(
+    (
+        select array_agg(o.option_end order by o.option_index)
+        from scheduling_private.parse_time_options(
+            jsonb_build_array(jsonb_build_object('start', tests.days_ahead(3, '10:00'), 'end', tests.days_ahead(3, '10:30'), 'duration', 30))
+        ) as o
+    ),
+    array[tests.days_ahead(3, '10:30')],
+    'and so are timestamps made into JSON by PostgreSQL itself (the waitlist''s offers)'
 );
 select throws_ok(
     $$select pg_temp.offer_as('clin@example.com', 'patient@example.com', pg_temp.options('10:00'), now() + interval '4 days')$$,
