@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
+from tests.providers import StalledServer
 from tests.sessions import (
     block_the_earlier_time,
     calendar_paused_for_reconnect,
@@ -22,6 +23,7 @@ from tests.sessions import (
 )
 from workers import cli, jobs
 from workers.localdb import free_port
+from workers.provider_rests import ProviderRests
 from workers.settings import Settings, SmtpSettings
 
 
@@ -161,7 +163,8 @@ def test_reminder_of_an_appointment_cancelled_after_the_claim_is_not_sent(commit
         conn.commit()
         handler = jobs.handlers(settings)["reminder_email"]
         for job_id, kind, payload in claimed:
-            jobs.run_one(conn, {"id": job_id, "kind": kind, "payload": payload}, handler, settings)
+            job = {"id": job_id, "kind": kind, "payload": payload}
+            jobs.run_one(conn, job, handler, settings, ProviderRests())
         statuses = conn.execute(
             "select distinct r.status, j.status from appointment_reminders as r"
             " join scheduling_private.jobs as j on j.dedupe_key = 'reminder:' || r.id"
@@ -607,3 +610,39 @@ def test_email_reminders_that_gave_up_go_again_when_retried(committed_database, 
     assert retried == "2 failed job(s) queued again\n"
     assert reminders == [(False, "failed", 2), (True, "sent", 2)]
     assert sorted(str(m["To"]) for m in received.messages) == ["dr.who@example.com", "pat@example.com"]
+
+
+def test_a_mail_server_that_does_not_answer_is_rested_while_other_jobs_go_on(committed_database) -> None:
+    """One reminder meets the stalled server; the other email jobs are left for a minute (the
+    one already claimed handed back without counting an attempt), and in-app reminders go out."""
+    with StalledServer() as smtp_server, psycopg.connect(committed_database) as conn:
+        confirmed_appointment(conn)
+        make_email_reminders_due(conn)
+        conn.execute(
+            "update scheduling_private.jobs set run_after = now() - interval '1 minute'"
+            " where kind = 'reminder_in_app'"
+        )
+        conn.commit()
+        settings = Settings(
+            worker_name="test-worker",
+            app_base_url="https://clinic.example",
+            smtp=SmtpSettings("127.0.0.1", smtp_server.port, "no-reply@clinic.example", None, None, False),
+            provider_timeout_seconds=0.5,
+        )
+        ran = jobs.run_due_jobs(conn, settings)
+        email_jobs = conn.execute(
+            "select attempts, status, last_error from scheduling_private.jobs"
+            " where kind = 'reminder_email' order by attempts desc, id"
+        ).fetchall()
+        in_app_jobs = [
+            status
+            for (status,) in conn.execute(
+                "select status from scheduling_private.jobs where kind = 'reminder_in_app'"
+            )
+        ]
+    assert smtp_server.connections == 1
+    assert len(email_jobs) == 2
+    assert email_jobs[0][:2] == (1, "queued") and "timed out" in email_jobs[0][2]
+    assert email_jobs[1] == (0, "queued", None)
+    assert len(in_app_jobs) == 4 and set(in_app_jobs) == {"done"}
+    assert ran == 1 + len(in_app_jobs)

@@ -20,6 +20,7 @@ from workers.notifications.reminders import (
     send_in_app,
     sms_sender,
 )
+from workers.provider_rests import PROVIDER_REST_SECONDS, ProviderRests
 from workers.retry import RetryLater
 from workers.settings import Settings
 from workers.video.calendar_meetings import CALENDAR_OF, CalendarMeetingProvider
@@ -94,12 +95,16 @@ def run_due_jobs(
     settings: Settings,
     available: dict[str, Handler] | None = None,
     batch_size: int = 10,
+    rests: ProviderRests | None = None,
 ) -> int:
-    """Claim and run due jobs until none is left; returns how many were run.
+    """Claim and run due jobs until none is left, but those of a resting provider; returns how
+    many were run.
 
-    Pass the worker's `handlers(settings)` to keep provider clients (and their tokens) between calls.
+    Pass the worker's `handlers(settings)` to keep provider clients (and their tokens) between
+    calls, and its `ProviderRests` to keep resting a provider that did not answer.
     """
     available = available if available is not None else handlers(settings)
+    rests = rests if rests is not None else ProviderRests()
     done = 0
     while True:
         with conn.cursor(row_factory=dict_row) as cursor:
@@ -107,7 +112,7 @@ def run_due_jobs(
                 queries.CLAIM_JOBS,
                 {
                     "worker": settings.worker_name,
-                    "kinds": list(available),
+                    "kinds": [kind for kind in available if not rests.resting(kind)],
                     "batch": batch_size,
                     "lease": settings.job_lease_seconds,
                 },
@@ -116,11 +121,17 @@ def run_due_jobs(
         if not claimed:
             return done
         for job in claimed:
-            run_one(conn, job, available[job["kind"]], settings)
+            if rests.resting(job["kind"]):  # its provider stopped answering earlier in this batch
+                conn.execute(queries.RELEASE_JOB, [job["id"], settings.worker_name])
+                conn.commit()
+                continue
+            run_one(conn, job, available[job["kind"]], settings, rests)
             done += 1
 
 
-def run_one(conn: psycopg.Connection, job: dict, handler: Handler, settings: Settings) -> None:
+def run_one(
+    conn: psycopg.Connection, job: dict, handler: Handler, settings: Settings, rests: ProviderRests
+) -> None:
     try:
         # The job is done in the same transaction as its effect on our rows.
         with conn.transaction():
@@ -157,3 +168,5 @@ def run_one(conn: psycopg.Connection, job: dict, handler: Handler, settings: Set
             )
         conn.commit()
         log.warning("job %s (%s) failed, now %s: %s", job["id"], job["kind"], status, error)
+        if provider := rests.after_failure(job["kind"], error):
+            log.warning("%s did not answer: its other jobs wait %.0f s", provider, PROVIDER_REST_SECONDS)

@@ -7,6 +7,7 @@ CLAIM_JOBS = (
     " make_interval(secs => %(lease)s), statement_timestamp())"
 )
 COMPLETE_JOB = "select scheduling_private.complete_job(%s)"
+RELEASE_JOB = "select scheduling_private.release_job(%s, %s)"
 FAIL_JOB = """
 select scheduling_private.fail_job(
     %(id)s, %(error)s, %(retry)s, now() + make_interval(secs => %(wait_seconds)s)

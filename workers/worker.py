@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import psycopg
 
 from workers import jobs, settings
+from workers.provider_rests import ProviderRests
 
 JOBS_CHANNEL = "scheduling_jobs"
 APPLICATION_NAME = "scheduling worker"
@@ -127,12 +128,13 @@ def serve(
     poll_seconds: float,
 ) -> None:
     """Runs the periodic tasks when due and the due jobs, until asked to stop."""
+    rests = ProviderRests()
     while not stopping.is_set():
         for task in PERIODIC_TASKS:
             if time.monotonic() >= next_run[task.name]:
                 next_run[task.name] = time.monotonic() + task.every_seconds
                 run_periodic_task(listener, task)
-        jobs.run_due_jobs(work, config, handlers)
+        jobs.run_due_jobs(work, config, handlers, rests=rests)
         for notice in listener.notifies(timeout=poll_seconds, stop_after=1):
             log.info("woken by %s: %s", notice.channel, notice.payload)
 

@@ -125,6 +125,11 @@ class StalledServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def connections(self) -> int:
+        """How many connections clients have made."""
+        return len(self._held)
+
     def _hold(self) -> None:
         while True:
             try:
