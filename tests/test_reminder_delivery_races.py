@@ -24,6 +24,17 @@ def waiting_for_a_lock(conn: psycopg.Connection, pid: int) -> bool:
     ).fetchone()[0]
 
 
+def visit_and_its_email_reminder(admin: psycopg.Connection, clinician: str, patient: str) -> tuple[str, str]:
+    """A confirmed visit three days ahead, and the patient's email reminder of it."""
+    visit = admin.execute(
+        "select tests.add_appointment(%s, %s, tests.days_ahead(3, '10:00'))", [clinician, patient]
+    ).fetchone()[0]
+    reminder = admin.execute(
+        "select id from appointment_reminders where user_id = %s and channel = 'email'", [patient]
+    ).fetchone()[0]
+    return visit, reminder
+
+
 def test_a_move_during_a_delivery_waits_for_it(committed_database: str) -> None:
     clinician, [patient] = make_clinic(committed_database, 1)
     with (
@@ -31,12 +42,7 @@ def test_a_move_during_a_delivery_waits_for_it(committed_database: str) -> None:
         psycopg.connect(committed_database) as delivering,
         psycopg.connect(committed_database) as moving,
     ):
-        visit = admin.execute(
-            "select tests.add_appointment(%s, %s, tests.days_ahead(3, '10:00'))", [clinician, patient]
-        ).fetchone()[0]
-        reminder = admin.execute(
-            "select id from appointment_reminders where user_id = %s and channel = 'email'", [patient]
-        ).fetchone()[0]
+        visit, reminder = visit_and_its_email_reminder(admin, clinician, patient)
         sending = threading.Event()
         move_waits = threading.Event()
         outcomes: dict[str, str] = {}
@@ -90,12 +96,7 @@ def test_a_cancellation_during_a_stalled_delivery_goes_through(committed_databas
         psycopg.connect(committed_database) as delivering,
         psycopg.connect(committed_database) as cancelling,
     ):
-        visit = admin.execute(
-            "select tests.add_appointment(%s, %s, tests.days_ahead(3, '10:00'))", [clinician, patient]
-        ).fetchone()[0]
-        reminder = admin.execute(
-            "select id from appointment_reminders where user_id = %s and channel = 'email'", [patient]
-        ).fetchone()[0]
+        visit, reminder = visit_and_its_email_reminder(admin, clinician, patient)
         # The worker's default provider timeout, against a mail server that never greets.
         settings = Settings(
             worker_name="test-worker",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from dataclasses import replace
 
 import psycopg
 from starlette.testclient import TestClient
 
+from tests.providers import StalledServer
 from tests.providers.zoom_api import LocalZoom
 from workers import jobs
 from workers.http.app import create_app
@@ -164,3 +166,42 @@ def test_zooms_recording_webhook_stores_the_recording_of_the_visit(committed_dat
         started.isoformat() == "2026-12-01T10:00:30+00:00"
         and ended.isoformat() == "2026-12-01T10:41:00+00:00"
     )
+
+
+def test_a_clinician_notes_the_visit_while_its_meeting_is_being_made(committed_database) -> None:
+    """The meeting job holds the visit while Zoom answers, as any change of it would; a row
+    that only refers to the visit (a private note) need not wait for it."""
+    with (
+        StalledServer() as stalled_zoom,
+        psycopg.connect(committed_database) as conn,
+        psycopg.connect(committed_database) as noting,
+    ):
+        appointment = zoom_visit(conn)
+        clinician = conn.execute(
+            "select clinician_id from appointments where id = %s", [appointment]
+        ).fetchone()[0]
+        conn.commit()
+        settings = Settings(
+            worker_name="test",
+            app_base_url="https://clinic.example",
+            smtp=None,
+            zoom=ZoomSettings(
+                "account", "client", "secret", f"{stalled_zoom.base_url}/v2", stalled_zoom.base_url
+            ),
+            provider_timeout_seconds=3,
+        )
+        worker = threading.Thread(target=jobs.run_due_jobs, args=(conn, settings))
+        worker.start()
+        assert stalled_zoom.connected.wait(timeout=20), "the meeting job never asked Zoom"
+        try:
+            with noting.transaction():
+                noting.execute("set local lock_timeout = '200ms'")
+                noting.execute("select tests.authenticate_as(%s)", [clinician])
+                noting.execute(
+                    "insert into appointment_private_notes (appointment_id, clinician_id, body)"
+                    " values (%s, auth.uid(), 'Bring the scan results')",
+                    [appointment],
+                )
+        finally:
+            worker.join(timeout=60)
+        assert noting.execute("select count(*) from appointment_private_notes").fetchone()[0] == 1

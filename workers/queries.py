@@ -164,7 +164,7 @@ select
 from public.appointments as a
 join auth.users as u on u.id = a.clinician_id
 where a.id = %s
-for update of a
+for no key update of a
 """
 VIDEO_SESSION = "select meeting_id, join_url from public.video_call_sessions where appointment_id = %s"
 SAVE_VIDEO_SESSION = """
