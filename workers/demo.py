@@ -380,9 +380,10 @@ def show_schedule_conflicts(conn: psycopg.Connection, appointment_id: str) -> No
             {"start": visit["scheduled_start"]},
         )
         conflicts = conn.execute(
+            # That day's only: the seed's other visits may fall on a day without hours.
             "select scheduled_start, conflict, detail from schedule_conflicts()"
-            " where scheduled_start::date between %s and %s order by scheduled_start, conflict",
-            [day - timedelta(days=1), day + timedelta(days=1)],
+            " where (scheduled_start at time zone %s)::date = %s order by scheduled_start, conflict",
+            [visit["timezone"], day],
         ).fetchall()
     print(
         f"\nIf Dr Ada Okafor closed {day:%a %d %b} for a training day and blocked the visit's hour"
