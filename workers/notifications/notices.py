@@ -4,6 +4,7 @@ cancelled, times offered or withdrawn, and a calendar that needs connecting agai
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -281,6 +282,8 @@ def deliver_push_notice(conn: psycopg.Connection, job: dict, settings: Settings)
     else:
         target = f"appointments/{notice['appointment_id']}"
     message = {"title": PUSH_TITLES[notice["kind"]], "url": f"{settings.app_base_url}/{target}"}
-    sender = PushSender(settings.webpush, settings.private_hosts_allowed, settings.provider_timeout_seconds)
-    delivered = sender.send(conn, notice["user_id"], message)
+    with closing(
+        PushSender(settings.webpush, settings.private_hosts_allowed, settings.provider_timeout_seconds)
+    ) as sender:
+        delivered = sender.send(conn, notice["user_id"], message)
     return f"pushed to {delivered} subscription(s)"

@@ -56,3 +56,6 @@ class PushSender:
             conn.execute(queries.TOUCH_PUSH_SUBSCRIPTION, [subscription_id])
             delivered += 1
         return delivered
+
+    def close(self) -> None:
+        self.http.close()
