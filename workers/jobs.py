@@ -20,7 +20,7 @@ from workers.notifications.reminders import (
     send_in_app,
     sms_sender,
 )
-from workers.provider_rests import PROVIDER_REST_SECONDS, ProviderRests
+from workers.provider_rests import ProviderRests
 from workers.retry import RetryLater
 from workers.settings import Settings
 from workers.video.calendar_meetings import CALENDAR_OF, CalendarMeetingProvider
@@ -169,4 +169,4 @@ def run_one(
         conn.commit()
         log.warning("job %s (%s) failed, now %s: %s", job["id"], job["kind"], status, error)
         if provider := rests.after_failure(job["kind"], error):
-            log.warning("%s did not answer: its other jobs wait %.0f s", provider, PROVIDER_REST_SECONDS)
+            log.warning("%s did not answer: its other jobs wait %.0f s", provider, rests.seconds)

@@ -52,7 +52,7 @@ class ProviderRests:
     def __init__(
         self, seconds: float = PROVIDER_REST_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._seconds = seconds
+        self.seconds = seconds
         self._clock = clock
         self._until: dict[str, float] = {}
 
@@ -65,5 +65,5 @@ class ProviderRests:
         provider = SHARED_PROVIDERS.get(kind)
         if provider is None or not did_not_answer(error):
             return None
-        self._until[provider] = self._clock() + self._seconds
+        self._until[provider] = self._clock() + self.seconds
         return provider

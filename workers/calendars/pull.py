@@ -122,17 +122,16 @@ def reconcile_our_event(
     """
     conn.execute(queries.SAVE_LINK_ETAG, [remote.etag, connection["id"], remote.external_id])
     event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
-    # Most events a pull sees are ours as we left them. Only one that disagrees locks the visit,
-    # which stays locked until the sync's transaction ends, with further calls to the calendar:
-    # a patient cancelling meanwhile would wait for them all.
-    for query in (queries.APPOINTMENT, queries.APPOINTMENT_FOR_UPDATE):
-        with conn.cursor(row_factory=dict_row) as cursor:
-            appointment = cursor.execute(query, [appointment_id]).fetchone()
-        if appointment is None:
-            return True
-        start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
-        if (start, end) == (appointment["scheduled_start"], appointment["scheduled_end"]):
-            return True
+    # Most events a pull sees are ours as we left them, and reading their visits takes no lock.
+    # Only an event that disagrees locks its visit (read again under the lock: it may have moved
+    # meanwhile), which stays locked until the sync's transaction ends, through its further calls
+    # to the calendar: a patient cancelling meanwhile waits for them all.
+    if nothing_to_reconcile(event, read_appointment(conn, queries.APPOINTMENT, appointment_id)):
+        return True
+    appointment = read_appointment(conn, queries.APPOINTMENT_FOR_UPDATE, appointment_id)
+    if nothing_to_reconcile(event, appointment):
+        return True
+    start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
     edited = event.decoded("last-modified") if "last-modified" in event else None
     newer = edited is not None and edited > appointment["updated_at"]
     if newer and appointment["status"] in ("requested", "confirmed") and start > datetime.now(UTC):
@@ -153,6 +152,19 @@ def reconcile_our_event(
         + "; the appointment's time was put back",
     )
     return False
+
+
+def read_appointment(conn: psycopg.Connection, query: str, appointment_id: str) -> dict | None:
+    with conn.cursor(row_factory=dict_row) as cursor:
+        return cursor.execute(query, [appointment_id]).fetchone()
+
+
+def nothing_to_reconcile(event, appointment: dict | None) -> bool:
+    """The visit is gone, or the event shows its time."""
+    if appointment is None:
+        return True
+    start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
+    return (start, end) == (appointment["scheduled_start"], appointment["scheduled_end"])
 
 
 def push_reconciling(

@@ -20,12 +20,10 @@ from workers.wording import visit_name
 class ZoomProvider:
     name = "zoom"
 
-    def __init__(
-        self, settings: ZoomSettings, timeout_seconds: float, session: requests.Session | None = None
-    ) -> None:
+    def __init__(self, settings: ZoomSettings, timeout_seconds: float) -> None:
         self.settings = settings
         self.timeout_seconds = timeout_seconds
-        self.http = session or requests.Session()
+        self.http = requests.Session()
         self._token: str | None = None
         self._token_expires = 0.0
 
