@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -13,6 +15,7 @@ from starlette.testclient import TestClient
 
 from tests.providers import LOCAL_SERVERS
 from workers import jobs
+from workers.calendars import connections
 from workers.calendars.secrets import SecretBox, new_key_setting
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
@@ -209,3 +212,47 @@ def blocks_by_source(conn: psycopg.Connection) -> list[tuple[str, datetime, date
     return conn.execute(
         "select source, starts_at, ends_at, summary from calendar_busy_blocks order by starts_at, source"
     ).fetchall()
+
+
+class OwnerActsDuringThePull:
+    """The real client, but the calendar's owner acts (from their own connection) just as the
+    pull asks the server for its changes: a sync may wait seconds for a calendar there."""
+
+    def __init__(self, client, owner_acts: Callable[[], None]) -> None:
+        self._client = client
+        self._owner_acts = owner_acts
+
+    def changes(self, sync_token: str | None):
+        self._owner_acts()
+        return self._client.changes(sync_token)
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
+def during_next_pull(monkeypatch, provider: str, action: Callable[[], None]) -> None:
+    """The owner does `action` during the next pull of a `provider` calendar (once)."""
+    real = connections.CLIENTS[provider]
+    pending = [action]
+
+    def owner_acts() -> None:
+        while pending:
+            pending.pop()()
+
+    monkeypatch.setitem(
+        connections.CLIENTS,
+        provider,
+        lambda connection, secret, settings: OwnerActsDuringThePull(
+            real(connection, secret, settings), owner_acts
+        ),
+    )
+
+
+def waits_for_the_sync(request: Callable[[], None]) -> bool:
+    """Makes the owner's request (connecting again, say) in a thread; True when it was still
+    waiting after 10 s, as it would for a sync holding the connection's row (the sync cannot end
+    meanwhile: it is the one waiting here)."""
+    attempt = threading.Thread(target=request)
+    attempt.start()
+    attempt.join(timeout=10)
+    return attempt.is_alive()

@@ -193,6 +193,6 @@ def calendar_paused_for_reconnect(
         [user, provider, calendar, name],
     ).fetchone()[0]
     conn.execute(
-        calendar_queries.MARK_CONNECTION, {"id": connection, "status": "failed", "error": RECONNECT_NEEDED}
+        calendar_queries.PAUSE_FOR_RECONNECT, {"id": connection, "error": RECONNECT_NEEDED, "refused": None}
     )
     return connection

@@ -21,10 +21,12 @@ from tests.calendar_helpers import (
     book,
     change_blocks,
     crash_after_push_then_retry,
+    during_next_pull,
     free_slots_at,
     log_actions,
     queue_pull,
     sync_settings,
+    waits_for_the_sync,
 )
 from tests.providers import redirect_into_the_network
 from workers import jobs
@@ -55,6 +57,7 @@ def clinic(committed_database: str, radicale) -> dict:
         "username": username,
         "password": password,
         "calendar": calendar,
+        "radicale": radicale,
     }
 
 
@@ -583,3 +586,97 @@ def test_disconnecting_removes_secrets_and_busy_time(clinic: dict) -> None:
             " (select count(*) from scheduling_private.calendar_secrets)"
         ).fetchone()
     assert before == 1 and left == (0, 0)
+
+
+def as_owner(clinic: dict, statement: str) -> None:
+    """One request of the owner through PostgREST, which would not wait for a worker's sync."""
+    with psycopg.connect(clinic["url"]) as owner:
+        owner.execute("set lock_timeout = '2s'")
+        owner.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+        owner.execute(statement)
+
+
+def connected_and_synced(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)  # the first pull
+
+
+def pull_with_a_personal_event(clinic: dict) -> tuple[str, str | None]:
+    """Adds an event to the calendar and runs a pull (and what it leads to); returns that pull
+    job's status and last error."""
+    with psycopg.connect(clinic["url"]) as conn:
+        personal_event(clinic["calendar"], datetime.now(UTC).replace(microsecond=0) + timedelta(days=2), 60)
+        queue_pull(conn, "caldav")
+        [(pull,)] = conn.execute(
+            "select id from scheduling_private.jobs where kind = 'calendar_pull_caldav' and status = 'queued'"
+        ).fetchall()
+        jobs.run_due_jobs(conn, SETTINGS)
+        return conn.execute(
+            "select status, last_error from scheduling_private.jobs where id = %s", [pull]
+        ).fetchone()
+
+
+def test_the_owner_removes_a_calendar_while_its_sync_waits_for_the_server(
+    clinic: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connected_and_synced(clinic)
+    during_next_pull(monkeypatch, "caldav", lambda: as_owner(clinic, "delete from calendar_sync_connections"))
+    status, error = pull_with_a_personal_event(clinic)
+    with psycopg.connect(clinic["url"]) as conn:
+        left = conn.execute(
+            "select (select count(*) from calendar_sync_connections),"
+            " (select count(*) from calendar_busy_blocks),"
+            " (select count(*) from scheduling_private.calendar_secrets)"
+        ).fetchone()
+    assert (status, error) == ("done", None)  # the pull found it gone, and failed nothing
+    assert left == (0, 0, 0)
+
+
+def test_the_owner_pauses_a_calendar_while_its_sync_waits_for_the_server(
+    clinic: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connected_and_synced(clinic)
+    pause = "update calendar_sync_connections set sync_enabled = false"
+    during_next_pull(monkeypatch, "caldav", lambda: as_owner(clinic, pause))
+    status, _ = pull_with_a_personal_event(clinic)
+    with psycopg.connect(clinic["url"]) as conn:
+        connection = conn.execute(
+            "select sync_enabled, last_sync_status from calendar_sync_connections"
+        ).fetchone()
+        blocks = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+    assert status == "done"
+    assert connection == (False, "success")  # the pull under way ended; the pause stays
+    assert blocks == 1
+
+
+def test_connecting_again_while_a_sync_is_refused_keeps_the_new_password(
+    clinic: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user changed their app password, and connects with the new one while the worker's
+    sync is still trying the old one: the old one's refusal does not pause the new connection."""
+    connected_and_synced(clinic)
+    reconnected: list[int] = []
+    waited_for_the_sync: list[bool] = []
+
+    def new_password() -> None:
+        clinic["radicale"].add_user(clinic["username"], "new-app-password")  # the old one stops working
+        waited_for_the_sync.append(
+            waits_for_the_sync(
+                lambda: reconnected.append(connect(clinic, password="new-app-password").status_code)
+            )
+        )
+
+    during_next_pull(monkeypatch, "caldav", new_password)
+    status, _ = pull_with_a_personal_event(clinic)
+    with psycopg.connect(clinic["url"]) as conn:
+        connection = conn.execute(
+            "select sync_enabled, last_sync_status from calendar_sync_connections"
+        ).fetchone()
+        told = conn.execute(
+            "select count(*) from notifications where kind = 'calendar_reconnect_needed'"
+        ).fetchone()[0]
+    assert waited_for_the_sync == [False] and reconnected == [201]
+    assert status == "done"  # skipped: the credentials it found refused are no longer kept
+    assert connection[0] is True and connection[1] != "failed"
+    assert told == 0

@@ -21,8 +21,10 @@ from tests.calendar_helpers import (
     cancel,
     change_blocks,
     confirm_sign_in,
+    connect_with_oauth,
     connected_clinic,
     crash_after_push_then_retry,
+    during_next_pull,
     free_slots_at,
     log_actions,
     move,
@@ -30,6 +32,7 @@ from tests.calendar_helpers import (
     queue_pull,
     sign_in_with_provider,
     sync_settings,
+    waits_for_the_sync,
 )
 from tests.providers.google_api import LocalGoogle
 from workers import jobs
@@ -287,6 +290,38 @@ def test_an_expired_token_is_refreshed_once_and_a_revoked_one_pauses_the_connect
     [(body,)] = told
     assert body.startswith('Google Calendar "')
     assert error.removeprefix("reconnect needed: ").rstrip(".") in body
+
+
+def test_tokens_a_sync_refreshed_do_not_replace_a_sign_in_made_meanwhile(
+    clinic: dict, google: LocalGoogle, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner connects their calendar again while a sync is refreshing its access token: the
+    sync's refreshed tokens (of the earlier sign-in) must not overwrite the new sign-in's."""
+    signed_in_again: list[int] = []
+    waited_for_the_sync: list[bool] = []
+
+    def sign_in_again() -> None:
+        waited_for_the_sync.append(
+            waits_for_the_sync(
+                lambda: signed_in_again.append(connect_with_oauth(clinic, settings, "google").status_code)
+            )
+        )
+
+    earlier_sign_in = set(google.state.oauth.refresh_tokens)
+    google.state.oauth.expire_access_tokens()  # the sync meets a 401 and refreshes
+    during_next_pull(monkeypatch, "google", sign_in_again)
+    with psycopg.connect(clinic["url"]) as conn:
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        connection_id, key_id, sealed = conn.execute(
+            "select connection_id, key_id, sealed from scheduling_private.calendar_secrets"
+        ).fetchone()
+    kept = settings.secret_box.open(connection_id, key_id, sealed)
+
+    assert waited_for_the_sync == [False] and signed_in_again == [201]
+    assert google.state.oauth.refreshes == 1  # the sync did refresh the earlier sign-in's token
+    [new_sign_in] = google.state.oauth.refresh_tokens - earlier_sign_in
+    assert kept["refresh_token"] == new_sign_in
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,9 @@ def providers_configured(settings: Settings) -> list[str]:
 def open_connection(
     conn: psycopg.Connection, connection_id: str, settings: Settings
 ) -> tuple[dict, CalendarClient] | None:
-    """The connection (locked for this transaction) and a client for it; None if gone or paused."""
+    """The connection and a client for it, this connection's turn taken for the transaction; None
+    if gone or paused."""
+    conn.execute(queries.TAKE_CONNECTION_TURN, [connection_id])
     with conn.cursor(row_factory=dict_row) as cursor:
         connection = cursor.execute(queries.CONNECTION, [connection_id]).fetchone()
     if connection is None or not connection["sync_enabled"]:
@@ -91,7 +93,7 @@ def opened_calendar(conn: psycopg.Connection, connection_id: str, settings: Sett
         yield connection, client
     finally:
         if (secret := client.updated_secret()) is not None:
-            save_secret(conn, settings, connection["id"], secret, connection["account"])
+            reseal_secret(conn, settings, connection, secret)
         client.close()
 
 
@@ -103,6 +105,16 @@ def save_secret(
     conn.execute(
         queries.SAVE_SECRET,
         {"id": connection_id, "key_id": key_id, "sealed": sealed, "account": Jsonb(account)},
+    )
+
+
+def reseal_secret(conn: psycopg.Connection, settings: Settings, connection: dict, secret: dict) -> None:
+    """Keep tokens the client refreshed, unless the owner has connected again since they were read
+    (their new secret is the one to keep)."""
+    key_id, sealed = settings.secret_box.seal(str(connection["id"]), secret)
+    conn.execute(
+        queries.RESEAL_SECRET,
+        {"id": connection["id"], "key_id": key_id, "sealed": sealed, "opened": connection["sealed"]},
     )
 
 

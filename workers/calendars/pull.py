@@ -51,7 +51,7 @@ def pull_changes(
     for external_id in deleted:
         forget_or_restore(conn, connection, client, external_id, app_base_url)
     conn.execute(queries.SAVE_PULL, [connection["id"], changes.sync_token])
-    conn.execute(queries.MARK_CONNECTION, {"id": connection["id"], "status": "success", "error": None})
+    conn.execute(queries.MARK_PULLED, [connection["id"]])
     return f"{len(changes.changed)} changed, {len(deleted)} deleted, {imported} imported"
 
 

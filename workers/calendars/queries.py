@@ -1,6 +1,13 @@
 """The SQL of calendar sync, named and kept in one place."""
 
-# The connection with its sealed secret, locked so two jobs of one connection take turns.
+# Two jobs of one connection take turns (its sync token, its event links) on an advisory lock
+# (class 4) rather than on the connection's row: a sync waits for the calendar for seconds at a
+# time, and its owner must be able to pause, connect again or remove it meanwhile.
+TAKE_CONNECTION_TURN = "select pg_catalog.pg_advisory_xact_lock(4, pg_catalog.hashtext(%s::text))"
+
+CONNECTION_EXISTS = "select exists (select from public.calendar_sync_connections where id = %s)"
+
+# The connection with its sealed secret.
 CONNECTION = """
 select c.id, c.user_id, c.provider, c.calendar_id, c.calendar_name, c.is_primary, c.sync_direction,
     c.sync_enabled, s.key_id, s.sealed, s.account, st.sync_token,
@@ -12,7 +19,6 @@ left join scheduling_private.calendar_sync_state as st on st.connection_id = c.i
 left join public.clinicians as cl on cl.clinician_id = c.user_id
 left join public.notification_preferences as p on p.user_id = c.user_id
 where c.id = %s
-for update of c
 """
 
 APPOINTMENT = """
@@ -131,11 +137,21 @@ values (%s, %s, now())
 on conflict (connection_id) do update set sync_token = excluded.sync_token, last_pull_at = now()
 """
 
-MARK_CONNECTION = """
+MARK_PULLED = """
 update public.calendar_sync_connections
-set last_sync_at = now(), last_sync_status = %(status)s, last_sync_error = %(error)s,
-    sync_enabled = sync_enabled and %(status)s <> 'failed'
-where id = %(id)s
+set last_sync_at = now(), last_sync_status = 'success', last_sync_error = null
+where id = %s
+"""
+
+# Paused until its owner connects it again, unless they did while the refused call was made:
+# then the credentials refused are no longer the ones kept.
+PAUSE_FOR_RECONNECT = """
+update public.calendar_sync_connections as c
+set last_sync_at = now(), last_sync_status = 'failed', last_sync_error = %(error)s, sync_enabled = false
+where c.id = %(id)s
+    and (select s.sealed from scheduling_private.calendar_secrets as s where s.connection_id = c.id)
+    is not distinct from %(refused)s
+returning c.id
 """
 
 # Connecting again updates the same row (and resumes a paused connection).
@@ -156,6 +172,13 @@ insert into scheduling_private.calendar_secrets (connection_id, key_id, sealed, 
 values (%(id)s, %(key_id)s, %(sealed)s, %(account)s)
 on conflict (connection_id) do update
 set key_id = excluded.key_id, sealed = excluded.sealed, account = excluded.account, updated_at = now()
+"""
+
+# Tokens a job's client refreshed, kept unless the owner connected again during the job.
+RESEAL_SECRET = """
+update scheduling_private.calendar_secrets
+set key_id = %(key_id)s, sealed = %(sealed)s, updated_at = now()
+where connection_id = %(id)s and sealed = %(opened)s
 """
 
 # A connect flow waits for its callback; abandoned ones are cleared as new ones start.

@@ -8,7 +8,7 @@ import psycopg
 from workers.calendars import queries
 from workers.calendars.blocked_time import push_blocked_time
 from workers.calendars.connections import log, opened_calendar
-from workers.calendars.provider import ReconnectNeeded
+from workers.calendars.provider import CalendarClient, ReconnectNeeded
 from workers.calendars.pull import pull_changes, push_reconciling
 from workers.settings import Settings
 
@@ -20,15 +20,32 @@ def handle_calendar_job(conn: psycopg.Connection, job: dict, settings: Settings)
             return "skipped: the connection is gone or paused"
         connection, client = opened
         pushing = job["kind"].startswith("calendar_push_")
-        app_base_url = settings.app_base_url
         try:
-            if pushing and "blocked_time_id" in payload:
-                return push_blocked_time(conn, connection, client, payload["blocked_time_id"])
-            if pushing:
-                return push_reconciling(conn, connection, client, payload["appointment_id"], app_base_url)
-            return pull_changes(conn, connection, client, app_base_url)
+            # A savepoint: when the owner removes the connection while the calendar is being asked,
+            # the sync's writes about it fail (their foreign keys), and only they are undone.
+            with conn.transaction():
+                return sync(conn, connection, client, payload, pushing, settings.app_base_url)
         except ReconnectNeeded as refused:
             return pause_for_reconnect(conn, connection, refused, pushing, payload.get("appointment_id"))
+        except psycopg.errors.ForeignKeyViolation:
+            if conn.execute(queries.CONNECTION_EXISTS, [connection["id"]]).fetchone()[0]:
+                raise
+            return "skipped: the connection was removed during the sync"
+
+
+def sync(
+    conn: psycopg.Connection,
+    connection: dict,
+    client: CalendarClient,
+    payload: dict,
+    pushing: bool,
+    app_base_url: str,
+) -> str:
+    if pushing and "blocked_time_id" in payload:
+        return push_blocked_time(conn, connection, client, payload["blocked_time_id"])
+    if pushing:
+        return push_reconciling(conn, connection, client, payload["appointment_id"], app_base_url)
+    return pull_changes(conn, connection, client, app_base_url)
 
 
 def pause_for_reconnect(
@@ -40,7 +57,12 @@ def pause_for_reconnect(
 ) -> str:
     """Retrying cannot help: pause the connection until the user connects it again."""
     message = f"reconnect needed: {refused}"
-    conn.execute(queries.MARK_CONNECTION, {"id": connection["id"], "status": "failed", "error": message})
+    paused = conn.execute(
+        queries.PAUSE_FOR_RECONNECT,
+        {"id": connection["id"], "error": message, "refused": connection["sealed"]},
+    ).fetchone()
+    if paused is None:
+        return "skipped: connected again during the sync"
     log(
         conn,
         connection,
