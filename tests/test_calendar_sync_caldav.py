@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import caldav
 import psycopg
 import pytest
+from caldav.elements import dav
 from icalendar import Calendar, Event
 from starlette.testclient import TestClient
 
@@ -254,7 +255,11 @@ def test_a_retry_after_a_crash_makes_no_second_event(clinic: dict) -> None:
 
 
 def personal_event(
-    calendar: caldav.Calendar, start: datetime, minutes: int, transparent: bool = False
+    calendar: caldav.Calendar,
+    start: datetime,
+    minutes: int,
+    transparent: bool = False,
+    summary: str = "Dentist",
 ) -> None:
     ical = Calendar()
     ical.add("prodid", "-//someone's phone//EN")
@@ -264,7 +269,7 @@ def personal_event(
     event.add("dtstamp", datetime.now(UTC))
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=minutes))
-    event.add("summary", "Dentist")
+    event.add("summary", summary)
     if transparent:
         event.add("transp", "TRANSPARENT")
     ical.add_component(event)
@@ -339,6 +344,24 @@ def raw_event(calendar: caldav.Calendar, *properties: str) -> None:
         "END:VCALENDAR",
     ]
     calendar.add_event("\r\n".join(lines) + "\r\n")
+
+
+def test_a_long_event_title_and_calendar_name_are_cut_to_what_the_database_holds(clinic: dict) -> None:
+    """A calendar's text can be any length; ours is held to 500 (summaries) and 200 (names)."""
+    clinic["calendar"].set_properties([dav.DisplayName("Work " + "w" * 300)])
+    assert connect(clinic).status_code == 201
+    personal_event(
+        clinic["calendar"],
+        datetime.now(UTC).replace(microsecond=0) + timedelta(days=2),
+        60,
+        summary="t" * 2000,
+    )
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)
+        [(summary,)] = conn.execute("select summary from calendar_busy_blocks").fetchall()
+        [(name,)] = conn.execute("select calendar_name from calendar_sync_connections").fetchall()
+    assert summary == "t" * 499 + "\u2026"
+    assert name == "Work " + "w" * 194 + "\u2026"
 
 
 def test_floating_times_are_the_users_wall_clock_durations_count_and_cancelled_events_do_not(

@@ -27,7 +27,14 @@ from workers.calendars.events import (
     calendar_of,
     is_blocked_time_uid,
 )
-from workers.calendars.provider import CalendarClient, EventChanged, PushedEvent, RemoteEvent
+from workers.calendars.provider import (
+    SUMMARY_LENGTH,
+    CalendarClient,
+    EventChanged,
+    PushedEvent,
+    RemoteEvent,
+    cut_to,
+)
 
 
 def push_blocked_time(
@@ -126,7 +133,7 @@ def take_calendar_edit(
     conn.execute(queries.SAVE_BLOCKED_TIME_ETAG, [remote.etag, connection["id"], remote.external_id])
     event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
     starts_at, ends_at, all_day = instants(event, ZoneInfo(block["timezone"]))
-    name = str(event.get("summary", ""))
+    name = cut_to(SUMMARY_LENGTH, str(event.get("summary", "")))
     summary = None if name in ("", BLOCKED_TIME_SUMMARY) else name
     if (starts_at, ends_at, summary) == (block["starts_at"], block["ends_at"], block["summary"]):
         return True

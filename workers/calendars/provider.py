@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+# What our columns hold of a calendar's text (20261215010000): an event's title, or a calendar's
+# name, can be any length there.
+SUMMARY_LENGTH = 500
+CALENDAR_NAME_LENGTH = 200
+
+
+def cut_to(length: int, text: str) -> str:
+    """Text from a calendar, cut to `length` characters (the last one an ellipsis) when longer."""
+    return text if len(text) <= length else text[: length - 1] + "\u2026"
+
 
 @dataclass(frozen=True)
 class RemoteEvent:
