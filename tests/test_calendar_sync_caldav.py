@@ -29,7 +29,7 @@ from tests.calendar_helpers import (
     sync_settings,
     waits_for_the_sync,
 )
-from tests.providers import redirect_into_the_network
+from tests.providers import BrokenPageHandler, LocalServer, redirect_into_the_network
 from workers import jobs
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
@@ -117,6 +117,33 @@ def booked_and_pushed(conn: psycopg.Connection, clinic: dict, day: int, at: str)
         "select ical_uid, scheduled_start from appointments where id = %s", [appointment]
     ).fetchone()
     return appointment, uid, start
+
+
+def test_a_calendar_server_answering_a_broken_page_fails_its_jobs_not_the_worker(clinic: dict) -> None:
+    """The error page of a user's own server (NUL bytes, which PostgreSQL's text cannot hold,
+    and 100 KB) is kept cleaned and cut: recording it used to raise, which stopped the worker."""
+    assert connect(clinic).status_code == 201
+    with LocalServer(BrokenPageHandler, None) as broken, psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)
+        conn.execute(
+            "update scheduling_private.calendar_secrets"
+            " set account = jsonb_set(account, '{server_url}', to_jsonb(%s::text))",
+            [f"{broken.base_url}/"],
+        )
+        conn.execute("update calendar_sync_connections set calendar_id = %s", [f"{broken.base_url}/dr/work/"])
+        conn.commit()
+        queue_pull(conn, "caldav")
+        book(conn, clinic, 3, "10:00")  # and a push
+        ran = jobs.run_due_jobs(conn, SETTINGS)
+        errors = conn.execute(
+            "select last_error from scheduling_private.jobs where last_error is not null"
+            " union all select last_sync_error from calendar_sync_connections"
+            " union all select error_message from calendar_sync_log where status = 'retrying'"
+        ).fetchall()
+    assert ran == 2
+    assert len(errors) == 5  # two jobs, the connection, a log row per job
+    for (error,) in errors:
+        assert "Internal error" in error and len(error) <= 2000 and error.endswith("\u2026")
 
 
 def test_a_pull_that_finds_our_event_as_we_left_it_holds_no_visit(clinic: dict) -> None:

@@ -23,6 +23,7 @@ from workers.notifications.reminders import (
 from workers.provider_rests import ProviderRests
 from workers.retry import RetryLater
 from workers.settings import Settings
+from workers.storable import ERROR_LENGTH, storable
 from workers.video.calendar_meetings import CALENDAR_OF, CalendarMeetingProvider
 from workers.video.jitsi import JitsiProvider
 from workers.video.meeting import handle_video_job
@@ -141,11 +142,14 @@ def run_one(
     except Exception as error:  # any failure is recorded on the job and retried later
         conn.rollback()
         retry = not isinstance(error, PermanentDeliveryError)
+        # A provider's answer can hold anything (a user's own CalDAV server chooses its error
+        # pages): a NUL in it made recording the failure raise, which stopped the worker.
+        said = storable(str(error), ERROR_LENGTH)
         status = conn.execute(
             queries.FAIL_JOB,
             {
                 "id": job["id"],
-                "error": f"{type(error).__name__}: {error}",
+                "error": storable(f"{type(error).__name__}: {said}", ERROR_LENGTH),
                 "retry": retry,
                 "wait_seconds": error.seconds if isinstance(error, RetryLater) else 0.0,
             },
@@ -153,7 +157,7 @@ def run_one(
         if reminder_id := job["payload"].get("reminder_id"):
             conn.execute(
                 queries.RECORD_REMINDER_FAILURE,
-                {"id": reminder_id, "error": str(error), "final": status == "failed"},
+                {"id": reminder_id, "error": said, "final": status == "failed"},
             )
         if job["kind"].startswith("calendar_"):
             conn.execute(
@@ -162,11 +166,11 @@ def run_one(
                     "connection_id": job["payload"]["connection_id"],
                     "appointment_id": job["payload"].get("appointment_id"),
                     "direction": "push" if job["kind"].startswith("calendar_push_") else "pull",
-                    "error": str(error),
+                    "error": said,
                     "final": status == "failed",
                 },
             )
         conn.commit()
-        log.warning("job %s (%s) failed, now %s: %s", job["id"], job["kind"], status, error)
+        log.warning("job %s (%s) failed, now %s: %s", job["id"], job["kind"], status, said)
         if provider := rests.after_failure(job["kind"], error):
             log.warning("%s did not answer: its other jobs wait %.0f s", provider, rests.seconds)

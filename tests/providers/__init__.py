@@ -103,6 +103,22 @@ class RecordingHandler(JsonHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = record
 
 
+class BrokenPageHandler(JsonHandler):
+    """Answers any request with 500 and an HTML page of 100 KB holding NUL bytes: a server that
+    a user chose (their own CalDAV server, say) may answer anything."""
+
+    def broken_page(self) -> None:
+        self.raw_body()
+        page = b"<html><body>\x00\x00 Internal error " + b"x" * 100_000 + b"</body></html>"
+        self.send_response(500)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = do_OPTIONS = broken_page
+
+
 def redirect_into_the_network() -> tuple[LocalServer, LocalServer]:
     """A server on 127.0.0.1 (allowed, as the tests allow it) that redirects every request to a
     machine inside the network (127.0.0.2, not allowed), which records what reaches it."""

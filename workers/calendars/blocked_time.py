@@ -33,8 +33,8 @@ from workers.calendars.provider import (
     EventChanged,
     PushedEvent,
     RemoteEvent,
-    cut_to,
 )
+from workers.storable import storable
 
 
 def push_blocked_time(
@@ -133,7 +133,7 @@ def take_calendar_edit(
     conn.execute(queries.SAVE_BLOCKED_TIME_ETAG, [remote.etag, connection["id"], remote.external_id])
     event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
     starts_at, ends_at, all_day = instants(event, ZoneInfo(block["timezone"]))
-    name = cut_to(SUMMARY_LENGTH, str(event.get("summary", "")))
+    name = storable(str(event.get("summary", "")), SUMMARY_LENGTH)
     summary = None if name in ("", BLOCKED_TIME_SUMMARY) else name
     if (starts_at, ends_at, summary) == (block["starts_at"], block["ends_at"], block["summary"]):
         return True

@@ -12,11 +12,6 @@ SUMMARY_LENGTH = 500
 CALENDAR_NAME_LENGTH = 200
 
 
-def cut_to(length: int, text: str) -> str:
-    """Text from a calendar, cut to `length` characters (the last one an ellipsis) when longer."""
-    return text if len(text) <= length else text[: length - 1] + "\u2026"
-
-
 @dataclass(frozen=True)
 class RemoteEvent:
     """One calendar object as the provider holds it: its id there, version tag and iCalendar text.

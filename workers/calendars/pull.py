@@ -18,8 +18,9 @@ from workers.calendars.blocked_time import our_blocked_time, pull_blocked_time, 
 from workers.calendars.connections import log, log_conflict
 from workers.calendars.event_times import instants
 from workers.calendars.events import OUR_UID_SUFFIX
-from workers.calendars.provider import SUMMARY_LENGTH, CalendarClient, EventChanged, RemoteEvent, cut_to
+from workers.calendars.provider import SUMMARY_LENGTH, CalendarClient, EventChanged, RemoteEvent
 from workers.calendars.push import push_appointment
+from workers.storable import storable
 
 
 def pull_changes(
@@ -100,7 +101,7 @@ def import_busy_time(
                 "starts_at": starts_at,
                 "ends_at": ends_at,
                 "all_day": all_day,
-                "summary": cut_to(SUMMARY_LENGTH, str(occurrence.get("summary", ""))) or None,
+                "summary": storable(str(occurrence.get("summary", "")), SUMMARY_LENGTH) or None,
             },
         )
     log(conn, connection, direction="pull", action="import", external_id=remote.external_id)

@@ -11,6 +11,7 @@ from workers.calendars.connections import log, opened_calendar
 from workers.calendars.provider import CalendarClient, ReconnectNeeded
 from workers.calendars.pull import pull_changes, push_reconciling
 from workers.settings import Settings
+from workers.storable import ERROR_LENGTH, storable
 
 
 def handle_calendar_job(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
@@ -56,7 +57,7 @@ def pause_for_reconnect(
     appointment_id: str | None,
 ) -> str:
     """Retrying cannot help: pause the connection until the user connects it again."""
-    message = f"reconnect needed: {refused}"
+    message = storable(f"reconnect needed: {refused}", ERROR_LENGTH)
     paused = conn.execute(
         queries.PAUSE_FOR_RECONNECT,
         {"id": connection["id"], "error": message, "refused": connection["sealed"]},

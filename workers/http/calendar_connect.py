@@ -19,9 +19,10 @@ from starlette.responses import JSONResponse
 from workers.calendars import queries
 from workers.calendars.caldav_client import ICLOUD_URL, calendars_of
 from workers.calendars.connections import save_secret
-from workers.calendars.provider import CALENDAR_NAME_LENGTH, ReconnectNeeded, cut_to
+from workers.calendars.provider import CALENDAR_NAME_LENGTH, ReconnectNeeded
 from workers.outbound import PrivateDestination, refuse_private_destination
 from workers.settings import Settings
+from workers.storable import storable
 
 # The tables' check constraints hold the list of directions; a refused one is answered with this.
 BAD_DIRECTION = "sync_direction is one of two_way, to_external, from_external"
@@ -122,7 +123,7 @@ def save_connection(
     database_url: str, settings: Settings, connection: dict, account: dict, secret: dict
 ) -> dict:
     """The connection row and its sealed secret, in one transaction."""
-    named = connection | {"calendar_name": cut_to(CALENDAR_NAME_LENGTH, connection["calendar_name"])}
+    named = connection | {"calendar_name": storable(connection["calendar_name"], CALENDAR_NAME_LENGTH)}
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
         saved = conn.execute(queries.SAVE_CONNECTION, named).fetchone()
         save_secret(conn, settings, saved["id"], secret, account)
