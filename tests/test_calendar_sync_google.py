@@ -4,6 +4,7 @@ google-api-python-client (built from its packaged discovery document) and google
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlparse
@@ -449,6 +450,38 @@ def test_a_meet_visit_gets_its_conference_on_the_google_event(
     # Moved by the calendar push; the conference stays on the event.
     assert datetime.fromisoformat(event["start"]["dateTime"]) == start
     assert event["conferenceData"]["conferenceId"] == meeting_id
+
+
+def test_a_meet_visit_whose_calendar_is_syncing_is_looked_at_again_without_waiting(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """The meeting job holds its visit's row: waiting for a sync of the clinician's calendar (which
+    may take many calls to Google, and may want that visit's row) would make the patient's change
+    of the visit wait too, or deadlock."""
+    with psycopg.connect(clinic["url"]) as conn, psycopg.connect(clinic["url"]) as syncing:
+        conn.execute("update clinicians set video_provider = 'google_meet'")
+        conn.commit()
+        book(conn, clinic, 3, "10:00", location_type="video")
+        syncing.execute(
+            "select pg_advisory_xact_lock(4, hashtext(id::text)) from calendar_sync_connections"
+        )  # a sync of that calendar under way: its job's turn
+        meetings_only = {"video_google_meet": jobs.handlers(settings)["video_google_meet"]}
+        worker = threading.Thread(target=jobs.run_due_jobs, args=(conn, settings, meetings_only))
+        worker.start()
+        worker.join(timeout=10)
+        waited = worker.is_alive()
+        syncing.rollback()  # the sync ends
+        worker.join()
+        status, error = conn.execute(
+            "select status, last_error from scheduling_private.jobs where kind = 'video_google_meet'"
+        ).fetchone()
+        conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'video_google_meet'")
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        provider, _, _, _, _ = video_session(conn)
+    assert not waited
+    assert status == "queued" and "being synced" in error
+    assert provider == "google_meet" and google.state.conferences == 1  # made once the sync ended
 
 
 def test_a_pending_meet_conference_is_asked_for_again_later(

@@ -15,6 +15,7 @@ from workers.calendars.google_client import GoogleCalendar
 from workers.calendars.microsoft_client import MicrosoftCalendar
 from workers.calendars.provider import CalendarClient
 from workers.outbound import refuse_private_destination
+from workers.retry import RetryLater
 from workers.settings import Settings
 
 ClientFactory = Callable[[dict, dict, Settings], CalendarClient]
@@ -67,11 +68,14 @@ def providers_configured(settings: Settings) -> list[str]:
 
 
 def open_connection(
-    conn: psycopg.Connection, connection_id: str, settings: Settings
+    conn: psycopg.Connection, connection_id: str, settings: Settings, wait: bool = True
 ) -> tuple[dict, CalendarClient] | None:
     """The connection and a client for it, this connection's turn taken for the transaction; None
-    if gone or paused."""
-    conn.execute(queries.TAKE_CONNECTION_TURN, [connection_id])
+    if gone or paused. Without `wait`, a turn another job holds is RetryLater."""
+    if wait:
+        conn.execute(queries.TAKE_CONNECTION_TURN, [connection_id])
+    elif not conn.execute(queries.TRY_CONNECTION_TURN, [connection_id]).fetchone()[0]:
+        raise RetryLater("the calendar is being synced: trying again once that sync has ended")
     with conn.cursor(row_factory=dict_row) as cursor:
         connection = cursor.execute(queries.CONNECTION, [connection_id]).fetchone()
     if connection is None or not connection["sync_enabled"]:
@@ -81,10 +85,12 @@ def open_connection(
 
 
 @contextmanager
-def opened_calendar(conn: psycopg.Connection, connection_id: str, settings: Settings) -> Iterator:
+def opened_calendar(
+    conn: psycopg.Connection, connection_id: str, settings: Settings, wait: bool = True
+) -> Iterator:
     """`open_connection` for a `with` block: tokens the client refreshed are sealed again (also
     when the block fails) and its HTTP session is closed."""
-    opened = open_connection(conn, connection_id, settings)
+    opened = open_connection(conn, connection_id, settings, wait)
     if opened is None:
         yield None
         return

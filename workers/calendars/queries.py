@@ -4,6 +4,10 @@
 # (class 4) rather than on the connection's row: a sync waits for the calendar for seconds at a
 # time, and its owner must be able to pause, connect again or remove it meanwhile.
 TAKE_CONNECTION_TURN = "select pg_catalog.pg_advisory_xact_lock(4, pg_catalog.hashtext(%s::text))"
+# For a meeting job, which holds its visit's row: it must not wait for a sync that may want
+# that row (a deadlock) or wait for the calendar meanwhile (the patient's change of the visit
+# would wait with it).
+TRY_CONNECTION_TURN = "select pg_catalog.pg_try_advisory_xact_lock(4, pg_catalog.hashtext(%s::text))"
 
 CONNECTION_EXISTS = "select exists (select from public.calendar_sync_connections where id = %s)"
 

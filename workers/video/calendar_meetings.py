@@ -46,7 +46,7 @@ class CalendarMeetingProvider:
             ).fetchone()
         if found is None:
             return replace(self._fallback.create(appointment), provider=self._fallback.name)
-        with opened_calendar(self._conn, found[0], self._settings) as opened:
+        with opened_calendar(self._conn, found[0], self._settings, wait=False) as opened:
             if opened is None:  # disconnected or paused meanwhile
                 return replace(self._fallback.create(appointment), provider=self._fallback.name)
             connection, client = opened
