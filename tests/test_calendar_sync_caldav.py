@@ -188,6 +188,8 @@ def test_connecting_checks_the_password_and_seals_it(clinic: dict) -> None:
     assert sideways.status_code == 400 and "two_way" in sideways.json()["error"]
     no_password = connect(clinic, password="")
     assert no_password.status_code == 400 and "app-specific password" in no_password.json()["error"]
+    a_number = connect(clinic, username=5)
+    assert a_number.status_code == 400 and a_number.json()["error"] == "username must be a string"
     nowhere = connect(clinic, server_url=f"http://127.0.0.1:{free_port()}/")
     assert nowhere.status_code == 422 and "could not reach a CalDAV server" in nowhere.json()["error"]
     not_theirs = connect(clinic, calendar_url=f"{clinic['server']}/someone-else/work/")

@@ -89,6 +89,7 @@ def test_the_user_picks_which_of_their_calendars_to_sync(
     clinic = new_clinic(committed_database, "dr.google@example.com")
     callback = sign_in_with_provider(clinic, settings, "google")
     choices = calendar_choices(clinic, settings, "google", callback, clinic["clinician"])
+    not_an_id = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"], calendar_id=7)
     holidays = "en.uk#holiday@group.v.calendar.google.com"  # shared with the account read-only
     refused = confirm_sign_in(clinic, settings, "google", callback, clinic["clinician"], calendar_id=holidays)
     shared = "c_clinic01@group.calendar.google.com"
@@ -107,6 +108,7 @@ def test_the_user_picks_which_of_their_calendars_to_sync(
         ],
         "default": "dr.calendar@example.com",
     }
+    assert not_an_id.status_code == 400 and not_an_id.json()["error"] == "calendar_id must be a string"
     assert refused.status_code == 400  # and the sign-in waited for a valid choice:
     assert answer.status_code == 201 and chosen == (shared, "Clinic")
     assert inserts == [f"/calendar/v3/calendars/{shared}/events"]  # the visit went to that calendar

@@ -64,6 +64,9 @@ async def signed_in_request(request: Request, settings: Settings) -> tuple[str, 
         return error(400, "send a JSON object")
     if not isinstance(body, dict):
         return error(400, "send a JSON object")
+    # Every field of a connect request is text (a password, a URL, a token, a direction).
+    if not_text := [name for name, value in body.items() if value is not None and not isinstance(value, str)]:
+        return error(400, f"{not_text[0]} must be a string")
     return user_id, body
 
 
