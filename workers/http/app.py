@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg.rows import dict_row
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,6 +13,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
+from workers.http.body_limit import LimitBodySize
 from workers.http.calendar_connect import connect_caldav_endpoint
 from workers.http.calendar_oauth import (
     calendar_choices_endpoint,
@@ -64,6 +66,7 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
         )
 
     return Starlette(
+        middleware=[Middleware(LimitBodySize)],
         routes=[
             Route("/health", database_health_endpoint(database_url), methods=["GET"]),
             Route("/health/jobs", job_health_endpoint(database_url, settings), methods=["GET"]),
@@ -95,5 +98,5 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
                 oauth_callback_endpoint(database_url, settings),
                 methods=["GET", "POST"],
             ),
-        ]
+        ],
     )
