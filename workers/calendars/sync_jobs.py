@@ -63,7 +63,7 @@ def pause_for_reconnect(
         {"id": connection["id"], "error": message, "refused": connection["sealed"]},
     ).fetchone()
     if paused is None:
-        return "skipped: connected again during the sync"
+        return "skipped: connected again, or removed, during the sync"
     log(
         conn,
         connection,
