@@ -454,6 +454,13 @@ def test_a_meet_visit_gets_its_conference_on_the_google_event(
     assert event["conferenceData"]["conferenceId"] == meeting_id
 
 
+def run_the_meet_job_again(conn: psycopg.Connection, settings: Settings) -> None:
+    """Runs the meeting job, queued again after an attempt, now rather than after its wait."""
+    conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'video_google_meet'")
+    conn.commit()
+    jobs.run_due_jobs(conn, settings)
+
+
 def test_a_meet_visit_whose_calendar_is_syncing_is_looked_at_again_without_waiting(
     clinic: dict, google: LocalGoogle, settings: Settings
 ) -> None:
@@ -477,9 +484,7 @@ def test_a_meet_visit_whose_calendar_is_syncing_is_looked_at_again_without_waiti
         status, error = conn.execute(
             "select status, last_error from scheduling_private.jobs where kind = 'video_google_meet'"
         ).fetchone()
-        conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'video_google_meet'")
-        conn.commit()
-        jobs.run_due_jobs(conn, settings)
+        run_the_meet_job_again(conn, settings)
         provider, _, _, _, _ = video_session(conn)
     assert not waited
     assert status == "queued" and "being synced" in error
@@ -499,9 +504,7 @@ def test_a_pending_meet_conference_is_asked_for_again_later(
             "select status, extract(epoch from run_after - now()) from scheduling_private.jobs"
             " where kind = 'video_google_meet'"
         ).fetchone()
-        conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'video_google_meet'")
-        conn.commit()
-        jobs.run_due_jobs(conn, settings)
+        run_the_meet_job_again(conn, settings)
         provider, meeting_id, join_url, _, _ = video_session(conn)
     assert status == "queued" and wait >= 5  # looked at again no sooner than 5 s later
     assert provider == "google_meet" and join_url == f"https://meet.google.com/{meeting_id}"
