@@ -13,7 +13,7 @@ import psycopg
 from starlette.testclient import TestClient
 
 from tests.providers import StalledServer
-from tests.providers.zoom_api import LocalZoom, signed
+from tests.providers.zoom_api import LocalZoom
 from workers import jobs
 from workers.http.app import create_app
 from workers.settings import Settings, ZoomSettings
@@ -92,6 +92,15 @@ def test_zoom_meeting_is_created_moved_and_deleted_with_the_visit(committed_data
     assert meeting_id not in zoom.state.meetings
     assert session_status == "cancelled"
     assert [method for method, _, _ in zoom.state.calls] == ["POST", "PATCH", "DELETE"]
+
+
+def signed(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body.decode()}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "x-zm-request-timestamp": str(timestamp),
+        "x-zm-signature": f"v0={digest}",
+        "Content-Type": "application/json",
+    }
 
 
 def test_zooms_recording_webhook_stores_the_recording_of_the_visit(committed_database) -> None:

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlparse
@@ -112,13 +110,3 @@ class ZoomHandler(JsonHandler):
 class LocalZoom(LocalServer):
     def __init__(self) -> None:
         super().__init__(ZoomHandler, ZoomState())
-
-
-def signed(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
-    """The headers Zoom sends with a webhook event: `v0=` HMAC-SHA256 of `v0:<timestamp>:<body>`."""
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body.decode()}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "x-zm-request-timestamp": str(timestamp),
-        "x-zm-signature": f"v0={digest}",
-        "Content-Type": "application/json",
-    }

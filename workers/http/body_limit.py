@@ -1,6 +1,5 @@
 """Request bodies larger than any of ours are refused (413) as they arrive: the webhooks read the
-whole body to check its signature, and anyone may call them, so without a limit one request of
-a few gigabytes would take the service's memory."""
+whole body into memory to check its signature, and anyone may call them."""
 
 from __future__ import annotations
 
