@@ -160,19 +160,15 @@ begin
 end
 $$;
 
--- The detail of the error a statement raises (what PostgREST returns as `details`), or null
--- when it succeeds.
-create or replace function tests.error_detail(statement text) returns text
+-- The detail and the hint of the error a statement raises (what PostgREST returns as `details`
+-- and `hint`), both null when it succeeds: `(tests.error_said(statement)).hint`.
+create or replace function tests.error_said(statement text, out detail text, out hint text)
 language plpgsql
 as $$
-declare
-    said text;
 begin
     execute statement;
-    return null;
 exception when others then
-    get stacked diagnostics said = pg_exception_detail;
-    return said;
+    get stacked diagnostics detail = pg_exception_detail, hint = pg_exception_hint;
 end
 $$;
 

@@ -88,7 +88,7 @@ select throws_ok(
     'the clinician''s time taken in a later week'
 );
 select is(
-    tests.error_detail($$select * from pg_temp.series_as('clin@example.com', '2027-03-29 14:00Z', 4, 2)$$),
+    (tests.error_said($$select * from pg_temp.series_as('clin@example.com', '2027-03-29 14:00Z', 4, 2)$$)).detail,
     'Another appointment (or the clinician''s buffer after one) overlaps it.',
     'with the detail a single booking of that visit gives'
 );

@@ -133,7 +133,7 @@ select throws_ok(
     'a move whose third week is taken fails'
 );
 select is(
-    tests.error_detail($$select pg_temp.move_as('clin@example.com', '2027-03-05 10:00 America/New_York')$$),
+    (tests.error_said($$select pg_temp.move_as('clin@example.com', '2027-03-05 10:00 America/New_York')$$)).detail,
     'Another appointment (or the clinician''s buffer after one) overlaps it.',
     'saying why, as a single move of that visit would'
 );
