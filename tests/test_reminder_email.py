@@ -646,3 +646,34 @@ def test_a_mail_server_that_does_not_answer_is_rested_while_other_jobs_go_on(com
     assert email_jobs[1] == (0, "queued", None)
     assert len(in_app_jobs) == 4 and set(in_app_jobs) == {"done"}
     assert ran == 1 + len(in_app_jobs)
+
+
+def test_a_title_or_a_name_of_several_lines_is_one_line_in_the_subject(committed_database, inbox) -> None:
+    """A header holds one line, and the email library refuses one with a line break: a title typed
+    over two lines used to fail every email about the visit, and a calendar named so its notice."""
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        appointment = confirmed_appointment(conn)
+        conn.execute(
+            "update appointments set title = %s where id = %s",
+            ["Knee\r\ncheck\nBcc: someone@example.com", appointment["id"]],
+        )
+        make_email_reminders_due(conn)
+        clinician = conn.execute("select tests.get_user_id('dr.who@example.com')").fetchone()[0]
+        calendar_paused_for_reconnect(conn, clinician, "caldav", "home", "Home\nand family")
+        conn.commit()
+
+        assert jobs.run_due_jobs(conn, settings) == 3
+        errors = conn.execute(
+            "select kind, last_error from scheduling_private.jobs where last_error is not null"
+        ).fetchall()
+
+    assert errors == []
+    subjects = sorted(m["Subject"] for m in received.messages)
+    local = appointment["start"].astimezone(ZoneInfo("Europe/London"))
+    assert subjects == [
+        'Reconnect your calendar: CalDAV calendar "Home and family"',
+        f"Reminder: Knee check Bcc: someone@example.com on {local:%a %d %b at %H:%M}",
+        f"Reminder: Knee check Bcc: someone@example.com on {local:%a %d %b at %H:%M}",
+    ]
+    assert all(m["Bcc"] is None for m in received.messages)

@@ -53,12 +53,13 @@ def appointment_message(
     visit = visit_name(first)
     start = first["scheduled_start"].astimezone(zone)
 
-    message = EmailMessage()
     if len(visits) == 1:
-        message["Subject"] = f"{subject_prefix}: {visit} on {start:%a %d %b at %H:%M}"
+        subject = f"{subject_prefix}: {visit} on {start:%a %d %b at %H:%M}"
     else:
-        first_time = f"{start:%a %d %b at %H:%M}"
-        message["Subject"] = f"{subject_prefix}: {len(visits)} visits, {visit}, from {first_time}"
+        subject = f"{subject_prefix}: {len(visits)} visits, {visit}, from {start:%a %d %b at %H:%M}"
+
+    message = EmailMessage()
+    message["Subject"] = one_line(subject)
     message["From"] = sender
     message["To"] = first["email"]
     message["Date"] = formatdate(localtime=False)
@@ -87,13 +88,20 @@ def appointment_message(
 
 def plain_message(*, to: str, sender: str, message_id: str, subject: str, text: str) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)
     message["From"] = sender
     message["To"] = to
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
     message.set_content(text)
     return message
+
+
+def one_line(header: str) -> str:
+    """A header is one line, and the email library refuses one with a line break: a title or a
+    name typed over several lines goes into a subject with its breaks (and runs of spaces) as one
+    space, instead of stopping every email that names it."""
+    return " ".join(header.split())
 
 
 def sender_domain(sender: str) -> str:
