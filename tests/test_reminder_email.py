@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -49,10 +50,10 @@ class Inbox:
         return "250 OK"
 
 
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, Settings]]:
+@contextmanager
+def smtp_inbox(**server_options: bool) -> Iterator[tuple[Inbox, Settings]]:
     received = Inbox()
-    controller = Controller(received, hostname="127.0.0.1", port=free_port())
+    controller = Controller(received, hostname="127.0.0.1", port=free_port(), **server_options)
     controller.start()
     settings = Settings(
         worker_name="test-worker",
@@ -65,6 +66,13 @@ def inbox() -> Iterator[tuple[Inbox, Settings]]:
         yield received, settings
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, Settings]]:
+    """A local SMTP server (aiosmtpd offers SMTPUTF8 unless told not to)."""
+    with smtp_inbox() as served:
+        yield served
 
 
 def confirmed_appointment(conn: psycopg.Connection) -> dict:
@@ -677,3 +685,36 @@ def test_a_title_or_a_name_of_several_lines_is_one_line_in_the_subject(committed
         f"Reminder: Knee check Bcc: someone@example.com on {local:%a %d %b at %H:%M}",
     ]
     assert all(m["Bcc"] is None for m in received.messages)
+
+
+def test_an_address_with_letters_beyond_ascii_is_sent_or_fails_at_once(committed_database) -> None:
+    """A domain with letters beyond ASCII is sent in its ASCII form (IDNA), which every server
+    takes; a name before the @ with them needs a server that offers SMTPUTF8, and without one the
+    reminder fails at once, saying why, instead of being retried until it gives up."""
+    with (
+        smtp_inbox(enable_SMTPUTF8=False) as (received, settings),
+        psycopg.connect(committed_database) as conn,
+    ):
+        appointment = confirmed_appointment(conn)
+        conn.execute(
+            "insert into notification_preferences (user_id, email)"
+            " select id, 'pat@exämple.com' from auth.users where email = 'pat@example.com'"
+        )
+        conn.execute(
+            "insert into notification_preferences (user_id, email)"
+            " select id, 'josé@example.com' from auth.users where email = 'dr.who@example.com'"
+        )
+        conn.commit()
+        make_email_reminders_due(conn)
+
+        assert jobs.run_due_jobs(conn, settings) == 2
+        reminders = conn.execute(
+            "select r.status, r.attempts, r.last_error from appointment_reminders as r"
+            " where r.channel = 'email' and r.appointment_id = %s order by r.status",
+            [appointment["id"]],
+        ).fetchall()
+
+    [message] = received.messages
+    assert message["To"] == "pat@xn--exmple-cua.com"
+    assert [(status, attempts) for status, attempts, _ in reminders] == [("failed", 1), ("sent", 1)]
+    assert "SMTPUTF8" in reminders[0][2]

@@ -61,7 +61,7 @@ def appointment_message(
     message = EmailMessage()
     message["Subject"] = one_line(subject)
     message["From"] = sender
-    message["To"] = first["email"]
+    message["To"] = ascii_domain(first["email"])
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
     action = "To book again" if cancelled else "To reschedule or cancel"
@@ -90,7 +90,7 @@ def plain_message(*, to: str, sender: str, message_id: str, subject: str, text: 
     message = EmailMessage()
     message["Subject"] = one_line(subject)
     message["From"] = sender
-    message["To"] = to
+    message["To"] = ascii_domain(to)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
     message.set_content(text)
@@ -102,6 +102,16 @@ def one_line(header: str) -> str:
     name typed over several lines goes into a subject with its breaks (and runs of spaces) as one
     space, instead of stopping every email that names it."""
     return " ".join(header.split())
+
+
+def ascii_domain(address: str) -> str:
+    """The address with its domain in ASCII (IDNA, "exämple.com" -> "xn--exmple-cua.com"), which
+    every mail server takes; a name before the @ beyond ASCII still needs one that offers SMTPUTF8."""
+    name, at, domain = address.rpartition("@")
+    try:
+        return f"{name}{at}{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:  # not a domain IDNA can write: sending says so
+        return address
 
 
 def sender_domain(sender: str) -> str:
@@ -125,7 +135,14 @@ class SmtpSender:
                     smtp.starttls(context=ssl.create_default_context(cafile=self.settings.ca_file))
                 if self.settings.username:
                     smtp.login(self.settings.username, self.settings.password or "")
-                smtp.send_message(message)
+                try:
+                    smtp.send_message(message)
+                except smtplib.SMTPNotSupportedError as error:
+                    # An address with letters beyond ASCII before its @, and a server that offers
+                    # no SMTPUTF8: sending it again cannot help.
+                    raise PermanentDeliveryError(
+                        f"the mail server cannot take this address: {error}"
+                    ) from error
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
             if error.smtp_code >= 500:
                 raise PermanentDeliveryError(f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
