@@ -140,6 +140,37 @@ def test_an_endpoint_that_redirects_into_this_network_is_not_followed(committed_
     assert left == 0
 
 
+def test_a_subscription_whose_keys_cannot_encrypt_is_removed_and_the_others_reached(
+    committed_database, push
+) -> None:
+    """Browsers give a P-256 key and a 16-byte secret. A row written by hand with a key that is
+    not one used to fail every push job of its user, after the subscriptions before it had been
+    sent the message, so that each retry sent them it again; one with a shorter secret was sent
+    messages its browser could not decrypt."""
+    service, settings = push
+    with psycopg.connect(committed_database) as conn:
+        _, reminder = push_reminder_due(conn, service, "laptop")
+        patient = conn.execute("select user_id from push_subscriptions").fetchone()[0]
+        for name, keys in [
+            ("desktop", {"p256dh": "not a key!"}),
+            ("phone", {"p256dh": base64.urlsafe_b64encode(b"\x04" + b"\x01" * 64).decode()}),
+            ("tablet", {"auth": "c2hvcnQ"}),
+        ]:
+            written = service.subscribe(name) | keys
+            conn.execute(
+                "insert into push_subscriptions (user_id, endpoint, p256dh, auth) values (%s, %s, %s, %s)",
+                [patient, written["endpoint"], written["p256dh"], written["auth"]],
+            )
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+        state = reminder_state(conn, reminder)
+        left = [row[0].rsplit("/", 1)[1] for row in conn.execute("select endpoint from push_subscriptions")]
+    assert state == ("sent", None)
+    assert [name for name, _ in service.state.received] == ["laptop"]
+    assert service.state.undecryptable == []
+    assert left == ["laptop"]
+
+
 def test_push_service_error_is_retried(committed_database, push) -> None:
     service, settings = push
     service.state.fail_next = [503]

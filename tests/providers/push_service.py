@@ -2,7 +2,8 @@
 
 It accepts POST /push/<name> only with a VAPID Authorization header (RFC 8292), a TTL and
 aes128gcm content (RFC 8291), decrypts each message with the subscription's private key as a
-browser would, and answers 201; a subscription marked gone answers 410, unknown ones 404, and
+browser would, and answers 201 (also for a message the browser cannot decrypt, which it drops:
+a push service cannot tell); a subscription marked gone answers 410, unknown ones 404, and
 scripted 5xx answers test retries.
 """
 
@@ -46,6 +47,7 @@ class PushState:
     browsers: dict[str, Browser] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     received: list[tuple[str, dict]] = field(default_factory=list)  # (subscription name, message)
+    undecryptable: list[str] = field(default_factory=list)  # subscription names
     fail_next: list[int] = field(default_factory=list)
 
 
@@ -72,10 +74,14 @@ class PushHandler(JsonHandler):
         if self.headers.get("Content-Encoding") != "aes128gcm":
             self.reply(415)
             return
-        plain = http_ece.decrypt(
-            body, private_key=browser.private_key, auth_secret=browser.auth_secret, version="aes128gcm"
-        )
-        self.state.received.append((name, json.loads(plain)))
+        try:
+            plain = http_ece.decrypt(
+                body, private_key=browser.private_key, auth_secret=browser.auth_secret, version="aes128gcm"
+            )
+        except Exception:  # http_ece raises its own and cryptography's errors
+            self.state.undecryptable.append(name)
+        else:
+            self.state.received.append((name, json.loads(plain)))
         self.reply(201)
 
 

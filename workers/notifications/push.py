@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import psycopg
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPushException, webpush
 
 from workers import queries
@@ -13,6 +15,17 @@ from workers.outbound import PrivateDestination, refuse_private_destination, ref
 from workers.settings import WebPushSettings
 
 GONE = {404, 410}  # the push service says the subscription no longer exists
+
+
+def keys_can_encrypt(p256dh: str, auth: str) -> bool:
+    """Whether a subscription's keys can encrypt a message (RFC 8291): a point on P-256 and a
+    16-byte secret, base64url, as every browser gives them."""
+    try:
+        point = base64.urlsafe_b64decode(p256dh + "=" * (-len(p256dh) % 4))
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        return len(base64.urlsafe_b64decode(auth + "=" * (-len(auth) % 4))) == 16
+    except ValueError:  # not base64url, or not a point on the curve
+        return False
 
 
 class PushSender:
@@ -32,6 +45,11 @@ class PushSender:
         """
         delivered = 0
         for subscription_id, endpoint, p256dh, auth in conn.execute(queries.PUSH_SUBSCRIPTIONS, [user_id]):
+            if not keys_can_encrypt(p256dh, auth):
+                # Written by hand, not by a browser: pywebpush would fail every push of this user
+                # (after sending to the subscriptions before it, again on each retry).
+                conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
+                continue
             try:
                 refuse_private_destination(endpoint, self.private_hosts_allowed)
                 webpush(
