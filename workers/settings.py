@@ -96,8 +96,11 @@ class Settings:
     zoom_webhook_secret: str | None = None
     # Seals calendar passwords and tokens; None: calendar sync is off.
     secret_box: SecretBox | None = None
-    # Verifies the Supabase JWT of calendar connect requests; None: connecting is off.
+    # Verify the Supabase access token of calendar connect requests: the project's JWT secret
+    # (HS256 tokens) and its URL (tokens signed with its published keys, ES256 or RS256). Both
+    # None: connecting is off.
     jwt_secret: str | None = None
+    supabase_url: str | None = None
     google: GoogleSettings | None = None  # None: Google calendars (and Meet) are off
     microsoft: MicrosoftSettings | None = None  # None: Outlook calendars (and Teams) are off
     # Hosts a user may name (a CalDAV server, a push endpoint) although they resolve to addresses
@@ -174,6 +177,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         microsoft=microsoft,
         secret_box=secret_box,
         jwt_secret=env.get("SUPABASE_JWT_SECRET"),
+        supabase_url=env.get("SUPABASE_URL", "").rstrip("/") or None,
         zoom=zoom,
         zoom_webhook_secret=env.get("ZOOM_WEBHOOK_SECRET_TOKEN"),
         jitsi_base_url=env.get("JITSI_BASE_URL", "https://meet.jit.si"),

@@ -13,6 +13,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
+from workers.http.access_tokens import AccessTokens
 from workers.http.body_limit import LimitBodySize
 from workers.http.calendar_connect import connect_caldav_endpoint
 from workers.http.calendar_oauth import (
@@ -30,6 +31,9 @@ SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
 
 
 def create_app(database_url: str, settings: Settings) -> Starlette:
+    # One for every connect endpoint: it keeps the project's published signing keys once fetched.
+    tokens = AccessTokens(settings.jwt_secret, settings.supabase_url, settings.provider_timeout_seconds)
+
     async def inbound_sms(request: Request) -> Response:
         if settings.twilio is None:
             return Response("SMS is not configured", status_code=404)
@@ -78,19 +82,23 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
                 methods=["POST"],
             ),
             Route(
-                "/calendar/connect/caldav", connect_caldav_endpoint(database_url, settings), methods=["POST"]
+                "/calendar/connect/caldav",
+                connect_caldav_endpoint(database_url, settings, tokens),
+                methods=["POST"],
             ),
             Route(
-                "/calendar/connect/{provider}", start_oauth_endpoint(database_url, settings), methods=["POST"]
+                "/calendar/connect/{provider}",
+                start_oauth_endpoint(database_url, settings, tokens),
+                methods=["POST"],
             ),
             Route(
                 "/calendar/connect/{provider}/calendars",
-                calendar_choices_endpoint(database_url, settings),
+                calendar_choices_endpoint(database_url, settings, tokens),
                 methods=["POST"],
             ),
             Route(
                 "/calendar/connect/{provider}/confirm",
-                confirm_oauth_endpoint(database_url, settings),
+                confirm_oauth_endpoint(database_url, settings, tokens),
                 methods=["POST"],
             ),
             Route(

@@ -9,7 +9,6 @@ Passwords and tokens are sealed with the worker's key and stored where no API ro
 
 from __future__ import annotations
 
-import jwt
 import psycopg
 from psycopg.rows import dict_row
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +19,7 @@ from workers.calendars import queries
 from workers.calendars.caldav_client import ICLOUD_URL, calendars_of
 from workers.calendars.connections import save_secret
 from workers.calendars.provider import CALENDAR_NAME_LENGTH, ReconnectNeeded
+from workers.http.access_tokens import AccessTokens, SigningKeysUnavailable
 from workers.outbound import PrivateDestination, refuse_private_destination
 from workers.settings import Settings
 from workers.storable import storable
@@ -32,30 +32,16 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def signed_in_user(request: Request, jwt_secret: str) -> str | None:
-    """The user id of a valid Supabase access token in the Authorization header, else None."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    try:
-        # Supabase's access tokens always carry an expiry: one without is not one of them.
-        claims = jwt.decode(
-            token,
-            jwt_secret,
-            algorithms=["HS256"],
-            audience="authenticated",
-            options={"require": ["exp", "sub"]},
-        )
-    except jwt.InvalidTokenError:
-        return None
-    return claims.get("sub") if claims.get("role") == "authenticated" else None
-
-
-async def signed_in_request(request: Request, settings: Settings) -> tuple[str, dict] | JSONResponse:
+async def signed_in_request(
+    request: Request, settings: Settings, tokens: AccessTokens
+) -> tuple[str, dict] | JSONResponse:
     """(user id, JSON body) of a connect request, or the error answer."""
-    if settings.jwt_secret is None or settings.secret_box is None:
+    if not tokens.configured or settings.secret_box is None:
         return error(404, "calendar connections are not configured on this server")
-    user_id = signed_in_user(request, settings.jwt_secret)
+    try:
+        user_id = await run_in_threadpool(tokens.user, request.headers.get("Authorization", ""))
+    except SigningKeysUnavailable as unavailable:
+        return error(503, f"cannot check the access token now, the project's signing keys: {unavailable}")
     if user_id is None:
         return error(401, "sign in first: send your Supabase access token as a Bearer token")
     try:
@@ -70,9 +56,9 @@ async def signed_in_request(request: Request, settings: Settings) -> tuple[str, 
     return user_id, body
 
 
-def connect_caldav_endpoint(database_url: str, settings: Settings):
+def connect_caldav_endpoint(database_url: str, settings: Settings, tokens: AccessTokens):
     async def connect_caldav(request: Request) -> JSONResponse:
-        checked = await signed_in_request(request, settings)
+        checked = await signed_in_request(request, settings, tokens)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked

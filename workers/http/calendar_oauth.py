@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 
 from workers.calendars import queries
 from workers.calendars.oauth import ConnectRefused, oauth_flows
+from workers.http.access_tokens import AccessTokens
 from workers.http.calendar_connect import BAD_DIRECTION, error, save_connection, signed_in_request
 from workers.settings import Settings
 
@@ -37,14 +38,14 @@ def redirect_uri(request: Request, settings: Settings, provider: str) -> str:
     return f"{base}/calendar/callback/{provider}"
 
 
-def start_oauth_endpoint(database_url: str, settings: Settings):
+def start_oauth_endpoint(database_url: str, settings: Settings, tokens: AccessTokens):
     flows = oauth_flows(settings)
 
     async def start_oauth(request: Request) -> JSONResponse:
         provider = request.path_params["provider"]
         if provider not in flows:
             return error(404, f"{provider} calendars are not configured on this server")
-        checked = await signed_in_request(request, settings)
+        checked = await signed_in_request(request, settings, tokens)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked
@@ -128,9 +129,9 @@ def pending_sign_in(database_url: str, provider: str, confirm: str, user_id: str
     return pending
 
 
-def calendar_choices_endpoint(database_url: str, settings: Settings):
+def calendar_choices_endpoint(database_url: str, settings: Settings, tokens: AccessTokens):
     async def calendar_choices(request: Request) -> JSONResponse:
-        checked = await signed_in_request(request, settings)
+        checked = await signed_in_request(request, settings, tokens)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked
@@ -143,10 +144,10 @@ def calendar_choices_endpoint(database_url: str, settings: Settings):
     return calendar_choices
 
 
-def confirm_oauth_endpoint(database_url: str, settings: Settings):
+def confirm_oauth_endpoint(database_url: str, settings: Settings, tokens: AccessTokens):
     async def confirm_oauth(request: Request) -> JSONResponse:
         provider = request.path_params["provider"]
-        checked = await signed_in_request(request, settings)
+        checked = await signed_in_request(request, settings, tokens)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked
