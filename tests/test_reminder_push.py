@@ -188,6 +188,31 @@ def test_push_service_error_is_retried(committed_database, push) -> None:
     assert [name for name, _ in service.state.received] == ["laptop"]
 
 
+def test_a_push_service_that_fails_for_one_device_neither_holds_back_nor_repeats_the_others(
+    committed_database, push
+) -> None:
+    """The phone's push service is down. The job used to stop at the first failure: asked first,
+    the phone held the laptop's reminder back on every retry; asked second, each retry sent the
+    laptop the reminder again (a push service keeps no key to spot a repeat). Now the laptop has
+    it once and the reminder is sent; only when no device got it is the job retried."""
+    service, settings = push
+    service.state.failing.add("phone")
+    with psycopg.connect(committed_database) as conn:
+        _, reminder = push_reminder_due(conn, service, "laptop", "phone")
+        for _ in range(2):
+            jobs.run_due_jobs(conn, settings)
+            make_due(conn, reminder)
+        state = reminder_state(conn, reminder)
+        job_status = conn.execute(
+            "select status from scheduling_private.jobs where dedupe_key = %s", [f"reminder:{reminder}"]
+        ).fetchone()
+        left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+    assert [name for name, _ in service.state.received] == ["laptop"]
+    assert state == ("sent", None)
+    assert job_status == ("done",)
+    assert left == 2  # a push service that fails says nothing of its subscription: it stays
+
+
 def test_notices_are_pushed_with_their_title_and_a_link_to_the_visit(committed_database, push) -> None:
     service, settings = push
     with psycopg.connect(committed_database) as conn:

@@ -4,7 +4,7 @@ It accepts POST /push/<name> only with a VAPID Authorization header (RFC 8292), 
 aes128gcm content (RFC 8291), decrypts each message with the subscription's private key as a
 browser would, and answers 201 (also for a message the browser cannot decrypt, which it drops:
 a push service cannot tell); a subscription marked gone answers 410, unknown ones 404, and
-scripted 5xx answers test retries.
+scripted 5xx answers (the next ones, or every one for a subscription) test retries.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class PushState:
     received: list[tuple[str, dict]] = field(default_factory=list)  # (subscription name, message)
     undecryptable: list[str] = field(default_factory=list)  # subscription names
     fail_next: list[int] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)  # subscriptions whose push service is down (503)
 
 
 class PushHandler(JsonHandler):
@@ -59,6 +60,9 @@ class PushHandler(JsonHandler):
         body = self.raw_body()
         if self.state.fail_next:
             self.reply(self.state.fail_next.pop(0))
+            return
+        if name in self.state.failing:
+            self.reply(503)
             return
         if name in self.state.gone:
             self.reply(410)

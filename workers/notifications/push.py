@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 
 import psycopg
 import requests
@@ -13,6 +14,8 @@ from pywebpush import WebPushException, webpush
 from workers import queries
 from workers.outbound import PrivateDestination, refuse_private_destination, refuse_private_redirects
 from workers.settings import WebPushSettings
+
+log = logging.getLogger("scheduling.push")
 
 GONE = {404, 410}  # the push service says the subscription no longer exists
 
@@ -41,13 +44,15 @@ class PushSender:
     def send(self, conn: psycopg.Connection, user_id: str, message: dict) -> int:
         """Push `message` (JSON) to the user's subscriptions; returns how many accepted it.
 
-        Raises on other failures (5xx, network) so the job is retried.
+        A push service that fails (5xx, network) for one subscription does not stop the others;
+        the job is retried (by raising) only when none accepted it. Retrying after some had would
+        send them the message again, and the person has it: the failed device goes without.
         """
         delivered = 0
+        failure: Exception | None = None
         for subscription_id, endpoint, p256dh, auth in conn.execute(queries.PUSH_SUBSCRIPTIONS, [user_id]):
             if not keys_can_encrypt(p256dh, auth):
-                # Written by hand, not by a browser: pywebpush would fail every push of this user
-                # (after sending to the subscriptions before it, again on each retry).
+                # Written by hand, not by a browser: pywebpush would fail every push of this user.
                 conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
                 continue
             try:
@@ -70,9 +75,17 @@ class PushSender:
                 if error.response is not None and error.response.status_code in GONE:
                     conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
                     continue
-                raise
+                failure = failure or error
+                continue
+            except requests.RequestException as error:
+                failure = failure or error
+                continue
             conn.execute(queries.TOUCH_PUSH_SUBSCRIPTION, [subscription_id])
             delivered += 1
+        if failure is not None:
+            if delivered == 0:
+                raise failure
+            log.warning("a push service failed (%s); %d other device(s) have the message", failure, delivered)
         return delivered
 
     def close(self) -> None:
