@@ -133,6 +133,15 @@ begin
 end
 $$;
 
+-- The text of a statement that runs `statement` as the user with this email (tests.call_as):
+-- for throws_ok and lives_ok, which take a statement's text.
+create or replace function tests.as_user(user_email text, statement text) returns text
+language sql
+immutable
+as $$
+    select format('select tests.call_as(%L, %L)', user_email, statement)
+$$;
+
 -- The claims of a user without leaving the session user's role: for calling a private function
 -- directly with a fixed instant (`at`) while auth.uid() is that user.
 create or replace function tests.claims_of(user_email text) returns void

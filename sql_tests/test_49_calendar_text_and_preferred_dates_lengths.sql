@@ -15,14 +15,9 @@ begin
 end
 $$;
 
-create function pg_temp.as_user(email text, statement text) returns text
-language sql as $$
-    select format('select tests.call_as(%L, %L)', email, statement)
-$$;
-
 create function pg_temp.block_time(summary_length int) returns text
 language sql as $$
-    select pg_temp.as_user('clin@example.com', format(
+    select tests.as_user('clin@example.com', format(
         'insert into public.calendar_busy_blocks (starts_at, ends_at, summary) values (%L, %L, repeat(''b'', %s))',
         tests.days_ahead(3, '12:00'), tests.days_ahead(3, '13:00'), summary_length
     ))
@@ -30,7 +25,7 @@ $$;
 
 create function pg_temp.wait_for_dates(how_many int) returns text
 language sql as $$
-    select pg_temp.as_user('patient@example.com', format(
+    select tests.as_user('patient@example.com', format(
         'insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type, preferred_dates) '
         'select %L, auth.uid(), ''follow_up'', array_agg(current_date + d) from generate_series(1, %s) as d',
         tests.get_user_id('clin@example.com'), how_many
@@ -45,11 +40,11 @@ select throws_ok(
     'one longer is refused, the check''s name saying why (any length was taken, and sent on to every calendar)'
 );
 select lives_ok(
-    pg_temp.as_user('clin@example.com', 'update public.calendar_sync_connections set calendar_name = repeat(''c'', 200)'),
+    tests.as_user('clin@example.com', 'update public.calendar_sync_connections set calendar_name = repeat(''c'', 200)'),
     'a calendar renamed in 200 characters'
 );
 select throws_ok(
-    pg_temp.as_user('clin@example.com', 'update public.calendar_sync_connections set calendar_name = repeat(''c'', 201)'),
+    tests.as_user('clin@example.com', 'update public.calendar_sync_connections set calendar_name = repeat(''c'', 201)'),
     '23514',
     'new row for relation "calendar_sync_connections" violates check constraint "calendar_sync_connections_calendar_name_at_most_200_characters"',
     'a calendar''s name of over 200 characters'

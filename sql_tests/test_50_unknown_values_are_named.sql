@@ -16,14 +16,9 @@ begin
 end
 $$;
 
-create function pg_temp.as_user(email text, statement text) returns text
-language sql as $$
-    select format('select tests.call_as(%L, %L)', email, statement)
-$$;
-
 create function pg_temp.patient_books(appointment_type text, location_type text) returns text
 language sql as $$
-    select pg_temp.as_user('patient@example.com', format(
+    select tests.as_user('patient@example.com', format(
         'select public.book_appointment(%L, auth.uid(), %L, 30, %L, %L)',
         tests.get_user_id('clin@example.com'), tests.days_ahead(3, '10:00'), appointment_type, location_type
     ))
@@ -49,14 +44,14 @@ select is(
     'Use one of: in_person, video, phone.', 'and its hint lists the locations'
 );
 select throws_ok(
-    pg_temp.as_user('patient@example.com', format(
+    tests.as_user('patient@example.com', format(
         'select * from public.get_available_slots(%L, %L, %L, location_type => ''home'')',
         tests.get_user_id('clin@example.com'), tests.days_ahead(1), tests.days_ahead(3)
     )),
     '23514', '"home" is not a location type', 'the slot search says it too'
 );
 select throws_ok(
-    pg_temp.as_user(
+    tests.as_user(
         'clin@example.com',
         'insert into public.clinician_availability (clinician_id, day_of_week, start_time, end_time, appointment_types)
          values (auth.uid(), 1, ''18:00'', ''20:00'', ''{follow_up,therapy}'')'
@@ -64,15 +59,15 @@ select throws_ok(
     '23514', '"therapy" is not an appointment type', 'weekly hours name the one unknown type in their list'
 );
 select throws_ok(
-    pg_temp.as_user('clin@example.com', 'update public.clinicians set video_provider = ''skype'' where clinician_id = auth.uid()'),
+    tests.as_user('clin@example.com', 'update public.clinicians set video_provider = ''skype'' where clinician_id = auth.uid()'),
     '23514', '"skype" is not a video provider', 'a clinician''s video provider'
 );
 select throws_ok(
-    pg_temp.as_user('clin@example.com', 'update public.calendar_sync_connections set sync_direction = ''both'' where user_id = auth.uid()'),
+    tests.as_user('clin@example.com', 'update public.calendar_sync_connections set sync_direction = ''both'' where user_id = auth.uid()'),
     '23514', '"both" is not a sync direction', 'a calendar''s sync direction'
 );
 select is(
-    (tests.error_said(pg_temp.as_user(
+    (tests.error_said(tests.as_user(
         'patient@example.com',
         'update public.appointment_waitlist set status = ''left'' where patient_id = auth.uid()'
     ))).hint,
@@ -98,7 +93,7 @@ select lives_ok(
     pg_temp.patient_books('follow_up', 'video'), 'known values are booked as before'
 );
 select lives_ok(
-    pg_temp.as_user(
+    tests.as_user(
         'clin@example.com',
         'insert into public.clinician_availability (clinician_id, day_of_week, start_time, end_time, location_type)
          values (auth.uid(), 1, ''18:00'', ''20:00'', null)'

@@ -10,14 +10,9 @@ begin
 end
 $$;
 
-create function pg_temp.as_user(email text, statement text) returns text
-language sql as $$
-    select format('select tests.call_as(%L, %L)', email, statement)
-$$;
-
 create function pg_temp.clinician_zone(zone text) returns text
 language sql as $$
-    select pg_temp.as_user(
+    select tests.as_user(
         'clin@example.com', format('update public.clinicians set timezone = %L where clinician_id = auth.uid()', zone)
     )
 $$;
@@ -48,7 +43,7 @@ select throws_ok(
 select lives_ok(pg_temp.clinician_zone('America/New_York'), 'a place''s IANA name is taken');
 select lives_ok(pg_temp.clinician_zone('US/Eastern'), 'so is an IANA link to one, which zoneinfo knows too');
 select throws_ok(
-    pg_temp.as_user(
+    tests.as_user(
         'patient@example.com',
         'insert into public.notification_preferences (user_id, timezone) values (auth.uid(), ''posix/Europe/Paris'')'
     ),
