@@ -1,6 +1,6 @@
 """The connect endpoints know a signed-in user by the access token Supabase gave them: signed with
 the project's JWT secret (HS256, the legacy keys) or with one of its published signing keys
-(ES256, what new projects use, or RS256). Until the published keys were read, every token of a
+(ES256 or RS256). Until the published keys were read, every token of a
 project on the new keys was refused."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A Supabase project's published JWT signing keys (its JWKS), as Supabase Auth serves them.
 
 GET /auth/v1/.well-known/jwks.json answers {"keys": [...]}: each public key as a JWK with its
-`kid`, `alg` (ES256 for the keys new projects get, RS256 for an imported one), `use: sig` and
+`kid`, `alg` (ES256 or RS256), `use: sig` and
 `key_ops: ["verify"]`. Counts the fetches; `down` makes it answer 503.
 """
 

@@ -1,7 +1,7 @@
 """Who sends a request: the Supabase access token in its Authorization header.
 
 Supabase signs access tokens with the project's JWT secret (HS256, its legacy keys) or, with its
-JWT signing keys, with an asymmetric key (ES256, what new projects use, or RS256) whose public
+JWT signing keys, with an asymmetric key (ES256 or RS256) whose public
 half it publishes at <project URL>/auth/v1/.well-known/jwks.json. A token is checked the way its
 header says it was signed: HS256 with the secret, the others with the published key of its
 `kid` (fetched once and kept; fetched again for a `kid` not seen yet, after a key rotation).

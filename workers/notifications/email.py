@@ -58,12 +58,7 @@ def appointment_message(
     else:
         subject = f"{subject_prefix}: {len(visits)} visits, {visit}, from {start:%a %d %b at %H:%M}"
 
-    message = EmailMessage()
-    message["Subject"] = one_line(subject)
-    message["From"] = sender
-    message["To"] = ascii_domain(first["email"])
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id
+    message = headed_message(to=first["email"], sender=sender, message_id=message_id, subject=subject)
     action = "To book again" if cancelled else "To reschedule or cancel"
     when = "\n       ".join(times)
     message.set_content(f"{intro}\n\nWhen:  {when}\nWhere: {where}\n\n{action}: {link}\n")
@@ -87,13 +82,19 @@ def appointment_message(
 
 
 def plain_message(*, to: str, sender: str, message_id: str, subject: str, text: str) -> EmailMessage:
+    message = headed_message(to=to, sender=sender, message_id=message_id, subject=subject)
+    message.set_content(text)
+    return message
+
+
+def headed_message(*, to: str, sender: str, message_id: str, subject: str) -> EmailMessage:
+    """A message with the headers every email of ours has, written so that any server takes them."""
     message = EmailMessage()
     message["Subject"] = one_line(subject)
     message["From"] = sender
     message["To"] = ascii_domain(to)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
-    message.set_content(text)
     return message
 
 

@@ -23,11 +23,12 @@ GONE = {404, 410}  # the push service says the subscription no longer exists
 def keys_can_encrypt(p256dh: str, auth: str) -> bool:
     """Whether a subscription's keys can encrypt a message (RFC 8291): a point on P-256 and a
     16-byte secret, base64url, as every browser gives them."""
+    # Characters outside base64's alphabet are dropped, as pywebpush drops them.
     try:
         point = base64.urlsafe_b64decode(p256dh + "=" * (-len(p256dh) % 4))
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
         return len(base64.urlsafe_b64decode(auth + "=" * (-len(auth) % 4))) == 16
-    except ValueError:  # not base64url, or not a point on the curve
+    except ValueError:  # not base64 at all, or not a point on the curve
         return False
 
 
@@ -71,14 +72,11 @@ class PushSender:
                 # this network: this endpoint was written by hand.
                 conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
                 continue
-            except WebPushException as error:
+            except (WebPushException, requests.RequestException) as error:
                 if error.response is not None and error.response.status_code in GONE:
                     conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
-                    continue
-                failure = failure or error
-                continue
-            except requests.RequestException as error:
-                failure = failure or error
+                else:
+                    failure = failure or error
                 continue
             conn.execute(queries.TOUCH_PUSH_SUBSCRIPTION, [subscription_id])
             delivered += 1
