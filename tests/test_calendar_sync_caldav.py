@@ -46,7 +46,8 @@ def clinic(committed_database: str, radicale) -> dict:
         conn.execute("select tests.open_every_day(%s)", [clinician])
         patient = conn.execute("select tests.create_user('pat.cal@example.com')").fetchone()[0]
         conn.execute("select tests.connect(%s, %s)", [clinician, patient])
-    username, password = f"dr-{uuid.uuid4().hex[:8]}", "app-specific-password"
+    # An iCloud username is the Apple ID, an email address.
+    username, password = f"dr-{uuid.uuid4().hex[:8]}@icloud.example", "app-specific-password"
     radicale.add_user(username, password)
     account = caldav.DAVClient(url=radicale.url, username=username, password=password)
     calendar = account.principal().make_calendar(name="Work", cal_id="work")
@@ -289,7 +290,9 @@ def personal_event(
     minutes: int,
     transparent: bool = False,
     summary: str = "Dentist",
+    answers: dict[str, str] | None = None,
 ) -> None:
+    """`answers`: an invitation's attendees, each address with its PARTSTAT."""
     ical = Calendar()
     ical.add("prodid", "-//someone's phone//EN")
     ical.add("version", "2.0")
@@ -301,8 +304,70 @@ def personal_event(
     event.add("summary", summary)
     if transparent:
         event.add("transp", "TRANSPARENT")
+    if answers:
+        event.add("organizer", "mailto:chair@example.com")
+    for address, answer in (answers or {}).items():
+        event.add("attendee", f"mailto:{address}", parameters={"PARTSTAT": answer})
     ical.add_component(event)
     calendar.add_event(ical.to_ical().decode())
+
+
+def weekly_invitation(calendar: caldav.Calendar, first: datetime, owner: str, declined_second: bool) -> None:
+    """Three weekly meetings the owner has not answered; the second one perhaps declined alone."""
+    uid = f"{uuid.uuid4()}@work.example"
+    ical = Calendar()
+    ical.add("prodid", "-//someone's office//EN")
+    ical.add("version", "2.0")
+    for recurrence_id in [None, first + timedelta(weeks=1)] if declined_second else [None]:
+        event = Event()
+        event.add("uid", uid)
+        event.add("dtstamp", datetime.now(UTC))
+        event.add("dtstart", recurrence_id or first)
+        event.add("dtend", (recurrence_id or first) + timedelta(hours=1))
+        event.add("summary", "Team meeting")
+        event.add("organizer", "mailto:chair@example.com")
+        answer = "DECLINED" if recurrence_id else "NEEDS-ACTION"
+        event.add("attendee", f"mailto:{owner}", parameters={"PARTSTAT": answer})
+        if recurrence_id:
+            event.add("recurrence-id", recurrence_id)
+        else:
+            event.add("rrule", {"freq": "weekly", "count": 3})
+        ical.add_component(event)
+    calendar.add_event(ical.to_ical().decode())
+
+
+def test_meetings_the_owner_declined_leave_the_time_free(clinic: dict) -> None:
+    """Found by the owner's address, whatever its case; another attendee's no changes nothing."""
+    assert connect(clinic).status_code == 201
+    owner = clinic["username"]
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)  # the first pull
+        declined, accepted, weekly = conn.execute(
+            "select tests.days_ahead(4, '09:00'), tests.days_ahead(4, '11:00'), tests.days_ahead(5, '15:00')"
+        ).fetchone()
+        conn.rollback()
+        calendar = clinic["calendar"]
+        personal_event(
+            calendar,
+            declined,
+            60,
+            summary="Board",
+            answers={owner.upper(): "DECLINED", "cfo@example.com": "ACCEPTED"},
+        )
+        personal_event(
+            calendar,
+            accepted,
+            60,
+            summary="Case review",
+            answers={owner: "ACCEPTED", "gp@example.com": "DECLINED"},
+        )
+        weekly_invitation(calendar, weekly, owner, declined_second=True)
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        blocks = conn.execute("select starts_at from calendar_busy_blocks order by 1").fetchall()
+        slots = free_slots_at(conn, clinic, [declined, accepted, weekly + timedelta(weeks=1)])
+    assert [b[0] for b in blocks] == [accepted, weekly, weekly + timedelta(weeks=2)]
+    assert slots == [True, False, True]
 
 
 def test_a_calendar_that_only_receives_appointments_is_never_pulled(clinic: dict) -> None:

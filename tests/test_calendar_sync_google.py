@@ -258,6 +258,46 @@ def test_pulls_page_through_changes_block_slots_and_survive_an_expired_sync_toke
     assert len(list_calls) >= 5  # two pages, one delta, one refused with 410, one full list
 
 
+def test_meetings_the_owner_declined_leave_the_time_free(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """Google marks the owner's own entry among the attendees `self`; others' answers change nothing."""
+
+    def invited(owner_answers: str) -> list[dict]:
+        return [
+            {"email": "chair@example.com", "organizer": True, "responseStatus": "accepted"},
+            {"email": "dr.calendar@example.com", "self": True, "responseStatus": owner_answers},
+            {"email": "gp@example.com", "responseStatus": "declined"},
+        ]
+
+    with psycopg.connect(clinic["url"]) as conn:
+        board, review, unanswered = conn.execute(
+            "select tests.days_ahead(4, '09:00'), tests.days_ahead(4, '11:00'), tests.days_ahead(4, '13:00')"
+        ).fetchone()
+        conn.rollback()
+        google.state.add_personal_event(board, board + timedelta(hours=1), attendees=invited("declined"))
+        review_event = google.state.add_personal_event(
+            review, review + timedelta(hours=1), attendees=invited("accepted")
+        )
+        google.state.add_personal_event(
+            unanswered, unanswered + timedelta(hours=1), attendees=invited("needsAction")
+        )
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        blocked = conn.execute("select starts_at from calendar_busy_blocks order by 1").fetchall()
+        slots = free_slots_at(conn, clinic, [board, review, unanswered])
+
+        review_event["attendees"] = invited("declined")  # the owner changes their mind
+        google.state.touch(review_event)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        blocked_after = conn.execute("select starts_at from calendar_busy_blocks order by 1").fetchall()
+
+    assert blocked == [(review,), (unanswered,)]
+    assert slots == [True, False, False]
+    assert blocked_after == [(unanswered,)]
+
+
 def test_an_expired_token_is_refreshed_once_and_a_revoked_one_pauses_the_connection(
     clinic: dict, google: LocalGoogle, settings: Settings
 ) -> None:

@@ -143,6 +143,29 @@ def test_a_retry_after_a_crash_makes_no_second_event(
     assert len(posts) == 2 and links == 1
 
 
+def test_meetings_the_owner_declined_leave_the_time_free(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    """Graph gives the owner's own answer as the event's `responseStatus`."""
+    with psycopg.connect(clinic["url"]) as conn:
+        board, review, own = conn.execute(
+            "select tests.days_ahead(4, '09:00'), tests.days_ahead(4, '11:00'), tests.days_ahead(4, '13:00')"
+        ).fetchone()
+        conn.rollback()
+        for start, answer in [(board, "declined"), (review, "tentativelyAccepted"), (own, "organizer")]:
+            graph.state.add_personal_event(
+                start,
+                start + timedelta(hours=1),
+                responseStatus={"response": answer, "time": "2026-11-20T10:00:00Z"},
+            )
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        blocked = conn.execute("select starts_at from calendar_busy_blocks order by 1").fetchall()
+        slots = free_slots_at(conn, clinic, [board, review, own])
+    assert blocked == [(review,), (own,)]
+    assert slots == [True, False, False]
+
+
 def test_delta_pulls_page_block_slots_see_deletions_and_restart_after_410(
     clinic: dict, graph: LocalMicrosoft, settings: Settings
 ) -> None:

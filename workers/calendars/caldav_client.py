@@ -10,12 +10,21 @@ library lists every object when the etags changed, and the pull treats that list
 from __future__ import annotations
 
 import contextlib
+import re
+from urllib.parse import urlsplit, urlunsplit
 
 import caldav
 from caldav.elements import dav
 from caldav.lib import error as caldav_error
 
-from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
+from workers.calendars.provider import (
+    Changes,
+    EventChanged,
+    PushedEvent,
+    ReconnectNeeded,
+    RemoteEvent,
+    plain_address,
+)
 from workers.outbound import refuse_private_redirects
 from workers.settings import Settings
 
@@ -44,12 +53,23 @@ def calendars_of(server_url: str, username: str, password: str, settings: Settin
         ]
 
 
+def event_key(url: object) -> str:
+    """An event's URL with each `@` of its path spelled `%40`: the pull finds events by URL, and
+    servers spell the two alike in one answer and not in the next (Radicale's sync report gives
+    `.../pat%40example.com/work/x.ics` for an event PUT at `.../pat@example.com/work/x.ics`).
+    The caldav library takes the two for one resource too."""
+    parts = urlsplit(str(url))
+    return urlunsplit(parts._replace(path=re.sub("@|%40", "%40", parts.path, flags=re.IGNORECASE)))
+
+
 class CalDAVCalendar:
     def __init__(
         self, server_url: str, username: str, password: str, calendar_url: str, settings: Settings
     ) -> None:
         self._client = dav_client(server_url, username, password, settings)
         self._calendar = self._client.calendar(url=calendar_url)
+        self._username = username
+        self._owner_addresses: frozenset[str] | None = None
 
     def put(self, uid: str, ical: bytes, known: PushedEvent | None) -> PushedEvent:
         # With the etag of our last write the PUT carries If-Match, so an edit made in the calendar
@@ -64,10 +84,10 @@ class CalDAVCalendar:
         try:
             event.save(raw_data=ical, precondition="etag")
         except caldav_error.ETagMismatchError as changed:
-            raise EventChanged(str(event.url)) from changed
+            raise EventChanged(event_key(event.url)) from changed
         except caldav_error.AuthorizationError as refused:
             raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
-        return PushedEvent(str(event.url), event.etag)
+        return PushedEvent(event_key(event.url), event.etag)
 
     def get(self, external_id: str) -> RemoteEvent | None:
         try:
@@ -86,11 +106,11 @@ class CalDAVCalendar:
             found = self._calendar.get_objects_by_sync_token(sync_token, load_objects=True)
         except caldav_error.AuthorizationError as refused:
             raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
-        deleted = {str(url) for url in found.deleted_urls}
+        deleted = {event_key(url) for url in found.deleted_urls}
         changed = [
-            RemoteEvent(str(item.url), item.props.get("{DAV:}getetag"), item.data.encode())
+            RemoteEvent(event_key(item.url), item.props.get("{DAV:}getetag"), item.data.encode())
             for item in found.objects
-            if str(item.url) not in deleted and item.data
+            if event_key(item.url) not in deleted and item.data
         ]
         # Without sync-collection the library lists everything whenever anything changed (its
         # "fake-" tokens hash the etags): such a listing is complete, and says nothing of deletions.
@@ -101,6 +121,23 @@ class CalDAVCalendar:
             sync_token=found.sync_token,
             complete=sync_token is None or emulated,
         )
+
+    def owner_addresses(self) -> frozenset[str]:
+        """The principal's calendar-user-address-set (RFC 6638), and the username when it is an
+        address (an Apple ID is). Read once, when a pull first meets an event someone declined."""
+        if self._owner_addresses is None:
+            try:
+                hrefs = self._client.principal().calendar_user_address_set()
+            except caldav_error.NotFoundError:
+                hrefs = []  # the server keeps no such set
+            except caldav_error.AuthorizationError as refused:
+                raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
+            # Servers may list the principal's own URL there too (Radicale lists only that).
+            addresses = {plain_address(href) for href in hrefs if href and href.lower().startswith("mailto:")}
+            if "@" in self._username:
+                addresses.add(plain_address(self._username))
+            self._owner_addresses = frozenset(addresses)
+        return self._owner_addresses
 
     def updated_secret(self) -> dict | None:
         return None  # a password does not change during a job

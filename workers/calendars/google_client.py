@@ -199,6 +199,9 @@ class GoogleCalendar:
                 ) from error
             raise
 
+    def owner_addresses(self) -> frozenset[str]:
+        return frozenset()  # remote_event reads the owner's answer from the `self` attendee
+
     def updated_secret(self) -> dict | None:
         if self._credentials.token == self._first_token:
             return None
@@ -252,9 +255,17 @@ def remote_event(item: dict) -> RemoteEvent:
             moment(item["start"]),
             moment(item["end"]),
             summary=item.get("summary"),
-            transparent=item.get("transparency") == "transparent",
+            transparent=item.get("transparency") == "transparent" or declined_by_owner(item),
             last_modified=datetime.fromisoformat(updated) if updated else None,
         ),
+    )
+
+
+def declined_by_owner(item: dict) -> bool:
+    """The calendar's owner declined the invitation: the attendee marked `self` says so."""
+    return any(
+        attendee.get("self") and attendee.get("responseStatus") == "declined"
+        for attendee in item.get("attendees", [])
     )
 
 

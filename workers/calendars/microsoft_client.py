@@ -179,6 +179,9 @@ class MicrosoftCalendar:
         self._token = result["access_token"]
         return self._token
 
+    def owner_addresses(self) -> frozenset[str]:
+        return frozenset()  # remote_event reads the owner's answer from `responseStatus`
+
     def updated_secret(self) -> dict | None:
         return {"token_cache": self._cache.serialize()} if self._cache.has_state_changed else None
 
@@ -222,7 +225,9 @@ def remote_event(item: dict) -> RemoteEvent:
             moment(item["start"], item.get("isAllDay", False)),
             moment(item["end"], item.get("isAllDay", False)),
             summary=item.get("subject"),
-            transparent=item.get("showAs") == "free",
+            # The owner's own answer to an invitation; an event they made says "organizer".
+            transparent=item.get("showAs") == "free"
+            or (item.get("responseStatus") or {}).get("response") == "declined",
             last_modified=datetime.fromisoformat(modified) if modified else None,
         ),
     )

@@ -62,11 +62,24 @@ class CalendarClient(Protocol):
     def changes(self, sync_token: str | None) -> Changes:
         """What changed since `sync_token` (everything, when it is None)."""
 
+    def owner_addresses(self) -> frozenset[str]:
+        """The addresses an invitation to the calendar's owner names them by (lower case, no
+        `mailto:`), so that a meeting they declined does not block their time. Empty where the
+        provider says so itself and the client turns a declined event into free time (Google's
+        `self` attendee, Graph's `responseStatus`).
+        """
+
     def updated_secret(self) -> dict | None:
         """The secret again when the client refreshed its tokens during the job, else None."""
 
     def close(self) -> None:
         """Release the HTTP session."""
+
+
+def plain_address(calendar_address: str) -> str:
+    """`mailto:Pat@Example.com`, as iCalendar and CalDAV name a person, as `pat@example.com`."""
+    scheme, colon, rest = calendar_address.strip().partition(":")
+    return (rest if colon and scheme.lower() == "mailto" else calendar_address.strip()).lower()
 
 
 class ReconnectNeeded(RuntimeError):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import recurring_ical_events
-from icalendar import Calendar
+from icalendar import Calendar, Event
 from psycopg.rows import dict_row
 
 from workers.calendars import queries
@@ -18,7 +18,13 @@ from workers.calendars.blocked_time import our_blocked_time, pull_blocked_time, 
 from workers.calendars.connections import log, log_conflict
 from workers.calendars.event_times import instants
 from workers.calendars.events import OUR_UID_SUFFIX
-from workers.calendars.provider import SUMMARY_LENGTH, CalendarClient, EventChanged, RemoteEvent
+from workers.calendars.provider import (
+    SUMMARY_LENGTH,
+    CalendarClient,
+    EventChanged,
+    RemoteEvent,
+    plain_address,
+)
 from workers.calendars.push import push_appointment
 from workers.storable import storable
 
@@ -37,7 +43,7 @@ def pull_changes(
         appointment_id = our_appointment(conn, connection, remote, calendar)
         if appointment_id is not None:
             reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
-        elif import_busy_time(conn, connection, remote, calendar):
+        elif import_busy_time(conn, connection, client, remote, calendar):
             imported += 1
     deleted = list(changes.deleted)
     if changes.complete:
@@ -72,7 +78,11 @@ def our_appointment(
 
 
 def import_busy_time(
-    conn: psycopg.Connection, connection: dict, remote: RemoteEvent, calendar: Calendar
+    conn: psycopg.Connection,
+    connection: dict,
+    client: CalendarClient,
+    remote: RemoteEvent,
+    calendar: Calendar,
 ) -> bool:
     """Replace the blocks of one external event by its occurrences; False when it had not changed."""
     known_etag = conn.execute(queries.BLOCK_ETAG, [connection["id"], remote.external_id]).fetchone()
@@ -86,6 +96,8 @@ def import_busy_time(
         if str(occurrence.get("transp", "OPAQUE")).upper() == "TRANSPARENT":
             continue  # "free" time does not block
         if str(occurrence.get("status", "")).upper() == "CANCELLED":
+            continue
+        if declined_by_owner(occurrence, client):
             continue
         starts_at, ends_at, all_day = instants(occurrence, zone)
         if ends_at <= starts_at:
@@ -106,6 +118,17 @@ def import_busy_time(
         )
     log(conn, connection, direction="pull", action="import", external_id=remote.external_id)
     return True
+
+
+def declined_by_owner(occurrence: Event, client: CalendarClient) -> bool:
+    """The calendar's owner answered this invitation (or this one occurrence of it) with no."""
+    attendees = occurrence.get("attendee", [])
+    declined = {
+        plain_address(str(attendee))
+        for attendee in (attendees if isinstance(attendees, list) else [attendees])
+        if str(attendee.params.get("PARTSTAT", "")).upper() == "DECLINED"
+    }
+    return bool(declined) and not declined.isdisjoint(client.owner_addresses())
 
 
 def reconcile_our_event(
