@@ -370,6 +370,49 @@ def test_meetings_the_owner_declined_leave_the_time_free(clinic: dict) -> None:
     assert slots == [True, False, True]
 
 
+def test_a_recurring_event_blocks_its_occurrences_as_the_horizon_reaches_them(clinic: dict) -> None:
+    """Its later occurrences come from the complete listing asked for once the horizon grows; the
+    ones already blocked stay as they were."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        conn.execute(
+            "update clinicians set booking_horizon_days = 20 where clinician_id = %s", [clinic["clinician"]]
+        )
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)  # the first pull
+        first = conn.execute("select tests.days_ahead(2, '10:00')").fetchone()[0]
+        conn.rollback()
+        ical = Calendar()
+        ical.add("prodid", "-//someone's phone//EN")
+        ical.add("version", "2.0")
+        event = Event()
+        event.add("uid", f"{uuid.uuid4()}@phone.example")
+        event.add("dtstamp", datetime.now(UTC))
+        event.add("dtstart", first)
+        event.add("dtend", first + timedelta(hours=1))
+        event.add("rrule", {"freq": "weekly"})  # for ever
+        event.add("summary", "Swimming")
+        ical.add_component(event)
+        clinic["calendar"].add_event(ical.to_ical().decode())
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        within_20_days = conn.execute("select id, starts_at from calendar_busy_blocks order by 2").fetchall()
+
+        conn.execute(
+            "update clinicians set booking_horizon_days = 40 where clinician_id = %s", [clinic["clinician"]]
+        )
+        conn.commit()
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        within_40_days = conn.execute("select id, starts_at from calendar_busy_blocks order by 2").fetchall()
+        slots = free_slots_at(conn, clinic, [first + timedelta(weeks=5)])
+
+    assert [b[1] for b in within_20_days] == [first + timedelta(weeks=week) for week in range(3)]
+    assert [b[1] for b in within_40_days] == [first + timedelta(weeks=week) for week in range(6)]
+    assert within_40_days[:3] == within_20_days  # the same rows
+    assert slots == [False]
+
+
 def test_a_calendar_that_only_receives_appointments_is_never_pulled(clinic: dict) -> None:
     assert connect(clinic, sync_direction="to_external").status_code == 201
     personal_event(clinic["calendar"], datetime.now(UTC).replace(microsecond=0) + timedelta(days=2), 60)

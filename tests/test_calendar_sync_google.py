@@ -298,6 +298,59 @@ def test_meetings_the_owner_declined_leave_the_time_free(
     assert blocked_after == [(unanswered,)]
 
 
+def test_events_beyond_the_horizon_block_once_it_reaches_them(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """A delta names an event only when it changes: one seen too far ahead comes in with the
+    complete listing asked for once the horizon passes what the last one took in."""
+
+    def horizon(days: int) -> None:
+        conn.execute(
+            "update clinicians set booking_horizon_days = %s where clinician_id = %s",
+            [days, clinic["clinician"]],
+        )
+        conn.commit()
+
+    def pull() -> bool:
+        """True when the pull listed the calendar completely."""
+        before = google.state.full_listings
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        return google.state.full_listings > before
+
+    with psycopg.connect(clinic["url"]) as conn:
+        horizon(30)
+        conference, later = conn.execute("select tests.days_ahead(40), tests.days_ahead(80)").fetchone()
+        conn.rollback()
+        google.state.add_personal_event(conference, conference + timedelta(hours=1))
+        while_beyond = pull()
+        blocks_while_beyond = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+
+        horizon(60)  # the clinician opens bookings further ahead
+        reached = pull()
+        blocks = conn.execute("select starts_at from calendar_busy_blocks").fetchall()
+        slots = free_slots_at(conn, clinic, [conference, conference + timedelta(hours=1)])
+        again = pull()
+
+        google.state.add_personal_event(later, later + timedelta(hours=1))
+        pull()  # beyond the horizon: not imported
+        conn.execute(  # as the next days would find it: the horizon has moved past the last listing
+            "update scheduling_private.calendar_sync_state set imported_until = now() + interval '50 days'"
+        )
+        conn.commit()
+        rolled = pull()
+        imported_until = conn.execute(
+            "select imported_until - now() from scheduling_private.calendar_sync_state"
+        ).fetchone()[0]
+
+    assert blocks_while_beyond == 0 and not while_beyond
+    assert reached and blocks == [(conference,)]
+    assert slots == [False, True]
+    assert not again  # once a day, not on every pull
+    assert rolled
+    assert timedelta(days=60) < imported_until <= timedelta(days=61)
+
+
 def test_an_expired_token_is_refreshed_once_and_a_revoked_one_pauses_the_connection(
     clinic: dict, google: LocalGoogle, settings: Settings
 ) -> None:

@@ -166,6 +166,33 @@ def test_meetings_the_owner_declined_leave_the_time_free(
     assert slots == [True, False, False]
 
 
+def test_a_longer_horizon_starts_a_delta_round_over_the_longer_window(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    """A round's delta links keep its first window; time beyond it needs a new round."""
+    with psycopg.connect(clinic["url"]) as conn:
+
+        def pull_with_horizon(days: int) -> list[tuple]:
+            conn.execute(
+                "update clinicians set booking_horizon_days = %s where clinician_id = %s",
+                [days, clinic["clinician"]],
+            )
+            queue_pull(conn, "microsoft")
+            jobs.run_due_jobs(conn, settings)
+            return conn.execute("select starts_at from calendar_busy_blocks").fetchall()
+
+        pull_with_horizon(30)  # a delta of the connection's first round
+        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        pull_with_horizon(30)  # a round over the next 31 days
+        conference = conn.execute("select tests.days_ahead(40)").fetchone()[0]
+        conn.rollback()
+        graph.state.add_personal_event(conference, conference + timedelta(hours=1))
+        within_30_days = pull_with_horizon(30)
+        within_60_days = pull_with_horizon(60)
+    assert within_30_days == []  # outside the round's window: Graph does not name it
+    assert within_60_days == [(conference,)]
+
+
 def test_delta_pulls_page_block_slots_see_deletions_and_restart_after_410(
     clinic: dict, graph: LocalMicrosoft, settings: Settings
 ) -> None:

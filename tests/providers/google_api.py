@@ -71,6 +71,7 @@ class GoogleState:
     throttle_answer: tuple[int, str, str] = (429, "rateLimitExceeded", "Rate Limit Exceeded")
     retry_after: str = "7"
     calls: list[tuple[str, str]] = field(default_factory=list)
+    full_listings: int = 0  # events.list asked without a syncToken (first pages only)
     conferences: int = 0  # Meet conferences made
     meet_pending: int = 0  # answer this many new conferences "pending" (done when asked again)
     # Set by a crash test: an insert is stored, `inserted` is set, and the answer waits for `release`.
@@ -179,6 +180,8 @@ class GoogleHandler(JsonHandler):
             self.reply(400, google_error(400, "invalid", "syncToken cannot be used with timeMin or timeMax"))
             return
         since, offset = 0, 0
+        if "syncToken" not in query and "pageToken" not in query:
+            self.state.full_listings += 1
         if "pageToken" in query:
             since, _, offset_text = query["pageToken"].partition(":")
             since, offset = int(since), int(offset_text)

@@ -5,6 +5,7 @@ clinician blocked by hand are taken into the block (blocked_time.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,14 @@ from workers.storable import storable
 def pull_changes(
     conn: psycopg.Connection, connection: dict, client: CalendarClient, app_base_url: str
 ) -> str:
-    changes = client.changes(connection["sync_token"])
+    # Events become busy blocks up to a day past the booking horizon. A delta names an event only
+    # when it changes, so once days pass (or the horizon grows) what lay beyond that end (events
+    # first seen too far ahead, later occurrences of recurring ones) comes in only from a complete
+    # listing: one is asked for whenever the horizon reaches past what the last one took in.
+    until = datetime.now(UTC) + timedelta(days=connection["horizon_days"] + 1)
+    imported_until = connection["imported_until"]
+    behind = imported_until is None or imported_until < until - timedelta(days=1)
+    changes = client.changes(None if behind else connection["sync_token"])
     imported = 0
     for remote in changes.changed:
         calendar = Calendar.from_ical(remote.ical)
@@ -43,7 +51,7 @@ def pull_changes(
         appointment_id = our_appointment(conn, connection, remote, calendar)
         if appointment_id is not None:
             reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
-        elif import_busy_time(conn, connection, client, remote, calendar):
+        elif import_busy_time(conn, connection, client, remote, calendar, until, extend=changes.complete):
             imported += 1
     deleted = list(changes.deleted)
     if changes.complete:
@@ -57,9 +65,18 @@ def pull_changes(
         deleted += [row[0] for row in missing if row[0] not in deleted]
     for external_id in deleted:
         forget_or_restore(conn, connection, client, external_id, app_base_url)
-    conn.execute(queries.SAVE_PULL, [connection["id"], changes.sync_token])
+    conn.execute(
+        queries.SAVE_PULL,
+        {
+            "connection_id": connection["id"],
+            "sync_token": changes.sync_token,
+            "complete": changes.complete,
+            "until": until,
+        },
+    )
     conn.execute(queries.MARK_PULLED, [connection["id"]])
-    return f"{len(changes.changed)} changed, {len(deleted)} deleted, {imported} imported"
+    listing = " (a complete listing)" if changes.complete else ""
+    return f"{len(changes.changed)} changed, {len(deleted)} deleted, {imported} imported{listing}"
 
 
 def our_appointment(
@@ -83,26 +100,21 @@ def import_busy_time(
     client: CalendarClient,
     remote: RemoteEvent,
     calendar: Calendar,
+    until: datetime,
+    extend: bool,
 ) -> bool:
-    """Replace the blocks of one external event by its occurrences; False when it had not changed."""
+    """Replace the blocks of one external event by its occurrences until `until`; False when it had
+    not changed. With `extend` (a complete listing), an unchanged event gets the occurrences it
+    lacks (those the horizon has reached since), its others left as they are."""
     known_etag = conn.execute(queries.BLOCK_ETAG, [connection["id"], remote.external_id]).fetchone()
-    if remote.etag is not None and known_etag is not None and known_etag[0] == remote.etag:
+    unchanged = remote.etag is not None and known_etag is not None and known_etag[0] == remote.etag
+    if unchanged and not extend:
         return False
-    conn.execute(queries.FORGET_BLOCKS, [connection["id"], remote.external_id])
-    zone = ZoneInfo(connection["user_timezone"])
-    now = datetime.now(UTC)
-    until = now + timedelta(days=connection["horizon_days"] + 1)
-    for occurrence in recurring_ical_events.of(calendar).between(now - timedelta(days=1), until):
-        if str(occurrence.get("transp", "OPAQUE")).upper() == "TRANSPARENT":
-            continue  # "free" time does not block
-        if str(occurrence.get("status", "")).upper() == "CANCELLED":
-            continue
-        if declined_by_owner(occurrence, client):
-            continue
-        starts_at, ends_at, all_day = instants(occurrence, zone)
-        if ends_at <= starts_at:
-            continue  # an instant (no DTEND or DURATION) takes no time
-        conn.execute(
+    if not unchanged:
+        conn.execute(queries.FORGET_BLOCKS, [connection["id"], remote.external_id])
+    added = 0
+    for starts_at, ends_at, all_day, summary in busy_occurrences(connection, client, calendar, until):
+        added += conn.execute(
             queries.ADD_BLOCK,
             {
                 "user_id": connection["user_id"],
@@ -113,11 +125,37 @@ def import_busy_time(
                 "starts_at": starts_at,
                 "ends_at": ends_at,
                 "all_day": all_day,
-                "summary": storable(str(occurrence.get("summary", "")), SUMMARY_LENGTH) or None,
+                "summary": summary,
             },
-        )
+        ).rowcount
+    if unchanged and added == 0:
+        return False
     log(conn, connection, direction="pull", action="import", external_id=remote.external_id)
     return True
+
+
+def busy_occurrences(
+    connection: dict, client: CalendarClient, calendar: Calendar, until: datetime
+) -> Iterator[tuple[datetime, datetime, bool, str | None]]:
+    """(start, end, all day, summary) of each occurrence from a day ago to `until` that blocks."""
+    zone = ZoneInfo(connection["user_timezone"])
+    since = datetime.now(UTC) - timedelta(days=1)
+    for occurrence in recurring_ical_events.of(calendar).between(since, until):
+        if str(occurrence.get("transp", "OPAQUE")).upper() == "TRANSPARENT":
+            continue  # "free" time does not block
+        if str(occurrence.get("status", "")).upper() == "CANCELLED":
+            continue
+        if declined_by_owner(occurrence, client):
+            continue
+        starts_at, ends_at, all_day = instants(occurrence, zone)
+        if ends_at <= starts_at:
+            continue  # an instant (no DTEND or DURATION) takes no time
+        yield (
+            starts_at,
+            ends_at,
+            all_day,
+            storable(str(occurrence.get("summary", "")), SUMMARY_LENGTH) or None,
+        )
 
 
 def declined_by_owner(occurrence: Event, client: CalendarClient) -> bool:

@@ -14,7 +14,7 @@ CONNECTION_EXISTS = "select exists (select from public.calendar_sync_connections
 # The connection with its sealed secret.
 CONNECTION = """
 select c.id, c.user_id, c.provider, c.calendar_id, c.calendar_name, c.is_primary, c.sync_direction,
-    c.sync_enabled, s.key_id, s.sealed, s.account, st.sync_token,
+    c.sync_enabled, s.key_id, s.sealed, s.account, st.sync_token, st.imported_until,
     coalesce(cl.timezone, p.timezone, 'UTC') as user_timezone,
     coalesce(cl.booking_horizon_days, 90) as horizon_days
 from public.calendar_sync_connections as c
@@ -135,10 +135,18 @@ MOVE_APPOINTMENT = """
 update public.appointments set scheduled_start = %(start)s, scheduled_end = %(end)s where id = %(id)s
 """
 
+# How far ahead events have come in whole: to `until` after a complete listing; a delta takes in
+# new events only to its own `until`, which is less than before when the horizon has shrunk.
 SAVE_PULL = """
-insert into scheduling_private.calendar_sync_state (connection_id, sync_token, last_pull_at)
-values (%s, %s, now())
-on conflict (connection_id) do update set sync_token = excluded.sync_token, last_pull_at = now()
+insert into scheduling_private.calendar_sync_state (connection_id, sync_token, last_pull_at, imported_until)
+values (%(connection_id)s, %(sync_token)s, now(), case when %(complete)s then %(until)s end)
+on conflict (connection_id) do update
+set sync_token = excluded.sync_token, last_pull_at = now(),
+    imported_until = case
+        when %(complete)s then %(until)s
+        when calendar_sync_state.imported_until is not null
+            then least(calendar_sync_state.imported_until, %(until)s)
+    end
 """
 
 MARK_PULLED = """
