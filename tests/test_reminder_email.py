@@ -216,6 +216,28 @@ def test_smtp_refusals_retry_when_temporary_and_fail_when_permanent(
     assert len(received.messages) == 1
 
 
+def test_a_reminder_whose_address_was_removed_since_fails_at_once(committed_database, inbox) -> None:
+    """An account's email can be removed (Supabase accounts by phone have none), which plans
+    nothing again: the reminder planned before fails with the reason instead of being retried."""
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        confirmed_appointment(conn)
+        conn.execute("update auth.users set email = null where email = 'pat@example.com'")
+        make_email_reminders_due(conn)
+        assert jobs.run_due_jobs(conn, settings) == 2
+        outcomes = conn.execute(
+            "select j.status, j.attempts, r.status, r.last_error, u.email is null"
+            " from appointment_reminders as r join auth.users as u on u.id = r.user_id"
+            " join scheduling_private.jobs as j on j.dedupe_key = 'reminder:' || r.id"
+            " where r.channel = 'email' order by u.email nulls first"
+        ).fetchall()
+    assert outcomes == [
+        ("failed", 1, "failed", "no email address for this person any more", True),
+        ("done", 1, "sent", None, False),
+    ]
+    assert [m["To"] for m in received.messages] == ["dr.who@example.com"]
+
+
 def test_notices_email_confirmation_cancellation_and_offers(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:

@@ -55,6 +55,8 @@ def email_sender(settings: Settings) -> Send:
     smtp = SmtpSender(settings.smtp, settings.provider_timeout_seconds)
 
     def send(_conn: psycopg.Connection, reminder: dict) -> None:
+        if not reminder["email"]:  # removed from the account since the reminder was planned
+            raise PermanentDeliveryError("no email address for this person any more")
         smtp.send(reminder_message(reminder, settings.smtp.sender, settings.app_base_url))
 
     return send
