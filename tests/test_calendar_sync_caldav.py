@@ -31,6 +31,8 @@ from tests.calendar_helpers import (
 )
 from tests.providers import BrokenPageHandler, LocalServer, redirect_into_the_network
 from workers import jobs
+from workers.calendars import connections
+from workers.calendars.provider import RemoteEvent
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
 from workers.localdb import free_port
@@ -411,6 +413,69 @@ def test_a_recurring_event_blocks_its_occurrences_as_the_horizon_reaches_them(cl
     assert [b[1] for b in within_40_days] == [first + timedelta(weeks=week) for week in range(6)]
     assert within_40_days[:3] == within_20_days  # the same rows
     assert slots == [False]
+
+
+def broken_event(lines: str) -> RemoteEvent:
+    text = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:{uuid.uuid4()}\r\n{lines}"
+    return RemoteEvent(
+        f"https://dav.example/work/{uuid.uuid4()}.ics",
+        '"1"',
+        f"{text}END:VEVENT\r\nEND:VCALENDAR\r\n".encode(),
+    )
+
+
+class ServerKeepingWhatClientsWrote:
+    """The real client, its calendar also holding events other clients wrote broken: servers
+    that do not check what they are sent keep them (Radicale refuses them, so they are added here)."""
+
+    def __init__(self, client, broken: list[RemoteEvent]) -> None:
+        self._client = client
+        self._broken = broken
+
+    def changes(self, sync_token: str | None):
+        found = self._client.changes(sync_token)
+        return dataclasses.replace(found, changed=[*found.changed, *self._broken])
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
+def test_events_that_cannot_be_read_are_logged_and_the_rest_is_pulled(clinic: dict, monkeypatch) -> None:
+    assert connect(clinic).status_code == 201
+    broken = [
+        broken_event("DTSTART:20261203T250000Z\r\nDURATION:PT1H\r\n"),  # hour 25
+        broken_event("DTSTART:20261203T100000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=SOMETIMES\r\n"),
+        RemoteEvent(
+            "https://dav.example/work/garbage.ics", '"1"', b"BEGIN:VCALENDAR\r\nnot a content line\r\n"
+        ),
+    ]
+    real = connections.CLIENTS["caldav"]
+    monkeypatch.setitem(
+        connections.CLIENTS,
+        "caldav",
+        lambda connection, secret, settings: ServerKeepingWhatClientsWrote(
+            real(connection, secret, settings), broken
+        ),
+    )
+    with psycopg.connect(clinic["url"]) as conn:
+        dentist = conn.execute("select tests.days_ahead(4, '10:00')").fetchone()[0]
+        conn.rollback()
+        personal_event(clinic["calendar"], dentist, 60)
+        jobs.run_due_jobs(conn, SETTINGS)  # the first pull
+        blocks = conn.execute("select starts_at from calendar_busy_blocks").fetchall()
+        failed = conn.execute(
+            "select external_event_id, error_message from calendar_sync_log"
+            " where status = 'failed' order by id"
+        ).fetchall()
+        pull = conn.execute(
+            "select j.status, c.last_sync_status"
+            " from scheduling_private.jobs as j, calendar_sync_connections as c"
+            " where j.kind = 'calendar_pull_caldav'"
+        ).fetchone()
+    assert blocks == [(dentist,)]
+    assert [row[0] for row in failed] == [event.external_id for event in broken]
+    assert all(row[1].startswith("this event cannot be read, and was left as it was: ") for row in failed)
+    assert pull == ("done", "success")
 
 
 def test_a_calendar_that_only_receives_appointments_is_never_pulled(clinic: dict) -> None:

@@ -27,7 +27,7 @@ from workers.calendars.provider import (
     plain_address,
 )
 from workers.calendars.push import push_appointment
-from workers.storable import storable
+from workers.storable import ERROR_LENGTH, storable
 
 
 def pull_changes(
@@ -43,7 +43,11 @@ def pull_changes(
     changes = client.changes(None if behind else connection["sync_token"])
     imported = 0
     for remote in changes.changed:
-        calendar = Calendar.from_ical(remote.ical)
+        try:
+            calendar = Calendar.from_ical(remote.ical)
+        except ValueError as unreadable:
+            log_unreadable(conn, connection, remote, unreadable)
+            continue
         block_id = our_blocked_time(conn, connection, remote, calendar)
         if block_id is not None:
             pull_blocked_time(conn, connection, client, block_id, remote)
@@ -110,10 +114,15 @@ def import_busy_time(
     unchanged = remote.etag is not None and known_etag is not None and known_etag[0] == remote.etag
     if unchanged and not extend:
         return False
+    try:
+        occurrences = list(busy_occurrences(connection, client, calendar, until))
+    except ValueError as unreadable:
+        log_unreadable(conn, connection, remote, unreadable)
+        return False
     if not unchanged:
         conn.execute(queries.FORGET_BLOCKS, [connection["id"], remote.external_id])
     added = 0
-    for starts_at, ends_at, all_day, summary in busy_occurrences(connection, client, calendar, until):
+    for starts_at, ends_at, all_day, summary in occurrences:
         added += conn.execute(
             queries.ADD_BLOCK,
             {
@@ -156,6 +165,22 @@ def busy_occurrences(
             all_day,
             storable(str(occurrence.get("summary", "")), SUMMARY_LENGTH) or None,
         )
+
+
+def log_unreadable(
+    conn: psycopg.Connection, connection: dict, remote: RemoteEvent, error: ValueError
+) -> None:
+    """An event this pull cannot read (a server may keep whatever a client wrote: a broken date, a
+    rule with no frequency): it is left as it was, and the rest of the calendar is still pulled."""
+    log(
+        conn,
+        connection,
+        direction="pull",
+        action="import",
+        status="failed",
+        external_id=remote.external_id,
+        error=storable(f"this event cannot be read, and was left as it was: {error}", ERROR_LENGTH),
+    )
 
 
 def declined_by_owner(occurrence: Event, client: CalendarClient) -> bool:
