@@ -351,6 +351,137 @@ def test_events_beyond_the_horizon_block_once_it_reaches_them(
     assert timedelta(days=60) < imported_until <= timedelta(days=61)
 
 
+def change_direction(conn: psycopg.Connection, clinic: dict, direction: str) -> None:
+    """The owner changes it through the API, as the dashboard does."""
+    conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])
+    conn.execute("set local role authenticated")
+    conn.execute("update calendar_sync_connections set sync_direction = %s", [direction])
+    conn.commit()
+
+
+def test_a_changed_direction_takes_effect_at_once(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """No longer pulled: its busy time goes (a pull queued before does nothing). Pulled again: a
+    pull is queued. Pushed to again: the visits booked meanwhile go there."""
+    with psycopg.connect(clinic["url"]) as conn:
+        dentist = conn.execute("select tests.days_ahead(4, '10:00')").fetchone()[0]
+        conn.rollback()
+        google.state.add_personal_event(dentist, dentist + timedelta(hours=1))
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        imported = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+
+        queue_pull(conn, "google")  # queued before the change
+        change_direction(conn, clinic, "to_external")
+        blocks_when_only_sending = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+        jobs.run_due_jobs(conn, settings)
+        blocks_after_the_queued_pull = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+        token = conn.execute("select sync_token from scheduling_private.calendar_sync_state").fetchone()[0]
+
+        change_direction(conn, clinic, "from_external")
+        pulls_queued = conn.execute(
+            "select count(*) from scheduling_private.jobs"
+            " where kind = 'calendar_pull_google' and status = 'queued'"
+        ).fetchone()[0]
+        jobs.run_due_jobs(conn, settings)
+        blocks_when_pulled_again = conn.execute("select starts_at from calendar_busy_blocks").fetchall()
+        book(conn, clinic, 5, "11:00")
+        jobs.run_due_jobs(conn, settings)
+        events_while_not_sending = len(google.state.live_events())
+
+        change_direction(conn, clinic, "two_way")
+        jobs.run_due_jobs(conn, settings)
+        events_when_sending_again = len(google.state.live_events())
+
+    assert imported == 1
+    assert blocks_when_only_sending == 0 and blocks_after_the_queued_pull == 0 and token is None
+    assert pulls_queued == 1 and blocks_when_pulled_again == [(dentist,)]
+    assert events_while_not_sending == 1  # the dentist only
+    assert events_when_sending_again == 2
+
+
+def test_our_events_left_in_a_calendar_no_longer_sent_to_are_left_alone(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """Moved or deleted there, they change nothing here, and nothing is written back."""
+    with psycopg.connect(clinic["url"]) as conn:
+        moved, deleted = book(conn, clinic, 3, "10:00"), book(conn, clinic, 3, "14:00")
+        jobs.run_due_jobs(conn, settings)
+        change_direction(conn, clinic, "from_external")
+        events = {e["extendedProperties"]["private"]["appointmentId"]: e for e in google.state.live_events()}
+        moved_event, deleted_event = events[str(moved)], events[str(deleted)]
+        later = datetime.fromisoformat(moved_event["start"]["dateTime"]) + timedelta(hours=2)
+        moved_event["start"]["dateTime"] = later.isoformat()
+        moved_event["end"]["dateTime"] = (later + timedelta(minutes=30)).isoformat()
+        google.state.touch(moved_event)
+        deleted_event["status"] = "cancelled"
+        google.state.touch(deleted_event)
+        writes_before = [call for call in google.state.calls if call[0] != "GET"]
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        starts = conn.execute(
+            "select scheduled_start, status from appointments where id in (%s, %s) order by 1",
+            [moved, deleted],
+        ).fetchall()
+        links = conn.execute("select appointment_id from scheduling_private.calendar_event_links").fetchall()
+        blocks = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+        writes_after = [call for call in google.state.calls if call[0] != "GET"]
+    assert [status for _, status in starts] == ["confirmed", "confirmed"]
+    assert starts[0][0] < starts[1][0]  # the 10:00 visit was not moved to 12:00 or later
+    assert links == [(moved,)]  # the deleted event's link is forgotten
+    assert blocks == 0
+    assert writes_after == writes_before  # nothing put back
+
+
+def test_a_pull_whose_calendar_stops_being_pulled_meanwhile_takes_nothing_in(
+    clinic: dict, google: LocalGoogle, settings: Settings, monkeypatch
+) -> None:
+    with psycopg.connect(clinic["url"]) as conn:
+        dentist = conn.execute("select tests.days_ahead(4, '10:00')").fetchone()[0]
+        conn.rollback()
+        google.state.add_personal_event(dentist, dentist + timedelta(hours=1))
+
+        def owner_stops_pulling() -> None:
+            with psycopg.connect(clinic["url"]) as owner:
+                change_direction(owner, clinic, "to_external")
+
+        during_next_pull(monkeypatch, "google", owner_stops_pulling)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        blocks = conn.execute("select count(*) from calendar_busy_blocks").fetchone()[0]
+        job = conn.execute(
+            "select status, last_error from scheduling_private.jobs where kind = 'calendar_pull_google'"
+            " order by id desc limit 1"
+        ).fetchone()
+    assert blocks == 0
+    assert job == ("done", None)
+
+
+def test_a_pull_ending_while_the_owner_changes_the_calendars_row_runs_again(
+    clinic: dict, google: LocalGoogle, settings: Settings, monkeypatch
+) -> None:
+    """The owner's change may wait for rows the pull holds: the pull gives way, and is retried."""
+    owner = psycopg.connect(clinic["url"])
+
+    def owner_renames_it() -> None:  # and commits a moment after the pull has ended
+        owner.execute("update calendar_sync_connections set calendar_name = 'Work (old)'")
+        threading.Timer(1.5, owner.commit).start()
+
+    with psycopg.connect(clinic["url"]) as conn:
+        during_next_pull(monkeypatch, "google", owner_renames_it)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        job = conn.execute(
+            "select status, last_error from scheduling_private.jobs where kind = 'calendar_pull_google'"
+            " order by id desc limit 1"
+        ).fetchone()
+        name = conn.execute("select calendar_name from calendar_sync_connections").fetchone()[0]
+    owner.close()
+    assert job[0] == "queued" and "the owner was changing this calendar's settings" in job[1]
+    assert name == "Work (old)"
+
+
 def test_an_expired_token_is_refreshed_once_and_a_revoked_one_pauses_the_connection(
     clinic: dict, google: LocalGoogle, settings: Settings
 ) -> None:

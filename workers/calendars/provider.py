@@ -76,10 +76,24 @@ class CalendarClient(Protocol):
         """Release the HTTP session."""
 
 
+def pushes_to(sync_direction: str) -> bool:
+    """Whether we write the owner's visits and blocked time to a calendar synced this way."""
+    return sync_direction in ("two_way", "to_external")
+
+
+def pulls_from(sync_direction: str) -> bool:
+    """Whether the events of a calendar synced this way become the owner's busy time."""
+    return sync_direction in ("two_way", "from_external")
+
+
 def plain_address(calendar_address: str) -> str:
     """`mailto:Pat@Example.com`, as iCalendar and CalDAV name a person, as `pat@example.com`."""
     scheme, colon, rest = calendar_address.strip().partition(":")
     return (rest if colon and scheme.lower() == "mailto" else calendar_address.strip()).lower()
+
+
+class StoppedPulling(RuntimeError):
+    """The owner changed the calendar's direction during the pull: what it took in is undone."""
 
 
 class ReconnectNeeded(RuntimeError):

@@ -24,10 +24,16 @@ from workers.calendars.provider import (
     CalendarClient,
     EventChanged,
     RemoteEvent,
+    StoppedPulling,
     plain_address,
+    pulls_from,
+    pushes_to,
 )
 from workers.calendars.push import push_appointment
+from workers.retry import RetryLater
 from workers.storable import ERROR_LENGTH, storable
+
+CHANGING_SETTINGS_WAIT = 5.0  # seconds: an owner's change of a connection's row takes a moment
 
 
 def pull_changes(
@@ -48,13 +54,17 @@ def pull_changes(
         except ValueError as unreadable:
             log_unreadable(conn, connection, remote, unreadable)
             continue
+        # Events of ours in a calendar we no longer write to were left there by its owner's
+        # choice: they are neither taken back nor busy time (their visits block already).
         block_id = our_blocked_time(conn, connection, remote, calendar)
         if block_id is not None:
-            pull_blocked_time(conn, connection, client, block_id, remote)
+            if pushes_to(connection["sync_direction"]):
+                pull_blocked_time(conn, connection, client, block_id, remote)
             continue
         appointment_id = our_appointment(conn, connection, remote, calendar)
         if appointment_id is not None:
-            reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
+            if pushes_to(connection["sync_direction"]):
+                reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
         elif import_busy_time(conn, connection, client, remote, calendar, until, extend=changes.complete):
             imported += 1
     deleted = list(changes.deleted)
@@ -69,6 +79,14 @@ def pull_changes(
         deleted += [row[0] for row in missing if row[0] not in deleted]
     for external_id in deleted:
         forget_or_restore(conn, connection, client, external_id, app_base_url)
+    try:
+        direction = conn.execute(queries.DIRECTION_NOW, [connection["id"]]).fetchone()
+    except psycopg.errors.LockNotAvailable as changing:
+        raise RetryLater(
+            "the owner was changing this calendar's settings", CHANGING_SETTINGS_WAIT
+        ) from changing
+    if direction is not None and not pulls_from(direction[0]):
+        raise StoppedPulling(connection["id"])
     conn.execute(
         queries.SAVE_PULL,
         {
@@ -276,10 +294,17 @@ def forget_or_restore(
     """A deleted event: the user's own stops blocking; one of our visits is put back (cancel in the
     product); one of the clinician's blocked times goes with its block."""
     block = conn.execute(queries.BLOCKED_TIME_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
+    ours = conn.execute(queries.LINK_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
+    if (block is not None or ours is not None) and not pushes_to(connection["sync_direction"]):
+        # Left there when its owner stopped sending visits to this calendar: only our link ends.
+        conn.execute(
+            queries.FORGET_LINKS_TO_EVENT, {"connection_id": connection["id"], "external_id": external_id}
+        )
+        log(conn, connection, direction="pull", action="delete", external_id=external_id)
+        return
     if block is not None:
         remove_deleted_blocked_time(conn, connection, block[0], external_id)
         return
-    ours = conn.execute(queries.LINK_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
     if ours is None:
         conn.execute(queries.FORGET_BLOCKS, [connection["id"], external_id])
         log(conn, connection, direction="pull", action="delete", external_id=external_id)

@@ -11,6 +11,12 @@ TRY_CONNECTION_TURN = "select pg_catalog.pg_try_advisory_xact_lock(4, pg_catalog
 
 CONNECTION_EXISTS = "select exists (select from public.calendar_sync_connections where id = %s)"
 
+# At a pull's end, its connection's direction now, the row then kept as it is until the pull
+# commits: a change of direction came before (and the pull is undone) or comes after (and drops
+# what the pull took in). NOWAIT: an owner changing the row meanwhile may be waiting for rows
+# the pull holds. No row: the connection was removed.
+DIRECTION_NOW = "select sync_direction from public.calendar_sync_connections where id = %s for share nowait"
+
 # The connection with its sealed secret.
 CONNECTION = """
 select c.id, c.user_id, c.provider, c.calendar_id, c.calendar_name, c.is_primary, c.sync_direction,
@@ -60,6 +66,15 @@ set external_event_id = excluded.external_event_id, etag = excluded.etag,
 FORGET_LINK = (
     "delete from scheduling_private.calendar_event_links where appointment_id = %s and connection_id = %s"
 )
+
+FORGET_LINKS_TO_EVENT = """
+with visits as (
+    delete from scheduling_private.calendar_event_links
+    where connection_id = %(connection_id)s and external_event_id = %(external_id)s
+)
+delete from scheduling_private.blocked_time_links
+where connection_id = %(connection_id)s and external_event_id = %(external_id)s
+"""
 
 LINK_BY_EXTERNAL_ID = """
 select appointment_id from scheduling_private.calendar_event_links

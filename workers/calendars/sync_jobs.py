@@ -8,7 +8,13 @@ import psycopg
 from workers.calendars import queries
 from workers.calendars.blocked_time import push_blocked_time
 from workers.calendars.connections import log, opened_calendar
-from workers.calendars.provider import CalendarClient, ReconnectNeeded
+from workers.calendars.provider import (
+    CalendarClient,
+    ReconnectNeeded,
+    StoppedPulling,
+    pulls_from,
+    pushes_to,
+)
 from workers.calendars.pull import pull_changes, push_reconciling
 from workers.settings import Settings
 from workers.storable import ERROR_LENGTH, storable
@@ -26,6 +32,8 @@ def handle_calendar_job(conn: psycopg.Connection, job: dict, settings: Settings)
             # the sync's writes about it fail (their foreign keys), and only they are undone.
             with conn.transaction():
                 return sync(conn, connection, client, payload, pushing, settings.app_base_url)
+        except StoppedPulling:
+            return "skipped: the owner stopped pulling this calendar during the sync"
         except ReconnectNeeded as refused:
             return pause_for_reconnect(conn, connection, refused, pushing, payload.get("appointment_id"))
         except psycopg.errors.ForeignKeyViolation:
@@ -42,6 +50,11 @@ def sync(
     pushing: bool,
     app_base_url: str,
 ) -> str:
+    # Queued before the owner changed the calendar's direction.
+    if pushing and not pushes_to(connection["sync_direction"]):
+        return "skipped: this calendar no longer receives visits"
+    if not pushing and not pulls_from(connection["sync_direction"]):
+        return "skipped: this calendar is no longer pulled"
     if pushing and "blocked_time_id" in payload:
         return push_blocked_time(conn, connection, client, payload["blocked_time_id"])
     if pushing:
