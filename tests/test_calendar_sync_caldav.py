@@ -293,8 +293,9 @@ def personal_event(
     transparent: bool = False,
     summary: str = "Dentist",
     answers: dict[str, str] | None = None,
+    rrule: dict | None = None,
 ) -> None:
-    """`answers`: an invitation's attendees, each address with its PARTSTAT."""
+    """`answers`: an invitation's attendees, each address with its PARTSTAT; `rrule`: how it recurs."""
     ical = Calendar()
     ical.add("prodid", "-//someone's phone//EN")
     ical.add("version", "2.0")
@@ -306,6 +307,8 @@ def personal_event(
     event.add("summary", summary)
     if transparent:
         event.add("transp", "TRANSPARENT")
+    if rrule:
+        event.add("rrule", rrule)
     if answers:
         event.add("organizer", "mailto:chair@example.com")
     for address, answer in (answers or {}).items():
@@ -384,18 +387,9 @@ def test_a_recurring_event_blocks_its_occurrences_as_the_horizon_reaches_them(cl
         jobs.run_due_jobs(conn, SETTINGS)  # the first pull
         first = conn.execute("select tests.days_ahead(2, '10:00')").fetchone()[0]
         conn.rollback()
-        ical = Calendar()
-        ical.add("prodid", "-//someone's phone//EN")
-        ical.add("version", "2.0")
-        event = Event()
-        event.add("uid", f"{uuid.uuid4()}@phone.example")
-        event.add("dtstamp", datetime.now(UTC))
-        event.add("dtstart", first)
-        event.add("dtend", first + timedelta(hours=1))
-        event.add("rrule", {"freq": "weekly"})  # for ever
-        event.add("summary", "Swimming")
-        ical.add_component(event)
-        clinic["calendar"].add_event(ical.to_ical().decode())
+        personal_event(
+            clinic["calendar"], first, 60, summary="Swimming", rrule={"freq": "weekly"}
+        )  # for ever
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         within_20_days = conn.execute("select id, starts_at from calendar_busy_blocks order by 2").fetchall()
