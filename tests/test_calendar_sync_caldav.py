@@ -420,7 +420,7 @@ def broken_event(lines: str) -> RemoteEvent:
 
 class ServerKeepingWhatClientsWrote:
     """The real client, its calendar also holding events other clients wrote broken: servers
-    that do not check what they are sent keep them (Radicale refuses them, so they are added here)."""
+    that do not check what they are sent may keep them (Radicale refuses them, so they are added here)."""
 
     def __init__(self, client, broken: list[RemoteEvent]) -> None:
         self._client = client

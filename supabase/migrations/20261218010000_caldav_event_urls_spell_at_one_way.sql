@@ -1,7 +1,7 @@
 -- CalDAV events are known by their URL, and an "@" in that URL's path is now always kept as "%40".
 --
--- Calendar URLs hold the account's address on many servers (a username that is an email address:
--- Fastmail's and SOGo's paths, and Radicale's). The worker kept the URL it had PUT an event at,
+-- A server may put the account's username, often an email address, in its calendar URLs
+-- (Radicale does). The worker kept the URL it had PUT an event at,
 -- with "@", while the server's sync report named the same event with "%40" (seen with Radicale):
 -- the pull did not know its own events by URL, so one deleted in the calendar was not put back,
 -- and blocked time edited there was not taken back. The worker now spells every CalDAV URL one

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import caldav
 from caldav.elements import dav
 from caldav.lib import error as caldav_error
+from icalendar import vCalAddress
 
 from workers.calendars.provider import (
     Changes,
@@ -23,7 +24,6 @@ from workers.calendars.provider import (
     PushedEvent,
     ReconnectNeeded,
     RemoteEvent,
-    plain_address,
 )
 from workers.outbound import refuse_private_redirects
 from workers.settings import Settings
@@ -133,9 +133,13 @@ class CalDAVCalendar:
             except caldav_error.AuthorizationError as refused:
                 raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
             # Servers may list the principal's own URL there too (Radicale lists only that).
-            addresses = {plain_address(href) for href in hrefs if href and href.lower().startswith("mailto:")}
+            addresses = {
+                vCalAddress(href.strip()).email.lower()
+                for href in hrefs
+                if href and href.strip().lower().startswith("mailto:")
+            }
             if "@" in self._username:
-                addresses.add(plain_address(self._username))
+                addresses.add(self._username.lower())
             self._owner_addresses = frozenset(addresses)
         return self._owner_addresses
 

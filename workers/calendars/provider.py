@@ -86,12 +86,6 @@ def pulls_from(sync_direction: str) -> bool:
     return sync_direction in ("two_way", "from_external")
 
 
-def plain_address(calendar_address: str) -> str:
-    """`mailto:Pat@Example.com`, as iCalendar and CalDAV name a person, as `pat@example.com`."""
-    scheme, colon, rest = calendar_address.strip().partition(":")
-    return (rest if colon and scheme.lower() == "mailto" else calendar_address.strip()).lower()
-
-
 class StoppedPulling(RuntimeError):
     """The owner changed the calendar's direction during the pull: what it took in is undone."""
 

@@ -25,7 +25,6 @@ from workers.calendars.provider import (
     EventChanged,
     RemoteEvent,
     StoppedPulling,
-    plain_address,
     pulls_from,
     pushes_to,
 )
@@ -43,10 +42,13 @@ def pull_changes(
     # when it changes, so once days pass (or the horizon grows) what lay beyond that end (events
     # first seen too far ahead, later occurrences of recurring ones) comes in only from a complete
     # listing: one is asked for whenever the horizon reaches past what the last one took in.
-    until = datetime.now(UTC) + timedelta(days=connection["horizon_days"] + 1)
+    now = datetime.now(UTC)
+    since, until = now - timedelta(days=1), now + timedelta(days=connection["horizon_days"] + 1)
     imported_until = connection["imported_until"]
     behind = imported_until is None or imported_until < until - timedelta(days=1)
     changes = client.changes(None if behind else connection["sync_token"])
+    # What a complete listing adds to unchanged events: their occurrences past what came in before.
+    extend_from = max(since, imported_until or since) if changes.complete else None
     imported = 0
     for remote in changes.changed:
         try:
@@ -65,7 +67,7 @@ def pull_changes(
         if appointment_id is not None:
             if pushes_to(connection["sync_direction"]):
                 reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
-        elif import_busy_time(conn, connection, client, remote, calendar, until, extend=changes.complete):
+        elif import_busy_time(conn, connection, client, remote, calendar, (since, until), extend_from):
             imported += 1
     deleted = list(changes.deleted)
     if changes.complete:
@@ -122,18 +124,21 @@ def import_busy_time(
     client: CalendarClient,
     remote: RemoteEvent,
     calendar: Calendar,
-    until: datetime,
-    extend: bool,
+    window: tuple[datetime, datetime],
+    extend_from: datetime | None,
 ) -> bool:
-    """Replace the blocks of one external event by its occurrences until `until`; False when it had
-    not changed. With `extend` (a complete listing), an unchanged event gets the occurrences it
-    lacks (those the horizon has reached since), its others left as they are."""
+    """Replace the blocks of one external event by its occurrences in `window`; False when it had
+    not changed. With `extend_from` (a complete listing), an unchanged event gets its occurrences
+    from then on that it lacks (those the horizon has reached since), its others left as they are."""
     known_etag = conn.execute(queries.BLOCK_ETAG, [connection["id"], remote.external_id]).fetchone()
     unchanged = remote.etag is not None and known_etag is not None and known_etag[0] == remote.etag
-    if unchanged and not extend:
-        return False
+    since, until = window
+    if unchanged:
+        if extend_from is None or extend_from >= until:
+            return False
+        since = extend_from
     try:
-        occurrences = list(busy_occurrences(connection, client, calendar, until))
+        occurrences = list(busy_occurrences(connection, client, calendar, since, until))
     except ValueError as unreadable:
         log_unreadable(conn, connection, remote, unreadable)
         return False
@@ -162,11 +167,10 @@ def import_busy_time(
 
 
 def busy_occurrences(
-    connection: dict, client: CalendarClient, calendar: Calendar, until: datetime
+    connection: dict, client: CalendarClient, calendar: Calendar, since: datetime, until: datetime
 ) -> Iterator[tuple[datetime, datetime, bool, str | None]]:
-    """(start, end, all day, summary) of each occurrence from a day ago to `until` that blocks."""
+    """(start, end, all day, summary) of each occurrence between `since` and `until` that blocks."""
     zone = ZoneInfo(connection["user_timezone"])
-    since = datetime.now(UTC) - timedelta(days=1)
     for occurrence in recurring_ical_events.of(calendar).between(since, until):
         if str(occurrence.get("transp", "OPAQUE")).upper() == "TRANSPARENT":
             continue  # "free" time does not block
@@ -205,7 +209,7 @@ def declined_by_owner(occurrence: Event, client: CalendarClient) -> bool:
     """The calendar's owner answered this invitation (or this one occurrence of it) with no."""
     attendees = occurrence.get("attendee", [])
     declined = {
-        plain_address(str(attendee))
+        attendee.email.lower()
         for attendee in (attendees if isinstance(attendees, list) else [attendees])
         if str(attendee.params.get("PARTSTAT", "")).upper() == "DECLINED"
     }
@@ -293,18 +297,19 @@ def forget_or_restore(
 ) -> None:
     """A deleted event: the user's own stops blocking; one of our visits is put back (cancel in the
     product); one of the clinician's blocked times goes with its block."""
-    block = conn.execute(queries.BLOCKED_TIME_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
-    ours = conn.execute(queries.LINK_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
-    if (block is not None or ours is not None) and not pushes_to(connection["sync_direction"]):
-        # Left there when its owner stopped sending visits to this calendar: only our link ends.
+    if not pushes_to(connection["sync_direction"]):
+        # A calendar we no longer write to: an event of ours left there ends only our link to it.
         conn.execute(
             queries.FORGET_LINKS_TO_EVENT, {"connection_id": connection["id"], "external_id": external_id}
         )
+        conn.execute(queries.FORGET_BLOCKS, [connection["id"], external_id])
         log(conn, connection, direction="pull", action="delete", external_id=external_id)
         return
+    block = conn.execute(queries.BLOCKED_TIME_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
     if block is not None:
         remove_deleted_blocked_time(conn, connection, block[0], external_id)
         return
+    ours = conn.execute(queries.LINK_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
     if ours is None:
         conn.execute(queries.FORGET_BLOCKS, [connection["id"], external_id])
         log(conn, connection, direction="pull", action="delete", external_id=external_id)
