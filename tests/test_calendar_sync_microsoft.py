@@ -235,6 +235,45 @@ def test_delta_pulls_page_block_slots_see_deletions_and_restart_after_410(
     assert after_restart == [(dentist,)] and status == "success"
 
 
+def test_an_update_named_by_only_what_changed_is_read_whole(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    """Graph's delta may name an updated event by its id and only the properties that changed."""
+    with psycopg.connect(clinic["url"]) as conn:
+        renamed, freed, longer, gone = conn.execute(
+            "select tests.days_ahead(4, '09:00'), tests.days_ahead(4, '11:00'),"
+            " tests.days_ahead(4, '13:00'), tests.days_ahead(4, '15:00')"
+        ).fetchone()
+        conn.rollback()
+        events = [
+            graph.state.add_personal_event(at, at + timedelta(hours=1)) for at in (renamed, freed, longer)
+        ]
+        deleted_later = graph.state.add_personal_event(gone, gone + timedelta(hours=1))
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+
+        graph.state.edit(events[0], subject="Dentist")
+        graph.state.edit(events[1], showAs="free")
+        graph.state.edit(events[2], end=graph_time(longer + timedelta(hours=2)))
+        graph.state.edit(deleted_later, subject="Gone before it is read")
+        gets_before = len(graph.state.calls)
+        graph.state.page_size = 10  # one page names the four updates
+        # Deleted in Outlook just after Graph made the delta page that names its update.
+        graph.state.after_delta_page = lambda: graph.state.remove(deleted_later["id"])
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        reads = [call for call in graph.state.calls[gets_before:] if "/me/events/" in call[1]]
+        blocks = [(start, end, summary) for _, start, end, summary in blocks_by_source(conn)]
+        status = conn.execute("select last_sync_status from calendar_sync_connections").fetchone()[0]
+
+    assert status == "success"
+    assert blocks == [
+        (renamed, renamed + timedelta(hours=1), "Dentist"),
+        (longer, longer + timedelta(hours=2), "Personal"),
+    ]
+    assert len(reads) == 4  # each update read whole, once
+
+
 def test_an_expired_token_is_refreshed_by_msal_and_a_revoked_one_pauses_the_connection(
     clinic: dict, graph: LocalMicrosoft, settings: Settings
 ) -> None:
@@ -286,8 +325,7 @@ def test_an_edit_made_in_outlook_meanwhile_is_reconciled_not_overwritten(
         conn.commit()
         time.sleep(1)  # iCalendar's LAST-MODIFIED has whole seconds: make the edit there a second later
         later = starts_at(event) + timedelta(hours=2)
-        event["start"], event["end"] = graph_time(later), graph_time(later + timedelta(minutes=30))
-        graph.state.touch(event)
+        graph.state.edit(event, start=graph_time(later), end=graph_time(later + timedelta(minutes=30)))
         jobs.run_due_jobs(conn, settings)  # our PATCH with the old change key answers 412
         moved_to = conn.execute("select scheduled_start from appointments").fetchone()[0]
     patches = [call for call in graph.state.calls if call[0] == "PATCH"]

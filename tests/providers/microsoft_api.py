@@ -14,8 +14,9 @@ Served over HTTPS (msal accepts no other authority), as Microsoft documents it:
 - GET /v1.0/me/calendars/{id}/calendarView/delta?startDateTime&endDateTime: the events overlapping
   that window (kept for the whole sync, as Graph keeps it in its links), in pages of at most
   `Prefer: odata.maxpagesize` (and `page_size`) linked by @odata.nextLink; the last carries an
-  @odata.deltaLink; following it answers what changed since, deletions as {"@removed"}; an
-  expired delta token answers 410 SyncStateNotFound.
+  @odata.deltaLink; following it answers what changed since: an event created since whole, an
+  updated one as its id and only the properties that changed (the least Graph's delta documents),
+  deletions as {"@removed"}; an expired delta token answers 410 SyncStateNotFound.
 - A missing or expired Bearer token answers 401 InvalidAuthenticationToken; `throttle` answers
   the next calls 429 TooManyRequests with a Retry-After.
 """
@@ -27,6 +28,7 @@ import ipaddress
 import secrets
 import ssl
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +44,8 @@ from tests.providers.oauth_server import OAuthState, authorize, bearer_ok, token
 from workers.settings import MicrosoftSettings
 
 TENANT = "common"
+# What every change to an event changes.
+UPDATED_EVERY_TIME = ("changeKey", "@odata.etag", "lastModifiedDateTime")
 
 
 def graph_error(code: str, message: str) -> dict:
@@ -72,15 +76,28 @@ class GraphState:
     retry_after: str = "9"
     calls: list[tuple[str, str]] = field(default_factory=list)
     online_meetings: int = 0  # Teams meetings made
+    # Run once, when the next delta page is made and before it is sent: the owner acting while the
+    # worker reads the page.
+    after_delta_page: Callable[[], None] | None = None
     base_url: str = ""
 
-    def touch(self, event: dict) -> dict:
+    def touch(self, event: dict, *changed: str) -> dict:
+        """A change to the event: `changed` names the properties it changed (for delta answers)."""
         self.changes += 1
         event["_changed"] = self.changes
+        event.setdefault("_created", self.changes)
         event["changeKey"] = secrets.token_urlsafe(12)
         event["@odata.etag"] = f'W/"{event["changeKey"]}"'
         event["lastModifiedDateTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        event.setdefault("_property_changed", {}).update(
+            dict.fromkeys(changed, self.changes) | dict.fromkeys(UPDATED_EVERY_TIME, self.changes)
+        )
         return event
+
+    def edit(self, event: dict, **properties) -> dict:
+        """The owner changes these properties in Outlook."""
+        event.update(properties)
+        return self.touch(event, *properties)
 
     def new_event(self, fields: dict) -> dict:
         event_id = "AAMkAD" + secrets.token_urlsafe(30)
@@ -90,6 +107,8 @@ class GraphState:
             "showAs": "busy",
             "isAllDay": False,
             "isCancelled": False,
+            # Graph's answer for an event the account's owner made.
+            "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
         } | fields
         self.events[event_id] = self.touch(event)
         return event
@@ -193,7 +212,7 @@ class GraphHandler(JsonHandler):
         # The window of the first request holds for the whole sync: its links carry it on.
         window = {name: query[name][0] for name in ("startDateTime", "endDateTime") if name in query}
         changed = [
-            public(e)
+            updated_since(e, since)
             for e in sorted(self.state.events.values(), key=lambda e: e["_changed"])
             if e["_changed"] > since and in_window(e, window)
         ]
@@ -219,6 +238,9 @@ class GraphHandler(JsonHandler):
         else:
             link = {"$deltatoken": str(self.state.changes)}
             answer["@odata.deltaLink"] = f"{here}?{urlencode(link | window)}"
+        if self.state.after_delta_page is not None:
+            owner_acts, self.state.after_delta_page = self.state.after_delta_page, None
+            owner_acts()
         self.reply(200, answer)
 
     def do_POST(self) -> None:
@@ -250,6 +272,7 @@ class GraphHandler(JsonHandler):
             return
         changes = self.body() or {}
         event.update(changes)
+        changed = list(changes)
         if changes.get("isOnlineMeeting") and not event.get("onlineMeeting"):
             conference = str(secrets.randbelow(10**9))
             event["onlineMeetingProvider"] = "teamsForBusiness"
@@ -258,7 +281,8 @@ class GraphHandler(JsonHandler):
                 "conferenceId": conference,
             }
             self.state.online_meetings += 1
-        self.reply(200, public(self.state.touch(event)))
+            changed += ["onlineMeetingProvider", "onlineMeeting"]
+        self.reply(200, public(self.state.touch(event, *changed)))
 
     def do_DELETE(self) -> None:
         if not self.api_call() or (event := self.event_or_404()) is None:
@@ -279,6 +303,17 @@ def in_window(event: dict, window: dict[str, str]) -> bool:
     return instant(event["start"]["dateTime"]) < instant(window["endDateTime"]) and instant(
         event["end"]["dateTime"]
     ) > instant(window["startDateTime"])
+
+
+def updated_since(event: dict, since: int) -> dict:
+    """An event in a delta answer: whole when created since, else as Graph documents an update,
+    "represented by their id with at least the properties that have been updated": only those."""
+    if event["_created"] > since:
+        return public(event)
+    changed = {name for name, when in event["_property_changed"].items() if when > since}
+    return {"@odata.type": "#microsoft.graph.event", "id": event["id"]} | {
+        name: value for name, value in event.items() if name in changed
+    }
 
 
 def public(event: dict) -> dict:

@@ -5,7 +5,8 @@ database and sealed again when msal refreshed it during a job. Creating an event
 appointment id (or `blocked-` and a blocked time's id) as `transactionId`, so Graph answers a
 retried create with the event it made before; the id is also kept in a single-value extended
 property. Changes come from calendarView/delta, whose deltaLink is the sync token; Graph answers
-410 when it is too old.
+410 when it is too old, and may name an updated event with only what changed, so such an event
+is read whole.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ APPOINTMENT_PROPERTY = "String {5c1a7c52-2f0e-4f2a-9d5e-6c3b1a0f8e21} Name appoi
 BLOCKED_TIME_PROPERTY = "String {5c1a7c52-2f0e-4f2a-9d5e-6c3b1a0f8e21} Name blockedTimeId"
 # Graph's answers in UTC and at most 100 events a page.
 PREFER = 'outlook.timezone="UTC", odata.maxpagesize=100'
+# What remote_event reads of an event (whole events, as listed and read, always carry them).
+PROPERTIES_READ = ("iCalUId", "start", "end", "isAllDay", "subject", "showAs", "responseStatus")
 # A first sync starts a day back; the booking horizon bounds the end (calendarView needs both).
 FULL_SYNC_LOOKBACK = timedelta(days=1)
 
@@ -135,13 +138,22 @@ class MicrosoftCalendar:
         while True:
             page = self._ok(answer)
             for item in page.get("value", []):
-                if "@removed" in item or item.get("isCancelled"):
+                event = None if "@removed" in item else self._whole(item)
+                if event is None or event.get("isCancelled"):
                     deleted.append(item["id"])
                 else:
-                    changed.append(remote_event(item))
+                    changed.append(remote_event(event))
             if "@odata.deltaLink" in page:
                 return Changes(changed, deleted, page["@odata.deltaLink"], complete, covers_until)
             answer = self._call("GET", page["@odata.nextLink"])
+
+    def _whole(self, item: dict) -> dict | None:
+        """The event a delta item names, with every property we read: Graph may name an updated
+        event by its id and only the properties that changed. None when it is gone meanwhile."""
+        if all(name in item for name in PROPERTIES_READ):
+            return item
+        answer = self._call("GET", f"me/events/{item['id']}")
+        return None if answer.status_code == 404 else self._ok(answer)
 
     def _call(self, method: str, url: str, **options) -> httpx.Response:
         """One Graph request; a 401 gets a refreshed token and one more try."""
