@@ -525,6 +525,44 @@ def test_personal_events_block_slots_and_an_unchanged_calendar_rewrites_nothing(
     assert len(imports) == 2  # the two new events, once; the second pull imported nothing
 
 
+def test_a_sync_token_the_server_no_longer_knows_starts_the_sync_again(clinic: dict) -> None:
+    """Radicale forgets sync tokens older than its max_sync_token_age (30 days by default), as a
+    connection paused for longer would meet: RFC 6578's 403 valid-sync-token then."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)  # the first pull
+        forgotten = str(clinic["calendar"].get_objects_by_sync_token().sync_token)[:-8] + "00000000"
+        conn.execute("update scheduling_private.calendar_sync_state set sync_token = %s", [forgotten])
+        dentist, gym = conn.execute(
+            "select tests.days_ahead(4, '10:00'), tests.days_ahead(5, '10:00')"
+        ).fetchone()
+        conn.commit()
+        personal_event(clinic["calendar"], dentist, 60)
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        token_after_restart = conn.execute(
+            "select sync_token from scheduling_private.calendar_sync_state"
+        ).fetchone()[0]
+
+        personal_event(clinic["calendar"], gym, 60)
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        token_after_change = conn.execute(
+            "select sync_token from scheduling_private.calendar_sync_state"
+        ).fetchone()[0]
+        blocks = [row[1] for row in blocks_by_source(conn)]
+        outcomes = [row[2] for row in log_actions(conn) if row[:2] == ("pull", "import")]
+
+    assert blocks == [dentist, gym] and outcomes == ["success", "success"]
+    # The server's own tokens again, not the library's "fake-" one (which would list everything
+    # at every pull from then on).
+    assert token_after_restart.startswith("http://radicale.org/ns/sync/")
+    assert (
+        token_after_change.startswith("http://radicale.org/ns/sync/")
+        and token_after_change != token_after_restart
+    )
+
+
 def raw_event(calendar: caldav.Calendar, *properties: str) -> None:
     """An event as another program writes it: these properties as they are, iCalendar lines."""
     lines = [

@@ -103,7 +103,7 @@ class CalDAVCalendar:
 
     def changes(self, sync_token: str | None) -> Changes:
         try:
-            found = self._calendar.get_objects_by_sync_token(sync_token, load_objects=True)
+            found, listed_from_the_start = self._objects_since(sync_token)
         except caldav_error.AuthorizationError as refused:
             raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
         deleted = {event_key(url) for url in found.deleted_urls}
@@ -119,8 +119,25 @@ class CalDAVCalendar:
             changed=changed,
             deleted=sorted(deleted),
             sync_token=found.sync_token,
-            complete=sync_token is None or emulated,
+            complete=listed_from_the_start or emulated,
         )
+
+    def _objects_since(self, sync_token: str | None):
+        """The library's collection of what changed since the token, and whether it lists the
+        calendar from the start. A token the server gave is no longer valid after a while (RFC
+        6578's 403 valid-sync-token): the sync starts again from none, for a new one. The library
+        would list everything instead and hand back its own "fake-" token, and then never ask the
+        server for a real one again: every later pull would download the whole calendar."""
+        servers_token = sync_token is not None and not sync_token.startswith("fake-")
+        try:
+            found = self._calendar.get_objects_by_sync_token(
+                sync_token, load_objects=True, disable_fallback=servers_token
+            )
+        except caldav_error.DAVError as refused:
+            if servers_token and dav.ValidSyncToken.tag in refused.preconditions:
+                return self._calendar.get_objects_by_sync_token(None, load_objects=True), True
+            raise
+        return found, sync_token is None
 
     def owner_addresses(self) -> frozenset[str]:
         """The principal's calendar-user-address-set (RFC 6638), and the username when it is an
