@@ -403,6 +403,46 @@ def test_a_visit_beyond_the_synced_window_is_not_taken_for_deleted(
     assert conflicts == [] and writes == []  # not missing from the listing: beyond its window
 
 
+def test_our_events_named_removed_beyond_the_delta_window_are_read_before_anything_is_done(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    """Graph is reported to name events created or changed outside a delta round's window as
+    removed: our events there are read first, and only one that is gone is taken for deleted."""
+    with psycopg.connect(clinic["url"]) as conn:
+        horizon = conn.execute("select booking_horizon_days from clinicians").fetchone()[0]
+        far_visit = book(conn, clinic, horizon + 30, "10:00")  # booked by the clinician, far ahead
+        block_time(conn, clinic, horizon + 40, "09:00", 480, "Conference")
+        jobs.run_due_jobs(conn, settings)  # both pushed beyond the round's window
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)  # a delta naming both removed
+        after_pull = (
+            [row for row in log_actions(conn) if row[1] in ("conflict", "delete")],
+            [b[3] for b in blocks_by_source(conn)],
+            len(graph.state.events),
+        )
+
+        moved_to = starts_at(our_event(graph, far_visit)) + timedelta(hours=2)
+        time.sleep(1)  # iCalendar's LAST-MODIFIED has whole seconds: an edit a second later
+        graph.state.edit(
+            our_event(graph, far_visit),
+            start=graph_time(moved_to),
+            end=graph_time(moved_to + timedelta(minutes=30)),
+        )
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        visit_start = conn.execute("select scheduled_start from appointments").fetchone()[0]
+
+        graph.state.remove(our_event(graph, far_visit)["id"])
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+
+    assert after_pull == ([], ["Conference"], 2)  # nothing taken for deleted, nothing written twice
+    assert visit_start == moved_to  # the move made in Outlook, outside the window, was taken
+    assert our_event(graph, far_visit)  # deleted there, put back
+    assert conflicts == [("pull", "conflict", "skipped")] and len(graph.state.events) == 2
+
+
 def test_a_teams_visit_gets_its_meeting_on_the_outlook_event(
     clinic: dict, graph: LocalMicrosoft, settings: Settings
 ) -> None:

@@ -16,7 +16,8 @@ Served over HTTPS (msal accepts no other authority), as Microsoft documents it:
   `Prefer: odata.maxpagesize` (and `page_size`) linked by @odata.nextLink; the last carries an
   @odata.deltaLink; following it answers what changed since: an event created since whole, an
   updated one as its id and only the properties that changed (the least Graph's delta documents),
-  deletions as {"@removed"}; an expired delta token answers 410 SyncStateNotFound.
+  deletions as {"@removed"}, and so, as Graph is reported to do, events created or changed
+  outside the round's window; an expired delta token answers 410 SyncStateNotFound.
 - A missing or expired Bearer token answers 401 InvalidAuthenticationToken; `throttle` answers
   the next calls 429 TooManyRequests with a Retry-After.
 """
@@ -44,6 +45,8 @@ from tests.providers.oauth_server import OAuthState, authorize, bearer_ok, token
 from workers.settings import MicrosoftSettings
 
 TENANT = "common"
+# The change number a round's first listing starts after: it lists every event of the window.
+FIRST_LISTING = -1
 # What every change to an event changes.
 UPDATED_EVERY_TIME = ("changeKey", "@odata.etag", "lastModifiedDateTime")
 
@@ -208,18 +211,22 @@ class GraphHandler(JsonHandler):
             since_text, _, offset_text = query["$skiptoken"][0].partition(".")
             since, offset = int(since_text), int(offset_text)
         else:
-            since, offset = 0, 0
+            since, offset = FIRST_LISTING, 0
         # The window of the first request holds for the whole sync: its links carry it on.
         window = {name: query[name][0] for name in ("startDateTime", "endDateTime") if name in query}
-        changed = [
-            updated_since(e, since)
-            for e in sorted(self.state.events.values(), key=lambda e: e["_changed"])
-            if e["_changed"] > since and in_window(e, window)
-        ]
+        changed_since = sorted(
+            (e for e in self.state.events.values() if e["_changed"] > since), key=lambda e: e["_changed"]
+        )
+        changed = [updated_since(e, since) for e in changed_since if in_window(e, window)]
+        # What changed outside the round's window comes as removed, as Graph is reported to answer
+        # (microsoft-graph-docs issues 4258 and 6599: events created or edited outside the window
+        # come as "@removed": {"reason": "deleted"}); a round's first listing leaves them out.
+        incremental = since != FIRST_LISTING
+        outside = [e["id"] for e in changed_since if incremental and not in_window(e, window)]
+        deleted = [event_id for event_id, when in self.state.deleted.items() if incremental and when > since]
         removed = [
             {"@odata.type": "#microsoft.graph.event", "id": event_id, "@removed": {"reason": "deleted"}}
-            for event_id, when in self.state.deleted.items()
-            if since and when > since
+            for event_id in deleted + outside
         ]
         items = changed + removed
         prefer = self.headers.get("Prefer", "")

@@ -111,7 +111,8 @@ class MicrosoftCalendar:
         answer = self._call("GET", f"me/events/{external_id}")
         if answer.status_code == 404:
             return None
-        return remote_event(self._ok(answer))
+        event = self._ok(answer)
+        return None if event.get("isCancelled") else remote_event(event)
 
     def delete(self, external_id: str) -> None:
         answer = self._call("DELETE", f"me/events/{external_id}")

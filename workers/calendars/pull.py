@@ -306,13 +306,23 @@ def forget_or_restore(
         log(conn, connection, direction="pull", action="delete", external_id=external_id)
         return
     block = conn.execute(queries.BLOCKED_TIME_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
-    if block is not None:
-        remove_deleted_blocked_time(conn, connection, block[0], external_id)
-        return
     ours = conn.execute(queries.LINK_BY_EXTERNAL_ID, [connection["id"], external_id]).fetchone()
-    if ours is None:
+    if block is None and ours is None:
         conn.execute(queries.FORGET_BLOCKS, [connection["id"], external_id])
         log(conn, connection, direction="pull", action="delete", external_id=external_id)
+        return
+    # Graph is reported to name events created or changed outside a delta round's window as
+    # removed: an event of ours is read before its removal is acted on, and one still there is
+    # taken as changed (moved out of the window there, or not changed at all).
+    still_there = client.get(external_id)
+    if still_there is not None:
+        if block is not None:
+            pull_blocked_time(conn, connection, client, str(block[0]), still_there)
+        else:
+            reconcile_our_event(conn, connection, client, ours[0], still_there, app_base_url)
+        return
+    if block is not None:
+        remove_deleted_blocked_time(conn, connection, block[0], external_id)
         return
     # Written afresh: a write conditional on the deleted version would be refused (412).
     conn.execute(queries.FORGET_LINK, [ours[0], connection["id"]])
