@@ -1,7 +1,7 @@
 -- 'infinity' and '-infinity', which PostgreSQL reads as times and dates, are refused in words
 -- (22023, naming the argument) by every RPC and table that takes a time or date from a person.
 begin;
-select plan(21);
+select plan(22);
 set local timezone = 'UTC';
 
 do $$
@@ -94,6 +94,10 @@ select is(
         tests.get_user_id('clin@example.com')
     )))).hint,
     'Send a date such as 2027-03-01.', 'a date''s hint shows a date'
+);
+select throws_ok(
+    tests.as_user('clin@example.com', 'select public.get_today_summary(''infinity'')'),
+    '22023', 'at must be a date and time, not infinity', 'a clinician''s summary of the day at infinity'
 );
 select is(
     (select a.scheduled_start from public.appointments as a where a.clinician_id = tests.get_user_id('clin@example.com')),

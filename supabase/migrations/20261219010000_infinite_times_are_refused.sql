@@ -3,7 +3,8 @@
 -- PostgreSQL reads both as timestamptz and date values, and JSON clients can send them as text.
 -- Booking, moving, a slot search, a conflict check, blocked time and a statistics refresh
 -- answered "cannot subtract infinite timestamps" (22008, under PostgreSQL 15) from deep inside;
--- a series said "visit 1 of 3 (<NULL>)"; a date override on 'infinity' was stored. Now each RPC
+-- a series said "visit 1 of 3 (<NULL>)"; a clinician's summary of the day at 'infinity' answered
+-- a day called infinity; a date override on 'infinity' was stored. Now each RPC
 -- passes its time and date arguments through scheduling_private.finite before anything else, and
 -- the tables people write refuse them too: 22023, naming the argument.
 --
@@ -235,6 +236,62 @@ begin atomic
         reschedule_appointment_series.series_id,
         scheduling_private.finite(reschedule_appointment_series.new_start, 'new_start')
     );
+end;
+
+-- 20261125120000, with `at` checked in `me`, which every part of the answer reads
+create or replace function public.get_today_summary(at timestamptz default now())
+returns table (
+    today date,
+    appointments_today integer,
+    video_calls_today integer,
+    next_appointment_id uuid,
+    next_appointment_start timestamptz,
+    next_patient_id uuid
+)
+language sql stable
+begin atomic
+    with me as (
+        select
+            c.clinician_id,
+            scheduling_private.finite(get_today_summary.at, 'at') as at,
+            (get_today_summary.at at time zone c.timezone)::date as today,
+            c.timezone
+        from public.clinicians as c
+        where c.clinician_id = auth.uid()
+    ),
+
+    todays as (
+        select a.*
+        from public.appointments as a, me
+        where
+            a.clinician_id = me.clinician_id
+            and a.status in ('requested', 'confirmed', 'in_progress', 'completed', 'no_show')
+            and a.scheduled_start >= me.today::timestamp at time zone me.timezone
+            and a.scheduled_start < (me.today + 1)::timestamp at time zone me.timezone
+    ),
+
+    next_one as (
+        select
+            a.id,
+            a.scheduled_start,
+            a.patient_id
+        from public.appointments as a, me
+        where
+            a.clinician_id = me.clinician_id
+            and a.status in ('requested', 'confirmed')
+            and a.scheduled_start >= me.at
+        order by a.scheduled_start
+        limit 1
+    )
+
+    select
+        me.today,
+        (select count(*)::integer from todays),
+        (select count(*)::integer from todays where todays.location_type = 'video'),
+        (select next_one.id from next_one),
+        (select next_one.scheduled_start from next_one),
+        (select next_one.patient_id from next_one)
+    from me;
 end;
 
 -- ============================================================================================
