@@ -106,7 +106,7 @@ values (%(connection_id)s, %(user_id)s, %(appointment_id)s, %(direction)s, %(act
 
 BLOCK_ETAG = """
 select etag from public.calendar_busy_blocks
-where connection_id = %s and external_event_id like %s || '#%%'
+where connection_id = %s and starts_with(external_event_id, %s || '#')
 limit 1
 """
 
@@ -135,7 +135,7 @@ where l.connection_id = %(connection_id)s and l.external_event_id <> all(%(seen)
 """
 
 FORGET_BLOCKS = """
-delete from public.calendar_busy_blocks where connection_id = %s and external_event_id like %s || '#%%'
+delete from public.calendar_busy_blocks where connection_id = %s and starts_with(external_event_id, %s || '#')
 """
 
 ADD_BLOCK = """
