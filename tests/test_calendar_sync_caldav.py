@@ -537,19 +537,16 @@ def test_a_sync_token_the_server_no_longer_knows_starts_the_sync_again(clinic: d
             "select tests.days_ahead(4, '10:00'), tests.days_ahead(5, '10:00')"
         ).fetchone()
         conn.commit()
-        personal_event(clinic["calendar"], dentist, 60)
-        queue_pull(conn, "caldav")
-        jobs.run_due_jobs(conn, SETTINGS)
-        token_after_restart = conn.execute(
-            "select sync_token from scheduling_private.calendar_sync_state"
-        ).fetchone()[0]
 
-        personal_event(clinic["calendar"], gym, 60)
-        queue_pull(conn, "caldav")
-        jobs.run_due_jobs(conn, SETTINGS)
-        token_after_change = conn.execute(
-            "select sync_token from scheduling_private.calendar_sync_state"
-        ).fetchone()[0]
+        def pull_after_adding(start: datetime) -> str:
+            """The sync token stored by a pull that meets a new event at `start`."""
+            personal_event(clinic["calendar"], start, 60)
+            queue_pull(conn, "caldav")
+            jobs.run_due_jobs(conn, SETTINGS)
+            return conn.execute("select sync_token from scheduling_private.calendar_sync_state").fetchone()[0]
+
+        token_after_restart = pull_after_adding(dentist)
+        token_after_change = pull_after_adding(gym)
         blocks = [row[1] for row in blocks_by_source(conn)]
         outcomes = [row[2] for row in log_actions(conn) if row[:2] == ("pull", "import")]
 

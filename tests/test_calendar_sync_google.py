@@ -351,6 +351,29 @@ def test_events_beyond_the_horizon_block_once_it_reaches_them(
     assert timedelta(days=60) < imported_until <= timedelta(days=61)
 
 
+def test_a_complete_listing_covers_the_pulls_window_and_a_visit_beyond_it_is_not_missing(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """Without an end, a complete listing (about daily) would list every occurrence of a recurring
+    event that never ends; bounded, our visits beyond it are not in it, and not gone."""
+    with psycopg.connect(clinic["url"]) as conn:
+        horizon = conn.execute("select booking_horizon_days from clinicians").fetchone()[0]
+        far_visit = book(conn, clinic, horizon + 30, "10:00")  # booked by the clinician, far ahead
+        jobs.run_due_jobs(conn, settings)
+        google.state.expire_sync_tokens()  # the next pull lists the calendar completely
+        calls_before = len(google.state.calls)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+    _, time_max = google.state.full_listing_windows[-1]
+    asked_until = datetime.fromisoformat(time_max) - datetime.now(UTC)
+    calls = google.state.calls[calls_before:]
+    assert timedelta(days=horizon + 1) - timedelta(minutes=1) < asked_until <= timedelta(days=horizon + 1)
+    assert google.state.events[str(far_visit).replace("-", "")]  # out there since its push
+    # Not taken for missing: neither read again nor written.
+    assert conflicts == [] and [call for call in calls if not call[1].endswith("/events")] == []
+
+
 def change_direction(conn: psycopg.Connection, clinic: dict, direction: str) -> None:
     """The owner changes it through the API, as the dashboard does."""
     conn.execute("select tests.authenticate_as(%s)", [clinic["clinician"]])

@@ -123,7 +123,7 @@ def sync_google(server: StalledServer, _db: psycopg.Connection) -> None:
         "client", "secret", token_url=f"{server.base_url}/token", api_url=f"{server.base_url}/"
     )
     secret = {"refresh_token": "refresh", "token": "access", "expiry": None}
-    GoogleCalendar(settings, secret, "primary", TIMEOUT).changes(None)
+    GoogleCalendar(settings, secret, "primary", TIMEOUT, horizon_days=30).changes(None)
 
 
 def sync_outlook(server: StalledServer, _db: psycopg.Connection) -> None:

@@ -6,7 +6,8 @@ As Google documents it (developers.google.com/calendar/api/v3/reference, guides/
 - GET /calendar/v3/users/me/calendarList?minAccessRole: the account's calendars (its own marked
   "primary", one shared with it as writer, one as reader), in pages linked by nextPageToken.
 - /calendar/v3/calendars/{calendarId}/events: GET lists (pages of at most `page_size` with
-  nextPageToken; the last page has nextSyncToken; with syncToken, only what changed since,
+  nextPageToken; the last page has nextSyncToken; without one, events ending after timeMin and
+  starting before timeMax; with syncToken (no window then), only what changed since,
   deleted events included with status "cancelled"; an expired syncToken answers 410
   fullSyncRequired); POST inserts (an event id chosen by the client must be base32hex, 5-1024
   characters; an id that exists, even deleted, answers 409 duplicate).
@@ -72,6 +73,9 @@ class GoogleState:
     retry_after: str = "7"
     calls: list[tuple[str, str]] = field(default_factory=list)
     full_listings: int = 0  # events.list asked without a syncToken (first pages only)
+    full_listing_windows: list[tuple[str | None, str | None]] = field(
+        default_factory=list
+    )  # timeMin, timeMax
     conferences: int = 0  # Meet conferences made
     meet_pending: int = 0  # answer this many new conferences "pending" (done when asked again)
     # Set by a crash test: an insert is stored, `inserted` is set, and the answer waits for `release`.
@@ -182,6 +186,7 @@ class GoogleHandler(JsonHandler):
         since, offset = 0, 0
         if "syncToken" not in query and "pageToken" not in query:
             self.state.full_listings += 1
+            self.state.full_listing_windows.append((query.get("timeMin"), query.get("timeMax")))
         if "pageToken" in query:
             since, _, offset_text = query["pageToken"].partition(":")
             since, offset = int(since), int(offset_text)
@@ -204,6 +209,9 @@ class GoogleHandler(JsonHandler):
             if "timeMin" in query:
                 time_min = datetime.fromisoformat(query["timeMin"])
                 events = [e for e in events if "dateTime" not in e["end"] or ends(e) > time_min]
+            if "timeMax" in query:  # "upper bound (exclusive) for an event's start time"
+                time_max = datetime.fromisoformat(query["timeMax"])
+                events = [e for e in events if "dateTime" not in e["start"] or starts(e) < time_max]
         size = min(int(query.get("maxResults", "250")), self.state.page_size)
         page = events[offset : offset + size]
         answer = {
@@ -324,6 +332,10 @@ def finished_conference(conference: dict) -> dict:
 
 def public(event: dict) -> dict:
     return {name: value for name, value in event.items() if not name.startswith("_")}
+
+
+def starts(event: dict) -> datetime:
+    return datetime.fromisoformat(event["start"]["dateTime"])
 
 
 def ends(event: dict) -> datetime:

@@ -38,7 +38,11 @@ def caldav_client(connection: dict, secret: dict, settings: Settings) -> Calenda
 
 def google_client(connection: dict, secret: dict, settings: Settings) -> CalendarClient:
     return GoogleCalendar(
-        settings.google, secret, connection["calendar_id"], settings.calendar_timeout_seconds
+        settings.google,
+        secret,
+        connection["calendar_id"],
+        settings.calendar_timeout_seconds,
+        connection["horizon_days"],
     )
 
 

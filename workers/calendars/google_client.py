@@ -4,7 +4,7 @@ Our event's id at Google is the appointment id (or `blocked` and a blocked time'
 dashes (Google lets the client choose an id of base32hex characters), so a retry after a crash
 finds the event it made instead of making a second one. Changes come from events.list with a
 syncToken; Google answers 410 when the token is too old, and the pull starts over with a full
-list.
+list over the pull's window.
 """
 
 from __future__ import annotations
@@ -69,11 +69,16 @@ def event_id_of(uid: str) -> str:
 
 
 class GoogleCalendar:
-    def __init__(self, google, secret: dict, calendar_id: str, timeout_seconds: float) -> None:
+    def __init__(
+        self, google, secret: dict, calendar_id: str, timeout_seconds: float, horizon_days: int | None = None
+    ) -> None:
+        """`horizon_days` bounds a complete listing, as the pull's window; a client made only to
+        list the account's calendars needs none."""
         self._credentials = credentials_of(secret, google)
         self._first_token = self._credentials.token
         self._service = calendar_service(self._credentials, google.api_url, timeout_seconds)
         self._calendar_id = calendar_id
+        self._horizon_days = horizon_days
 
     def writable_calendars(self) -> list[tuple[str, str]]:
         """The (id, name) of every calendar the account may write to, its primary one first."""
@@ -160,10 +165,18 @@ class GoogleCalendar:
             except HttpError as error:
                 if error.status_code != 410:
                     raise
-        since = (datetime.now(UTC) - FULL_SYNC_LOOKBACK).isoformat()
-        return self._list(timeMin=since)
+        # A day back to a day past the horizon, as the pull's window: without an end, Google lists
+        # every occurrence of a recurring event with no end, at each (about daily) complete listing.
+        # Sync tokens it gives then name later changes anywhere (a syncToken takes no window).
+        now = datetime.now(UTC)
+        window_end = now + timedelta(days=self._horizon_days + 1)
+        return self._list(
+            covers_until=window_end,
+            timeMin=(now - FULL_SYNC_LOOKBACK).isoformat(),
+            timeMax=window_end.isoformat(),
+        )
 
-    def _list(self, **window: str) -> Changes:
+    def _list(self, covers_until: datetime | None = None, **window: str) -> Changes:
         """Every page of events.list; recurring events come as their occurrences (singleEvents)."""
         changed, deleted, page_token = [], [], None
         while True:
@@ -184,7 +197,13 @@ class GoogleCalendar:
                     changed.append(remote_event(item))
             page_token = page.get("nextPageToken")
             if page_token is None:
-                return Changes(changed, deleted, page["nextSyncToken"], complete="syncToken" not in window)
+                return Changes(
+                    changed,
+                    deleted,
+                    page["nextSyncToken"],
+                    complete="syncToken" not in window,
+                    covers_until=covers_until,
+                )
 
     def _run(self, request):
         """Execute one request: refused tokens need the user, rate limits and 5xx wait."""
