@@ -222,9 +222,9 @@ class OwnerActsDuringThePull:
         self._client = client
         self._owner_acts = owner_acts
 
-    def changes(self, sync_token: str | None):
+    def changes(self, sync_token: str | None, window):
         self._owner_acts()
-        return self._client.changes(sync_token)
+        return self._client.changes(sync_token, window)
 
     def __getattr__(self, name: str):
         return getattr(self._client, name)

@@ -19,11 +19,12 @@ def test_an_events_blocks_are_found_by_its_id_as_written(db: psycopg.Connection)
         " values (%s, 'microsoft', 'AAMkCalendar') returning id",
         [clinician],
     ).fetchone()[0]
+    # The look-alikes first, so that a match by pattern would meet them first.
     events = {
-        "AAMkAD_x": "etag-underscore",  # a Graph id with `_`, which LIKE reads as any character
         "AAMkADQx": "etag-q",
-        "dr%40clinic/a.ics": "etag-percent",  # `%`, which LIKE reads as any characters
+        "AAMkAD_x": "etag-underscore",  # a Graph id with `_`, which LIKE reads as any character
         "drZZ40clinic/a.ics": "etag-zz",
+        "dr%40clinic/a.ics": "etag-percent",  # `%`, which LIKE reads as any characters
     }
     for hour, (event_id, etag) in enumerate(events.items(), start=9):
         db.execute(

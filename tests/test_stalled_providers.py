@@ -8,7 +8,7 @@ import base64
 import os
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import msal
@@ -40,6 +40,8 @@ TIMEOUT = 0.5  # seconds; the deployment's default is 5 (messages, meetings) and
 # Only a call that never returns, or waits far longer than it was told, trips this; it is not a
 # measure of speed.
 GIVE_UP_AFTER = 20.0
+# What a pull asks a calendar for: a day back to a day past a 30-day horizon.
+PULL_WINDOW = (datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=31))
 CALENDAR_SETTINGS = Settings(
     worker_name="test-worker",
     app_base_url="https://clinic.example",
@@ -115,7 +117,7 @@ def sync_caldav(server: StalledServer, _db: psycopg.Connection) -> None:
         f"{server.base_url}/ada/calendar/",
         CALENDAR_SETTINGS,
     )
-    calendar.changes(None)
+    calendar.changes(None, PULL_WINDOW)
 
 
 def sync_google(server: StalledServer, _db: psycopg.Connection) -> None:
@@ -123,7 +125,7 @@ def sync_google(server: StalledServer, _db: psycopg.Connection) -> None:
         "client", "secret", token_url=f"{server.base_url}/token", api_url=f"{server.base_url}/"
     )
     secret = {"refresh_token": "refresh", "token": "access", "expiry": None}
-    GoogleCalendar(settings, secret, "primary", TIMEOUT, horizon_days=30).changes(None)
+    GoogleCalendar(settings, secret, "primary", TIMEOUT).changes(None, PULL_WINDOW)
 
 
 def sync_outlook(server: StalledServer, _db: psycopg.Connection) -> None:
@@ -133,7 +135,7 @@ def sync_outlook(server: StalledServer, _db: psycopg.Connection) -> None:
         "client", "secret", f"https://127.0.0.1:{server.port}/common", server.base_url
     )
     secret = {"token_cache": msal.SerializableTokenCache().serialize()}
-    MicrosoftCalendar(settings, secret, "calendar", 90, TIMEOUT).changes(None)
+    MicrosoftCalendar(settings, secret, "calendar", TIMEOUT).changes(None, PULL_WINDOW)
 
 
 def is_a_timeout(error: BaseException | None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import caldav
@@ -101,7 +102,8 @@ class CalDAVCalendar:
         with contextlib.suppress(caldav_error.NotFoundError):
             self._calendar.event_by_url(external_id).delete()
 
-    def changes(self, sync_token: str | None) -> Changes:
+    def changes(self, sync_token: str | None, window: tuple[datetime, datetime]) -> Changes:
+        # A sync-collection report has no window: a complete listing is of the whole calendar.
         try:
             found, listed_from_the_start = self._objects_since(sync_token)
         except caldav_error.AuthorizationError as refused:

@@ -38,11 +38,7 @@ def caldav_client(connection: dict, secret: dict, settings: Settings) -> Calenda
 
 def google_client(connection: dict, secret: dict, settings: Settings) -> CalendarClient:
     return GoogleCalendar(
-        settings.google,
-        secret,
-        connection["calendar_id"],
-        settings.calendar_timeout_seconds,
-        connection["horizon_days"],
+        settings.google, secret, connection["calendar_id"], settings.calendar_timeout_seconds
     )
 
 
@@ -51,7 +47,6 @@ def microsoft_client(connection: dict, secret: dict, settings: Settings) -> Cale
         settings.microsoft,
         secret,
         connection["calendar_id"],
-        connection["horizon_days"],
         settings.calendar_timeout_seconds,
     )
 

@@ -9,7 +9,7 @@ list over the pull's window.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 import google.auth.exceptions
 import httplib2
@@ -30,8 +30,6 @@ SCOPES = [
 STATUSES = {"TENTATIVE": "tentative", "CONFIRMED": "confirmed", "CANCELLED": "cancelled"}
 # Google creates a conference asynchronously now and then; look again after this long.
 MEET_PENDING_WAIT_SECONDS = 5.0
-# A first sync starts a day back: older events cannot block a booking.
-FULL_SYNC_LOOKBACK = timedelta(days=1)
 
 
 def calendar_service(credentials: Credentials, api_url: str, timeout_seconds: float):
@@ -69,16 +67,11 @@ def event_id_of(uid: str) -> str:
 
 
 class GoogleCalendar:
-    def __init__(
-        self, google, secret: dict, calendar_id: str, timeout_seconds: float, horizon_days: int | None = None
-    ) -> None:
-        """`horizon_days` bounds a complete listing, as the pull's window; a client made only to
-        list the account's calendars needs none."""
+    def __init__(self, google, secret: dict, calendar_id: str, timeout_seconds: float) -> None:
         self._credentials = credentials_of(secret, google)
         self._first_token = self._credentials.token
         self._service = calendar_service(self._credentials, google.api_url, timeout_seconds)
         self._calendar_id = calendar_id
-        self._horizon_days = horizon_days
 
     def writable_calendars(self) -> list[tuple[str, str]]:
         """The (id, name) of every calendar the account may write to, its primary one first."""
@@ -158,23 +151,18 @@ class GoogleCalendar:
             if error.status_code not in (404, 410):  # 410: deleted already
                 raise
 
-    def changes(self, sync_token: str | None) -> Changes:
+    def changes(self, sync_token: str | None, window: tuple[datetime, datetime]) -> Changes:
         if sync_token is not None:
             try:
                 return self._list(syncToken=sync_token)
             except HttpError as error:
                 if error.status_code != 410:
                     raise
-        # A day back to a day past the horizon, as the pull's window: without an end, Google lists
-        # every occurrence of a recurring event with no end, at each (about daily) complete listing.
-        # Sync tokens it gives then name later changes anywhere (a syncToken takes no window).
-        now = datetime.now(UTC)
-        window_end = now + timedelta(days=self._horizon_days + 1)
-        return self._list(
-            covers_until=window_end,
-            timeMin=(now - FULL_SYNC_LOOKBACK).isoformat(),
-            timeMax=window_end.isoformat(),
-        )
+        # Bounded: without an end, Google lists every occurrence of a recurring event with no end,
+        # at each (about daily) complete listing. The sync token it gives then names later changes
+        # anywhere (a syncToken takes no window).
+        since, until = window
+        return self._list(covers_until=until, timeMin=since.isoformat(), timeMax=until.isoformat())
 
     def _list(self, covers_until: datetime | None = None, **window: str) -> Changes:
         """Every page of events.list; recurring events come as their occurrences (singleEvents)."""

@@ -11,7 +11,7 @@ is read whole.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import httpx
 import msal
@@ -29,8 +29,6 @@ BLOCKED_TIME_PROPERTY = "String {5c1a7c52-2f0e-4f2a-9d5e-6c3b1a0f8e21} Name bloc
 PREFER = 'outlook.timezone="UTC", odata.maxpagesize=100'
 # What remote_event reads of an event (whole events, as listed and read, always carry them).
 PROPERTIES_READ = ("iCalUId", "start", "end", "isAllDay", "subject", "showAs", "responseStatus")
-# A first sync starts a day back; the booking horizon bounds the end (calendarView needs both).
-FULL_SYNC_LOOKBACK = timedelta(days=1)
 
 
 def msal_app(
@@ -65,14 +63,11 @@ def writable_calendars(microsoft, access_token: str, timeout_seconds: float) -> 
 
 
 class MicrosoftCalendar:
-    def __init__(
-        self, microsoft, secret: dict, calendar_id: str, horizon_days: int, timeout_seconds: float
-    ) -> None:
+    def __init__(self, microsoft, secret: dict, calendar_id: str, timeout_seconds: float) -> None:
         self._cache = msal.SerializableTokenCache()
         self._cache.deserialize(secret["token_cache"])
         self._app = msal_app(microsoft, timeout_seconds, self._cache)
         self._calendar_id = calendar_id
-        self._horizon_days = horizon_days
         self._http = httpx.Client(base_url=microsoft.graph_url.rstrip("/") + "/", timeout=timeout_seconds)
         self._token: str | None = None
 
@@ -108,30 +103,32 @@ class MicrosoftCalendar:
         return Meeting(meeting_id, online["joinUrl"], None), event.get("@odata.etag")
 
     def get(self, external_id: str) -> RemoteEvent | None:
+        event = self._read(external_id)
+        return None if event is None or event.get("isCancelled") else remote_event(event)
+
+    def _read(self, external_id: str) -> dict | None:
+        """The event as Graph holds it now; None when it is gone."""
         answer = self._call("GET", f"me/events/{external_id}")
-        if answer.status_code == 404:
-            return None
-        event = self._ok(answer)
-        return None if event.get("isCancelled") else remote_event(event)
+        return None if answer.status_code == 404 else self._ok(answer)
 
     def delete(self, external_id: str) -> None:
         answer = self._call("DELETE", f"me/events/{external_id}")
         if answer.status_code != 404:  # gone already
             self._ok(answer)
 
-    def changes(self, sync_token: str | None) -> Changes:
+    def changes(self, sync_token: str | None, window: tuple[datetime, datetime]) -> Changes:
         if sync_token is not None:
             answer = self._call("GET", sync_token)
             if answer.status_code != 410:  # 410: the delta token expired; start over
                 return self._pages(answer, complete=False)
-        now = datetime.now(UTC)
-        window_end = now + timedelta(days=self._horizon_days + 1)
-        window = {
-            "startDateTime": (now - FULL_SYNC_LOOKBACK).isoformat(),
-            "endDateTime": window_end.isoformat(),
-        }
-        answer = self._call("GET", f"me/calendars/{self._calendar_id}/calendarView/delta", params=window)
-        return self._pages(answer, complete=True, covers_until=window_end)
+        # A round of delta calls keeps the window of its first (calendarView needs both ends).
+        since, until = window
+        answer = self._call(
+            "GET",
+            f"me/calendars/{self._calendar_id}/calendarView/delta",
+            params={"startDateTime": since.isoformat(), "endDateTime": until.isoformat()},
+        )
+        return self._pages(answer, complete=True, covers_until=until)
 
     def _pages(self, answer: httpx.Response, complete: bool, covers_until: datetime | None = None) -> Changes:
         """Follow @odata.nextLink to the page that carries the @odata.deltaLink."""
@@ -151,10 +148,7 @@ class MicrosoftCalendar:
     def _whole(self, item: dict) -> dict | None:
         """The event a delta item names, with every property we read: Graph may name an updated
         event by its id and only the properties that changed. None when it is gone meanwhile."""
-        if all(name in item for name in PROPERTIES_READ):
-            return item
-        answer = self._call("GET", f"me/events/{item['id']}")
-        return None if answer.status_code == 404 else self._ok(answer)
+        return item if all(name in item for name in PROPERTIES_READ) else self._read(item["id"])
 
     def _call(self, method: str, url: str, **options) -> httpx.Response:
         """One Graph request; a 401 gets a refreshed token and one more try."""

@@ -59,8 +59,9 @@ class CalendarClient(Protocol):
     def delete(self, external_id: str) -> None:
         """Remove the event; one already gone is not an error."""
 
-    def changes(self, sync_token: str | None) -> Changes:
-        """What changed since `sync_token` (everything, when it is None)."""
+    def changes(self, sync_token: str | None, window: tuple[datetime, datetime]) -> Changes:
+        """What changed since `sync_token` (everything, when it is None). A complete listing of a
+        provider that lists by time (Google, Graph) covers `window`, the pull's, and says so."""
 
     def owner_addresses(self) -> frozenset[str]:
         """The addresses an invitation to the calendar's owner names them by (lower case, no

@@ -46,7 +46,7 @@ def pull_changes(
     since, until = now - timedelta(days=1), now + timedelta(days=connection["horizon_days"] + 1)
     imported_until = connection["imported_until"]
     behind = imported_until is None or imported_until < until - timedelta(days=1)
-    changes = client.changes(None if behind else connection["sync_token"])
+    changes = client.changes(None if behind else connection["sync_token"], (since, until))
     # What a complete listing adds to unchanged events: their occurrences past what came in before.
     extend_from = max(since, imported_until or since) if changes.complete else None
     imported = 0
