@@ -2,7 +2,8 @@
 
 Events are PUT at a URL made from their UID, so a retry overwrites the event it made before
 instead of adding a second one; later PUTs are conditional on the etag of our last write.
-Changes come from a sync-collection REPORT (RFC 6578) when the server supports it; otherwise the
+Changes come from a sync-collection REPORT (RFC 6578) when the server supports it, and a complete
+listing from a time-range calendar-query (RFC 4791) over the pull's window; otherwise the
 library lists every object when the etags changed, and the pull treats that listing as complete
 (unchanged events keep their etag and are not rewritten).
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import caldav
-from caldav.elements import dav
+from caldav.elements import cdav, dav
 from caldav.lib import error as caldav_error
 from icalendar import vCalAddress
 
@@ -30,6 +31,15 @@ from workers.outbound import refuse_private_redirects
 from workers.settings import Settings
 
 ICLOUD_URL = "https://caldav.icloud.com/"
+
+# RFC 4791's calendar-query: the events with time in a range (UTC), each with its etag and text.
+EVENTS_IN_RANGE = """<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop><D:getetag/><C:calendar-data/></D:prop>
+  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+    <C:time-range start="{start}" end="{end}"/>
+  </C:comp-filter></C:comp-filter></C:filter>
+</C:calendar-query>"""
 
 
 def dav_client(server_url: str, username: str, password: str, settings: Settings) -> caldav.DAVClient:
@@ -103,43 +113,82 @@ class CalDAVCalendar:
             self._calendar.event_by_url(external_id).delete()
 
     def changes(self, sync_token: str | None, window: tuple[datetime, datetime]) -> Changes:
-        # A sync-collection report has no window: a complete listing is of the whole calendar.
         try:
-            found, listed_from_the_start = self._objects_since(sync_token)
+            if sync_token is not None:
+                since_token = self._changes_since(sync_token)
+                if since_token is not None:
+                    return since_token
+            return self._listing(window)
         except caldav_error.AuthorizationError as refused:
             raise ReconnectNeeded("the CalDAV server refused our credentials") from refused
-        deleted = {event_key(url) for url in found.deleted_urls}
-        changed = [
-            RemoteEvent(event_key(item.url), item.props.get("{DAV:}getetag"), item.data.encode())
-            for item in found.objects
-            if event_key(item.url) not in deleted and item.data
-        ]
-        # Without sync-collection the library lists everything whenever anything changed (its
-        # "fake-" tokens hash the etags): such a listing is complete, and says nothing of deletions.
-        emulated = str(found.sync_token).startswith("fake-") and found.sync_token != sync_token
-        return Changes(
-            changed=changed,
-            deleted=sorted(deleted),
-            sync_token=found.sync_token,
-            complete=listed_from_the_start or emulated,
-        )
 
-    def _objects_since(self, sync_token: str | None):
-        """The library's collection of what changed since the token, and whether it lists the
-        calendar from the start. A token the server gave is no longer valid after a while (RFC
-        6578's 403 valid-sync-token): the sync starts again from none, for a new one. The library
-        would list everything instead and hand back its own "fake-" token, and then never ask the
-        server for a real one again: every later pull would download the whole calendar."""
-        servers_token = sync_token is not None and not sync_token.startswith("fake-")
+    def _changes_since(self, sync_token: str) -> Changes | None:
+        """What changed since the token; None when the server no longer knows it (RFC 6578's 403
+        valid-sync-token, which Radicale answers once a token is older than its max_sync_token_age, 30 days by
+        default). The library would list everything
+        instead and hand back its own "fake-" token, and then never ask the server for a real one
+        again: every later pull would download the whole calendar."""
+        servers_token = not sync_token.startswith("fake-")
         try:
             found = self._calendar.get_objects_by_sync_token(
                 sync_token, load_objects=True, disable_fallback=servers_token
             )
         except caldav_error.DAVError as refused:
             if servers_token and dav.ValidSyncToken.tag in refused.preconditions:
-                return self._calendar.get_objects_by_sync_token(None, load_objects=True), True
+                return None
             raise
-        return found, sync_token is None
+        # Without sync-collection the library lists everything whenever anything changed (its
+        # "fake-" tokens hash the etags): such a listing is complete, and says nothing of deletions.
+        emulated = str(found.sync_token).startswith("fake-") and found.sync_token != sync_token
+        return self._found(found, complete=emulated)
+
+    def _listing(self, window: tuple[datetime, datetime]) -> Changes:
+        """Every event with time in the window, and the token its later changes are asked from.
+
+        One calendar-query (RFC 4791) with a time range, which the server matches against each
+        occurrence of a recurring event: a sync-collection report from no token names every object
+        the calendar holds, and the library then fetches them one GET each (years of an iCloud
+        calendar, about daily). The token is read first, so a change made meanwhile comes in again at
+        the next pull rather than not at all.
+        """
+        token = self._calendar.get_property(dav.SyncToken())
+        if token is None:  # no sync-collection: the library lists every object, as a complete listing
+            return self._found(
+                self._calendar.get_objects_by_sync_token(None, load_objects=True), complete=True
+            )
+        since, until = window
+        # A day more on each side: the server places floating times and all-day events in a zone
+        # of its own, the pull in the owner's.
+        query = EVENTS_IN_RANGE.format(
+            start=f"{(since - timedelta(days=1)).astimezone(UTC):%Y%m%dT%H%M%SZ}",
+            end=f"{(until + timedelta(days=1)).astimezone(UTC):%Y%m%dT%H%M%SZ}",
+        )
+        found = self._client.report(str(self._calendar.url), query, depth=1).expand_simple_props(
+            [dav.GetEtag(), cdav.CalendarData()]
+        )
+        changed = [
+            RemoteEvent(
+                event_key(self._calendar.url.join(href)),
+                props.get(dav.GetEtag.tag),
+                props[cdav.CalendarData.tag].encode(),
+            )
+            for href, props in found.items()
+            if props.get(cdav.CalendarData.tag)
+        ]
+        return Changes(changed=changed, sync_token=token, complete=True, covers_until=until)
+
+    @staticmethod
+    def _found(found, complete: bool) -> Changes:
+        """The pull's view of the library's sync collection."""
+        deleted = {event_key(url) for url in found.deleted_urls}
+        changed = [
+            RemoteEvent(event_key(item.url), item.props.get("{DAV:}getetag"), item.data.encode())
+            for item in found.objects
+            if event_key(item.url) not in deleted and item.data
+        ]
+        return Changes(
+            changed=changed, deleted=sorted(deleted), sync_token=found.sync_token, complete=complete
+        )
 
     def owner_addresses(self) -> frozenset[str]:
         """The principal's calendar-user-address-set (RFC 6638), and the username when it is an

@@ -40,8 +40,9 @@ class Changes:
     # True when this is everything the calendar holds (a first or restarted sync), not a delta:
     # what we imported before and is not in it is gone.
     complete: bool = False
-    # Where a complete listing ends when it covers a window only (Graph's calendarView): our
-    # events starting later are not in it, and not gone. None: no end.
+    # Where a complete listing ends when it covers a window only (Graph's calendarView, Google's
+    # timeMax, a CalDAV time range): our events starting later are not in it, and not gone.
+    # None: no end.
     covers_until: datetime | None = None
 
 
@@ -60,8 +61,9 @@ class CalendarClient(Protocol):
         """Remove the event; one already gone is not an error."""
 
     def changes(self, sync_token: str | None, window: tuple[datetime, datetime]) -> Changes:
-        """What changed since `sync_token` (everything, when it is None). A complete listing of a
-        provider that lists by time (Google, Graph) covers `window`, the pull's, and says so."""
+        """What changed since `sync_token` (everything, when it is None). A complete listing covers
+        `window`, the pull's, and says so (CalDAV's lists everything on a server without
+        sync-collection)."""
 
     def owner_addresses(self) -> frozenset[str]:
         """The addresses an invitation to the calendar's owner names them by (lower case, no
