@@ -1,6 +1,7 @@
-"""A CalDAV complete listing (the first pull, about daily as the horizon moves, and after a token
-the server forgot) holds the events with time in the pull's window, asked of Radicale with one
-time-range calendar-query, not every object the calendar ever held."""
+"""What a CalDAV pull asks of the server (Radicale): a complete listing (the first pull, about daily
+as the horizon moves, and after a token the server forgot) holds the events with time in the
+pull's window, from one time-range calendar-query, not every object the calendar holds; the
+changes after a token are read a hundred to a calendar-multiget, not one GET each."""
 
 from __future__ import annotations
 
@@ -42,19 +43,26 @@ def summaries(changes) -> set[str]:
     return {str(Calendar.from_ical(remote.ical).walk("VEVENT")[0]["summary"]) for remote in changes.changed}
 
 
-def test_a_complete_listing_holds_the_events_with_time_in_the_window(radicale) -> None:
+def new_account(radicale) -> tuple[caldav.Calendar, CalDAVCalendar]:
+    """A calendar of a new account, as its owner's phone and as the pull see it."""
     username, password = f"dr-{uuid.uuid4().hex[:8]}@icloud.example", "app-specific-password"
     radicale.add_user(username, password)
-    work = caldav.DAVClient(url=radicale.url, username=username, password=password).principal().make_calendar(
-        name="Work", cal_id="work"
+    work = (
+        caldav.DAVClient(url=radicale.url, username=username, password=password)
+        .principal()
+        .make_calendar(name="Work", cal_id="work")
     )
+    return work, CalDAVCalendar(radicale.url, username, password, str(work.url), sync_settings())
+
+
+def test_a_complete_listing_holds_the_events_with_time_in_the_window(radicale) -> None:
+    work, client = new_account(radicale)
     now = datetime.now(UTC).replace(microsecond=0)
     add_event(work, "Long ago", now - timedelta(days=400))
     add_event(work, "Weekly since last year", now - timedelta(days=365), rrule={"freq": "weekly"})
     tomorrow = add_event(work, "Tomorrow", now + timedelta(days=1))
     next_year = add_event(work, "Next year", now + timedelta(days=365))
     window = (now - timedelta(days=1), now + timedelta(days=30))
-    client = CalDAVCalendar(radicale.url, username, password, str(work.url), sync_settings())
 
     listing = client.changes(None, window)
     listed_as_read = {remote.external_id: remote.etag for remote in listing.changed}
@@ -71,3 +79,27 @@ def test_a_complete_listing_holds_the_events_with_time_in_the_window(radicale) -
     # Its token is the server's, and the changes after it (outside the window too) come from it.
     assert str(listing.sync_token).startswith("http://radicale.org/ns/sync/")
     assert summaries(after) == {"Tomorrow, later", "Next year, moved"} and not after.complete
+
+
+def test_the_changes_after_a_token_are_read_a_hundred_at_a_time(radicale) -> None:
+    work, client = new_account(radicale)
+    now = datetime.now(UTC).replace(microsecond=0)
+    window = (now - timedelta(days=1), now + timedelta(days=30))
+    cancelled = add_event(work, "Cancelled", now + timedelta(days=2))
+    token = client.changes(None, window).sync_token
+    added = {add_event(work, f"Event {n}", now + timedelta(days=n % 400)) for n in range(150)}
+    work.event_by_url(cancelled).delete()
+    requests = []
+    # The caldav library's client holds a requests session: a response hook counts what it sends.
+    client._client.session.hooks["response"].append(lambda response, *args, **kwargs: requests.append(1))
+
+    changes = client.changes(token, window)
+    requests_made = len(requests)
+    as_read = {remote.external_id: remote.etag for remote in changes.changed}
+    read_one_by_one = {url: client.get(url).etag for url in as_read}
+    client.close()
+
+    assert set(as_read) == added and as_read == read_one_by_one
+    assert changes.deleted == [cancelled] and not changes.complete
+    assert len(summaries(changes)) == 150 and all(remote.ical for remote in changes.changed)
+    assert requests_made == 3  # the sync report, then two multigets (100 and 50)
