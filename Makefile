@@ -38,6 +38,7 @@ bench: deps
 	$(VENV)/bin/python -m bench.opened_hours
 	$(VENV)/bin/python -m bench.job_claims
 	$(VENV)/bin/python -m bench.prunes
+	$(VENV)/bin/python -m bench.pull_rounds
 	$(VENV)/bin/python -m bench.caldav_listing
 
 deps: system-deps $(VENV)/.installed
