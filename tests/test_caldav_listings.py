@@ -1,17 +1,22 @@
 """What a CalDAV pull asks of the server (Radicale): a complete listing (the first pull, about daily
 as the horizon moves, and after a token the server forgot) holds the events with time in the
 pull's window, from one time-range calendar-query, not every object the calendar holds; the
-changes after a token are read a hundred to a calendar-multiget, not one GET each."""
+changes after a token are read a hundred to a calendar-multiget, not one GET each; a server
+without sync-collection is listed whole, under the caldav library's own token."""
 
 from __future__ import annotations
 
+import http.client
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import caldav
 from icalendar import Calendar, Event
 
 from tests.calendar_helpers import sync_settings
+from tests.providers import JsonHandler, LocalServer
 from workers.calendars.caldav_client import CalDAVCalendar, event_key
 
 
@@ -103,3 +108,68 @@ def test_the_changes_after_a_token_are_read_a_hundred_at_a_time(radicale) -> Non
     assert changes.deleted == [cancelled] and not changes.complete
     assert len(summaries(changes)) == 150 and all(remote.ical for remote in changes.changed)
     assert requests_made == 3  # the sync report, then two multigets (100 and 50)
+
+
+class WithoutSyncCollection(JsonHandler):
+    """Radicale (`state["upstream"]`) as a CalDAV server without RFC 6578 answers it: collections
+    have no sync-token property, and a sync-collection report is refused with 403
+    DAV:supported-report (RFC 3253), as Zimbra refuses it."""
+
+    def forward(self) -> None:
+        body = self.raw_body()
+        if self.command == "REPORT" and b"sync-collection" in body:
+            refusal = b'<?xml version="1.0"?><D:error xmlns:D="DAV:"><D:supported-report/></D:error>'
+            self.send_response(403)
+            self.send_header("Content-Type", "application/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(refusal)))
+            self.end_headers()
+            self.wfile.write(refusal)
+            return
+        upstream = http.client.HTTPConnection(self.state["upstream"], timeout=10)
+        # Unzipped, so that the sync-token can be taken out of the answer.
+        headers = {
+            name: value
+            for name, value in self.headers.items()
+            if name.lower() not in ("host", "accept-encoding")
+        }
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        answer = upstream.getresponse()
+        content = answer.read()
+        upstream.close()
+        if self.command == "PROPFIND":
+            content = re.sub(rb"<([\w:]*)sync-token(?: [^>]*)?(?:/>|>[^<]*</\1sync-token>)", b"", content)
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                self.send_header(name, value)  # WWW-Authenticate among them
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = do_OPTIONS = forward
+
+
+def test_a_server_without_sync_collection_is_listed_whole_when_anything_changed(radicale) -> None:
+    work, _ = new_account(radicale)
+    now = datetime.now(UTC).replace(microsecond=0)
+    add_event(work, "Long ago", now - timedelta(days=400))
+    tomorrow = add_event(work, "Tomorrow", now + timedelta(days=1))
+    window = (now - timedelta(days=1), now + timedelta(days=30))
+    with LocalServer(WithoutSyncCollection, {"upstream": urlsplit(radicale.url).netloc}) as proxy:
+        calendar_url = proxy.base_url + urlsplit(str(work.url)).path
+        username = work.client.username
+        client = CalDAVCalendar(
+            f"{proxy.base_url}/", username, work.client.password, calendar_url, sync_settings()
+        )
+        first = client.changes(None, window)
+        unchanged = client.changes(first.sync_token, window)
+        rename(work, tomorrow, "Tomorrow, later")
+        after_a_change = client.changes(unchanged.sync_token, window)
+        client.close()
+
+    # The library's own token ("fake-", a hash of the etags) and, whenever an etag changed, the
+    # whole calendar, taken as complete and covering no window.
+    assert str(first.sync_token).startswith("fake-")
+    assert summaries(first) == {"Long ago", "Tomorrow"} and first.complete and first.covers_until is None
+    assert unchanged.changed == [] and not unchanged.complete
+    assert summaries(after_a_change) == {"Long ago", "Tomorrow, later"} and after_a_change.complete

@@ -156,7 +156,7 @@ class CalDAVCalendar:
         the next pull rather than not at all.
         """
         token = self._calendar.get_property(dav.SyncToken())
-        if token is None:  # no sync-collection: the library lists every object, as a complete listing
+        if not token:  # no sync-collection: the library lists every object, as a complete listing
             return self._found(
                 self._calendar.get_objects_by_sync_token(None, load_objects=True), complete=True
             )
