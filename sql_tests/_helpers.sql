@@ -181,4 +181,14 @@ exception when others then
 end
 $$;
 
+-- How many sequential scans of a table this transaction has made so far (pg_stat_xact_user_tables
+-- counts them before they are reported): a statement that should find its rows by an index
+-- leaves it as it was.
+create or replace function tests.sequential_scans(schema_name text, table_name text) returns bigint
+language sql
+as $$
+    select t.seq_scan from pg_catalog.pg_stat_xact_user_tables as t
+    where t.schemaname = schema_name and t.relname = table_name
+$$;
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;

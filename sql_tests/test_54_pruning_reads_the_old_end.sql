@@ -1,6 +1,6 @@
 -- The hourly prunes of the sync log and of notifications find old rows through their BRIN
 -- indexes on created_at: with nothing old, a round reads none of the table's rows one by one.
--- (test_28 has what they delete.) pg_stat_xact_user_tables counts this transaction's scans.
+-- (test_28 has what they delete.)
 begin;
 select plan(4);
 
@@ -24,24 +24,19 @@ $$;
 analyze public.calendar_sync_log;
 analyze public.notifications;
 
-create function pg_temp.sequential_scans(table_name text) returns bigint
-language sql as $$
-    select t.seq_scan from pg_catalog.pg_stat_xact_user_tables as t
-    where t.schemaname = 'public' and t.relname = table_name
-$$;
 create temporary table scans_before on commit drop as
 select
-    pg_temp.sequential_scans('calendar_sync_log') as sync_log,
-    pg_temp.sequential_scans('notifications') as notifications;
+    tests.sequential_scans('public', 'calendar_sync_log') as sync_log,
+    tests.sequential_scans('public', 'notifications') as notifications;
 
 select is(scheduling_private.prune_calendar_sync_log(), 0, 'nothing in the sync log is 90 days old');
 select is(
-    pg_temp.sequential_scans('calendar_sync_log'), (select sync_log from scans_before),
+    tests.sequential_scans('public', 'calendar_sync_log'), (select sync_log from scans_before),
     'and the sync log was not read row by row to find that out'
 );
 select is(scheduling_private.prune_notifications(), 0, 'nothing in notifications is 180 days old');
 select is(
-    pg_temp.sequential_scans('notifications'), (select notifications from scans_before),
+    tests.sequential_scans('public', 'notifications'), (select notifications from scans_before),
     'and notifications were not read row by row to find that out'
 );
 

@@ -1,7 +1,6 @@
 -- The minute's round of calendar pulls asks, for each connection due one, whether a pull already
 -- waits: through an index of waiting pulls by connection, not by reading the jobs table, whose
 -- cost would grow with the square of the connections while pulls wait.
--- pg_stat_xact_user_tables counts this transaction's scans.
 begin;
 select plan(4);
 
@@ -21,18 +20,14 @@ select is(
 analyze scheduling_private.jobs;
 
 create temporary table scans_before on commit drop as
-select t.seq_scan from pg_catalog.pg_stat_xact_user_tables as t
-where t.schemaname = 'scheduling_private' and t.relname = 'jobs';
+select tests.sequential_scans('scheduling_private', 'jobs') as seq_scan;
 
 select is(
     scheduling_private.enqueue_due_calendar_pulls(), 0,
     'while they wait (no worker has run), the next round queues none'
 );
 select is(
-    (
-        select t.seq_scan from pg_catalog.pg_stat_xact_user_tables as t
-        where t.schemaname = 'scheduling_private' and t.relname = 'jobs'
-    ),
+    tests.sequential_scans('scheduling_private', 'jobs'),
     (select seq_scan from scans_before),
     'and finds each connection''s waiting pull without reading the jobs table'
 );

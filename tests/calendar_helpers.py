@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
+import caldav
 import jwt
 import psycopg
 import requests
+from icalendar import Calendar, Event
 from starlette.testclient import TestClient
 
 from tests.providers import LOCAL_SERVERS
 from workers import jobs
 from workers.calendars import connections
+from workers.calendars.caldav_client import event_key
 from workers.calendars.secrets import SecretBox, new_key_setting
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
@@ -256,3 +260,35 @@ def waits_for_the_sync(request: Callable[[], None]) -> bool:
     attempt.start()
     attempt.join(timeout=10)
     return attempt.is_alive()
+
+
+def personal_event(
+    calendar: caldav.Calendar,
+    start: datetime,
+    minutes: int,
+    transparent: bool = False,
+    summary: str = "Dentist",
+    answers: dict[str, str] | None = None,
+    rrule: dict | None = None,
+) -> str:
+    """An event made on the owner's phone, its URL as the pull knows it. `answers`: an invitation's
+    attendees, each address with its PARTSTAT; `rrule`: how it recurs."""
+    ical = Calendar()
+    ical.add("prodid", "-//someone's phone//EN")
+    ical.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"{uuid.uuid4()}@phone.example")
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstart", start)
+    event.add("dtend", start + timedelta(minutes=minutes))
+    event.add("summary", summary)
+    if transparent:
+        event.add("transp", "TRANSPARENT")
+    if rrule:
+        event.add("rrule", rrule)
+    if answers:
+        event.add("organizer", "mailto:chair@example.com")
+    for address, answer in (answers or {}).items():
+        event.add("attendee", f"mailto:{address}", parameters={"PARTSTAT": answer})
+    ical.add_component(event)
+    return event_key(calendar.add_event(ical.to_ical().decode()).url)

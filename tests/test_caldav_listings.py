@@ -13,28 +13,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import caldav
-from icalendar import Calendar, Event
+from icalendar import Calendar
 
-from tests.calendar_helpers import sync_settings
+from tests.calendar_helpers import personal_event, sync_settings
 from tests.providers import JsonHandler, LocalServer
-from workers.calendars.caldav_client import CalDAVCalendar, event_key
-
-
-def add_event(calendar: caldav.Calendar, summary: str, start: datetime, rrule: dict | None = None) -> str:
-    """The event's URL, as the pull knows it."""
-    ical = Calendar()
-    ical.add("prodid", "-//someone's phone//EN")
-    ical.add("version", "2.0")
-    event = Event()
-    event.add("uid", f"{uuid.uuid4()}@phone.example")
-    event.add("dtstamp", datetime.now(UTC))
-    event.add("dtstart", start)
-    event.add("dtend", start + timedelta(hours=1))
-    event.add("summary", summary)
-    if rrule:
-        event.add("rrule", rrule)
-    ical.add_component(event)
-    return event_key(calendar.add_event(ical.to_ical().decode()).url)
+from workers.calendars.caldav_client import CalDAVCalendar
 
 
 def rename(calendar: caldav.Calendar, url: str, summary: str) -> None:
@@ -63,10 +46,12 @@ def new_account(radicale) -> tuple[caldav.Calendar, CalDAVCalendar]:
 def test_a_complete_listing_holds_the_events_with_time_in_the_window(radicale) -> None:
     work, client = new_account(radicale)
     now = datetime.now(UTC).replace(microsecond=0)
-    add_event(work, "Long ago", now - timedelta(days=400))
-    add_event(work, "Weekly since last year", now - timedelta(days=365), rrule={"freq": "weekly"})
-    tomorrow = add_event(work, "Tomorrow", now + timedelta(days=1))
-    next_year = add_event(work, "Next year", now + timedelta(days=365))
+    personal_event(work, now - timedelta(days=400), 60, summary="Long ago")
+    personal_event(
+        work, now - timedelta(days=365), 60, summary="Weekly since last year", rrule={"freq": "weekly"}
+    )
+    tomorrow = personal_event(work, now + timedelta(days=1), 60, summary="Tomorrow")
+    next_year = personal_event(work, now + timedelta(days=365), 60, summary="Next year")
     window = (now - timedelta(days=1), now + timedelta(days=30))
 
     listing = client.changes(None, window)
@@ -90,9 +75,11 @@ def test_the_changes_after_a_token_are_read_a_hundred_at_a_time(radicale) -> Non
     work, client = new_account(radicale)
     now = datetime.now(UTC).replace(microsecond=0)
     window = (now - timedelta(days=1), now + timedelta(days=30))
-    cancelled = add_event(work, "Cancelled", now + timedelta(days=2))
+    cancelled = personal_event(work, now + timedelta(days=2), 60, summary="Cancelled")
     token = client.changes(None, window).sync_token
-    added = {add_event(work, f"Event {n}", now + timedelta(days=n % 400)) for n in range(150)}
+    added = {
+        personal_event(work, now + timedelta(days=n % 400), 60, summary=f"Event {n}") for n in range(150)
+    }
     work.event_by_url(cancelled).delete()
     requests = []
     # The caldav library's client holds a requests session: a response hook counts what it sends.
@@ -152,8 +139,8 @@ class WithoutSyncCollection(JsonHandler):
 def test_a_server_without_sync_collection_is_listed_whole_when_anything_changed(radicale) -> None:
     work, _ = new_account(radicale)
     now = datetime.now(UTC).replace(microsecond=0)
-    add_event(work, "Long ago", now - timedelta(days=400))
-    tomorrow = add_event(work, "Tomorrow", now + timedelta(days=1))
+    personal_event(work, now - timedelta(days=400), 60, summary="Long ago")
+    tomorrow = personal_event(work, now + timedelta(days=1), 60, summary="Tomorrow")
     window = (now - timedelta(days=1), now + timedelta(days=30))
     with LocalServer(WithoutSyncCollection, {"upstream": urlsplit(radicale.url).netloc}) as proxy:
         calendar_url = proxy.base_url + urlsplit(str(work.url)).path

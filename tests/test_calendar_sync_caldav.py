@@ -25,6 +25,7 @@ from tests.calendar_helpers import (
     during_next_pull,
     free_slots_at,
     log_actions,
+    personal_event,
     queue_pull,
     sync_settings,
     waits_for_the_sync,
@@ -284,37 +285,6 @@ def test_a_retry_after_a_crash_makes_no_second_event(clinic: dict) -> None:
         links = crash_after_push_then_retry(conn, SETTINGS, "caldav")
     assert len(clinic["calendar"].get_events()) == 1
     assert links == 1
-
-
-def personal_event(
-    calendar: caldav.Calendar,
-    start: datetime,
-    minutes: int,
-    transparent: bool = False,
-    summary: str = "Dentist",
-    answers: dict[str, str] | None = None,
-    rrule: dict | None = None,
-) -> None:
-    """`answers`: an invitation's attendees, each address with its PARTSTAT; `rrule`: how it recurs."""
-    ical = Calendar()
-    ical.add("prodid", "-//someone's phone//EN")
-    ical.add("version", "2.0")
-    event = Event()
-    event.add("uid", f"{uuid.uuid4()}@phone.example")
-    event.add("dtstamp", datetime.now(UTC))
-    event.add("dtstart", start)
-    event.add("dtend", start + timedelta(minutes=minutes))
-    event.add("summary", summary)
-    if transparent:
-        event.add("transp", "TRANSPARENT")
-    if rrule:
-        event.add("rrule", rrule)
-    if answers:
-        event.add("organizer", "mailto:chair@example.com")
-    for address, answer in (answers or {}).items():
-        event.add("attendee", f"mailto:{address}", parameters={"PARTSTAT": answer})
-    ical.add_component(event)
-    calendar.add_event(ical.to_ical().decode())
 
 
 def weekly_invitation(calendar: caldav.Calendar, first: datetime, owner: str, declined_second: bool) -> None:
