@@ -4,9 +4,9 @@ Events are PUT at a URL made from their UID, so a retry overwrites the event it 
 instead of adding a second one; later PUTs are conditional on the etag of our last write.
 Changes come from a sync-collection REPORT (RFC 6578) when the server supports it, their text
 from calendar-multiget, and a complete listing from a time-range calendar-query (both RFC 4791)
-over the pull's window; otherwise the
-library lists every object when the etags changed, and the pull treats that listing as complete
-(unchanged events keep their etag and are not rewritten).
+over the pull's window; otherwise the library lists every object when the etags changed, and
+the pull treats that listing as complete (unchanged events keep their etag and are not
+rewritten).
 """
 
 from __future__ import annotations
@@ -150,10 +150,10 @@ class CalDAVCalendar:
         """Every event with time in the window, and the token its later changes are asked from.
 
         One calendar-query (RFC 4791) with a time range, which the server matches against each
-        occurrence of a recurring event: a sync-collection report from no token names every object
-        the calendar holds, and the library then fetches them one GET each (years of an iCloud
-        calendar, about daily). The token is read first, so a change made meanwhile comes in again at
-        the next pull rather than not at all.
+        occurrence of a recurring event: a sync-collection report from no token names every
+        object the calendar holds, and the library then fetches them one GET each (years of an
+        iCloud calendar, about daily). The token is read first, so a change made meanwhile comes
+        in again at the next pull rather than not at all.
         """
         token = self._calendar.get_property(dav.SyncToken())
         if not token:  # no sync-collection: the library lists every object, as a complete listing

@@ -37,8 +37,9 @@ class Changes:
     deleted: list[str] = field(default_factory=list)
     # The cursor for the next pull; None when the provider has none (compare etags instead).
     sync_token: str | None = None
-    # True when this is everything the calendar holds (a first or restarted sync), not a delta:
-    # what we imported before and is not in it is gone.
+    # True when this is everything the calendar holds (up to covers_until), not a delta: a first
+    # or restarted sync, or the listing asked for as the horizon moves. What we imported before
+    # and is not in it is gone.
     complete: bool = False
     # Where a complete listing ends when it covers a window only (Graph's calendarView, Google's
     # timeMax, a CalDAV time range): our events starting later are not in it, and not gone.
