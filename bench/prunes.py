@@ -1,10 +1,12 @@
-"""What the worker's hourly prunes of the sync log and of notifications cost a large table.
+"""What the worker's hourly prunes cost a large table with nothing old enough to go.
 
-One clinician holds 1,000,000 sync log rows and 1,000,000 notifications written over the last
-60 days, none old enough to go. Each measurement runs in a transaction that is rolled back; the
-median over the repetitions is printed with its ratio to the reference: the prune's own DELETE
-with its cutoff written into the statement, which PostgreSQL plans knowing it (through the
-table's BRIN index on created_at).
+One clinician holds 1,000,000 sync log rows, 1,000,000 notifications and 1,000,000 SMS replies
+written over the last 30 days, and the outbox 1,000,000 jobs finished over the last 14. Each
+measurement runs in a transaction that is rolled back; the median over the repetitions is
+printed with its ratio to a reference. For the sync log and notifications the reference is the
+prune's own DELETE with its cutoff written into the statement, which PostgreSQL plans knowing it
+(through the table's BRIN index on created_at). For jobs and SMS replies it is the sync log's
+prune: a table of the same size whose old end is found by an index.
 
     .venv/bin/python -m bench.prunes [--repeat 50]
 """
@@ -42,7 +44,23 @@ ROWS_SQL = [
         now() - %(since)s::interval + n * (%(since)s::interval - %(until)s::interval) / %(rows)s
     from generate_series(1, %(rows)s) as n
     """,
+    """
+    insert into scheduling_private.sms_replies (message_sid, phone, body, answer, received_at)
+    select 'SM' || md5(random()::text), '+15550100', 'C', 'confirm',
+        now() - %(since)s::interval + n * (%(since)s::interval - %(until)s::interval) / %(rows)s
+    from generate_series(1, %(rows)s) as n
+    """,
 ]
+# Jobs finish in no order of their pages: each update writes the row's new version wherever
+# there is room, so the finishing times are scattered over the table.
+FINISHED_JOBS_SQL = """
+insert into scheduling_private.jobs (kind, status, created_at, updated_at)
+select 'notice_email', (array['done', 'done', 'done', 'cancelled', 'failed'])[1 + n %% 5], finished, finished
+from (
+    select n, now() - interval '14 days' + random() * interval '14 days' as finished
+    from generate_series(1, %(rows)s) as n
+) as f
+"""
 
 
 def fill(conn: psycopg.Connection) -> None:
@@ -53,11 +71,18 @@ def fill(conn: psycopg.Connection) -> None:
     people = {"connection": CONNECTION, "clinician": CLINICIAN}
     for sql in ROWS_SQL:
         conn.execute(sql, people | {"since": "30 days", "until": "10 days", "rows": ROWS})
-    for table in ("calendar_sync_log", "notifications"):
-        conn.execute(f"delete from public.{table} where created_at < now() - interval '23 days'")
-    conn.execute("vacuum public.calendar_sync_log, public.notifications")
+    for table in ("public.calendar_sync_log", "public.notifications"):
+        conn.execute(f"delete from {table} where created_at < now() - interval '23 days'")
+    conn.execute("delete from scheduling_private.sms_replies where received_at < now() - interval '23 days'")
+    conn.execute(f"vacuum {TABLES}")
     for sql in ROWS_SQL:
         conn.execute(sql, people | {"since": "10 days", "until": "0 days", "rows": ROWS // 3})
+    conn.execute(FINISHED_JOBS_SQL, {"rows": ROWS})
+
+
+TABLES = (
+    "public.calendar_sync_log, public.notifications, scheduling_private.sms_replies, scheduling_private.jobs"
+)
 
 
 # The prunes' statement with the cutoff a constant of the statement.
@@ -88,27 +113,28 @@ def main() -> None:
     args = parser.parse_args()
     with migrated_cluster() as cluster, psycopg.connect(cluster.url(), autocommit=True) as conn:
         fill(conn)
-        conn.execute("vacuum analyze public.calendar_sync_log, public.notifications")
+        conn.execute(f"vacuum analyze {TABLES}")
         correlations = conn.execute(
-            "select tablename, round(correlation::numeric, 2) from pg_stats"
-            " where tablename in ('calendar_sync_log', 'notifications') and attname = 'created_at'"
+            "select tablename || '.' || attname, round(correlation::numeric, 2) from pg_stats"
+            " where (tablename, attname) in (('calendar_sync_log', 'created_at'),"
+            " ('notifications', 'created_at'), ('sms_replies', 'received_at'), ('jobs', 'updated_at'))"
         ).fetchall()
-        print("created_at's correlation with the pages' order:", dict(correlations))
+        print("the times' correlation with the pages' order:", dict(correlations))
+        sync_log_prune = "select scheduling_private.prune_calendar_sync_log()"
         pairs = {
-            "sync log (90 days)": (
-                WRITTEN_IN.format(table="calendar_sync_log", days=90),
-                "select scheduling_private.prune_calendar_sync_log()",
-            ),
+            "sync log (90 days)": (WRITTEN_IN.format(table="calendar_sync_log", days=90), sync_log_prune),
             "notifications (180 days)": (
                 WRITTEN_IN.format(table="notifications", days=180),
                 "select scheduling_private.prune_notifications()",
             ),
+            "finished jobs (14/90 days)": (sync_log_prune, "select scheduling_private.prune_finished_jobs()"),
+            "sms replies (30 days)": (sync_log_prune, "select scheduling_private.prune_sms_replies()"),
         }
         for name, (reference_sql, prune_sql) in pairs.items():
             reference = median_ms(conn, reference_sql, args.repeat)
             prune = median_ms(conn, prune_sql, args.repeat)
             print(
-                f"{name:26} prune median {prune:8.2f} ms   cutoff written in (reference) {reference:8.2f} ms"
+                f"{name:26} prune median {prune:8.2f} ms   reference {reference:8.2f} ms"
                 f"   {prune / reference:7.1f}x"
             )
 
