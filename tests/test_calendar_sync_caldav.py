@@ -30,7 +30,7 @@ from tests.calendar_helpers import (
     sync_settings,
     waits_for_the_sync,
 )
-from tests.providers import BrokenPageHandler, LocalServer, redirect_into_the_network
+from tests.providers import BrokenPageHandler, LocalServer, rebinding_name, redirect_into_the_network
 from workers import jobs
 from workers.calendars import connections
 from workers.calendars.provider import RemoteEvent
@@ -111,6 +111,29 @@ def test_a_server_that_redirects_into_this_network_is_not_followed(clinic: dict)
     assert answer.status_code == 422
     assert "127.0.0.2 is at 127.0.0.2, an address inside" in answer.json()["error"]
     assert inside.state == []  # the request never reached the machine inside
+
+
+def test_a_server_whose_name_leads_inside_after_its_check_is_refused(clinic: dict, monkeypatch) -> None:
+    """DNS rebinding: the server's name passes the worker's checks of the server and calendar URLs
+    with a public address, and answers one inside when the client connects."""
+    assert connect(clinic).status_code == 201
+    _, inside = redirect_into_the_network()
+    with inside, psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)  # the first pull, from Radicale
+        name = rebinding_name(monkeypatch, "127.0.0.2", public_answers=2)
+        server = f"http://{name}:{inside.server.server_address[1]}/"
+        conn.execute(
+            "update scheduling_private.calendar_secrets"
+            " set account = jsonb_set(account, '{server_url}', to_jsonb(%s::text))",
+            [server],
+        )
+        conn.execute("update calendar_sync_connections set calendar_id = %s", [f"{server}dr/work/"])
+        conn.commit()
+        queue_pull(conn, "caldav")
+        assert jobs.run_due_jobs(conn, SETTINGS) == 1
+        error = conn.execute("select last_sync_error from calendar_sync_connections").fetchone()[0]
+    assert f"{name} is at 127.0.0.2, an address inside" in error
+    assert inside.state == []  # nothing reached the machine inside
 
 
 def booked_and_pushed(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> tuple[str, str, datetime]:

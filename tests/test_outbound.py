@@ -8,8 +8,13 @@ import pytest
 import requests
 from caldav.lib.http_sync import requests as caldav_http
 
-from tests.providers import LOCAL_SERVERS, redirect_into_the_network
-from workers.outbound import PrivateDestination, refuse_private_destination, refuse_private_redirects
+from tests.providers import LOCAL_SERVERS, rebinding_name, redirect_into_the_network
+from workers.outbound import (
+    PrivateDestination,
+    refuse_private_connections,
+    refuse_private_destination,
+    refuse_private_redirects,
+)
 
 NONE_ALLOWED: frozenset[str] = frozenset()
 
@@ -67,3 +72,35 @@ def test_a_redirect_into_the_network_is_refused_before_it_is_followed(new_sessio
         followed = allowed.get(f"{outside.base_url}/calendars/", timeout=10)
     assert followed.status_code == 200
     assert inside.state == ["/latest/meta-data/"]  # only the allowed session's request
+
+
+@pytest.mark.parametrize("new_session", [requests.Session, caldav_http.Session], ids=["push", "caldav"])
+def test_a_name_that_leads_inside_once_checked_is_not_connected_to(new_session, monkeypatch) -> None:
+    """DNS rebinding: the name passes the check with a public address, then answers one inside.
+    The address each new connection reached is checked before a byte is sent on it."""
+    _, inside = redirect_into_the_network()
+    with inside:
+        name = rebinding_name(monkeypatch, "127.0.0.2")
+        url = f"http://{name}:{inside.server.server_address[1]}/latest/meta-data/"
+        refuse_private_destination(url, NONE_ALLOWED)  # the first answer is public
+        unchecked = new_session()
+        assert unchecked.get(url, timeout=10).status_code == 200  # the next one leads inside
+        session = new_session()
+        refuse_private_connections(session, LOCAL_SERVERS)
+        with pytest.raises(PrivateDestination, match=re.escape(f"{name} is at 127.0.0.2, an address inside")):
+            session.get(url, timeout=10)
+        with pytest.raises(PrivateDestination, match=re.escape("127.0.0.2 is at 127.0.0.2, an address")):
+            session.get(f"{inside.base_url}/", timeout=10)
+    assert inside.state == ["/latest/meta-data/"]  # the unchecked session's request alone
+
+
+@pytest.mark.parametrize("new_session", [requests.Session, caldav_http.Session], ids=["push", "caldav"])
+def test_connections_to_allowed_hosts_are_made(new_session) -> None:
+    """The check lets through what the deployment allows (its local servers here) by the URL's host."""
+    outside, inside = redirect_into_the_network()
+    with outside, inside:
+        session = new_session()
+        refuse_private_connections(session, LOCAL_SERVERS | {"127.0.0.2"})
+        assert session.get(f"{inside.base_url}/direct", timeout=10).status_code == 200
+        assert session.get(f"{outside.base_url}/redirected", timeout=10).status_code == 200
+    assert inside.state == ["/direct", "/latest/meta-data/"]

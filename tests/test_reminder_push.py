@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 
-from tests.providers import LOCAL_SERVERS, redirect_into_the_network
+from tests.providers import LOCAL_SERVERS, rebinding_name, redirect_into_the_network
 from tests.providers.push_service import LocalPushService
 from tests.sessions import calendar_paused_for_reconnect, offer_one_time
 from workers import jobs
@@ -131,6 +131,29 @@ def test_an_endpoint_that_redirects_into_this_network_is_not_followed(committed_
     with outside, inside, psycopg.connect(committed_database) as conn:
         _, reminder = push_reminder_due(conn, service, "laptop")
         conn.execute("update push_subscriptions set endpoint = %s", [f"{outside.base_url}/push/laptop"])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        state = reminder_state(conn, reminder)
+        left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+    assert inside.state == []
+    assert state == ("failed", "no live push subscription for this user")
+    assert left == 0
+
+
+def test_an_endpoint_whose_name_leads_inside_after_its_check_is_not_pushed_to(
+    committed_database, push, monkeypatch
+) -> None:
+    """DNS rebinding: the endpoint's name passes the check with a public address, and answers one
+    inside when the push is sent."""
+    service, settings = push
+    _, inside = redirect_into_the_network()
+    with inside, psycopg.connect(committed_database) as conn:
+        _, reminder = push_reminder_due(conn, service, "laptop")
+        name = rebinding_name(monkeypatch, "127.0.0.2")
+        conn.execute(
+            "update push_subscriptions set endpoint = %s",
+            [f"http://{name}:{inside.server.server_address[1]}/push/laptop"],
+        )
         conn.commit()
         jobs.run_due_jobs(conn, settings)
         state = reminder_state(conn, reminder)

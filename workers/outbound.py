@@ -8,10 +8,13 @@ global (loopback, private, link-local, shared, reserved, unspecified) or is mult
 deployment names the host in SCHEDULING_PRIVATE_HOSTS (an on-premises CalDAV server; the local
 servers of the tests and the demo).
 
-The check runs before each connection is made, and on every redirect a server answers with
-before it is followed (refuse_private_redirects). A name that resolves elsewhere by the time the
-library connects is beyond it: an egress firewall is the complete answer, and this check what
-the code itself can hold to.
+The URL is checked before it is first used (refuse_private_destination: the user is told at
+once), on every redirect a server answers with before it is followed (refuse_private_redirects),
+and the address every new connection of the HTTP session reached is checked before anything is
+sent on it (refuse_private_connections). The last is what holds when a name's DNS answer
+changes after the first check (DNS rebinding, or a CalDAV host moved inside months after it was
+connected): the address checked is the one connected to. Through a proxy the session connects
+to the proxy, which resolves the name; an egress firewall remains the complete answer.
 """
 
 from __future__ import annotations
@@ -41,14 +44,19 @@ def refuse_private_destination(url: str, private_hosts_allowed: frozenset[str]) 
     except (socket.gaierror, UnicodeError):
         return
     for *_, sockaddr in answers:
-        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise PrivateDestination(
-                f"{host} is at {address}, an address inside this service's own network,"
-                " which it does not connect to on a user's behalf"
-            )
+        refuse_private_address(host, sockaddr[0])
+
+
+def refuse_private_address(host: str, address_text: str) -> None:
+    """Raises PrivateDestination when `host`'s address `address_text` is not a public one."""
+    address = ipaddress.ip_address(address_text.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if not address.is_global or address.is_multicast:
+        raise PrivateDestination(
+            f"{host} is at {address}, an address inside this service's own network,"
+            " which it does not connect to on a user's behalf"
+        )
 
 
 def refuse_private_redirects(session, private_hosts_allowed: frozenset[str]) -> None:
@@ -63,3 +71,32 @@ def refuse_private_redirects(session, private_hosts_allowed: frozenset[str]) -> 
         return response
 
     session.hooks["response"].append(check)
+
+
+def refuse_private_connections(session, private_hosts_allowed: frozenset[str]) -> None:
+    """Have an HTTP session (requests or niquests) check the address each new connection of its
+    own pools reached, before a byte is sent on it, and close it when that address is inside
+    this network (unless the URL's host is allowed)."""
+    for adapter in session.adapters.values():
+        manager = adapter.poolmanager
+        manager.pool_classes_by_scheme = {
+            scheme: checked_pool(pool, private_hosts_allowed)
+            for scheme, pool in manager.pool_classes_by_scheme.items()
+        }
+
+
+def checked_pool(pool_class: type, private_hosts_allowed: frozenset[str]) -> type:
+    """A subclass of urllib3's connection pool `pool_class` whose connections check their peer."""
+
+    class CheckedConnection(pool_class.ConnectionCls):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            if self.host not in private_hosts_allowed:
+                try:
+                    refuse_private_address(self.host, sock.getpeername()[0])
+                except PrivateDestination:
+                    sock.close()
+                    raise
+            return sock
+
+    return type(pool_class.__name__, (pool_class,), {"ConnectionCls": CheckedConnection})

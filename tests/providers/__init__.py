@@ -126,6 +126,27 @@ def redirect_into_the_network() -> tuple[LocalServer, LocalServer]:
     return LocalServer(RedirectHandler, {"target": f"{inside.base_url}/latest/meta-data/"}), inside
 
 
+PUBLIC_ADDRESS = "17.253.144.10"  # what the name answers when first looked up
+
+
+def rebinding_name(monkeypatch, address_after: str, public_answers: int = 1) -> str:
+    """A host name whose DNS answer changes once it has been checked (DNS rebinding): its first
+    `public_answers` lookups answer a public address, every later one `address_after`. Returns
+    the name."""
+    name = "rebinding.example"
+    lookup = socket.getaddrinfo
+    answered = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host != name:
+            return lookup(host, *args, **kwargs)
+        answered.append(host)
+        return lookup(PUBLIC_ADDRESS if len(answered) <= public_answers else address_after, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return name
+
+
 class StalledServer:
     """Takes connections on a free port of 127.0.0.1 and never answers: a provider that hangs
     (after the TCP handshake, before its greeting or its HTTP answer). Closing it ends them all."""

@@ -28,7 +28,7 @@ from workers.calendars.provider import (
     ReconnectNeeded,
     RemoteEvent,
 )
-from workers.outbound import refuse_private_redirects
+from workers.outbound import refuse_private_connections, refuse_private_redirects
 from workers.settings import Settings
 
 ICLOUD_URL = "https://caldav.icloud.com/"
@@ -45,12 +45,13 @@ EVENTS_IN_RANGE = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def dav_client(server_url: str, username: str, password: str, settings: Settings) -> caldav.DAVClient:
-    """A client that gives up on a stalled server (the library's own waits for ever) and follows
-    no redirect into this service's network (the server URL is the user's)."""
+    """A client that gives up on a stalled server (the library's own waits for ever) and neither
+    connects nor follows a redirect into this service's network (the server URL is the user's)."""
     client = caldav.DAVClient(
         url=server_url, username=username, password=password, timeout=settings.calendar_timeout_seconds
     )
     refuse_private_redirects(client.session, settings.private_hosts_allowed)
+    refuse_private_connections(client.session, settings.private_hosts_allowed)
     return client
 
 

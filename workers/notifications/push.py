@@ -12,7 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPushException, webpush
 
 from workers import queries
-from workers.outbound import PrivateDestination, refuse_private_destination, refuse_private_redirects
+from workers.outbound import (
+    PrivateDestination,
+    refuse_private_connections,
+    refuse_private_destination,
+    refuse_private_redirects,
+)
 from workers.settings import WebPushSettings
 
 log = logging.getLogger("scheduling.push")
@@ -41,6 +46,7 @@ class PushSender:
         self.timeout_seconds = timeout_seconds
         self.http = requests.Session()
         refuse_private_redirects(self.http, private_hosts_allowed)
+        refuse_private_connections(self.http, private_hosts_allowed)
 
     def send(self, conn: psycopg.Connection, user_id: str, message: dict) -> int:
         """Push `message` (JSON) to the user's subscriptions; returns how many accepted it.
@@ -69,7 +75,7 @@ class PushSender:
                 )
             except PrivateDestination:
                 # Browsers give push services' public URLs, which do not lead (or redirect) into
-                # this network: this endpoint was written by hand.
+                # this network: this endpoint was written by hand, or its name made to lead inside.
                 conn.execute(queries.FORGET_PUSH_SUBSCRIPTION, [subscription_id])
                 continue
             except (WebPushException, requests.RequestException) as error:
