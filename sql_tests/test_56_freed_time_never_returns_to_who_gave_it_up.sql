@@ -1,0 +1,111 @@
+-- Time a patient gave up (cancelling or moving their visit) is not offered back to them when the
+-- patient it was offered to declines and it passes on; time the clinician took from them is.
+begin;
+select plan(9);
+
+do $$
+declare
+    clinician uuid := tests.create_clinician('clin@example.com');
+    email text;
+begin
+    perform tests.open_every_day(clinician);
+    foreach email in array array['mover', 'leaver', 'first', 'second', 'bumped'] loop
+        perform tests.connect(clinician, tests.create_user(email || '@example.com'));
+    end loop;
+    create temp table visit (name text primary key, id uuid not null);
+    grant select on visit to authenticated;
+    insert into visit values
+        ('to cancel', tests.add_appointment(clinician, tests.get_user_id('leaver@example.com'), tests.days_ahead(3, '09:00'))),
+        ('to move', tests.add_appointment(clinician, tests.get_user_id('mover@example.com'), tests.days_ahead(4, '10:00'))),
+        ('bumped', tests.add_appointment(clinician, tests.get_user_id('bumped@example.com'), tests.days_ahead(5, '11:00')));
+    -- Everyone waits for a follow-up on any day, longest first in this order.
+    insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type, created_at)
+    select clinician, tests.get_user_id(w.email || '@example.com'), 'follow_up', now() - w.days * interval '1 day'
+    from (values ('mover', 6), ('leaver', 5), ('bumped', 4), ('first', 3), ('second', 2)) as w (email, days);
+end
+$$;
+
+create function pg_temp.visit(visit_name text) returns uuid
+language sql as $$ select id from visit where name = visit_name $$;
+
+-- What the patient is offered now: the time of their pending offer, if any.
+create function pg_temp.offered_to(email text) returns tstzrange
+language sql as $$
+    select tstzrange((s.time_options -> 0 ->> 'start')::timestamptz, (s.time_options -> 0 ->> 'end')::timestamptz)
+    from public.appointment_time_slots as s
+    where s.offered_to = tests.get_user_id(email) and s.status = 'pending'
+$$;
+
+create function pg_temp.decline(email text) returns void
+language sql as $$
+    select tests.call_as(email, format(
+        'select public.respond_to_offer(%L, %L)',
+        (
+            select s.id from public.appointment_time_slots as s
+            where s.offered_to = tests.get_user_id(email) and s.status = 'pending'
+        ),
+        'decline'
+    ))
+$$;
+
+-- ------------------------------------------------------------------------ cancelled
+select lives_ok(
+    $$select tests.call_as('leaver@example.com', format(
+        'select public.cancel_appointment(%L, %L)', pg_temp.visit('to cancel'), 'Cannot come'
+    ))$$,
+    'a patient cancels their visit on day 3'
+);
+select is(
+    pg_temp.offered_to('mover@example.com'),
+    tstzrange(tests.days_ahead(3, '09:00'), tests.days_ahead(3, '09:30')),
+    'the one waiting longest is offered it'
+);
+select lives_ok($$select pg_temp.decline('mover@example.com')$$, 'and declines');
+select is(
+    pg_temp.offered_to('leaver@example.com'),
+    null,
+    'passed on, it skips the patient who cancelled it, though they wait next'
+);
+select is(
+    pg_temp.offered_to('bumped@example.com'),
+    tstzrange(tests.days_ahead(3, '09:00'), tests.days_ahead(3, '09:30')),
+    'and goes to the one after them'
+);
+
+-- ------------------------------------------------------------------------ moved
+select lives_ok(
+    $$select tests.call_as('mover@example.com', format(
+        'select public.reschedule_appointment(%L, %L)', pg_temp.visit('to move'), tests.days_ahead(8, '10:00')
+    ));
+    select pg_temp.decline('leaver@example.com')$$,
+    'a patient moves their day-4 visit to day 8; the time is offered to the next waiting, who declines'
+);
+select is(
+    (
+        select array_agg(u.email::text order by u.email)
+        from public.appointment_time_slots as s
+        inner join auth.users as u on s.offered_to = u.id
+        where s.status = 'pending' and (s.time_options -> 0 ->> 'start')::timestamptz = tests.days_ahead(4, '10:00')
+    ),
+    array['first@example.com'],
+    'passed on, it skips the patient who moved out of it and goes to the next free one'
+);
+
+-- ------------------------------------------------------------------------ taken by the clinician
+select lives_ok(
+    $$select pg_temp.decline('bumped@example.com');
+    select tests.call_as('clin@example.com', format(
+        'select public.cancel_appointment(%L, %L)', pg_temp.visit('bumped'), 'I am ill that day'
+    ));
+    select pg_temp.decline('mover@example.com');
+    select pg_temp.decline('leaver@example.com')$$,
+    'the patient of a day-5 visit declines day 3; the clinician cancels their visit; the two ahead of them decline it'
+);
+select is(
+    pg_temp.offered_to('bumped@example.com'),
+    tstzrange(tests.days_ahead(5, '11:00'), tests.days_ahead(5, '11:30')),
+    'passed on, the time the clinician took from a patient is offered back to them'
+);
+
+select * from finish();
+rollback;
