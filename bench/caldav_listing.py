@@ -77,7 +77,12 @@ def main() -> None:
     args = parser.parse_args()
     now = datetime.now(UTC).replace(microsecond=0)
     window = (now - timedelta(days=1), now + timedelta(days=91))
-    settings = Settings(worker_name="bench", app_base_url="https://clinic.example", smtp=None)
+    settings = Settings(
+        worker_name="bench",
+        app_base_url="https://clinic.example",
+        smtp=None,
+        private_hosts_allowed=frozenset({"127.0.0.1"}),  # the local Radicale, as a deployment allows its own
+    )
     server = Radicale(Path(tempfile.mkdtemp(prefix="bench-radicale-")))
     try:
         server.add_user(USERNAME, PASSWORD)
