@@ -133,6 +133,30 @@ begin
 end
 $$;
 
+-- The time of the offer waiting for an answer from the user with this email (one time, as the
+-- waitlist offers it), or null when none waits.
+create or replace function tests.pending_offer_to(user_email text) returns tstzrange
+language sql
+as $$
+    select tstzrange((s.time_options -> 0 ->> 'start')::timestamptz, (s.time_options -> 0 ->> 'end')::timestamptz)
+    from public.appointment_time_slots as s
+    where s.offered_to = tests.get_user_id(user_email) and s.status = 'pending'
+$$;
+
+-- The user with this email declines the offer waiting for their answer.
+create or replace function tests.decline_pending_offer(user_email text) returns void
+language sql
+as $$
+    select tests.call_as(user_email, format(
+        'select public.respond_to_offer(%L, %L)',
+        (
+            select s.id from public.appointment_time_slots as s
+            where s.offered_to = tests.get_user_id(user_email) and s.status = 'pending'
+        ),
+        'decline'
+    ))
+$$;
+
 -- The text of a statement that runs `statement` as the user with this email (tests.call_as):
 -- for throws_ok and lives_ok, which take a statement's text.
 create or replace function tests.as_user(user_email text, statement text) returns text

@@ -39,31 +39,11 @@ $$;
 create function pg_temp.visit(visit_name text) returns uuid
 language sql as $$ select id from visit where name = visit_name $$;
 
-create function pg_temp.offered_to(email text) returns tstzrange
-language sql as $$
-    select tstzrange((s.time_options -> 0 ->> 'start')::timestamptz, (s.time_options -> 0 ->> 'end')::timestamptz)
-    from public.appointment_time_slots as s
-    where s.offered_to = tests.get_user_id(email) and s.status = 'pending'
-$$;
-
 create function pg_temp.cancel(email text, visit_name text) returns void
 language sql as $$
     select tests.call_as(
         email, format('select public.cancel_appointment(%L, %L)', pg_temp.visit(visit_name), 'Cannot come')
     )
-$$;
-
--- The patient declines the offer they hold.
-create function pg_temp.decline(email text) returns void
-language sql as $$
-    select tests.call_as(email, format(
-        'select public.respond_to_offer(%L, %L)',
-        (
-            select s.id from public.appointment_time_slots as s
-            where s.offered_to = tests.get_user_id(email) and s.status = 'pending'
-        ),
-        'decline'
-    ))
 $$;
 
 -- ------------------------------------------------------------------------ another type
@@ -72,28 +52,28 @@ select lives_ok(
     'a patient cancels an hour-long new-patient visit nobody waits for'
 );
 select is(
-    pg_temp.offered_to('first@example.com'),
+    tests.pending_offer_to('first@example.com'),
     tstzrange(tests.days_ahead(3, '09:00'), tests.days_ahead(3, '09:30')),
     'the follow-up waiting longest is offered the first half-hour slot of it'
 );
 select is(
-    pg_temp.offered_to('second@example.com'),
+    tests.pending_offer_to('second@example.com'),
     null,
     'the next follow-up is offered nothing: the buffer after the first slot leaves no whole slot of the hour'
 );
 select is(
-    pg_temp.offered_to('leaver@example.com'),
+    tests.pending_offer_to('leaver@example.com'),
     null,
     'the patient who cancelled is offered none of the time they gave up'
 );
 
 -- ------------------------------------------------------------------------ passed on
 select lives_ok(
-    $$select pg_temp.decline('first@example.com')$$,
+    $$select tests.decline_pending_offer('first@example.com')$$,
     'the first declines'
 );
 select is(
-    pg_temp.offered_to('second@example.com'),
+    tests.pending_offer_to('second@example.com'),
     tstzrange(tests.days_ahead(3, '09:00'), tests.days_ahead(3, '09:30')),
     'the slot goes on to the next follow-up'
 );
@@ -113,19 +93,19 @@ select lives_ok(
     'a patient asks to move a half-hour visit earlier, put first by the clinician; an hour on day 5 is cancelled (no buffer now)'
 );
 select is(
-    pg_temp.offered_to('mover@example.com'),
+    tests.pending_offer_to('mover@example.com'),
     tstzrange(tests.days_ahead(5, '11:00'), tests.days_ahead(5, '11:30')),
     'the visit to move is offered its half hour from the freed start'
 );
 select is(
-    pg_temp.offered_to('first@example.com'),
+    tests.pending_offer_to('first@example.com'),
     tstzrange(tests.days_ahead(5, '11:30'), tests.days_ahead(5, '12:00')),
     'and the other half hour goes on, to the follow-up who declined day 3'
 );
 
 -- ------------------------------------------------------------------------ on the grid only
 select lives_ok(
-    $$select pg_temp.decline('first@example.com');
+    $$select tests.decline_pending_offer('first@example.com');
     select pg_temp.cancel('other@example.com', 'after hours')$$,
     'the follow-up declines day 5 and waits again; a follow-up the clinician had booked after hours is cancelled'
 );

@@ -28,26 +28,6 @@ $$;
 create function pg_temp.visit(visit_name text) returns uuid
 language sql as $$ select id from visit where name = visit_name $$;
 
--- What the patient is offered now: the time of their pending offer, if any.
-create function pg_temp.offered_to(email text) returns tstzrange
-language sql as $$
-    select tstzrange((s.time_options -> 0 ->> 'start')::timestamptz, (s.time_options -> 0 ->> 'end')::timestamptz)
-    from public.appointment_time_slots as s
-    where s.offered_to = tests.get_user_id(email) and s.status = 'pending'
-$$;
-
-create function pg_temp.decline(email text) returns void
-language sql as $$
-    select tests.call_as(email, format(
-        'select public.respond_to_offer(%L, %L)',
-        (
-            select s.id from public.appointment_time_slots as s
-            where s.offered_to = tests.get_user_id(email) and s.status = 'pending'
-        ),
-        'decline'
-    ))
-$$;
-
 -- ------------------------------------------------------------------------ cancelled
 select lives_ok(
     $$select tests.call_as('leaver@example.com', format(
@@ -56,18 +36,18 @@ select lives_ok(
     'a patient cancels their visit on day 3'
 );
 select is(
-    pg_temp.offered_to('mover@example.com'),
+    tests.pending_offer_to('mover@example.com'),
     tstzrange(tests.days_ahead(3, '09:00'), tests.days_ahead(3, '09:30')),
     'the one waiting longest is offered it'
 );
-select lives_ok($$select pg_temp.decline('mover@example.com')$$, 'and declines');
+select lives_ok($$select tests.decline_pending_offer('mover@example.com')$$, 'and declines');
 select is(
-    pg_temp.offered_to('leaver@example.com'),
+    tests.pending_offer_to('leaver@example.com'),
     null,
     'passed on, it skips the patient who cancelled it, though they wait next'
 );
 select is(
-    pg_temp.offered_to('bumped@example.com'),
+    tests.pending_offer_to('bumped@example.com'),
     tstzrange(tests.days_ahead(3, '09:00'), tests.days_ahead(3, '09:30')),
     'and goes to the one after them'
 );
@@ -77,7 +57,7 @@ select lives_ok(
     $$select tests.call_as('mover@example.com', format(
         'select public.reschedule_appointment(%L, %L)', pg_temp.visit('to move'), tests.days_ahead(8, '10:00')
     ));
-    select pg_temp.decline('leaver@example.com')$$,
+    select tests.decline_pending_offer('leaver@example.com')$$,
     'a patient moves their day-4 visit to day 8; the time is offered to the next waiting, who declines'
 );
 select is(
@@ -93,16 +73,16 @@ select is(
 
 -- ------------------------------------------------------------------------ taken by the clinician
 select lives_ok(
-    $$select pg_temp.decline('bumped@example.com');
+    $$select tests.decline_pending_offer('bumped@example.com');
     select tests.call_as('clin@example.com', format(
         'select public.cancel_appointment(%L, %L)', pg_temp.visit('bumped'), 'I am ill that day'
     ));
-    select pg_temp.decline('mover@example.com');
-    select pg_temp.decline('leaver@example.com')$$,
+    select tests.decline_pending_offer('mover@example.com');
+    select tests.decline_pending_offer('leaver@example.com')$$,
     'the patient of a day-5 visit declines day 3; the clinician cancels their visit; the two ahead of them decline it'
 );
 select is(
-    pg_temp.offered_to('bumped@example.com'),
+    tests.pending_offer_to('bumped@example.com'),
     tstzrange(tests.days_ahead(5, '11:00'), tests.days_ahead(5, '11:30')),
     'passed on, the time the clinician took from a patient is offered back to them'
 );

@@ -79,6 +79,16 @@ def reminder_state(conn: psycopg.Connection, reminder: str) -> tuple:
     ).fetchone()
 
 
+def pushed_to(conn: psycopg.Connection, settings: Settings, reminder: str, endpoint: str) -> tuple:
+    """The patient's one subscription pointed at `endpoint`, the due reminder run: the reminder's
+    status and error, and how many subscriptions are left."""
+    conn.execute("update push_subscriptions set endpoint = %s", [endpoint])
+    conn.commit()
+    jobs.run_due_jobs(conn, settings)
+    left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+    return reminder_state(conn, reminder), left
+
+
 def test_push_reminder_reaches_every_subscription_and_gone_ones_are_removed(committed_database, push) -> None:
     service, settings = push
     with psycopg.connect(committed_database) as conn:
@@ -130,11 +140,7 @@ def test_an_endpoint_that_redirects_into_this_network_is_not_followed(committed_
     outside, inside = redirect_into_the_network()
     with outside, inside, psycopg.connect(committed_database) as conn:
         _, reminder = push_reminder_due(conn, service, "laptop")
-        conn.execute("update push_subscriptions set endpoint = %s", [f"{outside.base_url}/push/laptop"])
-        conn.commit()
-        jobs.run_due_jobs(conn, settings)
-        state = reminder_state(conn, reminder)
-        left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+        state, left = pushed_to(conn, settings, reminder, f"{outside.base_url}/push/laptop")
     assert inside.state == []
     assert state == ("failed", "no live push subscription for this user")
     assert left == 0
@@ -150,14 +156,8 @@ def test_an_endpoint_whose_name_leads_inside_after_its_check_is_not_pushed_to(
     with inside, psycopg.connect(committed_database) as conn:
         _, reminder = push_reminder_due(conn, service, "laptop")
         name = rebinding_name(monkeypatch, "127.0.0.2")
-        conn.execute(
-            "update push_subscriptions set endpoint = %s",
-            [f"http://{name}:{inside.server.server_address[1]}/push/laptop"],
-        )
-        conn.commit()
-        jobs.run_due_jobs(conn, settings)
-        state = reminder_state(conn, reminder)
-        left = conn.execute("select count(*) from push_subscriptions").fetchone()[0]
+        endpoint = f"http://{name}:{inside.server.server_address[1]}/push/laptop"
+        state, left = pushed_to(conn, settings, reminder, endpoint)
     assert inside.state == []
     assert state == ("failed", "no live push subscription for this user")
     assert left == 0
