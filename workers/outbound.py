@@ -19,6 +19,7 @@ to the proxy, which resolves the name; an egress firewall remains the complete a
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from urllib.parse import urljoin, urlsplit
@@ -85,10 +86,13 @@ def refuse_private_connections(session, private_hosts_allowed: frozenset[str]) -
         }
 
 
+@functools.cache  # one class per pool class and setting, not two new classes per session
 def checked_pool(pool_class: type, private_hosts_allowed: frozenset[str]) -> type:
     """A subclass of urllib3's connection pool `pool_class` whose connections check their peer."""
 
     class CheckedConnection(pool_class.ConnectionCls):
+        # _new_conn is where urllib3 (and urllib3-future, under niquests) opens the socket, before
+        # any TLS handshake or request: a private method, so tests/test_outbound.py checks it holds.
         def _new_conn(self):
             sock = super()._new_conn()
             if self.host not in private_hosts_allowed:
