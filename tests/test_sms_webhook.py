@@ -177,6 +177,31 @@ def test_on_a_shared_number_a_reply_answers_the_visit_of_the_last_sms_reminder(
     assert cancelled_by == "second.child@example.com"
 
 
+def test_a_reply_to_the_reminder_of_a_visit_moved_since_answers_that_visit(committed_database, web) -> None:
+    """The day-3 visit's SMS reminder went out; the clinic then moved that visit to day 6, after
+    the day-4 one, which planned its reminder again for the new time. An X answers the text: the
+    moved visit is cancelled, not the next one."""
+    first, second = patient_with_two_visits(committed_database)
+    sms_reminder_sent_for(committed_database, first, minutes_ago=60)
+    with psycopg.connect(committed_database) as conn:
+        conn.execute(
+            "update appointments set scheduled_start = tests.days_ahead(6, '10:00'),"
+            " scheduled_end = tests.days_ahead(6, '10:30') where id = %s",
+            [first],
+        )
+        planned_again = conn.execute(
+            "select status, sent_at from appointment_reminders where appointment_id = %s and channel = 'sms'",
+            [first],
+        ).fetchone()
+    assert planned_again == ("pending", None)
+
+    cancelled = reply(web, "X")
+
+    assert "is cancelled" in cancelled.text
+    assert visit(committed_database, first) == ("cancelled", "Cancelled by the patient by SMS", False)
+    assert visit(committed_database, second) == ("confirmed", None, False)
+
+
 def test_on_a_shared_number_without_a_reminder_a_reply_changes_nothing(committed_database, web) -> None:
     first_child, second_child = children_sharing_a_parents_phone(committed_database)
 
