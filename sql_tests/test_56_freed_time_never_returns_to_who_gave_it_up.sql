@@ -1,7 +1,7 @@
 -- Time a patient gave up (cancelling or moving their visit) is not offered back to them when the
 -- patient it was offered to declines and it passes on; time the clinician took from them is.
 begin;
-select plan(9);
+select plan(11);
 
 do $$
 declare
@@ -85,6 +85,41 @@ select is(
     tests.pending_offer_to('bumped@example.com'),
     tstzrange(tests.days_ahead(5, '11:00'), tests.days_ahead(5, '11:30')),
     'passed on, the time the clinician took from a patient is offered back to them'
+);
+
+-- ------------------------------------------------------------------------ cancelled by text
+select lives_ok(
+    $$do $do$
+    declare
+        other uuid := tests.create_clinician('other.clin@example.com');
+        texter uuid := tests.create_user('texter@example.com');
+        email text;
+    begin
+        perform tests.open_every_day(other);
+        perform tests.connect(other, texter);
+        foreach email in array array['third', 'fourth'] loop
+            perform tests.connect(other, tests.create_user(email || '@example.com'));
+        end loop;
+        insert into public.notification_preferences (user_id, phone, sms_enabled) values (texter, '+15005550006', true);
+        perform tests.add_appointment(other, texter, tests.days_ahead(7, '09:00'));
+        insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type, created_at)
+        select other, tests.get_user_id(w.email), 'follow_up', now() - w.days * interval '1 day'
+        from (values ('texter@example.com', 3), ('third@example.com', 2), ('fourth@example.com', 1)) as w (email, days);
+    end
+    $do$;
+    select scheduling_private.handle_sms_reply('+15005550006', 'X', 'SM-test-56');
+    select tests.decline_pending_offer('third@example.com')$$,
+    'a patient of another clinician cancels their visit with an X by text; the one offered it declines'
+);
+select is(
+    (
+        select array_agg(u.email::text order by u.email)
+        from public.appointment_time_slots as s
+        inner join auth.users as u on s.offered_to = u.id
+        where s.status = 'pending' and (s.time_options -> 0 ->> 'start')::timestamptz = tests.days_ahead(7, '09:00')
+    ),
+    array['fourth@example.com'],
+    'passed on, it skips the patient who cancelled it by text'
 );
 
 select * from finish();

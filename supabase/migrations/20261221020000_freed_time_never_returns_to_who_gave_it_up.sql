@@ -29,7 +29,9 @@ begin
         where a.patient_id = patient_gave_up.patient_id
             and a.clinician_id = patient_gave_up.clinician_id
             and l.operation = 'UPDATE'
-            and l.changed_by = a.patient_id
+            -- Their own change through the API, or their X by text (the web service's, whose
+            -- cancellation names them as its canceller).
+            and (l.changed_by = a.patient_id or (l.new_values ->> 'cancelled_by')::uuid = a.patient_id)
             and l.old_values ->> 'status' in ('requested', 'confirmed')
             and tstzrange(
                 (l.old_values ->> 'scheduled_start')::timestamptz, (l.old_values ->> 'scheduled_end')::timestamptz
