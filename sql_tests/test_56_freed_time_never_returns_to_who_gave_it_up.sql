@@ -28,6 +28,15 @@ $$;
 create function pg_temp.visit(visit_name text) returns uuid
 language sql as $$ select id from visit where name = visit_name $$;
 
+-- Who holds a pending offer of a time starting then.
+create function pg_temp.offered_at(starts timestamptz) returns text[]
+language sql as $$
+    select array_agg(u.email::text order by u.email)
+    from public.appointment_time_slots as s
+    inner join auth.users as u on s.offered_to = u.id
+    where s.status = 'pending' and (s.time_options -> 0 ->> 'start')::timestamptz = starts
+$$;
+
 -- ------------------------------------------------------------------------ cancelled
 select lives_ok(
     $$select tests.call_as('leaver@example.com', format(
@@ -61,12 +70,7 @@ select lives_ok(
     'a patient moves their day-4 visit to day 8; the time is offered to the next waiting, who declines'
 );
 select is(
-    (
-        select array_agg(u.email::text order by u.email)
-        from public.appointment_time_slots as s
-        inner join auth.users as u on s.offered_to = u.id
-        where s.status = 'pending' and (s.time_options -> 0 ->> 'start')::timestamptz = tests.days_ahead(4, '10:00')
-    ),
+    pg_temp.offered_at(tests.days_ahead(4, '10:00')),
     array['first@example.com'],
     'passed on, it skips the patient who moved out of it and goes to the next free one'
 );
@@ -112,12 +116,7 @@ select lives_ok(
     'a patient of another clinician cancels their visit with an X by text; the one offered it declines'
 );
 select is(
-    (
-        select array_agg(u.email::text order by u.email)
-        from public.appointment_time_slots as s
-        inner join auth.users as u on s.offered_to = u.id
-        where s.status = 'pending' and (s.time_options -> 0 ->> 'start')::timestamptz = tests.days_ahead(7, '09:00')
-    ),
+    pg_temp.offered_at(tests.days_ahead(7, '09:00')),
     array['fourth@example.com'],
     'passed on, it skips the patient who cancelled it by text'
 );
