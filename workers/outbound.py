@@ -60,6 +60,13 @@ def refuse_private_address(host: str, address_text: str) -> None:
         )
 
 
+def keep_out_of_the_network(session, private_hosts_allowed: frozenset[str]) -> None:
+    """Both checks an HTTP session (requests or niquests) that reaches users' URLs needs: on each
+    redirect before it is followed, and on each new connection before anything is sent."""
+    refuse_private_redirects(session, private_hosts_allowed)
+    refuse_private_connections(session, private_hosts_allowed)
+
+
 def refuse_private_redirects(session, private_hosts_allowed: frozenset[str]) -> None:
     """Have an HTTP session (requests or niquests) check each redirect it is answered with, before
     following it, as the first URL was checked: a server that passed could otherwise send the

@@ -9,11 +9,12 @@
 -- Jobs finish in no order of their pages (each update writes the row's new version wherever
 -- there is room), so a BRIN index would not narrow anything: a btree holds the finished ones,
 -- by status and finishing time. Jobs are inserted waiting, so a booking's jobs never enter it;
--- a job enters it once, when it finishes. Replies are few beside the other tables' rows (one
--- per text a patient sends), so a btree costs their writes nothing worth counting and finds
--- exactly the old ones (a BRIN index, as the sync log has, read a block range of young rows
--- each round: 1.3 ms). Both prunes become PL/pgSQL with their cutoffs as values, for the reason
--- 20261220020000 gives (a SQL function's statement is planned with the cutoff unknown).
+-- a job enters it when it finishes (again, if queued again after failing). Replies are few
+-- beside the other tables' rows (one per text a patient sends), so a btree costs their writes
+-- nothing worth counting and finds exactly the old ones (a BRIN index, as the sync log has,
+-- read a block range of young rows each round: 1.3 ms). Both prunes become PL/pgSQL with their
+-- cutoffs as values, for the reason 20261220020000 gives (a SQL function's statement is planned
+-- with the cutoff unknown).
 
 create index jobs_finished_idx on scheduling_private.jobs (status, updated_at)
 where status in ('done', 'cancelled', 'failed');

@@ -28,7 +28,7 @@ from workers.calendars.provider import (
     ReconnectNeeded,
     RemoteEvent,
 )
-from workers.outbound import refuse_private_connections, refuse_private_redirects
+from workers.outbound import keep_out_of_the_network
 from workers.settings import Settings
 
 ICLOUD_URL = "https://caldav.icloud.com/"
@@ -50,8 +50,7 @@ def dav_client(server_url: str, username: str, password: str, settings: Settings
     client = caldav.DAVClient(
         url=server_url, username=username, password=password, timeout=settings.calendar_timeout_seconds
     )
-    refuse_private_redirects(client.session, settings.private_hosts_allowed)
-    refuse_private_connections(client.session, settings.private_hosts_allowed)
+    keep_out_of_the_network(client.session, settings.private_hosts_allowed)
     return client
 
 

@@ -12,12 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPushException, webpush
 
 from workers import queries
-from workers.outbound import (
-    PrivateDestination,
-    refuse_private_connections,
-    refuse_private_destination,
-    refuse_private_redirects,
-)
+from workers.outbound import PrivateDestination, keep_out_of_the_network, refuse_private_destination
 from workers.settings import WebPushSettings
 
 log = logging.getLogger("scheduling.push")
@@ -45,8 +40,7 @@ class PushSender:
         self.private_hosts_allowed = private_hosts_allowed
         self.timeout_seconds = timeout_seconds
         self.http = requests.Session()
-        refuse_private_redirects(self.http, private_hosts_allowed)
-        refuse_private_connections(self.http, private_hosts_allowed)
+        keep_out_of_the_network(self.http, private_hosts_allowed)
 
     def send(self, conn: psycopg.Connection, user_id: str, message: dict) -> int:
         """Push `message` (JSON) to the user's subscriptions; returns how many accepted it.
