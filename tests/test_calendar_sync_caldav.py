@@ -614,11 +614,11 @@ def test_floating_times_are_the_users_wall_clock_durations_count_and_cancelled_e
     ]
 
 
-def drag_in_calendar(calendar: caldav.Calendar, uid: str, to: datetime) -> datetime:
-    """The user moves our 30-minute event in their calendar app, a second after our last write."""
+def drag_in_calendar(calendar: caldav.Calendar, uid: str, to: datetime, minutes: int = 30) -> datetime:
+    """The user moves our event in their calendar app (to last `minutes`), a second after our last write."""
     ours = calendar.event_by_uid(uid)
     event = ours.icalendar_component
-    event["dtstart"].dt, event["dtend"].dt = to, to + timedelta(minutes=30)
+    event["dtstart"].dt, event["dtend"].dt = to, to + timedelta(minutes=minutes)
     event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
     ours.save()
     return to
@@ -673,6 +673,49 @@ def test_our_event_moved_onto_a_taken_time_is_put_back_and_the_conflict_logged(c
     assert [(str(logged), "is not free" in message) for logged, message in conflicts] == [
         (str(appointment), True)
     ]
+
+
+@pytest.mark.parametrize(
+    ("moved_to", "minutes", "refusal"),
+    [
+        (
+            datetime(3027, 3, 1, 9, tzinfo=UTC),
+            30,
+            "the clinic refuses: a visit starts at most five years ahead",
+        ),
+        (datetime.now(UTC).replace(microsecond=0) - timedelta(days=1), 30, "has passed"),
+        (None, 600, "the clinic refuses: a visit lasts 5 to 480 minutes, not 600"),
+    ],
+    ids=["a year typed 3027", "yesterday", "stretched to ten hours"],
+)
+def test_our_event_moved_to_a_time_the_clinic_does_not_book_is_put_back(
+    clinic: dict, moved_to: datetime | None, minutes: int, refusal: str
+) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        conn.rollback()
+
+        drag_in_calendar(clinic["calendar"], uid, moved_to or start, minutes)
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        kept = conn.execute(
+            "select scheduled_start from appointments where id = %s", [appointment]
+        ).fetchone()[0]
+        conflicts = conn.execute(
+            "select error_message from calendar_sync_log where action = 'conflict' and appointment_id = %s",
+            [appointment],
+        ).fetchall()
+        failed_jobs = conn.execute(
+            "select count(*) from scheduling_private.jobs where status = 'failed'"
+        ).fetchone()
+
+    assert kept == start
+    assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))
+    assert [
+        (f"which {refusal}" in message, message.endswith("time was put back")) for (message,) in conflicts
+    ] == [(True, True)]
+    assert failed_jobs == (0,)
 
 
 def test_an_edit_made_in_the_calendar_meanwhile_is_reconciled_not_overwritten(clinic: dict) -> None:

@@ -242,25 +242,37 @@ def reconcile_our_event(
         return True
     start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
     edited = event.decoded("last-modified") if "last-modified" in event else None
-    newer = edited is not None and edited > appointment["updated_at"]
-    if newer and appointment["status"] in ("requested", "confirmed") and start > datetime.now(UTC):
+    refusal = unmovable(appointment, start, edited)
+    if refusal is None:
         try:
             with conn.transaction():
                 conn.execute(queries.MOVE_APPOINTMENT, {"id": appointment["id"], "start": start, "end": end})
             log(conn, connection, direction="pull", action="update", appointment_id=appointment["id"])
             return True
         except psycopg.errors.ExclusionViolation:
-            pass  # the new time is taken: put ours back
+            refusal = "is not free"
+        except psycopg.errors.InvalidParameterValue as refused:  # a time the clinic does not book
+            refusal = f"the clinic refuses: {refused.diag.message_primary}"
     push_appointment(conn, connection, client, appointment["id"], app_base_url)
     log_conflict(
         conn,
         connection,
         appointment_id=appointment["id"],
-        error=f"the calendar moved it to {start.isoformat()}, which "
-        + ("is not free" if newer else "is older than the appointment's last change")
-        + "; the appointment's time was put back",
+        error=f"the calendar moved it to {start.isoformat()}, which {refusal}; "
+        "the appointment's time was put back",
     )
     return False
+
+
+def unmovable(appointment: dict, start: datetime, edited: datetime | None) -> str | None:
+    """Why a calendar's move of a visit to `start` is not taken, or None when it may be tried."""
+    if edited is None or edited <= appointment["updated_at"]:
+        return "is older than the appointment's last change"
+    if appointment["status"] not in ("requested", "confirmed"):
+        return f"is not taken: the visit is {appointment['status'].replace('_', ' ')}"
+    if start <= datetime.now(UTC):
+        return "has passed"
+    return None
 
 
 def read_appointment(conn: psycopg.Connection, query: str, appointment_id: str) -> dict | None:
