@@ -650,71 +650,52 @@ def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes
     assert conflicts == [("pull", "conflict", "skipped")]
 
 
-def test_our_event_moved_onto_a_taken_time_is_put_back_and_the_conflict_logged(clinic: dict) -> None:
-    assert connect(clinic).status_code == 201
-    with psycopg.connect(clinic["url"]) as conn:
-        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
-        book(conn, clinic, 5, "12:00")  # the time the event will be dragged to
-        jobs.run_due_jobs(conn, SETTINGS)
-        conn.rollback()
-
-        drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=2))
-        queue_pull(conn, "caldav")
-        jobs.run_due_jobs(conn, SETTINGS)
-        kept = conn.execute(
-            "select scheduled_start from appointments where id = %s", [appointment]
-        ).fetchone()[0]
-        conflicts = conn.execute(
-            "select appointment_id, error_message from calendar_sync_log where action = 'conflict'"
-        ).fetchall()
-
-    assert kept == start
-    assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))
-    assert [(str(logged), "is not free" in message) for logged, message in conflicts] == [
-        (str(appointment), True)
-    ]
+YESTERDAY = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
 
 @pytest.mark.parametrize(
     ("moved_to", "minutes", "refusal"),
     [
+        (lambda start: start + timedelta(hours=2), 30, "is not free"),  # booked below
         (
-            datetime(3027, 3, 1, 9, tzinfo=UTC),
+            lambda start: datetime(3027, 3, 1, 9, tzinfo=UTC),
             30,
             "the clinic refuses: a visit starts at most five years ahead",
         ),
-        (datetime.now(UTC).replace(microsecond=0) - timedelta(days=1), 30, "has passed"),
-        (None, 600, "the clinic refuses: a visit lasts 5 to 480 minutes, not 600"),
+        (lambda start: YESTERDAY, 30, "has passed"),
+        (lambda start: start, 600, "the clinic refuses: a visit lasts 5 to 480 minutes, not 600"),
     ],
-    ids=["a year typed 3027", "yesterday", "stretched to ten hours"],
+    ids=["onto a taken time", "a year typed 3027", "yesterday", "stretched to ten hours"],
 )
-def test_our_event_moved_to_a_time_the_clinic_does_not_book_is_put_back(
-    clinic: dict, moved_to: datetime | None, minutes: int, refusal: str
+def test_our_event_moved_to_a_time_the_clinic_does_not_book_is_put_back_and_the_conflict_logged(
+    clinic: dict, moved_to, minutes: int, refusal: str
 ) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
         appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        book(conn, clinic, 5, "12:00")  # the taken time
+        jobs.run_due_jobs(conn, SETTINGS)
         conn.rollback()
 
-        drag_in_calendar(clinic["calendar"], uid, moved_to or start, minutes)
+        drag_in_calendar(clinic["calendar"], uid, moved_to(start), minutes)
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         kept = conn.execute(
-            "select scheduled_start from appointments where id = %s", [appointment]
-        ).fetchone()[0]
+            "select scheduled_start, scheduled_end from appointments where id = %s", [appointment]
+        ).fetchone()
         conflicts = conn.execute(
-            "select error_message from calendar_sync_log where action = 'conflict' and appointment_id = %s",
-            [appointment],
+            "select appointment_id, error_message from calendar_sync_log where action = 'conflict'"
         ).fetchall()
         failed_jobs = conn.execute(
             "select count(*) from scheduling_private.jobs where status = 'failed'"
         ).fetchone()
 
-    assert kept == start
-    assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))
+    assert kept == (start, start + timedelta(minutes=30))
+    assert events_in(clinic["calendar"])[uid] == kept
     assert [
-        (f"which {refusal}" in message, message.endswith("time was put back")) for (message,) in conflicts
-    ] == [(True, True)]
+        (str(logged), f"which {refusal}" in message, message.endswith("time was put back"))
+        for logged, message in conflicts
+    ] == [(str(appointment), True, True)]
     assert failed_jobs == (0,)
 
 
