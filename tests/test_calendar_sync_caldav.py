@@ -801,6 +801,30 @@ def test_time_blocked_by_hand_is_moved_and_removed_in_the_calendar(clinic: dict)
     assert links == 0
 
 
+def test_time_blocked_by_hand_moved_to_3027_in_the_calendar_is_written_back(clinic: dict) -> None:
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        uid, start = meeting_blocked_and_pushed(conn, clinic)
+        conn.rollback()
+
+        edit_in_calendar(clinic["calendar"], uid, datetime(3027, 1, 4, 12, tzinfo=UTC), 60, "Team meeting")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        blocks = blocks_by_source(conn)
+        conflicts = conn.execute(
+            "select error_message from calendar_sync_log where action = 'conflict'"
+        ).fetchall()
+
+    assert blocks == [("manual", start, start + timedelta(hours=1), "Team meeting")]
+    assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(hours=1))
+    assert [
+        message.startswith(
+            "blocked time edited in the calendar to a time refused here: blocked time starts at most five"
+        )
+        for (message,) in conflicts
+    ] == [True]
+
+
 def test_a_block_changed_on_both_sides_keeps_the_later_change(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:

@@ -60,7 +60,7 @@ def push_blocked_time(
         # block's trigger); otherwise ours is written over it, unconditionally.
         # Deleted there meanwhile: ours, the newer change, is written afresh.
         remote = client.get(changed.external_id)
-        if remote is not None and take_calendar_edit(conn, connection, block_id, remote):
+        if remote is not None and take_calendar_edit(conn, connection, block_id, remote) is None:
             return "took the calendar's edit"
         over = PushedEvent(changed.external_id, None) if remote is not None else None
         written = client.put(blocked_time_uid(block_id), ical, over)
@@ -105,41 +105,41 @@ def our_blocked_time(
 def pull_blocked_time(
     conn: psycopg.Connection, connection: dict, client: CalendarClient, block_id: str, remote: RemoteEvent
 ) -> None:
-    """A pull met the block's event: take its edit, or write the block back over an older one."""
-    if take_calendar_edit(conn, connection, block_id, remote):
+    """A pull met the block's event: take its edit, or write the block back over one it cannot take."""
+    refusal = take_calendar_edit(conn, connection, block_id, remote)
+    if refusal is None:
         return
     push_blocked_time(conn, connection, client, block_id)
     log_conflict(
         conn,
         connection,
         external_id=remote.external_id,
-        error="blocked time edited in the calendar before its last change here; it was written back",
+        error=f"blocked time edited in the calendar {refusal}; it was written back",
     )
 
 
 def take_calendar_edit(
     conn: psycopg.Connection, connection: dict, block_id: str, remote: RemoteEvent
-) -> bool:
-    """True when the block and its event now agree (they did, or the event's newer edit was
-    taken); False when the event's edit is older than the block's last change, or is not a time
-    a block may take (then the caller writes the block back)."""
+) -> str | None:
+    """None when the block and its event now agree (they did, or the event's newer edit was
+    taken); else why the edit was not taken (the caller then writes the block back)."""
     with conn.cursor(row_factory=dict_row) as cursor:
         block = cursor.execute(queries.BLOCKED_TIME_FOR_UPDATE, [block_id]).fetchone()
     if block is None:
-        return True  # removed here: its own push deletes the event
+        return None  # removed here: its own push deletes the event
     link = conn.execute(queries.BLOCKED_TIME_LINK, [block_id, connection["id"]]).fetchone()
     if link is not None and remote.etag is not None and link[1] == remote.etag:
-        return True  # as we last wrote or saw it: a change made here since is on its way out
+        return None  # as we last wrote or saw it: a change made here since is on its way out
     conn.execute(queries.SAVE_BLOCKED_TIME_ETAG, [remote.etag, connection["id"], remote.external_id])
     event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
     starts_at, ends_at, all_day = instants(event, ZoneInfo(block["timezone"]))
     name = storable(str(event.get("summary", "")), SUMMARY_LENGTH)
     summary = None if name in ("", BLOCKED_TIME_SUMMARY) else name
     if (starts_at, ends_at, summary) == (block["starts_at"], block["ends_at"], block["summary"]):
-        return True
+        return None
     edited = event.decoded("last-modified") if "last-modified" in event else None
     if edited is None or edited <= block["updated_at"]:
-        return False
+        return "before its last change here"
     try:
         with conn.transaction():
             conn.execute(
@@ -152,10 +152,11 @@ def take_calendar_edit(
                     "all_day": all_day,
                 },
             )
-    except (psycopg.errors.InvalidParameterValue, psycopg.errors.CheckViolation):
-        return False  # ends before it starts, or lasts over 366 days: ours goes back
+    except (psycopg.errors.InvalidParameterValue, psycopg.errors.CheckViolation) as refused:
+        # Ends before it starts, lasts over 366 days, starts over five years ahead: ours goes back.
+        return f"to a time refused here: {refused.diag.message_primary}"
     log(conn, connection, direction="pull", action="update", external_id=remote.external_id)
-    return True
+    return None
 
 
 def remove_deleted_blocked_time(
