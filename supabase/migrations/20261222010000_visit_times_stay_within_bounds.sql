@@ -3,8 +3,8 @@
 -- Patients book within their clinician's horizon (at most 730 days), but a clinician's booking,
 -- a move, a series, an offer and a move made in a synced calendar had no bound: a year typed
 -- as 3027 made a confirmed visit a thousand years away (seen in psql), out of every list the
--- clinic looks at, and near the end of PostgreSQL's range (year 294276) the visit's end
--- overflowed with 22008 "timestamp out of range". Now a visit that starts more than five years
+-- clinic looks at, and one whose end plus buffer passed the end of PostgreSQL's range (year
+-- 294276) failed with 22008 "timestamp out of range". Now a visit that starts more than five years
 -- from now is refused in words (22023), wherever it is written: the longest series (52 visits
 -- four weeks apart, four years) fits from a start a year away. Offers people make are checked
 -- when made, naming the option, rather than when accepted.
