@@ -654,26 +654,40 @@ YESTERDAY = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
 
 @pytest.mark.parametrize(
-    ("moved_to", "minutes", "refusal"),
+    ("moved_to", "minutes", "status", "refusal"),
     [
-        (lambda start: start + timedelta(hours=2), 30, "is not free"),  # booked below
+        (lambda start: start + timedelta(hours=2), 30, "confirmed", "is not free"),  # booked below
         (
             lambda start: datetime(3027, 3, 1, 9, tzinfo=UTC),
             30,
+            "confirmed",
             "the clinic refuses: a visit starts at most five years ahead",
         ),
-        (lambda start: YESTERDAY, 30, "has passed"),
-        (lambda start: start, 600, "the clinic refuses: a visit lasts 5 to 480 minutes, not 600"),
+        (lambda start: YESTERDAY, 30, "confirmed", "has passed"),
+        (
+            lambda start: start,
+            600,
+            "confirmed",
+            "the clinic refuses: a visit lasts 5 to 480 minutes, not 600",
+        ),
+        (
+            lambda start: start + timedelta(hours=1),
+            30,
+            "in_progress",
+            "is not taken: the visit is in progress",
+        ),
     ],
-    ids=["onto a taken time", "a year typed 3027", "yesterday", "stretched to ten hours"],
+    ids=["onto a taken time", "a year typed 3027", "yesterday", "stretched to ten hours", "a visit begun"],
 )
 def test_our_event_moved_to_a_time_the_clinic_does_not_book_is_put_back_and_the_conflict_logged(
-    clinic: dict, moved_to, minutes: int, refusal: str
+    clinic: dict, moved_to, minutes: int, status: str, refusal: str
 ) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:
         appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
         book(conn, clinic, 5, "12:00")  # the taken time
+        conn.execute("update appointments set status = %s where id = %s", [status, appointment])
+        conn.commit()
         jobs.run_due_jobs(conn, SETTINGS)
         conn.rollback()
 
