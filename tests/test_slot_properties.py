@@ -1,6 +1,7 @@
 """Property tests of the slot search against random schedules.
 
-For random weekly hours, overrides, appointments and busy blocks, every slot that
+For random weekly hours (some applying from or until a date), overrides, appointments and
+busy blocks, every slot that
 get_available_slots returns to a connected patient must lie inside the clinician's hours in
 their zone, overlap no active appointment (with buffer) or busy block, respect the notice,
 and be bookable by book_appointment; and a time it does not return must be refused by it
@@ -35,6 +36,18 @@ class Window:
     types: tuple[str, ...] | None
     location: str | None
     max_per_day: int | None
+    # Days after the first searched day of the first and last dates the hours apply; None: open.
+    applies: tuple[int | None, int | None]
+
+    def applies_on(self, day: date, first_day: date) -> bool:
+        first, last = self.applies
+        offset = (day - first_day).days
+        return (first is None or first <= offset) and (last is None or offset <= last)
+
+    def dates_meet(self, other: Window) -> bool:
+        first = max(d for d in (self.applies[0], other.applies[0], -(10**6)) if d is not None)
+        last = min(d for d in (self.applies[1], other.applies[1], 10**6) if d is not None)
+        return first <= last
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,14 @@ def quarter_hours(low: int, high: int) -> st.SearchStrategy[time]:
 
 
 @st.composite
+def applying_dates(draw: st.DrawFn) -> tuple[int | None, int | None]:
+    first, last = draw(st.none() | st.integers(-3, 24)), draw(st.none() | st.integers(-3, 24))
+    if first is not None and last is not None and last < first:
+        first, last = last, first
+    return first, last
+
+
+@st.composite
 def windows(draw: st.DrawFn) -> Window:
     start = draw(quarter_hours(6, 20))
     length = draw(st.integers(4, 28)) * 15
@@ -74,6 +95,7 @@ def windows(draw: st.DrawFn) -> Window:
         types=draw(st.none() | st.sets(st.sampled_from(TYPES), min_size=1).map(lambda s: tuple(sorted(s)))),
         location=draw(st.sampled_from(LOCATIONS)),
         max_per_day=draw(st.none() | st.integers(1, 4)),
+        applies=draw(applying_dates()),
     )
 
 
@@ -101,21 +123,26 @@ def no_overlapping_windows(items: list[Window]) -> list[Window]:
     kept: list[Window] = []
     for window in items:
         if all(
-            other.day_of_week != window.day_of_week or window.end <= other.start or other.end <= window.start
+            other.day_of_week != window.day_of_week
+            or window.end <= other.start
+            or other.end <= window.start
+            or not window.dates_meet(other)
             for other in kept
         ):
             kept.append(window)
     return kept
 
 
-def add_weekly_hours(db: psycopg.Connection, clinician: str, drawn: list[Window]) -> list[Window]:
+def add_weekly_hours(
+    db: psycopg.Connection, clinician: str, drawn: list[Window], first_day: date
+) -> list[Window]:
     """Writes the drawn windows that do not overlap an earlier one; returns those."""
     weekly = no_overlapping_windows(drawn)
     for w in weekly:
         db.execute(
             "insert into clinician_availability (clinician_id, day_of_week, start_time, end_time,"
-            " slot_duration_minutes, appointment_types, location_type, max_appointments_per_day)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            " slot_duration_minutes, appointment_types, location_type, max_appointments_per_day,"
+            " effective_from, effective_until) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 clinician,
                 w.day_of_week,
@@ -125,6 +152,7 @@ def add_weekly_hours(db: psycopg.Connection, clinician: str, drawn: list[Window]
                 list(w.types) if w.types else None,
                 w.location,
                 w.max_per_day,
+                *(None if offset is None else first_day + timedelta(days=offset) for offset in w.applies),
             ],
         )
     return weekly
@@ -190,7 +218,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         other = db.execute("select tests.create_user('other@example.com')").fetchone()[0]
         db.execute("select tests.connect(%s, %s)", [clinician, searcher])
 
-        weekly = add_weekly_hours(db, clinician, drawn_windows)
+        weekly = add_weekly_hours(db, clinician, drawn_windows, first_day)
         override_by_day = {first_day + timedelta(days=o.day_offset): o for o in drawn_overrides}
         for day, o in override_by_day.items():
             db.execute(
@@ -241,7 +269,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
             assert range_start <= slot_start < slot_end <= range_end
             assert slot_start >= now + timedelta(minutes=min_notice_minutes)
             assert inside_some_window(
-                slot_start, slot_end, location, search_type, zone, weekly, override_by_day
+                slot_start, slot_end, location, search_type, zone, weekly, override_by_day, first_day
             ), f"{slot_start}-{slot_end} is outside the clinician's hours"
             for start, blocked_until, is_searchers in blocking:
                 assert not overlaps(slot_start, slot_end + buffer, start, blocked_until)
@@ -309,6 +337,7 @@ def inside_some_window(
     zone: ZoneInfo,
     weekly: list[Window],
     override_by_day: dict[date, Override],
+    first_day: date,
 ) -> bool:
     """Whether the slot fits one opening of its local day, as the clinician set them."""
     day = slot_start.astimezone(zone).date()
@@ -319,7 +348,11 @@ def inside_some_window(
         opens = [(override.open_hours[0], override.open_hours[1], None, None)]
     else:
         dow = (day.isoweekday()) % 7
-        opens = [(w.start, w.end, w.types, w.location) for w in weekly if w.day_of_week == dow]
+        opens = [
+            (w.start, w.end, w.types, w.location)
+            for w in weekly
+            if w.day_of_week == dow and w.applies_on(day, first_day)
+        ]
     for start, end, types, window_location in opens:
         if types is not None and search_type not in types:
             continue
@@ -367,7 +400,7 @@ def test_a_series_slot_is_exactly_a_first_time_whose_every_visit_books(
         searcher = db.execute("select tests.create_user('searcher@example.com')").fetchone()[0]
         other = db.execute("select tests.create_user('other@example.com')").fetchone()[0]
         db.execute("select tests.connect(%s, %s)", [clinician, searcher])
-        weekly = add_weekly_hours(db, clinician, drawn_windows)
+        weekly = add_weekly_hours(db, clinician, drawn_windows, first_day)
         for offset in closed_days:
             db.execute(
                 "insert into clinician_date_overrides (clinician_id, override_date) values (%s, %s)",
