@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tests.sessions import next_days_at, statistics
+from tests.sessions import next_days_at, run_at_once, statistics
 
 PATIENTS = 6
 REQUESTS_EACH = 120
@@ -143,9 +143,13 @@ def clinician_request(
 
 def schedule_change_request(rng) -> tuple[str, str, list]:
     """Changes a weekday's closing time or toggles a day's override (shorter hours), as the
-    dashboard does: a plain write under RLS. Either may open time, which goes to the waitlist."""
+    dashboard does: a plain write under RLS; or sets the whole week's hours from one of the days
+    (set_weekly_hours). Each may open time, which goes to the waitlist."""
     day = next_days_at(rng.choice(DAYS), time(0)).date()
-    if rng.random() < 0.5:
+    roll = rng.random()
+    if roll < 0.2:
+        return "week", "select count(*) from set_weekly_hours(%s, %s)", [day, Jsonb(week_of_hours(rng))]
+    if roll < 0.6:
         return (
             "hours",
             "update clinician_availability set end_time = %s"
@@ -161,6 +165,12 @@ def schedule_change_request(rng) -> tuple[str, str, list]:
         " select auth.uid(), %s, true, '10:00', '15:00' where not exists (select from removed)",
         [day, day],
     )
+
+
+def week_of_hours(rng) -> list[dict]:
+    """Every day from 09:00 to a random closing time, as set_weekly_hours takes them."""
+    closes = rng.choice(["15:00", "16:00", "17:00"])
+    return [{"day_of_week": d, "start_time": "09:00", "end_time": closes} for d in range(7)]
 
 
 def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
@@ -414,6 +424,7 @@ def test_concurrent_changes_keep_every_derived_row_right(committed_database: str
         "cancel",
         "confirm",
         "hours",
+        "week",
         "override",
         "zone",
         "series",
@@ -510,6 +521,69 @@ def test_a_second_worker_neither_waits_for_nor_repeats_a_schedule_change(
         assert second.execute(REFRESH_STATISTICS).fetchone()[0] == 0
         first.commit()
         assert second.execute(REFRESH_STATISTICS).fetchone()[0] == 0
+
+
+def test_two_rewrites_of_the_weekly_hours_at_once_both_land_one_after_the_other(
+    committed_database: str,
+) -> None:
+    """The same clinician's two set_weekly_hours from one date at once (two tabs, a double
+    click): the second waits for the first and replaces its windows; neither meets the other's
+    windows as an overlap."""
+    url = committed_database
+    clinicians, _ = clinic(url)
+    clinician, day = clinicians[1], next_days_at(3, time(0)).date()
+    rewrite = "select count(*) from set_weekly_hours(%s, %s)"
+    weeks = [
+        [{"day_of_week": d, "start_time": opens, "end_time": "12:00"} for d in range(7)]
+        for opens in ("08:00", "10:00")
+    ]
+    outcomes = run_at_once(url, [(clinician, rewrite, [day, Jsonb(week)]) for week in weeks])
+    assert outcomes == ["ok", "ok"]
+    with psycopg.connect(url) as conn:
+        windows = conn.execute(
+            "select start_time, count(*) from clinician_availability"
+            " where clinician_id = %s and effective_from = %s group by start_time",
+            [clinician, day],
+        ).fetchall()
+    assert len(windows) == 1 and windows[0][1] == 7, windows
+
+
+def test_a_plain_write_of_the_hours_and_a_rewrite_take_turns(committed_database: str) -> None:
+    """A rewrite started while the clinician's plain write of their hours is under way waits for
+    their turn before locking any window (a row lock each could hold against the other is never
+    taken out of turn), then lands."""
+    url = committed_database
+    clinicians, _ = clinic(url)
+    clinician, day = clinicians[1], next_days_at(3, time(0)).date()
+    week = [{"day_of_week": d, "start_time": "08:00", "end_time": "12:00"} for d in range(7)]
+    with psycopg.connect(url) as plain, psycopg.connect(url) as rewriting, psycopg.connect(
+        url, autocommit=True
+    ) as watcher:
+        plain.execute("select tests.authenticate_as(%s)", [clinician])
+        plain.execute("update clinician_availability set end_time = '16:00' where day_of_week = 1")
+        rewriting.execute("select tests.authenticate_as(%s)", [clinician])
+        rewriter_pid = rewriting.info.backend_pid
+        outcome: list[str] = []
+
+        def rewrite() -> None:
+            rewriting.execute("select count(*) from set_weekly_hours(%s, %s)", [day, Jsonb(week)])
+            rewriting.commit()
+            outcome.append("ok")
+
+        thread = threading.Thread(target=rewrite)
+        thread.start()
+        waited_on = None
+        for _ in range(100):
+            waited_on = watcher.execute(
+                "select locktype, classid from pg_locks where pid = %s and not granted", [rewriter_pid]
+            ).fetchone()
+            if waited_on:
+                break
+            threading.Event().wait(0.05)
+        plain.commit()
+        thread.join(timeout=30)
+    assert waited_on == ("advisory", 5), waited_on
+    assert outcome == ["ok"]
 
 
 def overlapping_active_appointments(conn: psycopg.Connection) -> list[tuple]:
