@@ -3,7 +3,7 @@
 -- once (an offer of time still worked stays as it was); a week off with an end date; errors
 -- leave the hours as they were.
 begin;
-select plan(21);
+select plan(23);
 
 -- The change takes effect a week ahead (UTC clinician, so dates are UTC dates).
 create function pg_temp.day(n integer) returns date
@@ -109,6 +109,18 @@ select throws_ok(
     tests.as_user('clin@example.com', format('select public.set_weekly_hours(%L, %L)', current_date - 1, '[]')),
     '22023', format('hours can change from today (%s) on, not from %s', current_date, current_date - 1),
     'a date in the past'
+);
+select throws_ok(
+    tests.as_user('clin@example.com', format('select public.set_weekly_hours(%L, %L)', '3027-01-04', '[]')),
+    '22023', format('hours can change at most five years ahead (by %s), not on 3027-01-04', (now() + interval '5 years')::date),
+    'a first date in 3027 (a mistyped year)'
+);
+select throws_ok(
+    tests.as_user('clin@example.com', format(
+        'select public.set_weekly_hours(%L, %L, %L)', pg_temp.day(0), '[]', '3027-01-10'
+    )),
+    '22023', format('hours can change at most five years ahead (by %s), not until 3027-01-10', (now() + interval '5 years')::date),
+    'a last date in 3027, which would have left the old hours back only in a thousand years'
 );
 select throws_ok(
     tests.as_user('clin@example.com', format(

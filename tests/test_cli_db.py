@@ -58,6 +58,11 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         assert "Dr Ada Okafor's week (statistics):" in demo.stdout
         conflicts = r"would list:\n  (.+)  day_closed: Training day\n  \1  time_blocked: Team meeting\n"
         assert re.search(conflicts, demo.stdout), demo.stdout
+        new_hours = (
+            r"\n  Fri \d\d \w{3}: \d+ free slots, 09:00-17:00"
+            r"\n  Mon \d\d \w{3}: 8 free slots, 09:00-13:00\n"
+        )
+        assert re.search(new_hours, demo.stdout), demo.stdout
         assert "The worker also made the video room (Jitsi): https://meet.jit.si/clinic-" in demo.stdout
         with psycopg.connect(url) as conn:
             accepted = conn.execute(

@@ -46,6 +46,7 @@ def run(database_url: str) -> None:
         show_waitlist_offer_of_opened_hours(conn)
         show_week_of_statistics(conn)
         show_schedule_conflicts(conn, appointment_id)
+        show_hours_from_a_date(conn, patient["id"])
 
 
 def show_clinicians_and_slots(conn: psycopg.Connection, patient_id: str) -> None:
@@ -393,3 +394,36 @@ def show_schedule_conflicts(conn: psycopg.Connection, appointment_id: str) -> No
         start = row["scheduled_start"].astimezone(zone)
         print(f"  {start:%a %d %b %H:%M}  {row['conflict']}: {row['detail']}")
     print("  (rolled back: the demo leaves the day open)")
+
+
+def show_hours_from_a_date(conn: psycopg.Connection, patient_id: str) -> None:
+    """Dr Okafor works mornings only from the Monday three weeks ahead (set_weekly_hours): the
+    patient's slots on the Friday before and that Monday. Rolled back."""
+    clinician = conn.execute(
+        "select clinician_id, timezone from clinicians where display_name = 'Dr Ada Okafor'"
+    ).fetchone()
+    zone = ZoneInfo(clinician["timezone"])
+    today = datetime.now(zone).date()
+    monday = today + timedelta(days=21 - today.weekday())
+    mornings = [{"day_of_week": d, "start_time": "09:00", "end_time": "13:00"} for d in range(1, 6)]
+    print(
+        f"\nIf Dr Ada Okafor worked mornings only from {monday:%a %d %b} (set_weekly_hours),"
+        " the patient would see:"
+    )
+    with conn.transaction(force_rollback=True):
+        act_as(conn, clinician["clinician_id"])
+        conn.execute("select count(*) from set_weekly_hours(%s, %s)", [monday, json.dumps(mornings)])
+        act_as(conn, patient_id)
+        for day in (monday - timedelta(days=3), monday):
+            start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+            slots = conn.execute(
+                "select min(slot_start) as first, max(slot_end) as last, count(*) as slots"
+                " from get_available_slots(clinician_id => %s, range_start => %s, range_end => %s)",
+                [clinician["clinician_id"], start, start + timedelta(days=1)],
+            ).fetchone()
+            if slots["slots"]:
+                hours = f"{slots['first'].astimezone(zone):%H:%M}-{slots['last'].astimezone(zone):%H:%M}"
+                print(f"  {day:%a %d %b}: {slots['slots']} free slots, {hours}")
+            else:
+                print(f"  {day:%a %d %b}: no free slots")
+    print("  (rolled back: the demo keeps her hours)")
