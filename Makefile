@@ -15,7 +15,7 @@ DATABASE_TESTS := sql_tests tests/test_migrations.py tests/test_booking_concurre
 	tests/test_slot_properties.py tests/test_statistics_properties.py tests/test_offer_flows.py \
 	tests/test_sql_tests_with_seed.py tests/test_concurrent_changes.py \
 	tests/test_time_zone_change_concurrency.py tests/test_waitlist_races.py tests/test_open_dates_without_hours.py \
-	tests/test_time_zone_names.py
+	tests/test_time_zone_names.py tests/test_weekly_hours_properties.py
 
 test: deps lint $(PG17_DIR)/bin/postgres
 	$(VENV)/bin/pytest
