@@ -53,6 +53,65 @@ $$;
 comment on function scheduling_private.weekly_hours_on_dates(uuid, text, date[]) is
 'The clinician''s weekly hours (active windows that apply on each date) on these local dates, as instants.';
 
+-- As in 20261209040000, one date of the above.
+create or replace function scheduling_private.weekly_hours_of_date(clinician_id uuid, local_date date, zone text)
+returns tstzmultirange
+language sql stable
+set search_path = ''
+as $$
+    select scheduling_private.weekly_hours_on_dates(clinician_id, zone, array[local_date])
+$$;
+
+-- The dates a change of weekly hours can open to the waitlist or close: from the clinician's
+-- today to their horizon, less the dates an override reshapes.
+create function scheduling_private.dates_weekly_hours_reach(clinician public.clinicians) returns date[]
+language sql stable
+set search_path = ''
+as $$
+    select array_agg(d::date order by d)
+    from generate_series(
+        (pg_catalog.now() at time zone clinician.timezone)::date,
+        (pg_catalog.now() at time zone clinician.timezone)::date + clinician.booking_horizon_days,
+        interval '1 day'
+    ) as d
+    where not exists (
+        select from public.clinician_date_overrides as o
+        where o.clinician_id = clinician.clinician_id and o.override_date = d::date
+    )
+$$;
+comment on function scheduling_private.dates_weekly_hours_reach(public.clinicians) is
+'The clinician''s local dates from today to their booking horizon that no date override reshapes.';
+
+-- As in 20261209040000, its dates read by the function above, which set_weekly_hours shares.
+create or replace function scheduling_private.tg_clinician_availability__offer_opened_hours() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    window_row public.clinician_availability := case when tg_op = 'DELETE' then old else new end;
+    settings public.clinicians;
+    dates date[];
+    before_change tstzmultirange := '{}';
+    after_change tstzmultirange := '{}';
+begin
+    select c.* into settings from public.clinicians as c where c.clinician_id = window_row.clinician_id;
+    if not found then
+        return null;  -- the clinician's account is being removed
+    end if;
+    dates := scheduling_private.dates_weekly_hours_reach(settings);
+    if tg_op <> 'INSERT' then
+        before_change := scheduling_private.weekly_window_hours(old, settings.timezone, dates);
+    end if;
+    if tg_op <> 'DELETE' then
+        after_change := scheduling_private.weekly_window_hours(new, settings.timezone, dates);
+    end if;
+    perform scheduling_private.withdraw_waitlist_offers(window_row.clinician_id, before_change - after_change);
+    perform scheduling_private.offer_opened_time(window_row.clinician_id, after_change - before_change);
+    return null;
+end
+$$;
+
 create function scheduling_private.set_weekly_hours(effective_from date, hours jsonb, effective_until date)
 returns setof public.clinician_availability
 language plpgsql
@@ -66,6 +125,7 @@ declare
     latest date := (pg_catalog.now() + interval '5 years')::date;
     dates date[];
     before_change tstzmultirange;
+    after_change tstzmultirange;
     old_window public.clinician_availability;
     keeps_before boolean;
     keeps_after boolean;
@@ -122,12 +182,7 @@ begin
     -- One write to a clinician's hours at a time (the turn their table writes take too): a
     -- second rewrite waits, then replaces the first's windows.
     perform pg_catalog.pg_advisory_xact_lock(5, pg_catalog.hashtext(me::text));
-    -- The dates the waitlist could be offered, as the weekly hours trigger reads them.
-    select array_agg(d::date) into dates
-    from generate_series(today, today + settings.booking_horizon_days, interval '1 day') as d
-    where not exists (
-        select from public.clinician_date_overrides as o where o.clinician_id = me and o.override_date = d::date
-    );
+    dates := scheduling_private.dates_weekly_hours_reach(settings);
     before_change := scheduling_private.weekly_hours_on_dates(me, settings.timezone, dates);
     perform pg_catalog.set_config('scheduling.weekly_hours_rewrite', 'on', true);
 
@@ -182,12 +237,9 @@ begin
     select * from made order by made.day_of_week, made.start_time;
 
     perform pg_catalog.set_config('scheduling.weekly_hours_rewrite', '', true);
-    perform scheduling_private.withdraw_waitlist_offers(
-        me, before_change - scheduling_private.weekly_hours_on_dates(me, settings.timezone, dates)
-    );
-    perform scheduling_private.offer_opened_time(
-        me, scheduling_private.weekly_hours_on_dates(me, settings.timezone, dates) - before_change
-    );
+    after_change := scheduling_private.weekly_hours_on_dates(me, settings.timezone, dates);
+    perform scheduling_private.withdraw_waitlist_offers(me, before_change - after_change);
+    perform scheduling_private.offer_opened_time(me, after_change - before_change);
 end
 $$;
 comment on function scheduling_private.set_weekly_hours(date, jsonb, date) is
