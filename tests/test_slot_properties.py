@@ -5,7 +5,9 @@ busy blocks, every slot that
 get_available_slots returns to a connected patient must lie inside the clinician's hours in
 their zone, overlap no active appointment (with buffer) or busy block, respect the notice,
 and be bookable by book_appointment; and a time it does not return must be refused by it
-(booking checks one slot with its own query, so the two must agree both ways). Likewise a
+(booking checks one slot with its own query, so the two must agree both ways); and
+get_working_hours gives each date exactly the hours drawn for it, every slot inside one of
+them. Likewise a
 series: get_available_series_slots offers a first visit exactly when book_appointment_series
 books every repetition from it.
 """
@@ -264,6 +266,20 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         ).fetchall()
 
         event("slots returned: " + ("none" if not slots else "1-9" if len(slots) < 10 else "10+"))
+        # The hours of every date the drawn windows' dates can reach, as get_working_hours reads them.
+        hours_read = db.execute(
+            "select work_date, source, starts_at, ends_at from get_working_hours(%s, %s, %s)",
+            [clinician, first_day - timedelta(days=4), first_day + timedelta(days=25)],
+        ).fetchall()
+        assert hours_read == hours_by_date(
+            weekly, override_by_day, first_day - timedelta(days=4), 30, first_day, zone
+        )
+        for slot_start, slot_end, _, _ in slots:
+            assert any(
+                day == slot_start.astimezone(zone).date() and starts_at <= slot_start and slot_end <= ends_at
+                for day, source, starts_at, ends_at in hours_read
+                if source != "closed"
+            ), f"{slot_start}-{slot_end} is outside every window get_working_hours gives that date"
         buffer = timedelta(minutes=buffer_minutes)
         for slot_start, slot_end, location, now in slots:
             assert range_start <= slot_start < slot_end <= range_end
@@ -327,6 +343,36 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         assert (refused is None) == offered, (
             f"{probe_start} for {minutes} min: offered {offered}, {refused!r}"
         )
+
+
+def hours_by_date(
+    weekly: list[Window],
+    override_by_day: dict[date, Override],
+    from_day: date,
+    days: int,
+    first_day: date,
+    zone: ZoneInfo,
+) -> list[tuple[date, str, datetime | None, datetime | None]]:
+    """Each date's hours as the clinician set them, in get_working_hours' order: an override's
+    (or the date closed), else the weekly windows that apply on it."""
+    rows: list[tuple[date, str, datetime | None, datetime | None]] = []
+    for day in (from_day + timedelta(days=n) for n in range(days)):
+        override = override_by_day.get(day)
+        if override is None:
+            opens = sorted(
+                (w.start, w.end)
+                for w in weekly
+                if w.day_of_week == day.isoweekday() % 7 and w.applies_on(day, first_day)
+            )
+            rows.extend(
+                (day, "weekly", local_instant(day, s, zone), local_instant(day, e, zone)) for s, e in opens
+            )
+        elif override.open_hours is None:
+            rows.append((day, "closed", None, None))
+        else:
+            start, end = override.open_hours
+            rows.append((day, "override", local_instant(day, start, zone), local_instant(day, end, zone)))
+    return rows
 
 
 def inside_some_window(
