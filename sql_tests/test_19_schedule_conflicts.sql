@@ -33,6 +33,8 @@ begin
     perform tests.add_appointment(clinician, patient, '2027-03-17 14:00Z');
     -- Thursday, no hours at all.
     perform tests.add_appointment(clinician, patient, '2027-03-18 14:00Z');
+    -- Sunday 16:45 local for half an hour: starts in the hours, runs past their end.
+    perform tests.add_appointment(clinician, patient, '2027-03-21 20:45Z');
     -- Monday 10:00 local, a request, with the clinician's dentist at 09:45-10:15 in their calendar.
     perform tests.add_appointment(clinician, patient, '2027-03-22 14:00Z', 30, 'requested');
     insert into public.calendar_busy_blocks (user_id, source, starts_at, ends_at, summary)
@@ -56,8 +58,9 @@ select results_eq(
         ('2027-03-16 14:00Z', 'confirmed', 'day_closed', 'Conference'),
         ('2027-03-17 14:00Z', 'confirmed', 'outside_hours', 'open 13:00-15:00 that day'),
         ('2027-03-18 14:00Z', 'confirmed', 'outside_hours', 'no working hours that day'),
+        ('2027-03-21 20:45Z', 'confirmed', 'outside_hours', 'open 09:00-17:00 that day'),
         ('2027-03-22 14:00Z', 'requested', 'calendar_busy', 'Dentist')$$,
-    'closed dates, hours (in summer time on the DST day, an override''s instead of the week''s) and own busy time'
+    'closed dates, hours (in summer time on the DST day, an override''s instead of the week''s, a visit running past their end) and own busy time'
 );
 -- As the clinician's claims without leaving the session role, which may read the ids.
 select tests.clear_authentication();
