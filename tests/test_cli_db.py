@@ -59,8 +59,8 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         conflicts = r"would list:\n  (.+)  day_closed: Training day\n  \1  time_blocked: Team meeting\n"
         assert re.search(conflicts, demo.stdout), demo.stdout
         new_hours = (
-            r"\n  Fri \d\d \w{3}: \d+ free slots, 09:00-17:00"
-            r"\n  Mon \d\d \w{3}: 8 free slots, 09:00-13:00\n"
+            r"\n  Fri \d\d \w{3}: hours 09:00-12:30, 13:30-17:00; \d+ free slots"
+            r"\n  Mon \d\d \w{3}: hours 09:00-13:00; 8 free slots\n"
         )
         assert re.search(new_hours, demo.stdout), demo.stdout
         assert "The worker also made the video room (Jitsi): https://meet.jit.si/clinic-" in demo.stdout

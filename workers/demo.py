@@ -397,8 +397,9 @@ def show_schedule_conflicts(conn: psycopg.Connection, appointment_id: str) -> No
 
 
 def show_hours_from_a_date(conn: psycopg.Connection, patient_id: str) -> None:
-    """Dr Okafor works mornings only from the Monday three weeks ahead (set_weekly_hours): the
-    patient's slots on the Friday before and that Monday. Rolled back."""
+    """Dr Okafor works mornings only from the Monday three weeks ahead (set_weekly_hours): her
+    hours (get_working_hours) and the patient's free slots on the Friday before and that Monday.
+    Rolled back."""
     clinician = conn.execute(
         "select clinician_id, timezone from clinicians where display_name = 'Dr Ada Okafor'"
     ).fetchone()
@@ -408,22 +409,23 @@ def show_hours_from_a_date(conn: psycopg.Connection, patient_id: str) -> None:
     mornings = [{"day_of_week": d, "start_time": "09:00", "end_time": "13:00"} for d in range(1, 6)]
     print(
         f"\nIf Dr Ada Okafor worked mornings only from {monday:%a %d %b} (set_weekly_hours),"
-        " the patient would see:"
+        " her hours and the patient's free slots would be:"
     )
     with conn.transaction(force_rollback=True):
         act_as(conn, clinician["clinician_id"])
         conn.execute("select count(*) from set_weekly_hours(%s, %s)", [monday, json.dumps(mornings)])
         act_as(conn, patient_id)
         for day in (monday - timedelta(days=3), monday):
+            hours = conn.execute(
+                "select string_agg(to_char(start_time, 'HH24:MI') || '-' || to_char(end_time, 'HH24:MI'),"
+                " ', ' order by start_time) from get_working_hours(%s, %s, %s)",
+                [clinician["clinician_id"], day, day],
+            ).fetchone()["string_agg"]
             start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
             slots = conn.execute(
-                "select min(slot_start) as first, max(slot_end) as last, count(*) as slots"
-                " from get_available_slots(clinician_id => %s, range_start => %s, range_end => %s)",
+                "select count(*) from get_available_slots(clinician_id => %s, range_start => %s,"
+                " range_end => %s)",
                 [clinician["clinician_id"], start, start + timedelta(days=1)],
-            ).fetchone()
-            if slots["slots"]:
-                hours = f"{slots['first'].astimezone(zone):%H:%M}-{slots['last'].astimezone(zone):%H:%M}"
-                print(f"  {day:%a %d %b}: {slots['slots']} free slots, {hours}")
-            else:
-                print(f"  {day:%a %d %b}: no free slots")
+            ).fetchone()["count"]
+            print(f"  {day:%a %d %b}: hours {hours or 'none'}; {slots} free slots")
     print("  (rolled back: the demo keeps her hours)")
