@@ -7,7 +7,7 @@ their zone, overlap no active appointment (with buffer) or busy block, respect t
 and be bookable by book_appointment; and a time it does not return must be refused by it
 (booking checks one slot with its own query, so the two must agree both ways); and
 get_working_hours gives each date exactly the hours drawn for it, every slot inside one of
-them. Likewise a
+them; get_next_available_slots gives the first slots of one long search. Likewise a
 series: get_available_series_slots offers a first visit exactly when book_appointment_series
 books every repetition from it.
 """
@@ -274,6 +274,22 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         assert hours_read == hours_by_date(
             weekly, override_by_day, first_day - timedelta(days=4), 30, first_day, zone
         )
+        # The first free slots from the range's start, which get_next_available_slots finds four
+        # weeks at a time: the first of one long search (slots that start on its last day left
+        # out, since the long search drops those that end past it).
+        long_search = db.execute(
+            "select slot_start, slot_end, location_type from get_available_slots("
+            "clinician_id => %s, range_start => %s, range_end => %s, appointment_type => %s)",
+            [clinician, range_start, range_start + timedelta(days=62), search_type],
+        ).fetchall()
+        first_three = [s for s in long_search if s[0] < range_start + timedelta(days=61)][:3]
+        next_slots = db.execute(
+            "select slot_start, slot_end, location_type from get_next_available_slots("
+            "clinician_id => %s, after => %s, slot_count => 3, appointment_type => %s)",
+            [clinician, range_start, search_type],
+        ).fetchall()
+        assert next_slots[: len(first_three)] == first_three
+        assert len(next_slots) == 3 or len(first_three) < 3
         for slot_start, slot_end, _, _ in slots:
             assert any(
                 day == slot_start.astimezone(zone).date() and starts_at <= slot_start and slot_end <= ends_at
