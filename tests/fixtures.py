@@ -12,10 +12,8 @@ gets a connection whose transaction is rolled back at the end, or a copy of its 
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -63,8 +61,9 @@ def as_superuser(url: str) -> str:
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[localdb.Cluster]:
-    root = Path(tempfile.mkdtemp(prefix="scheduling-test-"))
-    cluster = localdb.Cluster(root, settings=localdb.THROWAWAY_SETTINGS, superuser=SUPERUSER)
+    cluster = localdb.Cluster(
+        localdb.throwaway_folder("scheduling-test-"), settings=localdb.THROWAWAY_SETTINGS, superuser=SUPERUSER
+    )
     cluster.start()
     try:
         with psycopg.connect(cluster.url(), autocommit=True) as conn:

@@ -12,6 +12,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,10 @@ DATABASE = "postgres"
 
 # Settings for a cluster whose data may be lost: tests and benchmarks trade durability for speed.
 THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+# Memory a throwaway cluster may live in, and the room it must have there (its WAL alone may
+# grow to max_wal_size, 1 GB).
+MEMORY_FOLDER = Path("/dev/shm")
+MEMORY_FOLDER_ROOM = 4 * 1024**3
 
 
 class ClusterError(RuntimeError):
@@ -33,6 +38,19 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def throwaway_folder(prefix: str) -> Path:
+    """A new folder for a cluster whose data may be lost: in memory when the machine has room
+    there (Linux's /dev/shm), else in the temporary folder. Copying a database from a template
+    writes a file per table and index; on this project's machines that took 0.08 to 0.5 s on disk
+    and 0.03 to 0.05 s in memory, and the tests copy one for each test whose sessions commit."""
+    memory_has_room = (
+        MEMORY_FOLDER.is_dir()
+        and os.access(MEMORY_FOLDER, os.W_OK)
+        and shutil.disk_usage(MEMORY_FOLDER).free >= MEMORY_FOLDER_ROOM
+    )
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=MEMORY_FOLDER if memory_has_room else None))
 
 
 def server_version() -> str:
