@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time as clock
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import psycopg
 import pytest
 
 from tests.fixtures import as_superuser
-from tests.sessions import active_appointments, make_clinic, next_days_at, outcome_as, run_at_once
+from tests.sessions import active_appointments, as_user, make_clinic, next_days_at, outcome_as, run_at_once
 
 SESSIONS = 20
 
@@ -296,3 +296,104 @@ def test_changing_a_series_while_a_visit_of_it_is_being_changed_waits_instead_of
     assert outcomes == {"note": "ok", "series": "ok"}
     with psycopg.connect(committed_database) as conn:
         assert conn.execute(check, [series]).fetchone()[0] == expected
+
+
+CLOSE_THE_DATE = (
+    "select count(*) from close_dates_and_cancel_visits(from_date => %s, reason => 'Dr Who is unwell')"
+)
+
+
+def visit_status(url: str, start: datetime) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("select status from appointments where scheduled_start = %s", [start]).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_a_booking_under_way_when_its_date_is_closed_is_cancelled_with_the_others(
+    committed_database: str,
+) -> None:
+    """The booking holds the clinician's turn: the closing waits for it and then cancels it, so
+    no visit booked in that moment outlives the closing of its date."""
+    clinician, (patient,) = make_clinic(committed_database, 1)
+    slot = next_days_at(2, time(10, 0))
+    closed: list[tuple] = []
+
+    def close() -> None:
+        with psycopg.connect(committed_database) as conn:
+            closed.append(as_user(conn, clinician, CLOSE_THE_DATE, [slot.date()]))
+
+    with psycopg.connect(committed_database) as booking:
+        booking.execute("select tests.authenticate_as(%s)", [patient])
+        booking.execute(BOOK, [clinician, patient, slot])
+        closing = threading.Thread(target=close)
+        closing.start()
+        wait_for_session(
+            committed_database, "wait_event = 'advisory'", "the closing never waited for the booking"
+        )
+        booking.commit()
+    closing.join(timeout=30)
+
+    assert closed == [(1,)]
+    assert visit_status(committed_database, slot) == ["cancelled"]
+
+
+def test_a_booking_made_while_its_date_is_being_closed_is_refused(committed_database: str) -> None:
+    """The closing holds the turn: the booking waits for it and then finds the date closed (a
+    time never offered, 22023), instead of landing on it unseen by the closing."""
+    clinician, (patient,) = make_clinic(committed_database, 1)
+    slot = next_days_at(2, time(10, 0))
+    outcomes: list[str] = []
+
+    def book() -> None:
+        with psycopg.connect(committed_database) as conn:
+            outcomes.append(outcome_as(conn, patient, BOOK, [clinician, patient, slot]))
+
+    with psycopg.connect(committed_database) as closing:
+        closing.execute("select tests.authenticate_as(%s)", [clinician])
+        closing.execute(CLOSE_THE_DATE, [slot.date()])
+        booking = threading.Thread(target=book)
+        booking.start()
+        wait_for_session(
+            committed_database, "wait_event = 'advisory'", "the booking never waited for the closing"
+        )
+        closing.commit()
+    booking.join(timeout=30)
+
+    assert outcomes == ["22023"]
+    assert visit_status(committed_database, slot) == []
+
+
+def test_closing_a_date_while_a_visit_on_it_is_being_changed_waits_instead_of_deadlocking(
+    committed_database: str,
+) -> None:
+    """As for a series: the patient's note holds the visit's row and takes the turn only later,
+    so the closing must lock the date's visits before it takes the turn."""
+    clinician, (patient,) = make_clinic(committed_database, 1)
+    slot = next_days_at(2, time(10, 0))
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        visit = conn.execute(
+            "select tests.add_appointment(%s, %s, %s)", [clinician, patient, slot]
+        ).fetchone()[0]
+
+    outcomes: dict[str, str] = {}
+
+    def close() -> None:
+        with psycopg.connect(committed_database) as conn:
+            outcomes["closing"] = outcome_as(conn, clinician, CLOSE_THE_DATE, [slot.date()])
+
+    with psycopg.connect(committed_database) as note_writer:
+        note_writer.execute("select tests.authenticate_as(%s)", [patient])
+        note_writer.execute("select from appointments where id = %s for update", [visit])
+        closing = threading.Thread(target=close)
+        closing.start()
+        wait_for_session(committed_database, "wait_event_type = 'Lock'", "the closing never waited")
+        outcomes["note"] = "ok"
+        try:
+            note_writer.execute("update appointments set patient_notes = 'late' where id = %s", [visit])
+            note_writer.commit()
+        except psycopg.Error as error:
+            outcomes["note"] = error.sqlstate or "?"
+        closing.join(timeout=30)
+
+    assert outcomes == {"note": "ok", "closing": "ok"}
+    assert visit_status(committed_database, slot) == ["cancelled"]

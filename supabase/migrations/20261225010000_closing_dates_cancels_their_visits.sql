@@ -1,0 +1,114 @@
+-- A clinician off sick, or a clinic shut for the day: close_dates_and_cancel_visits closes the
+-- clinician's local dates from from_date to to_date and cancels the visits booked in them, in
+-- one transaction. Done by hand as separate requests the order matters and is easy to get
+-- wrong: a visit cancelled before its date is closed offers its time to the waitlist, and a
+-- patient may book the freed time before the date closes.
+
+create function scheduling_private.close_dates_and_cancel_visits(from_date date, to_date date, reason text)
+returns setof public.appointments
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+    me uuid := auth.uid();
+    zone text;
+    today date;
+    last_date date := coalesce(to_date, from_date);
+    range_start timestamptz;
+    range_end timestamptz;
+    visit_id uuid;
+begin
+    select c.timezone into zone from public.clinicians as c where c.clinician_id = me;
+    if not found then
+        raise exception 'only a clinician can close dates in their schedule'
+            using errcode = '42501', hint = 'Ask the clinic to cancel your visit instead.';
+    end if;
+    if scheduling_private.finite(from_date, 'from_date') is null then
+        perform scheduling_private.raise_bad_argument(
+            'from_date is required: the first date to close',
+            'Send the date, and to_date for the last of several.');
+    end if;
+    if scheduling_private.finite(last_date, 'to_date') < from_date then
+        perform scheduling_private.raise_bad_argument(
+            format('to_date (%s) is before from_date (%s)', last_date, from_date),
+            'Pass the first date as from_date and the last as to_date.');
+    end if;
+    today := (pg_catalog.now() at time zone zone)::date;
+    if from_date < today then
+        perform scheduling_private.raise_bad_argument(
+            format('dates can be closed from today (%s) on, not from %s', today, from_date),
+            'Past visits keep their outcome: mark them no_show or completed instead.');
+    end if;
+    if last_date - from_date >= 366 then
+        perform scheduling_private.raise_bad_argument(
+            format('at most 366 dates are closed at a time, not %s', last_date - from_date + 1),
+            'Close a longer time in parts.');
+    end if;
+    if coalesce(btrim(reason), '') = '' then
+        perform scheduling_private.raise_bad_argument(
+            'a reason is required to close dates and cancel their visits',
+            'It is shown to the patients whose visits are cancelled, such as "the clinician is unwell".');
+    end if;
+    -- The closed dates' limit (the cancellations' is 1,000), said before the table's check would.
+    if length(btrim(reason)) > 500 then
+        raise exception 'the reason is at most 500 characters, not %', length(btrim(reason))
+            using errcode = '23514', hint = 'Patients read it: a few words such as "the clinician is unwell".';
+    end if;
+    range_start := from_date::timestamp at time zone zone;
+    range_end := (last_date + 1)::timestamp at time zone zone;
+
+    -- The visits to come on those dates, locked first, in one order, before the booking turn
+    -- (every other writer locks a visit and then takes the turn: see change_series).
+    perform from public.appointments as a
+    where a.clinician_id = me
+        and a.status in ('requested', 'confirmed')
+        and a.scheduled_start >= greatest(range_start, pg_catalog.now())
+        and a.scheduled_start < range_end
+    order by a.scheduled_start, a.id
+    for update;
+    -- The clinician's booking turn: a booking under way ends first, and is found below; later
+    -- ones wait for this transaction and then find the dates closed.
+    perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(me::text));
+
+    -- Closed before any visit is cancelled, so the freed time is not offered to the waitlist;
+    -- an override with hours on one of the dates becomes a closed date.
+    insert into public.clinician_date_overrides as o (clinician_id, override_date, is_available, reason)
+    select me, d::date, false, btrim(reason)
+    from pg_catalog.generate_series(from_date, last_date, interval '1 day') as d
+    on conflict on constraint clinician_date_overrides_one_per_date do update
+    set is_available = false, start_time = null, end_time = null, reason = excluded.reason;
+
+    for visit_id in
+        select a.id from public.appointments as a
+        where a.clinician_id = me
+            and a.status in ('requested', 'confirmed')
+            and a.scheduled_start >= greatest(range_start, pg_catalog.now())
+            and a.scheduled_start < range_end
+        order by a.scheduled_start, a.id
+    loop
+        return next scheduling_private.cancel_appointment(visit_id, reason);
+    end loop;
+end
+$$;
+comment on function scheduling_private.close_dates_and_cancel_visits(date, date, text) is
+'Closes the signed-in clinician''s local dates from from_date to to_date (overrides, is_available false, with the reason) and cancels their requested and confirmed visits still to come with that reason; returns them. SECURITY DEFINER: the caller must be a clinician.';
+
+revoke execute on all functions in schema scheduling_private from public;
+grant execute on function scheduling_private.close_dates_and_cancel_visits(date, date, text)
+to authenticated, service_role;
+
+create function public.close_dates_and_cancel_visits(from_date date, reason text, to_date date default null)
+returns setof public.appointments
+language sql
+begin atomic
+    select *
+    from scheduling_private.close_dates_and_cancel_visits(
+        close_dates_and_cancel_visits.from_date,
+        close_dates_and_cancel_visits.to_date,
+        close_dates_and_cancel_visits.reason
+    );
+end;
+comment on function public.close_dates_and_cancel_visits(date, text, date) is
+'The signed-in clinician closes from_date (to to_date, at most 366 dates) and cancels the visits to come on them, with reason, in one transaction; returns the cancelled visits. The freed time is not offered to the waitlist. Errors: 42501 not a clinician; 22023 a missing, past, infinite or out-of-order date, more than 366 dates, no reason.';
+revoke execute on function public.close_dates_and_cancel_visits(date, text, date) from public, anon;
+grant execute on function public.close_dates_and_cancel_visits(date, text, date) to authenticated, service_role;
