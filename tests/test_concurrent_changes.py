@@ -142,14 +142,21 @@ def clinician_request(
 
 
 def schedule_change_request(rng) -> tuple[str, str, list]:
-    """Changes a weekday's closing time or toggles a day's override (shorter hours), as the
-    dashboard does: a plain write under RLS; or sets the whole week's hours from one of the days
-    (set_weekly_hours). Each may open time, which goes to the waitlist."""
+    """Changes a weekday's closing time or toggles a day's override (shorter hours, or open again
+    when closed), as the dashboard does: a plain write under RLS; or sets the whole week's hours
+    from one of the days (set_weekly_hours); or closes one of the days and cancels its visits.
+    Each but the last may open time, which goes to the waitlist."""
     day = next_days_at(rng.choice(DAYS), time(0)).date()
     roll = rng.random()
-    if roll < 0.2:
+    if roll < 0.25:  # about nine a run, so that every run has one
+        return (
+            "close",
+            "select count(*) from close_dates_and_cancel_visits(from_date => %s, reason => 'unwell')",
+            [day],
+        )
+    if roll < 0.4:
         return "week", "select count(*) from set_weekly_hours(%s, %s)", [day, Jsonb(week_of_hours(rng))]
-    if roll < 0.6:
+    if roll < 0.7:
         return (
             "hours",
             "update clinician_availability set end_time = %s"
@@ -426,6 +433,7 @@ def test_concurrent_changes_keep_every_derived_row_right(committed_database: str
         "hours",
         "week",
         "override",
+        "close",
         "zone",
         "series",
         "cancel series",

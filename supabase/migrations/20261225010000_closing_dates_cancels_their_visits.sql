@@ -4,6 +4,37 @@
 -- wrong: a visit cancelled before its date is closed offers its time to the waitlist, and a
 -- patient may book the freed time before the date closes.
 
+create function scheduling_private.lock_rows_dates_close(
+    clinician_id uuid, range_start timestamptz, range_end timestamptz
+) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+    -- The visits to come in the range, which are cancelled.
+    perform from public.appointments as a
+    where a.clinician_id = lock_rows_dates_close.clinician_id
+        and a.status in ('requested', 'confirmed')
+        and a.scheduled_start >= greatest(range_start, pg_catalog.now())
+        and a.scheduled_start < range_end
+    order by a.scheduled_start, a.id
+    for update nowait;
+    -- The waitlist's offers of time in the range, which closing it withdraws (a patient
+    -- accepting one holds it and then takes the turn); an offer's buffer, at most four hours,
+    -- may reach into the range from before it.
+    perform from public.appointment_time_slots as s
+    where s.clinician_id = lock_rows_dates_close.clinician_id
+        and s.waitlist_entry_id is not null
+        and s.status = 'pending'
+        and (s.time_options -> 0 ->> 'start')::timestamptz < range_end
+        and (s.time_options -> 0 ->> 'end')::timestamptz > range_start - interval '4 hours'
+    order by s.id
+    for update nowait;
+end
+$$;
+comment on function scheduling_private.lock_rows_dates_close(uuid, timestamptz, timestamptz) is
+'Locks, without waiting (55P03 when another transaction holds one), the clinician''s visits to come and pending waitlist offers in the range: the rows close_dates_and_cancel_visits changes.';
+
 create function scheduling_private.close_dates_and_cancel_visits(from_date date, to_date date, reason text)
 returns setof public.appointments
 language plpgsql security definer
@@ -17,6 +48,7 @@ declare
     range_start timestamptz;
     range_end timestamptz;
     visit_id uuid;
+    attempt integer := 0;
 begin
     select c.timezone into zone from public.clinicians as c where c.clinician_id = me;
     if not found then
@@ -57,18 +89,38 @@ begin
     range_start := from_date::timestamp at time zone zone;
     range_end := (last_date + 1)::timestamp at time zone zone;
 
-    -- The visits to come on those dates, locked first, in one order, before the booking turn
-    -- (every other writer locks a visit and then takes the turn: see change_series).
-    perform from public.appointments as a
-    where a.clinician_id = me
-        and a.status in ('requested', 'confirmed')
-        and a.scheduled_start >= greatest(range_start, pg_catalog.now())
-        and a.scheduled_start < range_end
-    order by a.scheduled_start, a.id
-    for update;
-    -- The clinician's booking turn: a booking under way ends first, and is found below; later
-    -- ones wait for this transaction and then find the dates closed.
-    perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(me::text));
+    -- The rows this call changes are locked before the clinician's booking turn, as every other
+    -- writer locks its rows and then takes the turn (see change_series). A row another writer
+    -- holds, or one booked or offered while this call waited for the turn, is one that writer
+    -- may be about to take the turn for: this call lets go of everything, the turn included,
+    -- and tries again a moment later, rather than wait for it while holding the turn.
+    loop
+        begin
+            perform scheduling_private.lock_rows_dates_close(me, range_start, range_end);
+            -- A booking under way ends first, and its visit is locked here and cancelled
+            -- below; later bookings wait for this transaction and then find the dates closed.
+            perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(me::text));
+            perform scheduling_private.lock_rows_dates_close(me, range_start, range_end);
+            -- Each cancellation takes its patient's turn too; taken one by one they could meet
+            -- another writer taking two patients' turns the other way round.
+            if exists (
+                select from (
+                    select distinct a.patient_id from public.appointments as a
+                    where a.clinician_id = me
+                        and a.status in ('requested', 'confirmed')
+                        and a.scheduled_start >= greatest(range_start, pg_catalog.now())
+                        and a.scheduled_start < range_end
+                ) as visiting
+                where not pg_catalog.pg_try_advisory_xact_lock(2, pg_catalog.hashtext(visiting.patient_id::text))
+            ) then
+                raise exception 'a patient''s booking turn is taken' using errcode = 'lock_not_available';
+            end if;
+            exit;
+        exception when lock_not_available then
+            perform pg_catalog.pg_sleep(least(0.01 * 2 ^ attempt, 0.2));
+            attempt := attempt + 1;
+        end;
+    end loop;
 
     -- Closed before any visit is cancelled, so the freed time is not offered to the waitlist;
     -- an override with hours on one of the dates becomes a closed date.
