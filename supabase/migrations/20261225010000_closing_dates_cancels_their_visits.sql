@@ -6,13 +6,14 @@
 
 create function scheduling_private.lock_rows_dates_close(
     clinician_id uuid, range_start timestamptz, range_end timestamptz
-) returns void
+) returns table (visit_id uuid, patient_id uuid, scheduled_start timestamptz)
 language plpgsql
 set search_path = ''
 as $$
 begin
-    -- The visits to come in the range, which are cancelled.
-    perform from public.appointments as a
+    -- The visits to come in the range, which are cancelled, and are returned.
+    return query
+    select a.id, a.patient_id, a.scheduled_start from public.appointments as a
     where a.clinician_id = lock_rows_dates_close.clinician_id
         and a.status in ('requested', 'confirmed')
         and a.scheduled_start >= greatest(range_start, pg_catalog.now())
@@ -33,7 +34,7 @@ begin
 end
 $$;
 comment on function scheduling_private.lock_rows_dates_close(uuid, timestamptz, timestamptz) is
-'Locks, without waiting (55P03 when another transaction holds one), the clinician''s visits to come and pending waitlist offers in the range: the rows close_dates_and_cancel_visits changes.';
+'Locks, without waiting (55P03 when another transaction holds one), the clinician''s visits to come and pending waitlist offers in the range, the rows close_dates_and_cancel_visits changes, and returns the visits.';
 
 create function scheduling_private.close_dates_and_cancel_visits(from_date date, to_date date, reason text)
 returns setof public.appointments
@@ -47,6 +48,8 @@ declare
     last_date date := coalesce(to_date, from_date);
     range_start timestamptz;
     range_end timestamptz;
+    visits uuid [];
+    patients uuid [];
     visit_id uuid;
     attempt integer := 0;
 begin
@@ -96,22 +99,18 @@ begin
     -- and tries again a moment later, rather than wait for it while holding the turn.
     loop
         begin
-            perform scheduling_private.lock_rows_dates_close(me, range_start, range_end);
+            perform from scheduling_private.lock_rows_dates_close(me, range_start, range_end);
             -- A booking under way ends first, and its visit is locked here and cancelled
             -- below; later bookings wait for this transaction and then find the dates closed.
             perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(me::text));
-            perform scheduling_private.lock_rows_dates_close(me, range_start, range_end);
+            select array_agg(l.visit_id order by l.scheduled_start, l.visit_id), array_agg(distinct l.patient_id)
+            into visits, patients
+            from scheduling_private.lock_rows_dates_close(me, range_start, range_end) as l;
             -- Each cancellation takes its patient's turn too; taken one by one they could meet
             -- another writer taking two patients' turns the other way round.
             if exists (
-                select from (
-                    select distinct a.patient_id from public.appointments as a
-                    where a.clinician_id = me
-                        and a.status in ('requested', 'confirmed')
-                        and a.scheduled_start >= greatest(range_start, pg_catalog.now())
-                        and a.scheduled_start < range_end
-                ) as visiting
-                where not pg_catalog.pg_try_advisory_xact_lock(2, pg_catalog.hashtext(visiting.patient_id::text))
+                select from unnest(patients) as p (patient_id)
+                where not pg_catalog.pg_try_advisory_xact_lock(2, pg_catalog.hashtext(p.patient_id::text))
             ) then
                 raise exception 'a patient''s booking turn is taken' using errcode = 'lock_not_available';
             end if;
@@ -122,7 +121,8 @@ begin
         end;
     end loop;
 
-    -- Closed before any visit is cancelled, so the freed time is not offered to the waitlist;
+    -- Closed before any visit is cancelled, so the freed time is not offered to the waitlist
+    -- (no visit can be booked on the dates meanwhile: this call holds the turn bookings take);
     -- an override with hours on one of the dates becomes a closed date.
     insert into public.clinician_date_overrides as o (clinician_id, override_date, is_available, reason)
     select me, d::date, false, btrim(reason)
@@ -130,14 +130,7 @@ begin
     on conflict on constraint clinician_date_overrides_one_per_date do update
     set is_available = false, start_time = null, end_time = null, reason = excluded.reason;
 
-    for visit_id in
-        select a.id from public.appointments as a
-        where a.clinician_id = me
-            and a.status in ('requested', 'confirmed')
-            and a.scheduled_start >= greatest(range_start, pg_catalog.now())
-            and a.scheduled_start < range_end
-        order by a.scheduled_start, a.id
-    loop
+    foreach visit_id in array coalesce(visits, '{}') loop
         return next scheduling_private.cancel_appointment(visit_id, reason);
     end loop;
 end
