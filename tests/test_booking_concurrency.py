@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from tests.fixtures import as_superuser
 from tests.sessions import active_appointments, as_user, make_clinic, next_days_at, outcome_as, run_at_once
@@ -402,3 +403,50 @@ def test_closing_a_date_while_a_visit_on_it_is_being_changed_waits_instead_of_de
 
     assert outcomes == {"note": "ok", "closing": "ok"}
     assert visit_status(committed_database, slot) == ["cancelled"]
+
+
+def test_an_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_cancelled(
+    committed_database: str,
+) -> None:
+    """Accepting an offer locks it and takes the turn only later, so the closing must not hold the
+    turn while it waits for the offer: it waits, then cancels the visit the acceptance booked."""
+    clinician, (patient,) = make_clinic(committed_database, 1)
+    slot = next_days_at(2, time(10, 0))
+    option = {"start": slot.isoformat(), "end": (slot + timedelta(minutes=30)).isoformat(), "duration": 30}
+    with psycopg.connect(committed_database) as conn:
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        offer = conn.execute(
+            "select id from offer_appointment_times(%s, %s, 'follow_up', 'video')", [patient, Jsonb([option])]
+        ).fetchone()[0]
+        conn.commit()
+
+    outcomes: dict[str, str] = {}
+
+    def close() -> None:
+        with psycopg.connect(committed_database) as conn:
+            outcomes["closing"] = outcome_as(conn, clinician, CLOSE_THE_DATE, [slot.date()])
+
+    with psycopg.connect(committed_database) as accepting:
+        # respond_to_offer's first step, taken here so that the closing meets it: the offer locked.
+        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
+        accepting.execute("select tests.authenticate_as(%s)", [patient])
+        closing = threading.Thread(target=close)
+        closing.start()
+        wait_for_session(
+            committed_database,
+            "query like '%close_dates_and_cancel_visits%' and wait_event_type in ('Timeout', 'Lock')",
+            "the closing never waited",
+        )
+        outcomes["accept"] = "ok"
+        try:
+            accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
+            accepting.commit()
+        except psycopg.Error as error:
+            outcomes["accept"] = error.sqlstate or "?"
+        closing.join(timeout=30)
+
+    assert outcomes == {"accept": "ok", "closing": "ok"}
+    assert visit_status(committed_database, slot) == ["cancelled"]
+    with psycopg.connect(committed_database) as conn:
+        offer_status = conn.execute("select status from appointment_time_slots where id = %s", [offer])
+        assert offer_status.fetchone()[0] == "accepted"

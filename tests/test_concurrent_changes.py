@@ -149,11 +149,7 @@ def schedule_change_request(rng) -> tuple[str, str, list]:
     day = next_days_at(rng.choice(DAYS), time(0)).date()
     roll = rng.random()
     if roll < 0.25:  # about nine a run, so that every run has one
-        return (
-            "close",
-            "select count(*) from close_dates_and_cancel_visits(from_date => %s, reason => 'unwell')",
-            [day],
-        )
+        return close_day_request(rng)
     if roll < 0.4:
         return "week", "select count(*) from set_weekly_hours(%s, %s)", [day, Jsonb(week_of_hours(rng))]
     if roll < 0.7:
@@ -171,6 +167,15 @@ def schedule_change_request(rng) -> tuple[str, str, list]:
         " (clinician_id, override_date, is_available, start_time, end_time)"
         " select auth.uid(), %s, true, '10:00', '15:00' where not exists (select from removed)",
         [day, day],
+    )
+
+
+def close_day_request(rng) -> tuple[str, str, list]:
+    """Closes one of the days, cancelling its visits and withdrawing its offers."""
+    return (
+        "close",
+        "select count(*) from close_dates_and_cancel_visits(from_date => %s, reason => 'unwell')",
+        [next_days_at(rng.choice(DAYS), time(0)).date()],
     )
 
 
@@ -259,7 +264,8 @@ def waitlisted_patient_request(conn, rng, me, clinicians, patients) -> tuple[str
 
 
 def offering_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
-    """Offers times and withdraws offers, besides confirming, booking, moving and cancelling."""
+    """Offers times and withdraws offers, closes a day (which withdraws its offers), besides
+    confirming, booking, moving and cancelling."""
     roll = rng.random()
     if roll < 0.3:
         day = rng.choice(DAYS)
@@ -282,7 +288,9 @@ def offering_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str
         return "cancel offer", "select cancel_offer(%s)", [mine]
     if roll < 0.5:
         return blocking_request(conn, rng)
-    if roll < 0.55:
+    if roll < 0.53:  # about eleven a run, patients accepting offers of the day meanwhile
+        return close_day_request(rng)
+    if roll < 0.58:
         return schedule_change_request(rng)
     return clinician_request(conn, rng, me, clinicians, patients)
 
@@ -470,6 +478,7 @@ def test_concurrent_offers_and_waitlists_keep_their_promises(committed_database:
         "cancel",
         "offer",
         "accept",
+        "close",
         "join waitlist to move",
         "unblock",
         "hours",
