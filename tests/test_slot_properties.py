@@ -15,7 +15,8 @@ books every repetition from it.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,18 @@ def windows(draw: st.DrawFn) -> Window:
         max_per_day=draw(st.none() | st.integers(1, 4)),
         applies=draw(applying_dates()),
     )
+
+
+@st.composite
+def hours_changing_on_a_date(draw: st.DrawFn) -> list[Window]:
+    """A window until a date, and other hours on its weekday from the next (another grid, place
+    or time), as set_weekly_hours leaves them."""
+    before, after = draw(windows()), draw(windows())
+    changed_on = draw(st.integers(1, 27))
+    return [
+        replace(before, applies=(None, changed_on - 1)),
+        replace(after, day_of_week=before.day_of_week, applies=(changed_on, None)),
+    ]
 
 
 @st.composite
@@ -448,7 +461,7 @@ def series_refusal(
 )
 @given(
     zone_name=st.sampled_from(ZONES),
-    drawn_windows=st.lists(windows(), min_size=1, max_size=4),
+    drawn_windows=st.builds(operator.add, hours_changing_on_a_date(), st.lists(windows(), max_size=3)),
     closed_days=st.sets(st.integers(0, 27), max_size=3),
     taken=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(-2, 16)), max_size=6),
     occurrences=st.integers(2, 4),
@@ -466,9 +479,9 @@ def test_a_series_slot_is_exactly_a_first_time_whose_every_visit_books(
     every: int,
     pick: int,
 ) -> None:
-    """Over four weeks of weekly hours with closed dates and other patients' visits in any week:
-    get_available_series_slots offers a first-week slot exactly when book_appointment_series
-    books the whole series from it."""
+    """Over four weeks of weekly hours, some changing from a date, with closed dates and other
+    patients' visits in any week: get_available_series_slots offers a first-week slot exactly
+    when book_appointment_series books the whole series from it."""
     zone = ZoneInfo(zone_name)
     first_day = datetime.now(zone).date() + timedelta(days=2)
     with db.transaction(force_rollback=True):
