@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time as clock
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import psycopg
 import pytest
@@ -364,6 +364,35 @@ def test_a_booking_made_while_its_date_is_being_closed_is_refused(committed_data
     assert visit_status(committed_database, slot) == []
 
 
+def closing_meanwhile(
+    url: str, clinician: str, day: date, holder: psycopg.Connection, finish: str, params: list
+) -> tuple[str, str]:
+    """With `holder`'s transaction holding a row, closes `day` as the clinician in another session,
+    waits until the closing waits (a pause before trying again, or a lock), then runs `finish` in
+    the holder's transaction and commits. Returns the holder's outcome and the closing's."""
+    outcomes: dict[str, str] = {}
+
+    def close() -> None:
+        with psycopg.connect(url) as conn:
+            outcomes["closing"] = outcome_as(conn, clinician, CLOSE_THE_DATE, [day])
+
+    closing = threading.Thread(target=close)
+    closing.start()
+    wait_for_session(
+        url,
+        "query like '%close_dates_and_cancel_visits%' and wait_event_type in ('Timeout', 'Lock')",
+        "the closing never waited",
+    )
+    try:
+        holder.execute(finish, params)
+        holder.commit()
+        held = "ok"
+    except psycopg.Error as error:
+        held = error.sqlstate or "?"
+    closing.join(timeout=30)
+    return held, outcomes.get("closing", "still running")
+
+
 def test_closing_a_date_while_a_visit_on_it_is_being_changed_waits_instead_of_deadlocking(
     committed_database: str,
 ) -> None:
@@ -376,32 +405,15 @@ def test_closing_a_date_while_a_visit_on_it_is_being_changed_waits_instead_of_de
             "select tests.add_appointment(%s, %s, %s)", [clinician, patient, slot]
         ).fetchone()[0]
 
-    outcomes: dict[str, str] = {}
-
-    def close() -> None:
-        with psycopg.connect(committed_database) as conn:
-            outcomes["closing"] = outcome_as(conn, clinician, CLOSE_THE_DATE, [slot.date()])
-
     with psycopg.connect(committed_database) as note_writer:
         note_writer.execute("select tests.authenticate_as(%s)", [patient])
         note_writer.execute("select from appointments where id = %s for update", [visit])
-        closing = threading.Thread(target=close)
-        closing.start()
-        # The closing lets go and tries again while the note holds the visit.
-        wait_for_session(
-            committed_database,
-            "query like '%close_dates_and_cancel_visits%' and wait_event = 'PgSleep'",
-            "the closing never waited",
+        outcomes = closing_meanwhile(
+            committed_database, clinician, slot.date(), note_writer,
+            "update appointments set patient_notes = 'late' where id = %s", [visit],
         )
-        outcomes["note"] = "ok"
-        try:
-            note_writer.execute("update appointments set patient_notes = 'late' where id = %s", [visit])
-            note_writer.commit()
-        except psycopg.Error as error:
-            outcomes["note"] = error.sqlstate or "?"
-        closing.join(timeout=30)
 
-    assert outcomes == {"note": "ok", "closing": "ok"}
+    assert outcomes == ("ok", "ok")
     assert visit_status(committed_database, slot) == ["cancelled"]
 
 
@@ -420,32 +432,16 @@ def test_an_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_canc
         ).fetchone()[0]
         conn.commit()
 
-    outcomes: dict[str, str] = {}
-
-    def close() -> None:
-        with psycopg.connect(committed_database) as conn:
-            outcomes["closing"] = outcome_as(conn, clinician, CLOSE_THE_DATE, [slot.date()])
-
     with psycopg.connect(committed_database) as accepting:
         # respond_to_offer's first step, taken here so that the closing meets it: the offer locked.
         accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
         accepting.execute("select tests.authenticate_as(%s)", [patient])
-        closing = threading.Thread(target=close)
-        closing.start()
-        wait_for_session(
-            committed_database,
-            "query like '%close_dates_and_cancel_visits%' and wait_event_type in ('Timeout', 'Lock')",
-            "the closing never waited",
+        outcomes = closing_meanwhile(
+            committed_database, clinician, slot.date(), accepting,
+            "select respond_to_offer(%s, 'accept', 0)", [offer],
         )
-        outcomes["accept"] = "ok"
-        try:
-            accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
-            accepting.commit()
-        except psycopg.Error as error:
-            outcomes["accept"] = error.sqlstate or "?"
-        closing.join(timeout=30)
 
-    assert outcomes == {"accept": "ok", "closing": "ok"}
+    assert outcomes == ("ok", "ok")
     assert visit_status(committed_database, slot) == ["cancelled"]
     with psycopg.connect(committed_database) as conn:
         offer_status = conn.execute("select status from appointment_time_slots where id = %s", [offer])
