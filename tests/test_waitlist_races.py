@@ -1,4 +1,5 @@
-"""A waitlist entry to move a visit earlier, changed while that visit is being cancelled.
+"""Waitlist races: an entry to move a visit earlier, changed while that visit is being
+cancelled; a waitlist offer accepted while the clinician's hours change.
 
 Each test holds one session's transaction open at a chosen point, runs the other change
 meanwhile in a thread, and only then commits the first: the order in which two people's
@@ -31,10 +32,12 @@ def visit_with_entry_to_move(conn: psycopg.Connection, clinician: str, patient: 
     return visit, entry
 
 
-def waits_for_a_lock(conn: psycopg.Connection, pid: int) -> bool:
+def waits_for_a_lock(conn: psycopg.Connection, pid: int, or_pauses: bool = False) -> bool:
+    """Whether the session waits for a lock (or, with or_pauses, sleeps before trying again)."""
+    waits = ["Lock", "Timeout"] if or_pauses else ["Lock"]
     return bool(
         conn.execute(
-            "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s", [pid]
+            "select wait_event_type = any(%s) from pg_stat_activity where pid = %s", [waits, pid]
         ).fetchone()[0]
     )
 
@@ -133,3 +136,78 @@ def test_two_joins_of_one_patient_at_once_leave_one_entry(committed_database: st
             "select count(*) from appointment_waitlist where patient_id = %s", [patient]
         ).fetchone()[0]
     assert entries == 1
+
+
+def test_hours_changed_while_a_waitlist_offer_is_accepted_wait_instead_of_deadlocking(
+    committed_database: str,
+) -> None:
+    """One write changes two windows of a weekday: the first opens time, offered to the waitlist
+    under the clinician's booking turn; the second closes the time of a waitlist offer that a
+    patient is accepting (holding the offer, then taking that turn)."""
+    url = committed_database
+    clinician, (waiter, other) = make_clinic(url, 2)
+    day = next_days_at(4, time(0)).date()
+    weekday = "clinician_id = %s and day_of_week = extract(dow from %s::date)"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"update clinician_availability set end_time = '12:00' where {weekday}", [clinician, day]
+        )
+        conn.execute(
+            "insert into clinician_availability (clinician_id, day_of_week, start_time, end_time)"
+            " values (%s, extract(dow from %s::date), '14:00', '17:00')",
+            [clinician, day],
+        )
+        conn.execute(
+            "insert into appointment_waitlist (clinician_id, patient_id, appointment_type)"
+            " values (%s, %s, 'follow_up')",
+            [clinician, waiter],
+        )
+        visit = conn.execute(
+            "select tests.add_appointment(%s, %s, %s)", [clinician, other, next_days_at(4, time(16))]
+        ).fetchone()[0]
+        assert outcome_as(conn, other, CANCEL, [visit]) == "ok"  # 16:00 goes to the waiter
+        offer = conn.execute(
+            "select id from appointment_time_slots where offered_to = %s and status = 'pending'", [waiter]
+        ).fetchone()[0]
+
+    outcome: list[str] = []
+    changing = psycopg.connect(url)
+    pid = changing.info.backend_pid
+
+    def change_hours() -> None:
+        outcome.append(
+            outcome_as(
+                changing,
+                clinician,
+                "update clinician_availability set end_time = case start_time when '09:00' then time '13:00'"
+                f" else time '16:00' end where {weekday}",
+                [clinician, day],
+            )
+        )
+
+    with psycopg.connect(url) as accepting:
+        # respond_to_offer's first step, taken here so that the change meets it: the offer locked.
+        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
+        accepting.execute("select tests.authenticate_as(%s)", [waiter])
+        thread = threading.Thread(target=change_hours)
+        thread.start()
+        with psycopg.connect(url, autocommit=True) as observer:
+            deadline = clock.monotonic() + 10
+            while not waits_for_a_lock(observer, pid, or_pauses=True):
+                assert clock.monotonic() < deadline, "the change never waited for the acceptance"
+                clock.sleep(0.02)
+        try:
+            accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
+            accepting.commit()
+            accepted = "ok"
+        except psycopg.Error as error:
+            accepted = error.sqlstate or "?"
+        thread.join(30)
+    changing.close()
+
+    assert (accepted, outcome) == ("ok", ["ok"])
+    with psycopg.connect(url) as conn:
+        booked = conn.execute(
+            "select count(*) from appointments where patient_id = %s and status = 'confirmed'", [waiter]
+        ).fetchone()[0]
+    assert booked == 1
