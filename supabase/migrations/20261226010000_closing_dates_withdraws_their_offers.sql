@@ -9,6 +9,20 @@
 -- (offer_withdrawn, 20261210010000) and the clinician offers again the times that remain.
 -- A patient's request for such a time stays pending: answering it is the clinician's.
 
+-- The pause of a writer that found a row or turn taken and let go of all it held, before it
+-- tries again: 10 ms, doubling to at most 200 ms. Returns the next attempt's number.
+create function scheduling_private.pause_before_retry(attempt integer) returns integer
+language plpgsql
+set search_path = ''
+as $$
+begin
+    perform pg_catalog.pg_sleep(least(0.01 * 2 ^ attempt, 0.2));
+    return attempt + 1;
+end
+$$;
+comment on function scheduling_private.pause_before_retry(integer) is
+'Sleeps 10 ms doubling with each attempt, at most 200 ms, before a writer that let go of its locks tries again; returns the next attempt.';
+
 create function scheduling_private.lock_offers_dates_close(
     clinician_id uuid, range_start timestamptz, range_end timestamptz
 ) returns setof uuid
@@ -120,8 +134,7 @@ begin
             end if;
             exit;
         exception when lock_not_available then
-            perform pg_catalog.pg_sleep(least(0.01 * 2 ^ attempt, 0.2));
-            attempt := attempt + 1;
+            attempt := scheduling_private.pause_before_retry(attempt);
         end;
     end loop;
 

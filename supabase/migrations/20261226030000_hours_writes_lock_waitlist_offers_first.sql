@@ -42,8 +42,7 @@ begin
             for update nowait;
             exit;
         exception when lock_not_available then
-            perform pg_catalog.pg_sleep(least(0.01 * 2 ^ attempt, 0.2));
-            attempt := attempt + 1;
+            attempt := scheduling_private.pause_before_retry(attempt);
         end;
     end loop;
     return null;
