@@ -6,10 +6,10 @@
 -- clinician's booking turn. A statement changing two windows (a weekday whose hours change
 -- from a date has two) withdrew the second window's offers while holding the turn the first
 -- one took, and a patient accepting one of those offers holds it while waiting for that turn:
--- deadlock (seen in the offers run of tests/test_concurrent_changes.py, about one run in
--- sixteen once it changed hours more often). Locking the offers first and waiting for them was
--- not enough: an offer made by another writer's turn before this statement took it was still
--- met later. Now the statement's turn trigger takes the booking turn and locks every pending
+-- deadlock (seen in 3 of 27 offers runs of tests/test_concurrent_changes.py once it changed
+-- hours more often). Locking the offers first and waiting for them was not enough (3 of 27
+-- still deadlocked, the write holding the turn and waiting for an offer a patient held; an
+-- offer made after that lock and before the turn is the likely reading, not seen). Now the statement's turn trigger takes the booking turn and locks every pending
 -- waitlist offer of the clinician without waiting for either, and when one is held lets go of
 -- both and tries again a moment later, as close_dates_and_cancel_visits does (20261225010000):
 -- once it has them, no offer can be made or accepted until the statement's transaction ends.
