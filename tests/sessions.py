@@ -86,6 +86,25 @@ def outcome_as(conn: psycopg.Connection, user_id: str, sql: str, params: list) -
         return error.sqlstate or "?"
 
 
+def waitlist_offer_of_freed_time(
+    conn: psycopg.Connection, clinician: str, waiter: str, other: str, start: datetime
+) -> str:
+    """The waiter joins the clinician's waitlist, then `other` cancels their visit at `start`, whose
+    time is offered to the waiter. `conn` autocommits; returns the pending offer's id."""
+    conn.execute(
+        "insert into appointment_waitlist (clinician_id, patient_id, appointment_type)"
+        " values (%s, %s, 'follow_up')",
+        [clinician, waiter],
+    )
+    visit = conn.execute("select tests.add_appointment(%s, %s, %s)", [clinician, other, start]).fetchone()[0]
+    assert outcome_as(conn, other, "select cancel_appointment(%s, 'Ill')", [visit]) == "ok"
+    return conn.execute(
+        "select id from appointment_time_slots where offered_to = %s and status = 'pending'"
+        " and (time_options -> 0 ->> 'start')::timestamptz = %s",
+        [waiter, start],
+    ).fetchone()[0]
+
+
 def active_appointments(url: str, start: datetime) -> int:
     with psycopg.connect(url) as conn:
         return conn.execute(

@@ -12,7 +12,15 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.fixtures import as_superuser
-from tests.sessions import active_appointments, as_user, make_clinic, next_days_at, outcome_as, run_at_once
+from tests.sessions import (
+    active_appointments,
+    as_user,
+    make_clinic,
+    next_days_at,
+    outcome_as,
+    run_at_once,
+    waitlist_offer_of_freed_time,
+)
 
 SESSIONS = 20
 
@@ -373,7 +381,8 @@ def closing_meanwhile(
     outcomes: dict[str, str] = {}
 
     def close() -> None:
-        with psycopg.connect(url) as conn:
+        # Supabase's statement timeout for API requests: a closing that never stops retrying fails.
+        with psycopg.connect(url, options="-c statement_timeout=8s") as conn:
             outcomes["closing"] = outcome_as(conn, clinician, CLOSE_THE_DATE, [day])
 
     closing = threading.Thread(target=close)
@@ -446,3 +455,27 @@ def test_an_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_canc
     with psycopg.connect(committed_database) as conn:
         offer_status = conn.execute("select status from appointment_time_slots where id = %s", [offer])
         assert offer_status.fetchone()[0] == "accepted"
+
+
+def test_a_waitlist_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_cancelled(
+    committed_database: str,
+) -> None:
+    """Closing the date withdraws its waitlist offers (the closed date's override does, under the
+    turn), so the closing must not hold the turn while it waits for an offer being accepted."""
+    clinician, (waiter, other) = make_clinic(committed_database, 2)
+    slot = next_days_at(2, time(10, 0))
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        offer = waitlist_offer_of_freed_time(conn, clinician, waiter, other, slot)
+
+    with psycopg.connect(committed_database) as accepting:
+        # respond_to_offer's first step, taken here so that the closing meets it: the offer locked.
+        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
+        accepting.execute("select tests.authenticate_as(%s)", [waiter])
+        outcomes = closing_meanwhile(
+            committed_database, clinician, slot.date(), accepting,
+            "select respond_to_offer(%s, 'accept', 0)", [offer],
+        )
+
+    assert outcomes == ("ok", "ok")
+    # The visit the acceptance booked is cancelled with the date, like the one whose time it took.
+    assert visit_status(committed_database, slot) == ["cancelled", "cancelled"]

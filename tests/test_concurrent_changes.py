@@ -142,8 +142,8 @@ def clinician_request(
 
 
 def schedule_change_request(rng) -> tuple[str, str, list]:
-    """Changes a weekday's closing time or toggles a day's override (shorter hours, or open again
-    when closed), as the dashboard does: a plain write under RLS; or sets the whole week's hours
+    """Changes a weekday's closing time or toggles two days' overrides (shorter hours, or open
+    again when closed), as the dashboard does: a plain write under RLS; or sets the whole week's hours
     from one of the days (set_weekly_hours); or closes one of the days and cancels its visits.
     Each but the last may open time, which goes to the waitlist."""
     day = next_days_at(rng.choice(DAYS), time(0)).date()
@@ -159,14 +159,18 @@ def schedule_change_request(rng) -> tuple[str, str, list]:
             " where clinician_id = auth.uid() and day_of_week = extract(dow from %s::date)",
             [rng.choice([time(15), time(16), time(17)]), day],
         )
+    # Two days toggled in one statement, as a bulk upsert from the dashboard writes them: one
+    # may open time (offered under the booking turn) and the other close an offer's.
+    days = [next_days_at(d, time(0)).date() for d in rng.sample(DAYS, 2)]
     return (
         "override",
         "with removed as (delete from clinician_date_overrides"
-        " where clinician_id = auth.uid() and override_date = %s returning id)"
+        " where clinician_id = auth.uid() and override_date = any(%s) returning override_date)"
         " insert into clinician_date_overrides"
         " (clinician_id, override_date, is_available, start_time, end_time)"
-        " select auth.uid(), %s, true, '10:00', '15:00' where not exists (select from removed)",
-        [day, day],
+        " select auth.uid(), d, true, '10:00', '15:00' from unnest(%s::date[]) as d"
+        " where d not in (select override_date from removed)",
+        [days, days],
     )
 
 

@@ -14,7 +14,7 @@ from datetime import time
 
 import psycopg
 
-from tests.sessions import make_clinic, next_days_at, outcome_as
+from tests.sessions import make_clinic, next_days_at, outcome_as, waitlist_offer_of_freed_time
 
 CANCEL = "select cancel_appointment(%s, 'Ill')"
 
@@ -138,6 +138,49 @@ def test_two_joins_of_one_patient_at_once_leave_one_entry(committed_database: st
     assert entries == 1
 
 
+def changed_while_accepting(
+    url: str, clinician: str, waiter: str, offer: str, change: str, params: list
+) -> tuple[str, str]:
+    """The waiter's session locks the waitlist offer (respond_to_offer's first step, taken here
+    so that the change meets it); the clinician's `change` runs meanwhile in another session;
+    once it waits (for a lock, or a pause before trying again), the waiter accepts. Returns the
+    acceptance's outcome and the change's: "ok" or a SQLSTATE."""
+    outcome: list[str] = []
+    # Supabase's statement timeout for API requests: a change that never stops retrying fails.
+    changing = psycopg.connect(url, options="-c statement_timeout=8s")
+    pid = changing.info.backend_pid
+
+    def run_change() -> None:
+        outcome.append(outcome_as(changing, clinician, change, params))
+
+    with psycopg.connect(url) as accepting:
+        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
+        accepting.execute("select tests.authenticate_as(%s)", [waiter])
+        thread = threading.Thread(target=run_change)
+        thread.start()
+        with psycopg.connect(url, autocommit=True) as observer:
+            deadline = clock.monotonic() + 10
+            while not waits_for_a_lock(observer, pid, or_pauses=True):
+                assert clock.monotonic() < deadline, "the change never waited for the acceptance"
+                clock.sleep(0.02)
+        try:
+            accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
+            accepting.commit()
+            accepted = "ok"
+        except psycopg.Error as error:
+            accepted = error.sqlstate or "?"
+        thread.join(30)
+    changing.close()
+    return accepted, outcome[0] if outcome else "still running"
+
+
+def confirmed_visits(url: str, patient: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select count(*) from appointments where patient_id = %s and status = 'confirmed'", [patient]
+        ).fetchone()[0]
+
+
 def test_hours_changed_while_a_waitlist_offer_is_accepted_wait_instead_of_deadlocking(
     committed_database: str,
 ) -> None:
@@ -157,57 +200,37 @@ def test_hours_changed_while_a_waitlist_offer_is_accepted_wait_instead_of_deadlo
             " values (%s, extract(dow from %s::date), '14:00', '17:00')",
             [clinician, day],
         )
-        conn.execute(
-            "insert into appointment_waitlist (clinician_id, patient_id, appointment_type)"
-            " values (%s, %s, 'follow_up')",
-            [clinician, waiter],
-        )
-        visit = conn.execute(
-            "select tests.add_appointment(%s, %s, %s)", [clinician, other, next_days_at(4, time(16))]
-        ).fetchone()[0]
-        assert outcome_as(conn, other, CANCEL, [visit]) == "ok"  # 16:00 goes to the waiter
-        offer = conn.execute(
-            "select id from appointment_time_slots where offered_to = %s and status = 'pending'", [waiter]
-        ).fetchone()[0]
+        offer = waitlist_offer_of_freed_time(conn, clinician, waiter, other, next_days_at(4, time(16)))
 
-    outcome: list[str] = []
-    changing = psycopg.connect(url)
-    pid = changing.info.backend_pid
+    outcomes = changed_while_accepting(
+        url, clinician, waiter, offer,
+        "update clinician_availability set end_time = case start_time when '09:00' then time '13:00'"
+        f" else time '16:00' end where {weekday}",
+        [clinician, day],
+    )
 
-    def change_hours() -> None:
-        outcome.append(
-            outcome_as(
-                changing,
-                clinician,
-                "update clinician_availability set end_time = case start_time when '09:00' then time '13:00'"
-                f" else time '16:00' end where {weekday}",
-                [clinician, day],
-            )
-        )
+    assert outcomes == ("ok", "ok")
+    assert confirmed_visits(url, waiter) == 1
 
-    with psycopg.connect(url) as accepting:
-        # respond_to_offer's first step, taken here so that the change meets it: the offer locked.
-        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
-        accepting.execute("select tests.authenticate_as(%s)", [waiter])
-        thread = threading.Thread(target=change_hours)
-        thread.start()
-        with psycopg.connect(url, autocommit=True) as observer:
-            deadline = clock.monotonic() + 10
-            while not waits_for_a_lock(observer, pid, or_pauses=True):
-                assert clock.monotonic() < deadline, "the change never waited for the acceptance"
-                clock.sleep(0.02)
-        try:
-            accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
-            accepting.commit()
-            accepted = "ok"
-        except psycopg.Error as error:
-            accepted = error.sqlstate or "?"
-        thread.join(30)
-    changing.close()
 
-    assert (accepted, outcome) == ("ok", ["ok"])
-    with psycopg.connect(url) as conn:
-        booked = conn.execute(
-            "select count(*) from appointments where patient_id = %s and status = 'confirmed'", [waiter]
-        ).fetchone()[0]
-    assert booked == 1
+def test_dates_changed_while_a_waitlist_offer_is_accepted_wait_instead_of_deadlocking(
+    committed_database: str,
+) -> None:
+    """One write of two date overrides: the first opens a date's evening, offered to the waitlist
+    under the clinician's booking turn; the second closes the date of a waitlist offer that a
+    patient is accepting. The accepted visit stays: a plain write closes, it does not cancel."""
+    url = committed_database
+    clinician, (waiter, other) = make_clinic(url, 2)
+    with psycopg.connect(url, autocommit=True) as conn:
+        offer = waitlist_offer_of_freed_time(conn, clinician, waiter, other, next_days_at(4, time(10)))
+
+    outcomes = changed_while_accepting(
+        url, clinician, waiter, offer,
+        "insert into clinician_date_overrides"
+        " (clinician_id, override_date, is_available, start_time, end_time)"
+        " values (%s, %s, true, '09:00', '20:00'), (%s, %s, false, null, null)",
+        [clinician, next_days_at(3, time(0)).date(), clinician, next_days_at(4, time(0)).date()],
+    )
+
+    assert outcomes == ("ok", "ok")
+    assert confirmed_visits(url, waiter) == 1
