@@ -105,6 +105,16 @@ def waitlist_offer_of_freed_time(
     ).fetchone()[0]
 
 
+def waits_for_a_lock(conn: psycopg.Connection, pid: int, or_pauses: bool = False) -> bool:
+    """Whether the session waits for a lock (or, with or_pauses, sleeps before trying again)."""
+    waits = ["Lock", "Timeout"] if or_pauses else ["Lock"]
+    return bool(
+        conn.execute(
+            "select wait_event_type = any(%s) from pg_stat_activity where pid = %s", [waits, pid]
+        ).fetchone()[0]
+    )
+
+
 def active_appointments(url: str, start: datetime) -> int:
     with psycopg.connect(url) as conn:
         return conn.execute(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
 from datetime import UTC, datetime, time, timedelta
-from time import sleep
+from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
 import caldav
@@ -31,8 +32,10 @@ from tests.calendar_helpers import (
     waits_for_the_sync,
 )
 from tests.providers import BrokenPageHandler, LocalServer, rebinding_name, redirect_into_the_network
+from tests.sessions import next_days_at, waitlist_offer_of_freed_time, waits_for_a_lock
 from workers import jobs
 from workers.calendars import connections
+from workers.calendars.events import OUR_UID_SUFFIX
 from workers.calendars.provider import RemoteEvent
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
@@ -733,6 +736,73 @@ def test_an_edit_made_in_the_calendar_meanwhile_is_reconciled_not_overwritten(cl
     assert str(there["summary"]).startswith("Review")  # and our rename went out after it
     assert there["sequence"] == sequence  # sent as we made it: the library adds nothing
     assert conflicts == []
+
+
+class ListsOursFirst:
+    """The real client, listing our events before the owner's: a server lists changes in any
+    order (Radicale's varied from one run to the next)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def changes(self, sync_token: str | None, window):
+        found = self._client.changes(sync_token, window)
+        found.changed.sort(key=lambda remote: OUR_UID_SUFFIX.encode() not in remote.ical)
+        return found
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
+def test_a_pull_moving_a_visit_and_importing_time_over_an_offer_being_accepted_waits_for_it(
+    clinic: dict, monkeypatch
+) -> None:
+    """One pull moves our visit (which takes the clinician's booking turn until the pull commits)
+    and imports an event over a waitlist offer that a patient is accepting (holding the offer,
+    then taking that turn): the pull must not wait for the offer while it holds the turn."""
+    assert connect(clinic).status_code == 201
+    url, clinician = clinic["url"], clinic["clinician"]
+    offered = next_days_at(3, time(14))
+    with psycopg.connect(url, autocommit=True) as setup:
+        waiter, other = (
+            setup.execute("select tests.create_user(%s)", [email]).fetchone()[0]
+            for email in ("waiter@example.com", "other@example.com")
+        )
+        for patient in (waiter, other):
+            setup.execute("select tests.connect(%s, %s)", [clinician, patient])
+        offer = waitlist_offer_of_freed_time(setup, clinician, waiter, other, offered)
+    with psycopg.connect(url) as conn:
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+    later = drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=2))
+    personal_event(clinic["calendar"], offered, 60)
+
+    real = connections.CLIENTS["caldav"]
+    monkeypatch.setitem(connections.CLIENTS, "caldav", lambda *args: ListsOursFirst(real(*args)))
+    pulling = psycopg.connect(url)
+    queue_pull(pulling, "caldav")
+    pull = threading.Thread(target=jobs.run_due_jobs, args=(pulling, SETTINGS))
+    with psycopg.connect(url) as accepting, psycopg.connect(url, autocommit=True) as observer:
+        # respond_to_offer's first step, taken here so that the pull meets it: the offer locked.
+        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
+        accepting.execute("select tests.authenticate_as(%s)", [waiter])
+        pull.start()
+        deadline = monotonic() + 10
+        while not waits_for_a_lock(observer, pulling.info.backend_pid, or_pauses=True):
+            assert monotonic() < deadline, "the pull never waited for the acceptance"
+            sleep(0.02)
+        accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
+        accepting.commit()
+        pull.join(30)
+    pulling.close()
+
+    with psycopg.connect(url) as conn:
+        failed = conn.execute(
+            "select last_error from scheduling_private.jobs where last_error is not null"
+        ).fetchall()
+        moved_to = conn.execute("select scheduled_start from appointments where id = %s", [appointment])
+        assert (failed, moved_to.fetchone()[0]) == ([], later)
+        busy = conn.execute("select count(*) from calendar_busy_blocks where starts_at = %s", [offered])
+        assert busy.fetchone()[0] == 1
 
 
 def meeting_blocked_and_pushed(conn: psycopg.Connection, clinic: dict) -> tuple[str, datetime]:

@@ -14,7 +14,13 @@ from datetime import time
 
 import psycopg
 
-from tests.sessions import make_clinic, next_days_at, outcome_as, waitlist_offer_of_freed_time
+from tests.sessions import (
+    make_clinic,
+    next_days_at,
+    outcome_as,
+    waitlist_offer_of_freed_time,
+    waits_for_a_lock,
+)
 
 CANCEL = "select cancel_appointment(%s, 'Ill')"
 
@@ -30,16 +36,6 @@ def visit_with_entry_to_move(conn: psycopg.Connection, clinician: str, patient: 
         [clinician, patient, visit],
     ).fetchone()[0]
     return visit, entry
-
-
-def waits_for_a_lock(conn: psycopg.Connection, pid: int, or_pauses: bool = False) -> bool:
-    """Whether the session waits for a lock (or, with or_pauses, sleeps before trying again)."""
-    waits = ["Lock", "Timeout"] if or_pauses else ["Lock"]
-    return bool(
-        conn.execute(
-            "select wait_event_type = any(%s) from pg_stat_activity where pid = %s", [waits, pid]
-        ).fetchone()[0]
-    )
 
 
 def run_blocked_by(url: str, holder: psycopg.Connection, user: str, sql: str, params: list) -> str:

@@ -50,25 +50,31 @@ def pull_changes(
     # What a complete listing adds to unchanged events: their occurrences past what came in before.
     extend_from = max(since, imported_until or since) if changes.complete else None
     imported = 0
+    # The owner's events are imported before any of ours is taken back: taking the move of a
+    # visit or of blocked time takes the clinician's booking turn until the pull commits, and an
+    # import withdraws the waitlist offers of the time it blocks, which a patient accepting one
+    # holds while waiting for that turn (a deadlock when an import came after such a move).
+    ours: list[tuple[RemoteEvent, str | None, str | None]] = []
     for remote in changes.changed:
         try:
             calendar = Calendar.from_ical(remote.ical)
         except ValueError as unreadable:
             log_unreadable(conn, connection, remote, unreadable)
             continue
-        # Events of ours in a calendar we no longer write to were left there by its owner's
-        # choice: they are neither taken back nor busy time (their visits block already).
         block_id = our_blocked_time(conn, connection, remote, calendar)
-        if block_id is not None:
-            if pushes_to(connection["sync_direction"]):
-                pull_blocked_time(conn, connection, client, block_id, remote)
-            continue
-        appointment_id = our_appointment(conn, connection, remote, calendar)
-        if appointment_id is not None:
-            if pushes_to(connection["sync_direction"]):
-                reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
+        appointment_id = our_appointment(conn, connection, remote, calendar) if block_id is None else None
+        if block_id is not None or appointment_id is not None:
+            ours.append((remote, block_id, appointment_id))
         elif import_busy_time(conn, connection, client, remote, calendar, (since, until), extend_from):
             imported += 1
+    # Events of ours in a calendar we no longer write to were left there by its owner's choice:
+    # they are neither taken back nor busy time (their visits block already).
+    if pushes_to(connection["sync_direction"]):
+        for remote, block_id, appointment_id in ours:
+            if block_id is not None:
+                pull_blocked_time(conn, connection, client, block_id, remote)
+            else:
+                reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
     deleted = list(changes.deleted)
     if changes.complete:
         # A full listing names no deletions: what it lacks is gone.
