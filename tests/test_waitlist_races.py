@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time as clock
-from datetime import time
+from datetime import time, timedelta
 
 import psycopg
 
@@ -226,6 +226,35 @@ def test_dates_changed_while_a_waitlist_offer_is_accepted_wait_instead_of_deadlo
         " (clinician_id, override_date, is_available, start_time, end_time)"
         " values (%s, %s, true, '09:00', '20:00'), (%s, %s, false, null, null)",
         [clinician, next_days_at(3, time(0)).date(), clinician, next_days_at(4, time(0)).date()],
+    )
+
+    assert outcomes == ("ok", "ok")
+    assert confirmed_visits(url, waiter) == 1
+
+
+def test_blocked_time_changed_while_a_waitlist_offer_is_accepted_waits_instead_of_deadlocking(
+    committed_database: str,
+) -> None:
+    """One write moves two blocks of the clinician's time: the first off an hour, offered to the
+    waitlist under the booking turn; the second onto a waitlist offer a patient is accepting."""
+    url = committed_database
+    clinician, (waiter, other) = make_clinic(url, 2)
+    offered = next_days_at(4, time(10))
+    with psycopg.connect(url, autocommit=True) as conn:
+        offer = waitlist_offer_of_freed_time(conn, clinician, waiter, other, offered)
+        for start in (next_days_at(3, time(9)), next_days_at(4, time(15))):
+            blocked = outcome_as(
+                conn, clinician,
+                "insert into calendar_busy_blocks (starts_at, ends_at) values (%s, %s)",
+                [start, start + timedelta(hours=1)],
+            )
+            assert blocked == "ok"
+
+    outcomes = changed_while_accepting(
+        url, clinician, waiter, offer,
+        "update calendar_busy_blocks set (starts_at, ends_at) = (select s, s + interval '1 hour' from"
+        " (select case when starts_at < %s then starts_at + interval '2 hours' else %s end as s) as moved)",
+        [offered, offered],
     )
 
     assert outcomes == ("ok", "ok")
