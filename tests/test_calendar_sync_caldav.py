@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from time import monotonic, sleep
 from zoneinfo import ZoneInfo
@@ -738,20 +739,72 @@ def test_an_edit_made_in_the_calendar_meanwhile_is_reconciled_not_overwritten(cl
     assert conflicts == []
 
 
-class ListsOursFirst:
-    """The real client, listing our events before the owner's: a server lists changes in any
+class ListedInOrder:
+    """The real client, listing the changes in the order `key` gives: a server lists them in any
     order (Radicale's varied from one run to the next)."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, key: Callable[[RemoteEvent], object]) -> None:
         self._client = client
+        self._key = key
 
     def changes(self, sync_token: str | None, window):
         found = self._client.changes(sync_token, window)
-        found.changed.sort(key=lambda remote: OUR_UID_SUFFIX.encode() not in remote.ical)
+        found.changed.sort(key=self._key)
         return found
 
     def __getattr__(self, name: str):
         return getattr(self._client, name)
+
+
+def waiter_offered(clinic: dict, at: datetime) -> tuple[str, str]:
+    """A patient on the clinician's waitlist offered `at`, freed by another patient: (the waiting
+    patient, the offer)."""
+    clinician = clinic["clinician"]
+    with psycopg.connect(clinic["url"], autocommit=True) as setup:
+        waiter, other = (
+            setup.execute("select tests.create_user(%s)", [email]).fetchone()[0]
+            for email in ("waiter@example.com", "other@example.com")
+        )
+        for patient in (waiter, other):
+            setup.execute("select tests.connect(%s, %s)", [clinician, patient])
+        return waiter, waitlist_offer_of_freed_time(setup, clinician, waiter, other, at)
+
+
+def pulled_while_accepting(
+    clinic: dict, monkeypatch, order: Callable[[RemoteEvent], object], waiter: str, offer: str
+) -> tuple[str, list[str]]:
+    """The waiter's session locks the offer (respond_to_offer's first step, taken here so that the
+    pull meets it); a pull runs meanwhile, its changes listed sorted by `order`; once it waits
+    (for a lock, or a pause before trying again), the waiter accepts. Returns the acceptance's
+    outcome ("ok" or its SQLSTATE) and the jobs' errors."""
+    real = connections.CLIENTS["caldav"]
+    monkeypatch.setitem(connections.CLIENTS, "caldav", lambda *args: ListedInOrder(real(*args), order))
+    pulling = psycopg.connect(clinic["url"])
+    queue_pull(pulling, "caldav")
+    pull = threading.Thread(target=jobs.run_due_jobs, args=(pulling, SETTINGS))
+    with (
+        # Supabase's statement timeout for API requests: an acceptance waiting for ever fails.
+        psycopg.connect(clinic["url"], options="-c statement_timeout=8s") as accepting,
+        psycopg.connect(clinic["url"], autocommit=True) as observer,
+    ):
+        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
+        accepting.execute("select tests.authenticate_as(%s)", [waiter])
+        pull.start()
+        deadline = monotonic() + 10
+        while not waits_for_a_lock(observer, pulling.info.backend_pid, or_pauses=True):
+            assert monotonic() < deadline, "the pull never waited for the acceptance"
+            sleep(0.02)
+        try:
+            accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
+            accepting.commit()
+            accepted = "ok"
+        except psycopg.Error as error:
+            accepted = error.sqlstate or "?"
+        pull.join(30)
+    pulling.close()
+    with psycopg.connect(clinic["url"]) as conn:
+        errors = conn.execute("select last_error from scheduling_private.jobs where last_error is not null")
+        return accepted, [row[0] for row in errors]
 
 
 def test_a_pull_moving_a_visit_and_importing_time_over_an_offer_being_accepted_waits_for_it(
@@ -761,48 +814,60 @@ def test_a_pull_moving_a_visit_and_importing_time_over_an_offer_being_accepted_w
     and imports an event over a waitlist offer that a patient is accepting (holding the offer,
     then taking that turn): the pull must not wait for the offer while it holds the turn."""
     assert connect(clinic).status_code == 201
-    url, clinician = clinic["url"], clinic["clinician"]
     offered = next_days_at(3, time(14))
-    with psycopg.connect(url, autocommit=True) as setup:
-        waiter, other = (
-            setup.execute("select tests.create_user(%s)", [email]).fetchone()[0]
-            for email in ("waiter@example.com", "other@example.com")
-        )
-        for patient in (waiter, other):
-            setup.execute("select tests.connect(%s, %s)", [clinician, patient])
-        offer = waitlist_offer_of_freed_time(setup, clinician, waiter, other, offered)
-    with psycopg.connect(url) as conn:
+    waiter, offer = waiter_offered(clinic, offered)
+    with psycopg.connect(clinic["url"]) as conn:
         appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
     later = drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=2))
     personal_event(clinic["calendar"], offered, 60)
 
-    real = connections.CLIENTS["caldav"]
-    monkeypatch.setitem(connections.CLIENTS, "caldav", lambda *args: ListsOursFirst(real(*args)))
-    pulling = psycopg.connect(url)
-    queue_pull(pulling, "caldav")
-    pull = threading.Thread(target=jobs.run_due_jobs, args=(pulling, SETTINGS))
-    with psycopg.connect(url) as accepting, psycopg.connect(url, autocommit=True) as observer:
-        # respond_to_offer's first step, taken here so that the pull meets it: the offer locked.
-        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
-        accepting.execute("select tests.authenticate_as(%s)", [waiter])
-        pull.start()
-        deadline = monotonic() + 10
-        while not waits_for_a_lock(observer, pulling.info.backend_pid, or_pauses=True):
-            assert monotonic() < deadline, "the pull never waited for the acceptance"
-            sleep(0.02)
-        accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
-        accepting.commit()
-        pull.join(30)
-    pulling.close()
+    outcomes = pulled_while_accepting(
+        clinic, monkeypatch, lambda remote: OUR_UID_SUFFIX.encode() not in remote.ical, waiter, offer
+    )
 
-    with psycopg.connect(url) as conn:
-        failed = conn.execute(
-            "select last_error from scheduling_private.jobs where last_error is not null"
-        ).fetchall()
+    assert outcomes == ("ok", [])
+    with psycopg.connect(clinic["url"]) as conn:
         moved_to = conn.execute("select scheduled_start from appointments where id = %s", [appointment])
-        assert (failed, moved_to.fetchone()[0]) == ([], later)
+        assert moved_to.fetchone()[0] == later
         busy = conn.execute("select count(*) from calendar_busy_blocks where starts_at = %s", [offered])
         assert busy.fetchone()[0] == 1
+
+
+def test_a_pull_moving_a_visit_and_two_blocks_of_time_one_onto_an_offer_being_accepted_waits_for_it(
+    clinic: dict, monkeypatch
+) -> None:
+    """One pull takes a visit and two blocks of time moved there, listed in that order: the visit
+    and the first block off an hour (each offered to the waitlist under the clinician's booking
+    turn), the second block onto a waitlist offer a patient is accepting."""
+    assert connect(clinic).status_code == 201
+    offered = next_days_at(4, time(10))
+    waiter, offer = waiter_offered(clinic, offered)
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        first = block_time(conn, clinic, 3, "09:00", 60, "Team meeting")
+        second = block_time(conn, clinic, 4, "15:00", 60, "Supervision")
+        jobs.run_due_jobs(conn, SETTINGS)
+    calendar = clinic["calendar"]
+    later = drag_in_calendar(calendar, uid, start + timedelta(hours=2))
+    edit_in_calendar(calendar, f"blocked-{first}@clinic-scheduling", next_days_at(3, time(11)), 60, "Moved")
+    edit_in_calendar(calendar, f"blocked-{second}@clinic-scheduling", offered, 60, "Onto the offer")
+
+    outcomes = pulled_while_accepting(
+        clinic,
+        monkeypatch,
+        lambda remote: (b"blocked-" in remote.ical, b"Onto the offer" in remote.ical),
+        waiter,
+        offer,
+    )
+
+    assert outcomes == ("ok", [])
+    with psycopg.connect(clinic["url"]) as conn:
+        moved = conn.execute(
+            "select starts_at from calendar_busy_blocks where source = 'manual' order by starts_at"
+        )
+        assert [row[0] for row in moved] == [next_days_at(3, time(11)), offered]
+        moved_to = conn.execute("select scheduled_start from appointments where id = %s", [appointment])
+        assert moved_to.fetchone()[0] == later
 
 
 def meeting_blocked_and_pushed(conn: psycopg.Connection, clinic: dict) -> tuple[str, datetime]:

@@ -140,6 +140,7 @@ def take_calendar_edit(
     edited = event.decoded("last-modified") if "last-modified" in event else None
     if edited is None or edited <= block["updated_at"]:
         return "before its last change here"
+    conn.execute(queries.TAKE_TURN_AND_WAITLIST_OFFERS, [connection["user_id"]])
     try:
         with conn.transaction():
             conn.execute(

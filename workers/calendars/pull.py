@@ -68,8 +68,13 @@ def pull_changes(
         elif import_busy_time(conn, connection, client, remote, calendar, (since, until), extend_from):
             imported += 1
     # Events of ours in a calendar we no longer write to were left there by its owner's choice:
-    # they are neither taken back nor busy time (their visits block already).
+    # they are neither taken back nor busy time (their visits block already). Blocked time goes
+    # before visits: each edit of it takes the booking turn and the waitlist's offers without
+    # waiting, letting go of both to try again while a patient accepting an offer holds one; after
+    # a visit's move, which holds the turn until the pull commits, it could not let go of the turn
+    # that patient waits for.
     if pushes_to(connection["sync_direction"]):
+        ours.sort(key=lambda event: event[1] is None)
         for remote, block_id, appointment_id in ours:
             if block_id is not None:
                 pull_blocked_time(conn, connection, client, block_id, remote)

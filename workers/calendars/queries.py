@@ -296,6 +296,11 @@ FORGET_BLOCKED_TIME_LINK = (
     "delete from scheduling_private.blocked_time_links where block_id = %s and connection_id = %s"
 )
 
+# Before a pull takes an edit of blocked time, as before a clinician's own write of it: the block's
+# triggers withdraw the waitlist offers of the time it now covers and offer, under this turn, the
+# time it left; a second edit would otherwise withdraw offers while holding the turn the first took.
+TAKE_TURN_AND_WAITLIST_OFFERS = "select scheduling_private.take_turn_and_waitlist_offers(%s)"
+
 # The calendar's edit of the event, taken into the block (its triggers check it and push it on).
 TAKE_BLOCKED_TIME_EDIT = """
 update public.calendar_busy_blocks
