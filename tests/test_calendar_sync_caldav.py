@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from time import monotonic, sleep
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import caldav
@@ -32,7 +33,13 @@ from tests.calendar_helpers import (
     sync_settings,
     waits_for_the_sync,
 )
-from tests.providers import BrokenPageHandler, LocalServer, rebinding_name, redirect_into_the_network
+from tests.providers import (
+    BrokenPageHandler,
+    ForwardingHandler,
+    LocalServer,
+    rebinding_name,
+    redirect_into_the_network,
+)
 from tests.sessions import next_days_at, waitlist_offer_of_freed_time, waits_for_a_lock
 from workers import jobs
 from workers.calendars import connections
@@ -140,6 +147,34 @@ def test_a_server_whose_name_leads_inside_after_its_check_is_refused(clinic: dic
     assert inside.state == []  # nothing reached the machine inside
 
 
+def test_a_server_asking_for_basic_authentication_gets_it_at_once_after_connecting(clinic: dict) -> None:
+    """Connecting learns that the server asks for Basic authentication (as iCloud does); the
+    connection's jobs then send it with their first request instead of being refused and asked
+    again in each job (a round trip a job; a second's wait at a Radicale with its default
+    `[auth] delay`). A connection made before this was remembered negotiates as before."""
+    upstream = urlsplit(clinic["server"]).netloc
+    with (
+        LocalServer(ForwardingHandler, {"upstream": upstream}) as proxy,
+        psycopg.connect(clinic["url"]) as conn,
+    ):
+        assert connect(clinic, server_url=f"{proxy.base_url}/").status_code == 201
+        at_connect = proxy.state.pop("answers")
+        book(conn, clinic, 3, "10:00")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        in_jobs = proxy.state.pop("answers")
+        conn.execute("update scheduling_private.calendar_secrets set account = account - 'auth_type'")
+        conn.commit()
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        remembered_nothing = proxy.state.pop("answers")
+
+    assert [status for _, status in at_connect].count(401) == 1
+    assert {"PUT", "REPORT"} <= {method for method, _ in in_jobs}  # the push and the pull
+    assert [answer for answer in in_jobs if answer[1] == 401] == []
+    assert remembered_nothing[0][1] == 401 and remembered_nothing[1][1] != 401
+
+
 def booked_and_pushed(conn: psycopg.Connection, clinic: dict, day: int, at: str) -> tuple[str, str, datetime]:
     """A confirmed visit, pushed by the worker: (appointment id, its ical_uid, its start)."""
     appointment = book(conn, clinic, day, at)
@@ -239,7 +274,7 @@ def test_connecting_checks_the_password_and_seals_it(clinic: dict) -> None:
             conn.execute("select * from scheduling_private.calendar_secrets")
     assert connections == 1  # the refused attempt saved nothing
     assert clinic["password"].encode() not in bytes(sealed)
-    assert account == {"server_url": clinic["server"], "username": clinic["username"]}
+    assert account == {"server_url": clinic["server"], "username": clinic["username"], "auth_type": "basic"}
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import ssl
@@ -83,6 +84,43 @@ class LocalServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class ForwardingHandler(JsonHandler):
+    """Forwards each request to `state["upstream"]` (host:port, a local Radicale) and its answer
+    back, unzipped, noting each (method, status) in `state["answers"]`. A subclass may answer a
+    request itself (`intercept`) or edit an answer's body (`adjust`)."""
+
+    def intercept(self, body: bytes) -> bool:
+        return False
+
+    def adjust(self, content: bytes) -> bytes:
+        return content
+
+    def forward(self) -> None:
+        body = self.raw_body()
+        if self.intercept(body):
+            return
+        upstream = http.client.HTTPConnection(self.state["upstream"], timeout=10)
+        headers = {
+            name: value
+            for name, value in self.headers.items()
+            if name.lower() not in ("host", "accept-encoding")
+        }
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        answer = upstream.getresponse()
+        content = self.adjust(answer.read())
+        upstream.close()
+        self.state.setdefault("answers", []).append((self.command, answer.status))
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                self.send_header(name, value)  # WWW-Authenticate among them
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = do_OPTIONS = forward
 
 
 class RedirectHandler(JsonHandler):

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import caldav
 from caldav.elements import cdav, dav
 from caldav.lib import error as caldav_error
+from caldav.lib.http_sync import requests as caldav_http
 from icalendar import vCalAddress
 
 from workers.calendars.provider import (
@@ -44,26 +45,40 @@ EVENTS_IN_RANGE = """<?xml version="1.0" encoding="utf-8"?>
 </C:calendar-query>"""
 
 
-def dav_client(server_url: str, username: str, password: str, settings: Settings) -> caldav.DAVClient:
+def dav_client(
+    server_url: str, username: str, password: str, settings: Settings, auth_type: str | None = None
+) -> caldav.DAVClient:
     """A client that gives up on a stalled server (the library's own waits for ever) and neither
-    connects nor follows a redirect into this service's network (the server URL is the user's)."""
+    connects nor follows a redirect into this service's network (the server URL is the user's).
+    Without `auth_type` the library sends its first request without credentials and picks the
+    scheme the server's 401 names; with it, it sends them at once."""
     client = caldav.DAVClient(
-        url=server_url, username=username, password=password, timeout=settings.calendar_timeout_seconds
+        url=server_url,
+        username=username,
+        password=password,
+        timeout=settings.calendar_timeout_seconds,
+        auth_type=auth_type,
     )
     keep_out_of_the_network(client.session, settings.private_hosts_allowed)
     return client
 
 
-def calendars_of(server_url: str, username: str, password: str, settings: Settings) -> list[tuple[str, str]]:
-    """The (url, name) of every calendar the account holds; checks the credentials on the way."""
+def calendars_of(
+    server_url: str, username: str, password: str, settings: Settings
+) -> tuple[list[tuple[str, str]], str | None]:
+    """The (url, name) of every calendar the account holds, and "basic" when the server asked for
+    Basic authentication (iCloud does), which the connection's clients then send at once instead
+    of being asked each time; checks the credentials on the way."""
     with dav_client(server_url, username, password, settings) as client:
         try:
             calendars = client.principal().calendars()
         except caldav_error.AuthorizationError as refused:
             raise ReconnectNeeded("the CalDAV server refused this username and password") from refused
-        return [
+        named = [
             (str(calendar.url), calendar.get_display_name() or str(calendar.url)) for calendar in calendars
         ]
+        # Digest needs the server's challenge for every new session: nothing to remember.
+        return named, "basic" if isinstance(client.auth, caldav_http.auth.HTTPBasicAuth) else None
 
 
 def event_key(url: object) -> str:
@@ -77,9 +92,15 @@ def event_key(url: object) -> str:
 
 class CalDAVCalendar:
     def __init__(
-        self, server_url: str, username: str, password: str, calendar_url: str, settings: Settings
+        self,
+        server_url: str,
+        username: str,
+        password: str,
+        calendar_url: str,
+        settings: Settings,
+        auth_type: str | None = None,
     ) -> None:
-        self._client = dav_client(server_url, username, password, settings)
+        self._client = dav_client(server_url, username, password, settings, auth_type)
         self._calendar = self._client.calendar(url=calendar_url)
         self._username = username
         self._owner_addresses: frozenset[str] | None = None

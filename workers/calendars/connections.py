@@ -33,6 +33,8 @@ def caldav_client(connection: dict, secret: dict, settings: Settings) -> Calenda
         secret["password"],
         connection["calendar_id"],
         settings,
+        # Connections made before it was remembered negotiate it, as every client did then.
+        account.get("auth_type"),
     )
 
 

@@ -71,7 +71,9 @@ def connect_caldav_endpoint(database_url: str, settings: Settings, tokens: Acces
         except PrivateDestination as refused:
             return error(422, f"server_url: {refused}")
         try:
-            calendars = await run_in_threadpool(calendars_of, server_url, username, password, settings)
+            calendars, auth_type = await run_in_threadpool(
+                calendars_of, server_url, username, password, settings
+            )
         except ReconnectNeeded as refused:
             return error(422, str(refused))
         except Exception as unreachable:  # DNS, TLS, not a CalDAV server: say so, save nothing
@@ -98,7 +100,7 @@ def connect_caldav_endpoint(database_url: str, settings: Settings, tokens: Acces
             "calendar_name": calendar_name,
             "sync_direction": body.get("sync_direction", "two_way"),
         }
-        account = {"server_url": server_url, "username": username}
+        account = {"server_url": server_url, "username": username, "auth_type": auth_type}
         try:
             saved = save_connection(database_url, settings, connection, account, {"password": password})
         except psycopg.errors.CheckViolation:  # nothing was saved
