@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time as clock
 from datetime import UTC, datetime, time, timedelta
 
 import psycopg
@@ -113,6 +114,23 @@ def waits_for_a_lock(conn: psycopg.Connection, pid: int, or_pauses: bool = False
             "select wait_event_type = any(%s) from pg_stat_activity where pid = %s", [waits, pid]
         ).fetchone()[0]
     )
+
+
+def accept_once_it_waits(url: str, accepting: psycopg.Connection, pid: int, offer: str, what: str) -> str:
+    """Once session `pid` waits (for a lock, or a pause before trying again; `what` fails the test
+    after 10 s), accepts the offer's first option in `accepting`'s open transaction and commits:
+    "ok" or the SQLSTATE it failed with."""
+    with psycopg.connect(url, autocommit=True) as observer:
+        deadline = clock.monotonic() + 10
+        while not waits_for_a_lock(observer, pid, or_pauses=True):
+            assert clock.monotonic() < deadline, what
+            clock.sleep(0.02)
+    try:
+        accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
+        accepting.commit()
+        return "ok"
+    except psycopg.Error as error:
+        return error.sqlstate or "?"
 
 
 def active_appointments(url: str, start: datetime) -> int:

@@ -402,6 +402,18 @@ def closing_meanwhile(
     return held, outcomes.get("closing", "still running")
 
 
+def closing_while_accepting(url: str, clinician: str, day: date, patient: str, offer: str) -> tuple[str, str]:
+    """The patient's session locks the offer (respond_to_offer's first step, taken here so that the
+    closing meets it), the clinician closes `day` meanwhile, then the patient accepts: the
+    acceptance's outcome and the closing's."""
+    with psycopg.connect(url) as accepting:
+        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
+        accepting.execute("select tests.authenticate_as(%s)", [patient])
+        return closing_meanwhile(
+            url, clinician, day, accepting, "select respond_to_offer(%s, 'accept', 0)", [offer]
+        )
+
+
 def test_closing_a_date_while_a_visit_on_it_is_being_changed_waits_instead_of_deadlocking(
     committed_database: str,
 ) -> None:
@@ -441,14 +453,7 @@ def test_an_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_canc
         ).fetchone()[0]
         conn.commit()
 
-    with psycopg.connect(committed_database) as accepting:
-        # respond_to_offer's first step, taken here so that the closing meets it: the offer locked.
-        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
-        accepting.execute("select tests.authenticate_as(%s)", [patient])
-        outcomes = closing_meanwhile(
-            committed_database, clinician, slot.date(), accepting,
-            "select respond_to_offer(%s, 'accept', 0)", [offer],
-        )
+    outcomes = closing_while_accepting(committed_database, clinician, slot.date(), patient, offer)
 
     assert outcomes == ("ok", "ok")
     assert visit_status(committed_database, slot) == ["cancelled"]
@@ -467,14 +472,7 @@ def test_a_waitlist_offer_being_accepted_when_its_date_is_closed_is_booked_and_t
     with psycopg.connect(committed_database, autocommit=True) as conn:
         offer = waitlist_offer_of_freed_time(conn, clinician, waiter, other, slot)
 
-    with psycopg.connect(committed_database) as accepting:
-        # respond_to_offer's first step, taken here so that the closing meets it: the offer locked.
-        accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
-        accepting.execute("select tests.authenticate_as(%s)", [waiter])
-        outcomes = closing_meanwhile(
-            committed_database, clinician, slot.date(), accepting,
-            "select respond_to_offer(%s, 'accept', 0)", [offer],
-        )
+    outcomes = closing_while_accepting(committed_database, clinician, slot.date(), waiter, offer)
 
     assert outcomes == ("ok", "ok")
     # The visit the acceptance booked is cancelled with the date, like the one whose time it took.

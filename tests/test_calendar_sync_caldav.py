@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from time import monotonic, sleep
+from time import sleep
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ from tests.providers import (
     rebinding_name,
     redirect_into_the_network,
 )
-from tests.sessions import next_days_at, waitlist_offer_of_freed_time, waits_for_a_lock
+from tests.sessions import accept_once_it_waits, next_days_at, waitlist_offer_of_freed_time
 from workers import jobs
 from workers.calendars import connections
 from workers.calendars.events import OUR_UID_SUFFIX
@@ -817,24 +817,13 @@ def pulled_while_accepting(
     pulling = psycopg.connect(clinic["url"])
     queue_pull(pulling, "caldav")
     pull = threading.Thread(target=jobs.run_due_jobs, args=(pulling, SETTINGS))
-    with (
-        # Supabase's statement timeout for API requests: an acceptance waiting for ever fails.
-        psycopg.connect(clinic["url"], options="-c statement_timeout=8s") as accepting,
-        psycopg.connect(clinic["url"], autocommit=True) as observer,
-    ):
+    # Supabase's statement timeout for API requests: an acceptance waiting for ever fails.
+    with psycopg.connect(clinic["url"], options="-c statement_timeout=8s") as accepting:
         accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
         accepting.execute("select tests.authenticate_as(%s)", [waiter])
         pull.start()
-        deadline = monotonic() + 10
-        while not waits_for_a_lock(observer, pulling.info.backend_pid, or_pauses=True):
-            assert monotonic() < deadline, "the pull never waited for the acceptance"
-            sleep(0.02)
-        try:
-            accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
-            accepting.commit()
-            accepted = "ok"
-        except psycopg.Error as error:
-            accepted = error.sqlstate or "?"
+        never = "the pull never waited for the acceptance"
+        accepted = accept_once_it_waits(clinic["url"], accepting, pulling.info.backend_pid, offer, never)
         pull.join(30)
     pulling.close()
     with psycopg.connect(clinic["url"]) as conn:

@@ -15,6 +15,7 @@ from datetime import time, timedelta
 import psycopg
 
 from tests.sessions import (
+    accept_once_it_waits,
     make_clinic,
     next_days_at,
     outcome_as,
@@ -154,17 +155,8 @@ def changed_while_accepting(
         accepting.execute("select tests.authenticate_as(%s)", [waiter])
         thread = threading.Thread(target=run_change)
         thread.start()
-        with psycopg.connect(url, autocommit=True) as observer:
-            deadline = clock.monotonic() + 10
-            while not waits_for_a_lock(observer, pid, or_pauses=True):
-                assert clock.monotonic() < deadline, "the change never waited for the acceptance"
-                clock.sleep(0.02)
-        try:
-            accepting.execute("select respond_to_offer(%s, 'accept', 0)", [offer])
-            accepting.commit()
-            accepted = "ok"
-        except psycopg.Error as error:
-            accepted = error.sqlstate or "?"
+        never = "the change never waited for the acceptance"
+        accepted = accept_once_it_waits(url, accepting, pid, offer, never)
         thread.join(30)
     changing.close()
     return accepted, outcome[0] if outcome else "still running"

@@ -79,8 +79,10 @@ begin
 end
 $$;
 
--- Writers without a signed-in user (workers, a DBA) take no turn, as for the weekly hours.
-create function scheduling_private.tg_clinician_date_overrides__take_booking_turn() returns trigger
+-- The statement trigger of each table whose rows tell the waitlist (this one; blocked time's,
+-- 20261227020000). Writers without a signed-in user (workers, a DBA) take no turn, as for the
+-- weekly hours.
+create function scheduling_private.tg_take_turn_and_waitlist_offers() returns trigger
 language plpgsql
 security definer
 set search_path = ''
@@ -92,11 +94,11 @@ begin
     return null;
 end
 $$;
-comment on function scheduling_private.tg_clinician_date_overrides__take_booking_turn() is
-'Before a write to clinician_date_overrides by a signed-in user, takes their booking turn and their pending waitlist offers, which the rows'' triggers withdraw and offer under that turn, without waiting while holding either. SECURITY DEFINER: writers may not lock offers.';
+comment on function scheduling_private.tg_take_turn_and_waitlist_offers() is
+'Before a write by a signed-in user to a table whose rows tell the waitlist (date overrides, blocked time), takes their booking turn and their pending waitlist offers, which the rows'' triggers withdraw and offer under that turn, without waiting while holding either. SECURITY DEFINER: writers may not lock offers.';
 
 create trigger _050_take_booking_turn before insert or update or delete on public.clinician_date_overrides
-for each statement execute function scheduling_private.tg_clinician_date_overrides__take_booking_turn();
+for each statement execute function scheduling_private.tg_take_turn_and_waitlist_offers();
 
 -- The closing call's locks: its visits to come on the dates (the waitlist offers move to
 -- lock_offers_dates_close) ...

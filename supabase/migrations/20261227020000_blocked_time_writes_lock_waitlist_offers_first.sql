@@ -10,24 +10,7 @@
 -- waiting for that turn: deadlock (40P01, seen in tests/test_waitlist_races.py on the old
 -- code). Only signed-in users' writes take the turn: a user writes only their own manual blocks
 -- (RLS), and the calendar pulls, which write imported blocks as the worker, import before they
--- take any turn (workers/calendars/pull.py).
-
-create function scheduling_private.tg_calendar_busy_blocks__take_booking_turn() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-    if auth.uid() is not null then
-        perform scheduling_private.take_turn_and_waitlist_offers(auth.uid());
-    end if;
-    return null;
-end
-$$;
-comment on function scheduling_private.tg_calendar_busy_blocks__take_booking_turn() is
-'Before a write to calendar_busy_blocks by a signed-in user, takes their booking turn and their pending waitlist offers, which the rows'' triggers withdraw and offer under that turn, without waiting while holding either. SECURITY DEFINER: writers may not lock offers.';
+-- take any turn (workers/calendars/pull.py). The trigger function is the date overrides' one.
 
 create trigger _050_take_booking_turn before insert or update or delete on public.calendar_busy_blocks
-for each statement execute function scheduling_private.tg_calendar_busy_blocks__take_booking_turn();
-
-revoke execute on all functions in schema scheduling_private from public;
+for each statement execute function scheduling_private.tg_take_turn_and_waitlist_offers();
