@@ -528,6 +528,40 @@ def test_a_patients_counter_offer_and_its_withdrawal_are_emailed_as_theirs(commi
     assert "Your patient no longer asks for these times (UTC):" in received.messages[2].get_content()
 
 
+def test_declined_times_are_emailed_to_whoever_sent_them(committed_database, inbox) -> None:
+    received, settings = inbox
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        offer = offer_one_time(conn, clinician, patient, 6)
+        request = offer_one_time(conn, patient, clinician, 7)
+        assert jobs.run_due_jobs(conn, settings) == 2
+        (asked_start,) = conn.execute(
+            "select (time_options -> 0 ->> 'start')::timestamptz from appointment_time_slots where id = %s",
+            [request],
+        ).fetchone()
+        for answerer, answered in ((patient, offer), (clinician, request)):
+            conn.execute("select tests.authenticate_as(%s)", [answerer])
+            conn.execute("select respond_to_offer(%s, 'decline')", [answered])
+            conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2
+
+    declines = {m["To"]: m for m in received.messages[2:]}
+    assert {to: m["Subject"] for to, m in declines.items()} == {
+        "dr.who@example.com": "Your patient declined the times offered",
+        "pat@example.com": "dr.who@example.com declined your request",
+    }
+    to_clinician = declines["dr.who@example.com"].get_content()
+    to_patient = declines["pat@example.com"].get_content()
+    assert "Your patient declined these times (UTC):" in to_clinician
+    assert f"Offer other times in the conversation: https://clinic.example/offers/{offer}" in to_clinician
+    assert "dr.who@example.com cannot see you at these times (UTC):" in to_patient
+    assert f"1. {asked_start.astimezone(ZoneInfo('UTC')):%a %d %b %H:%M} (30 minutes)" in to_patient
+    assert "Nothing was booked at these times." in to_patient
+    assert f"Ask for other times in the conversation: https://clinic.example/offers/{request}" in to_patient
+
+
 def test_a_waitlist_offer_of_time_blocked_since_is_emailed_as_withdrawn(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:

@@ -287,6 +287,24 @@ def test_a_withdrawn_offer_is_pushed_after_the_offer(committed_database, push) -
     ]
 
 
+def test_a_declined_request_is_pushed_to_the_patient_who_sent_it(committed_database, push) -> None:
+    service, settings = push
+    with psycopg.connect(committed_database) as conn:
+        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        subscribe(conn, service, patient, "phone")
+        request = offer_one_time(conn, patient, clinician, 6)
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        conn.execute("select respond_to_offer(%s, 'decline')", [request])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+
+    assert service.state.received == [
+        ("phone", {"title": "Appointment times declined", "url": f"https://clinic.example/offers/{request}"}),
+    ]
+
+
 def test_a_calendar_that_needs_connecting_again_is_pushed_until_it_is(committed_database, push) -> None:
     service, settings = push
     with psycopg.connect(committed_database) as conn:

@@ -369,6 +369,25 @@ def test_a_withdrawn_request_is_texted_to_the_clinician(committed_database, twil
     )
 
 
+def test_declined_times_are_texted_to_whoever_sent_them(committed_database, twilio) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        clinician, patient = both_texting(conn, "+15005550006", "+15005550007")
+        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        offer = offer_one_time(conn, clinician, patient, 6)
+        request = offer_one_time(conn, patient, clinician, 7)
+        assert jobs.run_due_jobs(conn, settings) == 2
+        for answerer, answered in ((patient, offer), (clinician, request)):
+            conn.execute("select tests.authenticate_as(%s)", [answerer])
+            conn.execute("select respond_to_offer(%s, 'decline')", [answered])
+            conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 2
+    assert sorted((m["to"], m["body"]) for m in server.state.sent[2:]) == [
+        ("+15005550006", "dr.who@example.com declined the times you asked for; nothing was booked."),
+        ("+15005550007", "Your patient declined the times you offered; nothing was booked."),
+    ]
+
+
 def test_a_calendar_that_needs_connecting_again_is_texted_to_its_owner(committed_database, twilio) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:

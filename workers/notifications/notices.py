@@ -1,6 +1,6 @@
 """Immediate notices by email, SMS and push: requested, a request still waiting a day before,
 confirmed, moved, cancelled, a request lapsed, a series requested, confirmed, moved or
-cancelled, times offered or withdrawn, and a calendar that needs connecting again."""
+cancelled, times offered, withdrawn or declined, and a calendar that needs connecting again."""
 
 from __future__ import annotations
 
@@ -55,8 +55,9 @@ SERIES_NOTICES = {
 }
 SERIES_QUERIES = {"series_rescheduled": queries.MOVED_SERIES_FOR_NOTICE}
 
-# About times offered in a conversation or from the waitlist (a patient's request included).
-OFFER_NOTICES = ("offer_received", "offer_withdrawn")
+# About times offered in a conversation or from the waitlist (a patient's request included): to
+# its recipient, that it came or was withdrawn; to its sender, that it was declined.
+OFFER_NOTICES = ("offer_received", "offer_withdrawn", "offer_declined")
 
 # About one of the reader's calendar connections; the dashboard page where they connect it again.
 CONNECTION_NOTICES = ("calendar_reconnect_needed",)
@@ -105,9 +106,7 @@ def deliver_email_notice(conn: psycopg.Connection, job: dict, settings: Settings
     elif notice["kind"] in CONNECTION_NOTICES:
         message = reconnect_message(subject, sender, message_id, settings.app_base_url)
     else:
-        message = offer_message(
-            subject, sender, message_id, settings.app_base_url, withdrawn=notice["kind"] == "offer_withdrawn"
-        )
+        message = offer_message(subject, sender, message_id, settings.app_base_url, notice["kind"])
     SmtpSender(settings.smtp, settings.provider_timeout_seconds).send(message)
     return "sent"
 
@@ -131,8 +130,9 @@ def reconnect_message(connection: dict, sender: str, message_id: str, app_base_u
     )
 
 
-def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str, withdrawn: bool):
-    """The times offered (or asked for, by a patient), or their withdrawal, listed in the reader's zone."""
+def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str, kind: str):
+    """The times offered (or asked for, by a patient), their withdrawal, or (to the one who sent
+    them) their decline, listed in the reader's zone."""
     zone = ZoneInfo(offer["reader_timezone"])
     zone_name = offer["reader_timezone"]
     lines = [
@@ -143,7 +143,18 @@ def offer_message(offer: dict, sender: str, message_id: str, app_base_url: str, 
     who = offer["clinician_name"] if offer["from_clinician"] else "Your patient"
     what = "offers" if offer["from_clinician"] else "asks for"
     visit = None if offer["moves_visit_at"] is None else offer["moves_visit_at"].astimezone(zone)
-    if withdrawn:
+    if kind == "offer_declined":
+        # The reader sent the times: the clinician their offer, or the patient their request.
+        if offer["from_clinician"]:
+            subject = "Your patient declined the times offered"
+            intro = f"Your patient declined these times ({zone_name}):"
+            answer = "Offer other times in the conversation"
+        else:
+            subject = f"{offer['clinician_name']} declined your request"
+            intro = f"{offer['clinician_name']} cannot see you at these times ({zone_name}):"
+            answer = "Ask for other times in the conversation"
+        closing = "Nothing was booked at these times.\n"
+    elif kind == "offer_withdrawn":
         subject = (
             f"{who} withdrew the times offered"
             if offer["from_clinician"]
@@ -225,6 +236,8 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         text = f"Your {len(row['visits'])} appointments with {with_whom(row)} are {what}."
     elif kind == "offer_withdrawn":
         text = withdrawal_text(row)
+    elif kind == "offer_declined":
+        text = decline_text(row)
     elif kind in CONNECTION_NOTICES:
         text = (
             f"Your {row['calendar_label']} stopped syncing with the clinic's scheduling."
@@ -249,6 +262,13 @@ def withdrawal_text(offer: dict) -> str:
     return text
 
 
+def decline_text(offer: dict) -> str:
+    """To the one who sent the times declined."""
+    if offer["from_clinician"]:
+        return "Your patient declined the times you offered; nothing was booked."
+    return f"{offer['clinician_name']} declined the times you asked for; nothing was booked."
+
+
 PUSH_TITLES = {
     "appointment_requested": "Appointment requested",
     "request_waiting": "Appointment request waiting",
@@ -262,6 +282,7 @@ PUSH_TITLES = {
     "series_cancelled": "Appointments cancelled",
     "offer_received": "New appointment times",
     "offer_withdrawn": "Appointment times withdrawn",
+    "offer_declined": "Appointment times declined",
     "calendar_reconnect_needed": "Reconnect your calendar",
 }
 
