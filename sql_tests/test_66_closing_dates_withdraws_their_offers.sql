@@ -1,9 +1,10 @@
 -- close_dates_and_cancel_visits withdraws the clinician's pending offers (and counter-offers)
 -- with a time starting on a closed local date, even a time offered outside the hours, and tells
--- the patient; offers of other dates, patients' requests, other clinicians' offers and answered
--- offers stay as they were.
+-- the patient; it declines a patient's pending request whose every time starts on a closed date,
+-- and the patient is told when it commits; offers of other dates, requests with a time on an
+-- open date, other clinicians' offers and answered offers stay as they were.
 begin;
-select plan(14);
+select plan(18);
 
 -- The Tokyo clinician (nine hours ahead of UTC) closes local dates 10 to 12 days ahead.
 create function pg_temp.day(n integer) returns date
@@ -80,6 +81,13 @@ select pg_temp.offer(
     'countered request', 'second@example.com', 'clin@example.com', jsonb_build_array(pg_temp.option_at(6, '10:00'))
 );
 select pg_temp.offer(
+    'request, one time open', 'second@example.com', 'clin@example.com',
+    jsonb_build_array(pg_temp.option_at(2, '10:00'), pg_temp.option_at(3, '10:00'))
+);
+select pg_temp.offer(
+    'patient''s counter-offer', 'first@example.com', 'clin@example.com', jsonb_build_array(pg_temp.option_at(2, '15:00'))
+);
+select pg_temp.offer(
     'colleague''s', 'colleague@example.com', 'first@example.com', jsonb_build_array(pg_temp.option_at(0, '10:00'))
 );
 select pg_temp.offer(
@@ -123,7 +131,14 @@ select is(pg_temp.status_of('morning after'), 'pending', 'a time on the date aft
 select is(pg_temp.status_of('evening, out of hours'), 'cancelled', 'a time offered outside the hours on a closed date is withdrawn');
 select is(pg_temp.status_of('counter-offer'), 'cancelled', 'the clinician''s counter-offer of a closed date is withdrawn');
 select is(pg_temp.status_of('other dates'), 'pending', 'an offer of other dates stays');
-select is(pg_temp.status_of('patient''s request'), 'pending', 'a patient''s request stays for the clinician to answer');
+select is(pg_temp.status_of('patient''s request'), 'declined', 'a patient''s request for a time on a closed date is declined');
+select is(
+    pg_temp.status_of('patient''s counter-offer'), 'declined', 'so is a patient''s counter-offer'
+);
+select is(
+    pg_temp.status_of('request, one time open'), 'pending',
+    'a request with a time on an open date stays, for the clinician to answer'
+);
 select is(pg_temp.status_of('colleague''s'), 'pending', 'another clinician''s offer stays');
 select is(
     pg_temp.status_of('own request, as a patient'), 'pending',
@@ -154,6 +169,26 @@ select lives_ok(
         'select public.respond_to_offer(%L, %L, 0)', (select id from offer where name = 'morning after'), 'accept'
     )),
     'the offer of the date after is accepted'
+);
+
+-- What the commit does first: the deferred trigger that tells a request's sender of its decline.
+set constraints all immediate;
+select is(
+    (
+        select array_agg(o.name || ': ' || u.email order by o.name) from public.notifications as n
+        inner join offer as o on n.offer_id = o.id
+        inner join auth.users as u on n.user_id = u.id
+        where n.kind = 'offer_declined' and n.title = 'Request declined'
+    ),
+    array['patient''s counter-offer: first@example.com', 'patient''s request: first@example.com']::text[],
+    'the patient is told of each request declined'
+);
+select throws_ok(
+    tests.as_user('clin@example.com', format(
+        'select public.respond_to_offer(%L, %L, 0)', (select id from offer where name = 'patient''s request'), 'accept'
+    )),
+    'PT409', 'offer already declined',
+    'a declined request cannot be accepted afterwards'
 );
 
 select * from finish();

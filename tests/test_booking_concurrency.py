@@ -402,13 +402,15 @@ def closing_meanwhile(
     return held, outcomes.get("closing", "still running")
 
 
-def closing_while_accepting(url: str, clinician: str, day: date, patient: str, offer: str) -> tuple[str, str]:
-    """The patient's session locks the offer (respond_to_offer's first step, taken here so that the
-    closing meets it), the clinician closes `day` meanwhile, then the patient accepts: the
-    acceptance's outcome and the closing's."""
+def closing_while_accepting(
+    url: str, clinician: str, day: date, acceptor: str, offer: str
+) -> tuple[str, str]:
+    """The acceptor's session (the patient's, or the clinician's other tab) locks the offer
+    (respond_to_offer's first step, taken here so that the closing meets it), the clinician closes
+    `day` meanwhile, then the acceptor accepts: the acceptance's outcome and the closing's."""
     with psycopg.connect(url) as accepting:
         accepting.execute("select from appointment_time_slots where id = %s for update", [offer])
-        accepting.execute("select tests.authenticate_as(%s)", [patient])
+        accepting.execute("select tests.authenticate_as(%s)", [acceptor])
         return closing_meanwhile(
             url, clinician, day, accepting, "select respond_to_offer(%s, 'accept', 0)", [offer]
         )
@@ -460,6 +462,32 @@ def test_an_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_canc
     with psycopg.connect(committed_database) as conn:
         offer_status = conn.execute("select status from appointment_time_slots where id = %s", [offer])
         assert offer_status.fetchone()[0] == "accepted"
+
+
+def test_a_request_being_accepted_in_another_tab_when_its_date_is_closed_is_booked_and_then_cancelled(
+    committed_database: str,
+) -> None:
+    """Closing the date declines a patient's request for it, so the closing must not hold the
+    turn while it waits for a request the clinician is accepting in another tab (which locks it
+    and takes the turn only later): it waits, then cancels the visit the acceptance booked."""
+    clinician, (patient,) = make_clinic(committed_database, 1)
+    slot = next_days_at(2, time(10, 0))
+    option = {"start": slot.isoformat(), "end": (slot + timedelta(minutes=30)).isoformat(), "duration": 30}
+    with psycopg.connect(committed_database) as conn:
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        request = conn.execute(
+            "select id from offer_appointment_times(%s, %s, 'follow_up', 'video')",
+            [clinician, Jsonb([option])],
+        ).fetchone()[0]
+        conn.commit()
+
+    outcomes = closing_while_accepting(committed_database, clinician, slot.date(), clinician, request)
+
+    assert outcomes == ("ok", "ok")
+    assert visit_status(committed_database, slot) == ["cancelled"]
+    with psycopg.connect(committed_database) as conn:
+        request_status = conn.execute("select status from appointment_time_slots where id = %s", [request])
+        assert request_status.fetchone()[0] == "accepted"
 
 
 def test_a_waitlist_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_cancelled(
