@@ -231,8 +231,21 @@ def scheduling_clinician_request(conn, rng, me, clinicians, patients) -> tuple[s
     return clinician_request(conn, rng, me, clinicians, patients)
 
 
+def two_times(rng) -> Jsonb:
+    """Two half-hour options on one of the days, as offer_appointment_times takes them."""
+    day = rng.choice(DAYS)
+    first, second = sorted(rng.sample(HALF_HOURS, 2))
+    return Jsonb(
+        [
+            {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(), "duration": 30}
+            for start in (next_days_at(day, first), next_days_at(day, second))
+        ]
+    )
+
+
 def waitlisted_patient_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
-    """Answers offers and rejoins waitlists, besides booking, moving and cancelling."""
+    """Answers offers, asks clinicians for times and rejoins waitlists, besides booking, moving
+    and cancelling."""
     roll = rng.random()
     offers = conn.execute(
         "select id, jsonb_array_length(time_options) from appointment_time_slots"
@@ -258,7 +271,13 @@ def waitlisted_patient_request(conn, rng, me, clinicians, patients) -> tuple[str
             " where w.appointment_id = a.id and w.status in ('active', 'offered'))",
             [rng.choice(visits)[0]],
         )
-    if roll < 0.45:
+    if roll < 0.5:
+        return (
+            "request",
+            "select offer_appointment_times(%s, %s, 'follow_up', 'in_person')",
+            [rng.choice(clinicians), two_times(rng)],
+        )
+    if roll < 0.55:
         clinician = rng.choice(clinicians)
         return (
             "join waitlist",
@@ -271,21 +290,25 @@ def waitlisted_patient_request(conn, rng, me, clinicians, patients) -> tuple[str
 
 
 def offering_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str, str, list]:
-    """Offers times and withdraws offers, closes a day (which withdraws its offers), besides
-    confirming, booking, moving and cancelling."""
+    """Offers times and withdraws offers, answers patients' requests, closes a day (which
+    withdraws its offers and declines the requests for it), besides confirming, booking, moving
+    and cancelling."""
     roll = rng.random()
     if roll < 0.3:
-        day = rng.choice(DAYS)
-        first, second = sorted(rng.sample(HALF_HOURS, 2))
-        options = [
-            {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(), "duration": 30}
-            for start in (next_days_at(day, first), next_days_at(day, second))
-        ]
         return (
             "offer",
             "select offer_appointment_times(%s, %s, 'follow_up', 'in_person')",
-            [rng.choice(patients), Jsonb(options)],
+            [rng.choice(patients), two_times(rng)],
         )
+    asked = pick(
+        conn,
+        rng,
+        "select id from appointment_time_slots where offered_to = auth.uid() and status = 'pending'",
+    )
+    if roll < 0.38 and asked is not None:
+        if rng.random() < 0.5:
+            return "accept request", "select respond_to_offer(%s, 'accept', %s)", [asked, rng.randrange(2)]
+        return "decline request", "select respond_to_offer(%s, 'decline')", [asked]
     mine = pick(
         conn,
         rng,
@@ -490,6 +513,9 @@ def test_concurrent_offers_and_waitlists_keep_their_promises(committed_database:
         "unblock",
         "hours",
         "override",
+        "request",
+        "accept request",
+        "decline request",
     } <= succeeded, outcomes
     assert_derived_rows_agree(committed_database, clinicians)
     with psycopg.connect(committed_database, autocommit=True) as conn:
@@ -501,6 +527,7 @@ def test_concurrent_offers_and_waitlists_keep_their_promises(committed_database:
         ), "no freed time was ever offered to the waitlist"
         assert waitlist_entries_out_of_step(conn) == []
         assert accepted_offers_without_their_booking(conn) == []
+        assert declines_told_otherwise(conn) == []
 
 
 def test_a_change_made_while_the_worker_refreshes_its_day_is_counted(committed_database: str) -> None:
@@ -738,4 +765,20 @@ def accepted_offers_without_their_booking(conn: psycopg.Connection) -> list[tupl
                 and (l.new_values ->> 'scheduled_start')::timestamptz
                     = (o.time_options -> o.selected_time_index ->> 'start')::timestamptz
         )"""
+    ).fetchall()
+
+
+def declines_told_otherwise(conn: psycopg.Connection) -> list[tuple]:
+    """Offers whose sender was not emailed exactly once of their decline, or was emailed of one
+    that did not happen: declined, neither from the waitlist nor countered, is told (the mix
+    never turns email off); anything else is not."""
+    return conn.execute(
+        """select o.id, o.status, count(j.id) from appointment_time_slots as o
+        left join scheduling_private.jobs as j
+            on j.kind = 'notice_email' and j.payload ->> 'kind' = 'offer_declined'
+            and j.payload ->> 'offer_id' = o.id::text and j.payload ->> 'user_id' = o.offered_by::text
+        group by o.id
+        having count(j.id) <> case when o.status = 'declined' and o.waitlist_entry_id is null
+            and not exists (select from appointment_time_slots as c where c.parent_slot_id = o.id)
+            then 1 else 0 end"""
     ).fetchall()
