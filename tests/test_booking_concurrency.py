@@ -440,54 +440,39 @@ def test_closing_a_date_while_a_visit_on_it_is_being_changed_waits_instead_of_de
     assert visit_status(committed_database, slot) == ["cancelled"]
 
 
+@pytest.mark.parametrize(
+    "sent_by_clinician",
+    [
+        pytest.param(True, id="the-clinicians-offer-accepted-by-the-patient"),
+        pytest.param(False, id="a-patients-request-accepted-by-the-clinician-in-another-tab"),
+    ],
+)
 def test_an_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_cancelled(
-    committed_database: str,
+    committed_database: str, sent_by_clinician: bool
 ) -> None:
-    """Accepting an offer locks it and takes the turn only later, so the closing must not hold the
-    turn while it waits for the offer: it waits, then cancels the visit the acceptance booked."""
+    """Accepting an offer (or request) locks it and takes the turn only later, so the closing,
+    which withdraws the clinician's offers of the date and declines patients' requests for it,
+    must not hold the turn while it waits for one: it waits, then cancels the visit the
+    acceptance booked."""
     clinician, (patient,) = make_clinic(committed_database, 1)
+    sender, recipient = (clinician, patient) if sent_by_clinician else (patient, clinician)
     slot = next_days_at(2, time(10, 0))
     option = {"start": slot.isoformat(), "end": (slot + timedelta(minutes=30)).isoformat(), "duration": 30}
     with psycopg.connect(committed_database) as conn:
-        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        conn.execute("select tests.authenticate_as(%s)", [sender])
         offer = conn.execute(
-            "select id from offer_appointment_times(%s, %s, 'follow_up', 'video')", [patient, Jsonb([option])]
+            "select id from offer_appointment_times(%s, %s, 'follow_up', 'video')",
+            [recipient, Jsonb([option])],
         ).fetchone()[0]
         conn.commit()
 
-    outcomes = closing_while_accepting(committed_database, clinician, slot.date(), patient, offer)
+    outcomes = closing_while_accepting(committed_database, clinician, slot.date(), recipient, offer)
 
     assert outcomes == ("ok", "ok")
     assert visit_status(committed_database, slot) == ["cancelled"]
     with psycopg.connect(committed_database) as conn:
         offer_status = conn.execute("select status from appointment_time_slots where id = %s", [offer])
         assert offer_status.fetchone()[0] == "accepted"
-
-
-def test_a_request_being_accepted_in_another_tab_when_its_date_is_closed_is_booked_and_then_cancelled(
-    committed_database: str,
-) -> None:
-    """Closing the date declines a patient's request for it, so the closing must not hold the
-    turn while it waits for a request the clinician is accepting in another tab (which locks it
-    and takes the turn only later): it waits, then cancels the visit the acceptance booked."""
-    clinician, (patient,) = make_clinic(committed_database, 1)
-    slot = next_days_at(2, time(10, 0))
-    option = {"start": slot.isoformat(), "end": (slot + timedelta(minutes=30)).isoformat(), "duration": 30}
-    with psycopg.connect(committed_database) as conn:
-        conn.execute("select tests.authenticate_as(%s)", [patient])
-        request = conn.execute(
-            "select id from offer_appointment_times(%s, %s, 'follow_up', 'video')",
-            [clinician, Jsonb([option])],
-        ).fetchone()[0]
-        conn.commit()
-
-    outcomes = closing_while_accepting(committed_database, clinician, slot.date(), clinician, request)
-
-    assert outcomes == ("ok", "ok")
-    assert visit_status(committed_database, slot) == ["cancelled"]
-    with psycopg.connect(committed_database) as conn:
-        request_status = conn.execute("select status from appointment_time_slots where id = %s", [request])
-        assert request_status.fetchone()[0] == "accepted"
 
 
 def test_a_waitlist_offer_being_accepted_when_its_date_is_closed_is_booked_and_then_cancelled(
