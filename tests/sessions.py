@@ -30,6 +30,14 @@ def make_clinic(url: str, patients: int) -> tuple[str, list[str]]:
     return clinician, patient_ids
 
 
+def connected_pair(conn: psycopg.Connection) -> tuple[str, str]:
+    """Clinician dr.who@example.com and their connected patient pat@example.com (not committed)."""
+    clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
+    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+    conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+    return clinician, patient
+
+
 def video_visit(conn: psycopg.Connection) -> str:
     """A committed, confirmed video visit three days ahead, with a clinician and a patient of its own."""
     clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]

@@ -19,6 +19,7 @@ from tests.providers import StalledServer
 from tests.sessions import (
     block_the_earlier_time,
     calendar_paused_for_reconnect,
+    connected_pair,
     offer_of_earlier_time,
     offer_one_time,
 )
@@ -241,9 +242,7 @@ def test_a_reminder_whose_address_was_removed_since_fails_at_once(committed_data
 def test_notices_email_confirmation_cancellation_and_offers(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        clinician, patient = connected_pair(conn)
         appointment = conn.execute(
             "select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient]
         ).fetchone()[0]
@@ -470,9 +469,7 @@ def test_an_earlier_time_for_a_booked_visit_is_emailed_as_such(committed_databas
 def test_a_withdrawn_offer_is_emailed_only_to_who_heard_of_it(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        clinician, patient = connected_pair(conn)
         told = offer_one_time(conn, clinician, patient, 6)
         assert jobs.run_due_jobs(conn, settings) == 1
         unheard = offer_one_time(conn, clinician, patient, 7)
@@ -501,9 +498,7 @@ def test_a_withdrawn_offer_is_emailed_only_to_who_heard_of_it(committed_database
 def test_a_patients_counter_offer_and_its_withdrawal_are_emailed_as_theirs(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        clinician, patient = connected_pair(conn)
         offer = offer_one_time(conn, clinician, patient, 6)
         jobs.run_due_jobs(conn, settings)
         conn.execute("select tests.authenticate_as(%s)", [patient])
@@ -531,9 +526,7 @@ def test_a_patients_counter_offer_and_its_withdrawal_are_emailed_as_theirs(commi
 def test_declined_times_are_emailed_to_whoever_sent_them(committed_database, inbox) -> None:
     received, settings = inbox
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        clinician, patient = connected_pair(conn)
         offer = offer_one_time(conn, clinician, patient, 6)
         request = offer_one_time(conn, patient, clinician, 7)
         assert jobs.run_due_jobs(conn, settings) == 2

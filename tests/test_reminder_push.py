@@ -13,7 +13,7 @@ from py_vapid import Vapid02
 
 from tests.providers import LOCAL_SERVERS, rebinding_name, redirect_into_the_network
 from tests.providers.push_service import LocalPushService
-from tests.sessions import calendar_paused_for_reconnect, offer_one_time
+from tests.sessions import calendar_paused_for_reconnect, connected_pair, offer_one_time
 from workers import jobs
 from workers.settings import Settings, WebPushSettings
 
@@ -239,9 +239,7 @@ def test_a_push_service_that_fails_for_one_device_neither_holds_back_nor_repeats
 def test_notices_are_pushed_with_their_title_and_a_link_to_the_visit(committed_database, push) -> None:
     service, settings = push
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        clinician, patient = connected_pair(conn)
         subscribe(conn, service, patient, "phone")
         conn.execute("select tests.authenticate_as(%s)", [clinician])
         visits = conn.execute(
@@ -269,9 +267,7 @@ def test_notices_are_pushed_with_their_title_and_a_link_to_the_visit(committed_d
 def test_a_withdrawn_offer_is_pushed_after_the_offer(committed_database, push) -> None:
     service, settings = push
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        clinician, patient = connected_pair(conn)
         subscribe(conn, service, patient, "phone")
         offer = offer_one_time(conn, clinician, patient, 6)
         jobs.run_due_jobs(conn, settings)
@@ -290,9 +286,7 @@ def test_a_withdrawn_offer_is_pushed_after_the_offer(committed_database, push) -
 def test_a_declined_request_is_pushed_to_the_patient_who_sent_it(committed_database, push) -> None:
     service, settings = push
     with psycopg.connect(committed_database) as conn:
-        clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-        patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-        conn.execute("select tests.connect(%s, %s)", [clinician, patient])
+        clinician, patient = connected_pair(conn)
         subscribe(conn, service, patient, "phone")
         request = offer_one_time(conn, patient, clinician, 6)
         conn.execute("select tests.authenticate_as(%s)", [clinician])
