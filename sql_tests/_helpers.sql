@@ -143,6 +143,26 @@ as $$
     where s.offered_to = tests.get_user_id(user_email) and s.status = 'pending'
 $$;
 
+-- The waiting patient joins the clinician's waitlist, then the other patient's visit at `at` is
+-- cancelled by them and its time offered to the waiting one; gives that offer's id.
+create or replace function tests.waitlist_offer_of_freed_time(
+    clinician_email text, waiting_email text, other_email text, at timestamptz
+) returns uuid
+language plpgsql
+as $$
+declare
+    visit uuid := tests.add_appointment(tests.get_user_id(clinician_email), tests.get_user_id(other_email), at);
+begin
+    insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type)
+    values (tests.get_user_id(clinician_email), tests.get_user_id(waiting_email), 'follow_up');
+    perform tests.call_as(other_email, format('select public.cancel_appointment(%L, %L)', visit, 'Ill'));
+    return (
+        select s.id from public.appointment_time_slots as s
+        where s.offered_to = tests.get_user_id(waiting_email) and s.status = 'pending'
+    );
+end
+$$;
+
 -- The user with this email declines the offer waiting for their answer.
 create or replace function tests.decline_pending_offer(user_email text) returns void
 language sql

@@ -178,22 +178,12 @@ select results_eq(
 );
 
 -- ------------------------------------------------------------------------ the waitlist's offer of time closed since
-do $$
-begin
-    perform tests.add_appointment(tests.get_user_id('clin@example.com'), tests.get_user_id('other@example.com'), tests.days_ahead(8, '09:00'));
-    insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type)
-    values (tests.get_user_id('clin@example.com'), tests.get_user_id('waiting@example.com'), 'follow_up');
-end
-$$;
-select tests.call_as('other@example.com', format(
-    'select public.cancel_appointment(%L, %L)',
-    (select id from public.appointments where scheduled_start = tests.days_ahead(8, '09:00')), 'Ill'
-));
-insert into offers
-select
+insert into offers values (
     'waitlist',
-    s.id
-from public.appointment_time_slots as s where s.offered_to = tests.get_user_id('waiting@example.com');
+    tests.waitlist_offer_of_freed_time(
+        'clin@example.com', 'waiting@example.com', 'other@example.com', tests.days_ahead(8, '09:00')
+    )
+);
 select pg_temp.set_notice_jobs((select id from offers where name = 'waitlist'), 'done', 'done', 'done');
 select tests.call_as('clin@example.com', format(
     'insert into public.calendar_busy_blocks (starts_at, ends_at) values (%L, %L)',
