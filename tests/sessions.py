@@ -38,10 +38,14 @@ def connected_pair(conn: psycopg.Connection) -> tuple[str, str]:
     return clinician, patient
 
 
-def video_visit(conn: psycopg.Connection) -> str:
+def video_visit(
+    conn: psycopg.Connection,
+    clinician_email: str = "dr.who@example.com",
+    patient_email: str = "pat@example.com",
+) -> str:
     """A committed, confirmed video visit three days ahead, with a clinician and a patient of its own."""
-    clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
+    clinician = conn.execute("select tests.create_clinician(%s)", [clinician_email]).fetchone()[0]
+    patient = conn.execute("select tests.create_user(%s)", [patient_email]).fetchone()[0]
     appointment = conn.execute(
         "insert into appointments (clinician_id, patient_id, scheduled_start, scheduled_end,"
         " appointment_type, location_type, status) values (%s, %s, tests.days_ahead(3, '10:00'),"

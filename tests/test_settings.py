@@ -97,6 +97,28 @@ def test_a_provider_configured_in_part_is_refused_naming_what_is_missing(unset: 
 
 
 @pytest.mark.parametrize(
+    ("environment", "seconds"),
+    [
+        ({}, 120),
+        ({"SCHEDULING_JOB_LEASE_SECONDS": "120"}, 60),  # half a lease shorter than twice the 120
+        ({"SCHEDULING_STATEMENT_TIMEOUT_SECONDS": "30"}, 30),
+        ({"SCHEDULING_JOB_LEASE_SECONDS": "600", "SCHEDULING_STATEMENT_TIMEOUT_SECONDS": "400"}, 400),
+    ],
+)
+def test_the_statement_time_limit_is_shorter_than_the_job_lease(environment: dict, seconds: int) -> None:
+    assert from_environment(environment).statement_timeout_seconds == seconds
+
+
+def test_a_statement_time_limit_as_long_as_the_job_lease_is_refused() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        from_environment({"SCHEDULING_STATEMENT_TIMEOUT_SECONDS": "300"})
+    assert str(refused.value) == (
+        "SCHEDULING_STATEMENT_TIMEOUT_SECONDS (300) must be shorter than SCHEDULING_JOB_LEASE_SECONDS (300):"
+        " a job still waiting when its lease ends is taken by another worker, which would wait for it too"
+    )
+
+
+@pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("SMTP_PORT", "smtp", "SMTP_PORT must be a positive whole number, not 'smtp'"),
@@ -106,6 +128,11 @@ def test_a_provider_configured_in_part_is_refused_naming_what_is_missing(unset: 
             "SCHEDULING_PROVIDER_TIMEOUT_SECONDS",
             "0",
             "SCHEDULING_PROVIDER_TIMEOUT_SECONDS must be a positive",
+        ),
+        (
+            "SCHEDULING_STATEMENT_TIMEOUT_SECONDS",
+            "2m",
+            "SCHEDULING_STATEMENT_TIMEOUT_SECONDS must be a positive whole number, not '2m'",
         ),
         ("SMTP_STARTTLS", "ture", "SMTP_STARTTLS must be true or false, not 'ture'"),
         ("SMTP_STARTTLS", "false", "SMTP_USERNAME needs SMTP_STARTTLS"),

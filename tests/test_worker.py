@@ -3,6 +3,7 @@ cleanly on a signal."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -26,11 +27,14 @@ WORKER_SESSIONS = "select count(*) from pg_stat_activity where application_name 
 
 
 @contextmanager
-def running_worker(url: str) -> Iterator[subprocess.Popen]:
+def running_worker(url: str, **environment: str) -> Iterator[subprocess.Popen]:
+    """The worker, in the test's environment with `environment` added."""
     # A stopped worker's sessions linger a moment; they would pass for this one's.
     lingering = wait_until(url, WORKER_SESSIONS, [APPLICATION_NAME], lambda count: count == 0)
     assert lingering == 0, "an earlier worker's sessions never ended"
-    worker = subprocess.Popen(worker_command(url), stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        worker_command(url), stderr=subprocess.PIPE, text=True, env={**os.environ, **environment}
+    )
     try:
         yield worker
     finally:
@@ -252,6 +256,69 @@ def test_a_failing_periodic_task_stops_neither_the_others_nor_the_jobs(committed
     assert worker.returncode == 0, stderr
 
 
+def test_a_job_waiting_for_a_row_nobody_lets_go_of_fails_in_time_and_the_others_go_on(
+    committed_database: str,
+) -> None:
+    with psycopg.connect(committed_database) as conn:
+        held_visit = video_visit(conn)  # its meeting job is the older, claimed first
+        other_visit = video_visit(conn, "dr.no@example.com", "other.patient@example.com")
+    meeting_link = "select video_call_link from appointments where id = %s"
+    # A session that keeps the visit's row and never ends: a psql left open on it.
+    with psycopg.connect(committed_database) as holder:
+        holder.execute("select from appointments where id = %s for update", [held_visit])
+        with running_worker(committed_database, SCHEDULING_STATEMENT_TIMEOUT_SECONDS="1") as worker:
+            other_link = wait_until(
+                committed_database, meeting_link, [other_visit], lambda link: link is not None
+            )
+            held_job = wait_until(
+                committed_database,
+                "select jsonb_build_array(status, attempts, last_error) from scheduling_private.jobs"
+                " where kind = 'video_jitsi' and payload ->> 'appointment_id' = %s::text",
+                [held_visit],
+                lambda job: job[2] is not None,
+            )
+            holder.rollback()
+            with psycopg.connect(committed_database, autocommit=True) as conn:
+                conn.execute(  # the retry's backoff, cut short
+                    "update scheduling_private.jobs set run_after = now()"
+                    " where payload ->> 'appointment_id' = %s::text",
+                    [held_visit],
+                )
+                conn.execute("notify scheduling_jobs")
+            held_link = wait_until(
+                committed_database, meeting_link, [held_visit], lambda link: link is not None
+            )
+            stderr = stop(worker)
+    assert other_link is not None, stderr
+    status, attempts, error = held_job
+    assert (status, attempts) == ("queued", 1), stderr
+    assert error.startswith("QueryCanceled: canceling statement due to statement timeout"), stderr
+    assert held_link is not None, stderr
+    assert "database connection lost" not in stderr
+
+
+def test_a_periodic_task_that_runs_too_long_is_stopped_and_the_jobs_go_on(committed_database: str) -> None:
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        conn.execute(
+            "create or replace function scheduling_private.expire_offers(at timestamptz default now())"
+            " returns integer language sql as $$ select pg_sleep(3600)::text::integer $$"
+        )
+    with running_worker(committed_database, SCHEDULING_STATEMENT_TIMEOUT_SECONDS="1") as worker:
+        with psycopg.connect(committed_database) as conn:
+            appointment = video_visit(conn)
+        link = wait_until(
+            committed_database,
+            "select video_call_link from appointments where id = %s",
+            [appointment],
+            lambda link: link is not None,
+        )
+        stderr = stop(worker)
+    assert "expire offers failed (canceling statement due to statement timeout" in stderr
+    assert "prune finished jobs: 0" in stderr  # the task after it ran
+    assert "database connection lost" not in stderr  # the connection was not given up
+    assert link is not None, stderr
+
+
 def test_worker_that_cannot_reach_the_database_at_start_says_so_and_exits() -> None:
     unreachable = f"postgresql://postgres@127.0.0.1:{localdb.free_port()}/postgres"
 
@@ -260,3 +327,65 @@ def test_worker_that_cannot_reach_the_database_at_start_says_so_and_exits() -> N
     assert result.returncode == 1
     assert "scheduling worker: cannot connect to the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_backlog_larger_than_a_batch_is_worked_off_in_batches_without_waiting_for_the_next_turn(
+    committed_database: str,
+) -> None:
+    """A network that makes more than a prune's 10,000 rows an hour (or a worker back after a
+    long outage) must not outgrow pruning; a time zone change of a clinician with more than a
+    round's 500 visits must not wait a minute per 500."""
+    batch = 10_000
+    with psycopg.connect(committed_database, autocommit=True) as conn:
+        clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
+        patient = conn.execute("select tests.create_user('patient@example.com')").fetchone()[0]
+        connection = conn.execute(
+            "insert into calendar_sync_connections (user_id, provider, calendar_id, sync_enabled)"
+            " values (%s, 'caldav', 'work', false) returning id",
+            [clinician],
+        ).fetchone()[0]
+        conn.execute(
+            "insert into scheduling_private.jobs (kind, status, updated_at)"
+            " select 'notice_email', 'done', now() - interval '15 days' from generate_series(1, %s)",
+            [batch + 25],
+        )
+        conn.execute(
+            "insert into scheduling_private.sms_replies (message_sid, phone, body, received_at)"
+            " select 'SM-old-' || n, '+15555550100', 'C', now() - interval '31 days'"
+            " from generate_series(1, %s) as n",
+            [batch + 25],
+        )
+        conn.execute(
+            "insert into calendar_sync_log (connection_id, user_id, direction, action, status, created_at)"
+            " select %s, %s, 'pull', 'full_sync', 'success', now() - interval '91 days'"
+            " from generate_series(1, %s)",
+            [connection, clinician, batch + 25],
+        )
+        conn.execute(
+            "insert into notifications (user_id, kind, title, created_at)"
+            " select %s, 'appointment_confirmed', 'Appointment confirmed', now() - interval '181 days'"
+            " from generate_series(1, %s)",
+            [patient, batch + 25],
+        )
+        conn.execute(
+            "select tests.add_appointment(%s, %s, now() + make_interval(hours => n), 30, 'cancelled')"
+            " from generate_series(1, 505) as n",
+            [clinician, patient],
+        )
+        conn.execute("update clinicians set timezone = 'Europe/London' where clinician_id = %s", [clinician])
+
+    left_behind = """
+        select (select count(*) from scheduling_private.jobs)
+            + (select count(*) from scheduling_private.sms_replies)
+            + (select count(*) from calendar_sync_log)
+            + (select count(*) from notifications)
+            + (select count(*) from appointments where timezone <> 'Europe/London')
+    """
+    with running_worker(committed_database) as worker:
+        left = wait_until(committed_database, left_behind, [], lambda count: count == 0, timeout=30)
+        stderr = stop(worker)
+    assert left == 0, stderr
+    prunes = ["prune finished jobs", "prune sms replies", "prune calendar sync log", "prune notifications"]
+    for task in prunes:
+        assert f"{task}: {batch}\n" in stderr and f"{task}: 25\n" in stderr, stderr
+    assert "follow time zone changes: 500\n" in stderr and "follow time zone changes: 5\n" in stderr

@@ -113,6 +113,20 @@ class Settings:
     # API request; a calendar's pages may be slow to come.
     provider_timeout_seconds: float = 5
     calendar_timeout_seconds: float = 30
+    # How long one statement of the worker may wait (for a lock) or run before the database
+    # cancels it: the job fails and is retried, a periodic task tries again at its next turn.
+    # Without a limit, a session that never lets go of a row (a psql left open) would stop every
+    # job of each worker that met it. Shorter than the job lease, or a second worker would take
+    # the job meanwhile and wait too (from_environment's default: 120, or half a shorter lease).
+    statement_timeout_seconds: int = 120
+
+    def __post_init__(self) -> None:
+        if self.statement_timeout_seconds >= self.job_lease_seconds:
+            raise ConfigurationError(
+                f"SCHEDULING_STATEMENT_TIMEOUT_SECONDS ({self.statement_timeout_seconds}) must be shorter"
+                f" than SCHEDULING_JOB_LEASE_SECONDS ({self.job_lease_seconds:g}): a job still waiting"
+                " when its lease ends is taken by another worker, which would wait for it too"
+            )
 
 
 def from_environment(env: dict[str, str] | None = None) -> Settings:
@@ -172,6 +186,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
             graph_url=env.get("MICROSOFT_GRAPH_URL", MicrosoftSettings.graph_url),
         )
     secret_box = sealing_keys(env)
+    lease_seconds = whole_number(env, "SCHEDULING_JOB_LEASE_SECONDS", 300)
     return Settings(
         google=google,
         microsoft=microsoft,
@@ -182,7 +197,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         zoom_webhook_secret=env.get("ZOOM_WEBHOOK_SECRET_TOKEN"),
         jitsi_base_url=env.get("JITSI_BASE_URL", "https://meet.jit.si"),
         public_base_url=env.get("SCHEDULING_PUBLIC_BASE_URL", "").rstrip("/") or None,
-        job_lease_seconds=whole_number(env, "SCHEDULING_JOB_LEASE_SECONDS", 300),
+        job_lease_seconds=lease_seconds,
         health_max_job_wait_seconds=whole_number(env, "SCHEDULING_HEALTH_MAX_JOB_WAIT", 300),
         webpush=webpush,
         twilio=twilio,
@@ -194,6 +209,11 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         ),
         calendar_timeout_seconds=whole_number(
             env, "SCHEDULING_CALENDAR_TIMEOUT_SECONDS", Settings.calendar_timeout_seconds
+        ),
+        statement_timeout_seconds=whole_number(
+            env,
+            "SCHEDULING_STATEMENT_TIMEOUT_SECONDS",
+            max(1, min(Settings.statement_timeout_seconds, lease_seconds // 2)),
         ),
         private_hosts_allowed=frozenset(
             host.strip().lower() for host in env.get("SCHEDULING_PRIVATE_HOSTS", "").split(",")

@@ -34,7 +34,19 @@ class PeriodicTask:
     name: str
     sql: str
     every_seconds: float
+    # Rows one call takes at most (passed to `sql` as %(batch)s); None: the task takes all. A call
+    # that fills its batch leaves more behind, so the task runs again in the worker's next round
+    # instead of after `every_seconds`: a backlog drains in batches, each its own transaction,
+    # between the jobs.
+    batch: int | None = None
 
+    def left_more(self, result: object) -> bool:
+        return self.batch is not None and isinstance(result, int) and result >= self.batch
+
+
+# Rows a prune deletes in one transaction: few enough to keep each short, and repeated in the
+# worker's next round while a call fills it, so pruning keeps up with any rate of new rows.
+PRUNE_BATCH = 10_000
 
 PERIODIC_TASKS = [
     # Pending offers past expires_at become expired; expired waitlist offers go to the next match.
@@ -43,7 +55,9 @@ PERIODIC_TASKS = [
     PeriodicTask("expire waitlist entries", "select scheduling_private.expire_waitlist_entries()", 60),
     # Patients' new requests are announced to their clinicians (left by the bookings, to keep
     # them quick).
-    PeriodicTask("send request notices", "select scheduling_private.send_deferred_notices()", 15),
+    PeriodicTask(
+        "send request notices", "select scheduling_private.send_deferred_notices(%(batch)s)", 15, batch=500
+    ),
     # Requests still unconfirmed when their time is over are cancelled, with a notice.
     PeriodicTask("lapse unconfirmed requests", "select scheduling_private.lapse_unconfirmed_requests()", 60),
     # Clinicians are reminded, once per request, of one still unconfirmed within a day of its time.
@@ -53,23 +67,51 @@ PERIODIC_TASKS = [
     # Clinicians are asked, once per visit, to record how a visit still open an hour after its end went.
     PeriodicTask("ask for visit outcomes", "select scheduling_private.request_visit_outcomes()", 60),
     # Appointments of clinicians who changed time zone take the new zone, visits to come first.
-    PeriodicTask("follow time zone changes", "select scheduling_private.follow_time_zone_changes()", 60),
+    PeriodicTask(
+        "follow time zone changes",
+        "select scheduling_private.follow_time_zone_changes(%(batch)s)",
+        60,
+        batch=500,
+    ),
     # People whose preference change found one of their visits busy get their reminders planned.
     PeriodicTask(
-        "plan reminders after preference changes", "select scheduling_private.plan_waiting_reminders()", 60
+        "plan reminders after preference changes",
+        "select scheduling_private.plan_waiting_reminders(%(batch)s)",
+        60,
+        batch=100,
     ),
     # Days whose appointments or schedule changed get their statistics recomputed.
     PeriodicTask("refresh statistics", "select scheduling_private.refresh_dirty_statistics()", 60),
     # Connected calendars not pulled for 15 minutes get a pull job.
     PeriodicTask("queue calendar pulls", "select scheduling_private.enqueue_due_calendar_pulls()", 60),
     # Done and cancelled jobs go after 14 days, failed ones after 90.
-    PeriodicTask("prune finished jobs", "select scheduling_private.prune_finished_jobs()", 3600),
+    PeriodicTask(
+        "prune finished jobs",
+        "select scheduling_private.prune_finished_jobs(batch_size => %(batch)s)",
+        3600,
+        batch=PRUNE_BATCH,
+    ),
     # Inbound SMS replies go after 30 days, calendar sync log rows after 90 (or as the database's
     # scheduling.sms_replies_kept_for and scheduling.sync_log_kept_for say).
-    PeriodicTask("prune sms replies", "select scheduling_private.prune_sms_replies()", 3600),
-    PeriodicTask("prune calendar sync log", "select scheduling_private.prune_calendar_sync_log()", 3600),
+    PeriodicTask(
+        "prune sms replies",
+        "select scheduling_private.prune_sms_replies(batch_size => %(batch)s)",
+        3600,
+        batch=PRUNE_BATCH,
+    ),
+    PeriodicTask(
+        "prune calendar sync log",
+        "select scheduling_private.prune_calendar_sync_log(batch_size => %(batch)s)",
+        3600,
+        batch=PRUNE_BATCH,
+    ),
     # In-app notifications go after 180 days (or as scheduling.notifications_kept_for says).
-    PeriodicTask("prune notifications", "select scheduling_private.prune_notifications()", 3600),
+    PeriodicTask(
+        "prune notifications",
+        "select scheduling_private.prune_notifications(batch_size => %(batch)s)",
+        3600,
+        batch=PRUNE_BATCH,
+    ),
 ]
 
 
@@ -99,8 +141,8 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
     while not stopping.is_set():
         try:
             with (
-                psycopg.connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as listener,
-                psycopg.connect(database_url, application_name=APPLICATION_NAME) as work,
+                connect(database_url, config, autocommit=True) as listener,
+                connect(database_url, config, autocommit=False) as work,
             ):
                 listener.execute(f"listen {JOBS_CHANNEL}")
                 log.info("listening on %s", JOBS_CHANNEL)
@@ -118,6 +160,19 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
     log.info("stopped")
 
 
+def connect(database_url: str, config: settings.Settings, autocommit: bool) -> psycopg.Connection:
+    """One of the worker's two connections, its statements limited to
+    `config.statement_timeout_seconds`. Set once connected rather than as a startup option, which
+    some poolers refuse."""
+    conn = psycopg.connect(database_url, autocommit=autocommit, application_name=APPLICATION_NAME)
+    conn.execute(
+        "select pg_catalog.set_config('statement_timeout', %s, false)",
+        [f"{config.statement_timeout_seconds}s"],
+    )
+    conn.commit()
+    return conn
+
+
 def serve(
     listener: psycopg.Connection,
     work: psycopg.Connection,
@@ -132,25 +187,28 @@ def serve(
     while not stopping.is_set():
         for task in PERIODIC_TASKS:
             if time.monotonic() >= next_run[task.name]:
-                next_run[task.name] = time.monotonic() + task.every_seconds
-                run_periodic_task(listener, task)
+                result = run_periodic_task(listener, task)
+                next_run[task.name] = time.monotonic() + (0 if task.left_more(result) else task.every_seconds)
         jobs.run_due_jobs(work, config, handlers, rests=rests)
         for notice in listener.notifies(timeout=poll_seconds, stop_after=1):
             log.info("woken by %s: %s", notice.channel, notice.payload)
 
 
-def run_periodic_task(conn: psycopg.Connection, task: PeriodicTask) -> None:
-    """Runs one task on the autocommit connection. A task that fails is logged and tried again
-    at its next turn: it must not stop the jobs or the other tasks. A lost connection is raised,
-    for `run` to reconnect."""
+def run_periodic_task(conn: psycopg.Connection, task: PeriodicTask) -> object:
+    """Runs one task on the autocommit connection and gives back its result (None when it
+    failed). A task that fails is logged and tried again at its next turn: it must not stop the
+    jobs or the other tasks. A lost connection is raised, for `run` to reconnect."""
     try:
-        result = conn.execute(task.sql).fetchone()[0]
-    except psycopg.OperationalError:
-        raise
+        result = conn.execute(task.sql, {"batch": task.batch} if task.batch else None).fetchone()[0]
     except psycopg.Error as error:
+        # A statement cancelled (its time limit, a deadlock) is an OperationalError too, on a
+        # connection that still works.
+        if conn.broken:
+            raise
         log.error("%s failed (%s); trying again in %.0f s", task.name, one_line(error), task.every_seconds)
-        return
+        return None
     log.info("%s: %s", task.name, result)
+    return result
 
 
 def one_line(error: Exception) -> str:
