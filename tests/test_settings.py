@@ -34,6 +34,7 @@ EVERYTHING = {
     "SCHEDULING_JOB_LEASE_SECONDS": "120",
     "SCHEDULING_PROVIDER_TIMEOUT_SECONDS": "3",
     "SCHEDULING_CALENDAR_TIMEOUT_SECONDS": "20",
+    "SCHEDULING_WEB_STATEMENT_TIMEOUT_SECONDS": "5",
     "SCHEDULING_APP_BASE_URL": "https://app.clinic.example/",
     "SCHEDULING_PRIVATE_HOSTS": "caldav.clinic.internal, 10.0.0.5,",
 }
@@ -49,6 +50,7 @@ def test_every_provider_configured_is_on() -> None:
     assert settings.secret_box.current_key_id == "k1"
     assert settings.job_lease_seconds == 120
     assert (settings.provider_timeout_seconds, settings.calendar_timeout_seconds) == (3, 20)
+    assert settings.web_statement_timeout_seconds == 5
     assert settings.app_base_url == "https://app.clinic.example"
     assert settings.private_hosts_allowed == {"caldav.clinic.internal", "10.0.0.5"}
 
@@ -58,6 +60,7 @@ def test_nothing_configured_is_off_and_empty_values_count_as_unset() -> None:
     assert (settings.smtp, settings.twilio, settings.webpush, settings.zoom) == (None, None, None, None)
     assert (settings.google, settings.microsoft, settings.secret_box) == (None, None, None)
     assert settings.job_lease_seconds == 300
+    assert (settings.statement_timeout_seconds, settings.web_statement_timeout_seconds) == (120, 8)
     assert (settings.provider_timeout_seconds, settings.calendar_timeout_seconds) == (5, 30)
     assert settings.private_hosts_allowed == frozenset()
 

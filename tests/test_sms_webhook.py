@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -19,16 +21,18 @@ PUBLIC_URL = "https://hooks.clinic.example"
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 
 
+SETTINGS = Settings(
+    worker_name="test",
+    app_base_url="https://clinic.example",
+    smtp=None,
+    twilio=TwilioSettings("AC" + "1" * 32, AUTH_TOKEN, "+15005550000", None),
+    public_base_url=PUBLIC_URL,
+)
+
+
 @pytest.fixture
 def web(committed_database: str) -> Iterator[TestClient]:
-    settings = Settings(
-        worker_name="test",
-        app_base_url="https://clinic.example",
-        smtp=None,
-        twilio=TwilioSettings("AC" + "1" * 32, AUTH_TOKEN, "+15005550000", None),
-        public_base_url=PUBLIC_URL,
-    )
-    with TestClient(create_app(committed_database, settings)) as client:
+    with TestClient(create_app(committed_database, SETTINGS)) as client:
         yield client
 
 
@@ -312,5 +316,31 @@ def test_a_second_delivery_while_the_first_is_under_way_waits_and_gets_its_answe
 
     assert waited, "the second delivery should wait for the first to commit"
     assert len(answers) == 2 and answers[0] == answers[1] and "is cancelled" in answers[0]
+    assert visit(committed_database, first) == ("cancelled", "Cancelled by the patient by SMS", False)
+    assert visit(committed_database, second) == ("confirmed", None, False)
+
+
+def test_a_reply_meeting_a_visit_nobody_lets_go_of_is_answered_in_time_and_changes_nothing(
+    committed_database: str,
+) -> None:
+    first, second = patient_with_two_visits(committed_database)
+    settings = dataclasses.replace(SETTINGS, web_statement_timeout_seconds=1)
+    sid = "SM" + "5" * 32
+    with (
+        TestClient(create_app(committed_database, settings)) as web,
+        ThreadPoolExecutor(1) as background,
+        psycopg.connect(committed_database) as holder,  # a psql left open on the visit
+    ):
+        holder.execute("select from appointments where id = %s for update", [first])
+        answering = background.submit(reply, web, "X", sid=sid)
+        try:
+            refused = answering.result(timeout=30)
+        finally:
+            holder.rollback()
+        retried = reply(web, "X", sid=sid)  # the same message again, as Twilio may send it
+
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+    assert refused.json() == {"error": "the database did not answer in time; nothing was changed, try again"}
+    assert retried.status_code == 200 and "is cancelled" in retried.text
     assert visit(committed_database, first) == ("cancelled", "Cancelled by the patient by SMS", False)
     assert visit(committed_database, second) == ("confirmed", None, False)

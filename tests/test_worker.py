@@ -59,11 +59,12 @@ def wait_until(url: str, sql: str, params: list, done: Callable[[object], bool],
 
 
 def wait_for_listener(url: str) -> None:
-    # Idle after a statement of its own: LISTEN is the first a worker runs, so it now listens.
-    # (A session that has only connected is idle too, with no statement yet.)
+    # Idle after a statement of its own other than setting its time limit: LISTEN is the next a
+    # worker runs, so it now listens. (A session that has only connected is idle too, with no
+    # statement yet.)
     listening = wait_until(
         url,
-        WORKER_SESSIONS + " and state = 'idle' and query <> ''",
+        WORKER_SESSIONS + " and state = 'idle' and query <> '' and query not like '%%statement_timeout%%'",
         [APPLICATION_NAME],
         lambda count: count > 0,
     )

@@ -119,6 +119,9 @@ class Settings:
     # job of each worker that met it. Shorter than the job lease, or a second worker would take
     # the job meanwhile and wait too (from_environment's default: 120, or half a shorter lease).
     statement_timeout_seconds: int = 120
+    # The same for the web service's requests: the 8 s Supabase gives an API request (a webhook's
+    # caller waits for the answer; Twilio gives up after 15).
+    web_statement_timeout_seconds: int = 8
 
     def __post_init__(self) -> None:
         if self.statement_timeout_seconds >= self.job_lease_seconds:
@@ -209,6 +212,9 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         ),
         calendar_timeout_seconds=whole_number(
             env, "SCHEDULING_CALENDAR_TIMEOUT_SECONDS", Settings.calendar_timeout_seconds
+        ),
+        web_statement_timeout_seconds=whole_number(
+            env, "SCHEDULING_WEB_STATEMENT_TIMEOUT_SECONDS", Settings.web_statement_timeout_seconds
         ),
         statement_timeout_seconds=whole_number(
             env,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import psycopg
 
 from workers import jobs, settings
+from workers.database import Database
 from workers.provider_rests import ProviderRests
 
 JOBS_CHANNEL = "scheduling_jobs"
@@ -133,6 +134,7 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
     signal.signal(signal.SIGINT, request_stop)
 
     config = settings.from_environment()
+    database = Database(database_url, config.statement_timeout_seconds)
     jobs.log_disabled_channels(config)
     handlers = jobs.handlers(config)
     next_run = {task.name: 0.0 for task in PERIODIC_TASKS}
@@ -141,8 +143,8 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
     while not stopping.is_set():
         try:
             with (
-                connect(database_url, config, autocommit=True) as listener,
-                connect(database_url, config, autocommit=False) as work,
+                database.connect(autocommit=True, application_name=APPLICATION_NAME) as listener,
+                database.connect(application_name=APPLICATION_NAME) as work,
             ):
                 listener.execute(f"listen {JOBS_CHANNEL}")
                 log.info("listening on %s", JOBS_CHANNEL)
@@ -158,19 +160,6 @@ def run(database_url: str, poll_seconds: float = 1.0) -> None:
             stopping.wait(wait)
             wait = min(2 * wait, RECONNECT_LONGEST_WAIT_SECONDS)
     log.info("stopped")
-
-
-def connect(database_url: str, config: settings.Settings, autocommit: bool) -> psycopg.Connection:
-    """One of the worker's two connections, its statements limited to
-    `config.statement_timeout_seconds`. Set once connected rather than as a startup option, which
-    some poolers refuse."""
-    conn = psycopg.connect(database_url, autocommit=autocommit, application_name=APPLICATION_NAME)
-    conn.execute(
-        "select pg_catalog.set_config('statement_timeout', %s, false)",
-        [f"{config.statement_timeout_seconds}s"],
-    )
-    conn.commit()
-    return conn
 
 
 def serve(

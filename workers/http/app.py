@@ -7,12 +7,13 @@ from psycopg.rows import dict_row
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
+from workers.database import Database
 from workers.http.access_tokens import AccessTokens
 from workers.http.body_limit import LimitBodySize
 from workers.http.calendar_connect import connect_caldav_endpoint
@@ -30,7 +31,18 @@ from workers.settings import Settings
 SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
 
 
+def database_too_slow(_: Request, error: Exception) -> JSONResponse:
+    """A statement that met its time limit (waiting for a lock nobody lets go of, say): nothing
+    was changed, and the caller may try again."""
+    return JSONResponse(
+        {"error": "the database did not answer in time; nothing was changed, try again"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def create_app(database_url: str, settings: Settings) -> Starlette:
+    database = Database(database_url, settings.web_statement_timeout_seconds)
     # One for every connect endpoint: it keeps the project's published signing keys once fetched.
     tokens = AccessTokens(settings.jwt_secret, settings.supabase_url, settings.provider_timeout_seconds)
 
@@ -47,7 +59,7 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
             return Response("invalid signature", status_code=403)
         if not params.get("MessageSid"):
             return Response("MessageSid is missing", status_code=400)
-        with psycopg.connect(database_url) as conn:
+        with database.connect() as conn:
             # The SID makes a second delivery of the message get the first's answer and change nothing.
             answer = conn.execute(
                 queries.HANDLE_SMS_REPLY, [params.get("From"), params.get("Body"), params["MessageSid"]]
@@ -58,7 +70,7 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
 
     def ics_feed(request: Request) -> Response:
         token = request.path_params["token"]
-        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        with database.connect(row_factory=dict_row) as conn:
             if not conn.execute(queries.ICS_FEED_EXISTS, [token]).fetchone()["exists"]:
                 return Response("no such calendar feed", status_code=404)
             appointments = conn.execute(queries.ICS_FEED_APPOINTMENTS, [token]).fetchall()
@@ -71,39 +83,40 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
 
     return Starlette(
         middleware=[Middleware(LimitBodySize)],
+        exception_handlers={psycopg.errors.QueryCanceled: database_too_slow},
         routes=[
-            Route("/health", database_health_endpoint(database_url), methods=["GET"]),
-            Route("/health/jobs", job_health_endpoint(database_url, settings), methods=["GET"]),
+            Route("/health", database_health_endpoint(database), methods=["GET"]),
+            Route("/health/jobs", job_health_endpoint(database, settings), methods=["GET"]),
             Route(SMS_WEBHOOK_PATH, inbound_sms, methods=["POST"]),
             Route("/ics/{token}.ics", ics_feed, methods=["GET"]),
             Route(
                 "/webhooks/zoom",
-                zoom_webhook_endpoint(database_url, settings.zoom_webhook_secret),
+                zoom_webhook_endpoint(database, settings.zoom_webhook_secret),
                 methods=["POST"],
             ),
             Route(
                 "/calendar/connect/caldav",
-                connect_caldav_endpoint(database_url, settings, tokens),
+                connect_caldav_endpoint(database, settings, tokens),
                 methods=["POST"],
             ),
             Route(
                 "/calendar/connect/{provider}",
-                start_oauth_endpoint(database_url, settings, tokens),
+                start_oauth_endpoint(database, settings, tokens),
                 methods=["POST"],
             ),
             Route(
                 "/calendar/connect/{provider}/calendars",
-                calendar_choices_endpoint(database_url, settings, tokens),
+                calendar_choices_endpoint(database, settings, tokens),
                 methods=["POST"],
             ),
             Route(
                 "/calendar/connect/{provider}/confirm",
-                confirm_oauth_endpoint(database_url, settings, tokens),
+                confirm_oauth_endpoint(database, settings, tokens),
                 methods=["POST"],
             ),
             Route(
                 "/calendar/callback/{provider}",
-                oauth_callback_endpoint(database_url, settings),
+                oauth_callback_endpoint(database, settings),
                 methods=["GET", "POST"],
             ),
         ],

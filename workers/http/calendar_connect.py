@@ -19,6 +19,7 @@ from workers.calendars import queries
 from workers.calendars.caldav_client import ICLOUD_URL, calendars_of
 from workers.calendars.connections import save_secret
 from workers.calendars.provider import CALENDAR_NAME_LENGTH, ReconnectNeeded
+from workers.database import Database
 from workers.http.access_tokens import AccessTokens, SigningKeysUnavailable
 from workers.outbound import PrivateDestination, refuse_private_destination
 from workers.settings import Settings
@@ -56,7 +57,7 @@ async def signed_in_request(
     return user_id, body
 
 
-def connect_caldav_endpoint(database_url: str, settings: Settings, tokens: AccessTokens):
+def connect_caldav_endpoint(database: Database, settings: Settings, tokens: AccessTokens):
     async def connect_caldav(request: Request) -> JSONResponse:
         checked = await signed_in_request(request, settings, tokens)
         if isinstance(checked, JSONResponse):
@@ -102,7 +103,7 @@ def connect_caldav_endpoint(database_url: str, settings: Settings, tokens: Acces
         }
         account = {"server_url": server_url, "username": username, "auth_type": auth_type}
         try:
-            saved = save_connection(database_url, settings, connection, account, {"password": password})
+            saved = save_connection(database, settings, connection, account, {"password": password})
         except psycopg.errors.CheckViolation:  # nothing was saved
             return error(400, BAD_DIRECTION)
         return JSONResponse({**saved, "id": str(saved["id"]), "provider": "caldav"}, status_code=201)
@@ -111,11 +112,11 @@ def connect_caldav_endpoint(database_url: str, settings: Settings, tokens: Acces
 
 
 def save_connection(
-    database_url: str, settings: Settings, connection: dict, account: dict, secret: dict
+    database: Database, settings: Settings, connection: dict, account: dict, secret: dict
 ) -> dict:
     """The connection row and its sealed secret, in one transaction."""
     named = connection | {"calendar_name": storable(connection["calendar_name"], CALENDAR_NAME_LENGTH)}
-    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+    with database.connect(row_factory=dict_row) as conn:
         saved = conn.execute(queries.SAVE_CONNECTION, named).fetchone()
         save_secret(conn, settings, saved["id"], secret, account)
     return saved

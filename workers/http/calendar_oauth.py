@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 
 from workers.calendars import queries
 from workers.calendars.oauth import ConnectRefused, oauth_flows
+from workers.database import Database
 from workers.http.access_tokens import AccessTokens
 from workers.http.calendar_connect import BAD_DIRECTION, error, save_connection, signed_in_request
 from workers.settings import Settings
@@ -38,7 +39,7 @@ def redirect_uri(request: Request, settings: Settings, provider: str) -> str:
     return f"{base}/calendar/callback/{provider}"
 
 
-def start_oauth_endpoint(database_url: str, settings: Settings, tokens: AccessTokens):
+def start_oauth_endpoint(database: Database, settings: Settings, tokens: AccessTokens):
     flows = oauth_flows(settings)
 
     async def start_oauth(request: Request) -> JSONResponse:
@@ -51,7 +52,7 @@ def start_oauth_endpoint(database_url: str, settings: Settings, tokens: AccessTo
         user_id, body = checked
         started = await run_in_threadpool(flows[provider].start, redirect_uri(request, settings, provider))
         try:
-            with psycopg.connect(database_url) as conn:
+            with database.connect() as conn:
                 conn.execute(
                     queries.SAVE_OAUTH_FLOW,
                     {
@@ -69,7 +70,7 @@ def start_oauth_endpoint(database_url: str, settings: Settings, tokens: AccessTo
     return start_oauth
 
 
-def oauth_callback_endpoint(database_url: str, settings: Settings):
+def oauth_callback_endpoint(database: Database, settings: Settings):
     flows = oauth_flows(settings)
 
     async def oauth_callback(request: Request) -> RedirectResponse:
@@ -86,7 +87,7 @@ def oauth_callback_endpoint(database_url: str, settings: Settings):
         if provider not in flows or settings.secret_box is None:
             return back_to_app(calendar_error=f"{provider} calendars are not configured on this server")
         state = query.get("state", "")
-        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        with database.connect(row_factory=dict_row) as conn:
             pending = conn.execute(queries.CLAIM_OAUTH_CALLBACK, [state, provider]).fetchone()
         if pending is None or not pending["fresh"]:
             return back_to_app(calendar_error="this sign-in link has expired or was used: connect again")
@@ -95,12 +96,12 @@ def oauth_callback_endpoint(database_url: str, settings: Settings):
                 raise ConnectRefused(query.get("error_description") or query["error"])
             finished = await run_in_threadpool(flows[provider].finish, pending["flow"], query)
         except ConnectRefused as refused:
-            with psycopg.connect(database_url) as conn:
+            with database.connect() as conn:
                 conn.execute(queries.FORGET_OAUTH_FLOW, [state])
             return back_to_app(calendar_error=str(refused))
         confirm_token = secrets.token_urlsafe(32)
         key_id, sealed = settings.secret_box.seal(state, finished.secret)
-        with psycopg.connect(database_url) as conn:
+        with database.connect() as conn:
             conn.execute(
                 queries.SAVE_OAUTH_RESULT,
                 {
@@ -116,10 +117,10 @@ def oauth_callback_endpoint(database_url: str, settings: Settings):
     return oauth_callback
 
 
-def pending_sign_in(database_url: str, provider: str, confirm: str, user_id: str) -> dict | JSONResponse:
+def pending_sign_in(database: Database, provider: str, confirm: str, user_id: str) -> dict | JSONResponse:
     """The sign-in waiting for this user's confirmation, or the error answer. One that another
     account started is dropped: the tokens of somebody else's calendar are not kept anywhere."""
-    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+    with database.connect(row_factory=dict_row) as conn:
         pending = conn.execute(queries.PENDING_OAUTH_RESULT, [confirm, provider]).fetchone()
         if pending is None or not pending["fresh"]:
             return error(404, "no calendar sign-in to confirm (it expired or was used): connect again")
@@ -129,14 +130,14 @@ def pending_sign_in(database_url: str, provider: str, confirm: str, user_id: str
     return pending
 
 
-def calendar_choices_endpoint(database_url: str, settings: Settings, tokens: AccessTokens):
+def calendar_choices_endpoint(database: Database, settings: Settings, tokens: AccessTokens):
     async def calendar_choices(request: Request) -> JSONResponse:
         checked = await signed_in_request(request, settings, tokens)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked
         provider, confirm = request.path_params["provider"], str(body.get("confirm", ""))
-        pending = pending_sign_in(database_url, provider, confirm, user_id)
+        pending = pending_sign_in(database, provider, confirm, user_id)
         if isinstance(pending, JSONResponse):
             return pending
         return JSONResponse({"calendars": pending["calendars"], "default": pending["calendars"][0]["id"]})
@@ -144,7 +145,7 @@ def calendar_choices_endpoint(database_url: str, settings: Settings, tokens: Acc
     return calendar_choices
 
 
-def confirm_oauth_endpoint(database_url: str, settings: Settings, tokens: AccessTokens):
+def confirm_oauth_endpoint(database: Database, settings: Settings, tokens: AccessTokens):
     async def confirm_oauth(request: Request) -> JSONResponse:
         provider = request.path_params["provider"]
         checked = await signed_in_request(request, settings, tokens)
@@ -152,14 +153,14 @@ def confirm_oauth_endpoint(database_url: str, settings: Settings, tokens: Access
             return checked
         user_id, body = checked
         confirm = str(body.get("confirm", ""))
-        pending = pending_sign_in(database_url, provider, confirm, user_id)
+        pending = pending_sign_in(database, provider, confirm, user_id)
         if isinstance(pending, JSONResponse):
             return pending
         wanted = body.get("calendar_id") or pending["calendars"][0]["id"]
         chosen = next((c for c in pending["calendars"] if c["id"] == wanted), None)
         if chosen is None:  # the sign-in waits on: the user may choose again
             return error(400, "calendar_id is not a calendar this account can write to: see /calendars")
-        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        with database.connect(row_factory=dict_row) as conn:
             result = conn.execute(queries.TAKE_OAUTH_RESULT, [confirm, provider]).fetchone()
         if result is None:  # confirmed meanwhile by a second request
             return error(404, "no calendar sign-in to confirm (it expired or was used): connect again")
@@ -171,7 +172,7 @@ def confirm_oauth_endpoint(database_url: str, settings: Settings, tokens: Access
             "calendar_name": chosen["name"],
             "sync_direction": result["sync_direction"],
         }
-        saved = save_connection(database_url, settings, connection, {}, secret)
+        saved = save_connection(database, settings, connection, {}, secret)
         return JSONResponse({**saved, "id": str(saved["id"]), "provider": provider}, status_code=201)
 
     return confirm_oauth

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from workers import queries
+from workers.database import Database
 from workers.jobs import handlers
 from workers.settings import Settings
 
@@ -24,10 +25,10 @@ def unreachable(error: psycopg.Error) -> JSONResponse:
     return JSONResponse({"status": "database unreachable", "error": type(error).__name__}, 503)
 
 
-def database_health_endpoint(database_url: str):
+def database_health_endpoint(database: Database):
     def endpoint(_: Request) -> JSONResponse:
         try:
-            with psycopg.connect(database_url, connect_timeout=5) as conn:
+            with database.connect(connect_timeout=5) as conn:
                 conn.execute("select 1")
         except psycopg.Error as error:
             return unreachable(error)
@@ -36,12 +37,12 @@ def database_health_endpoint(database_url: str):
     return endpoint
 
 
-def job_health_endpoint(database_url: str, settings: Settings):
+def job_health_endpoint(database: Database, settings: Settings):
     delivered = set(handlers(settings))
 
     def endpoint(_: Request) -> JSONResponse:
         try:
-            with psycopg.connect(database_url, connect_timeout=5, row_factory=dict_row) as conn:
+            with database.connect(connect_timeout=5, row_factory=dict_row) as conn:
                 waiting = conn.execute(queries.JOBS_WAITING).fetchall()
         except psycopg.Error as error:
             return unreachable(error)

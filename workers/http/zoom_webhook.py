@@ -13,11 +13,11 @@ import json
 import time
 from datetime import datetime
 
-import psycopg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from workers import queries
+from workers.database import Database
 
 # A signed event older than this is refused, so a captured one cannot be replayed later.
 MAX_AGE_SECONDS = 300
@@ -27,7 +27,7 @@ def signature(secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def zoom_webhook_endpoint(database_url: str, secret: str | None):
+def zoom_webhook_endpoint(database: Database, secret: str | None):
     async def zoom_webhook(request: Request) -> Response:
         if secret is None:
             return Response("Zoom events are not configured", status_code=404)
@@ -46,17 +46,17 @@ def zoom_webhook_endpoint(database_url: str, secret: str | None):
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_AGE_SECONDS:
             return Response("stale event", status_code=401)
         if event.get("event") == "recording.completed":
-            save_recording(database_url, event["payload"]["object"])
+            save_recording(database, event["payload"]["object"])
         return Response(status_code=204)  # other events: nothing of ours to update
 
     return zoom_webhook
 
 
-def save_recording(database_url: str, meeting: dict) -> None:
+def save_recording(database: Database, meeting: dict) -> None:
     files = meeting.get("recording_files", [])
     starts = [datetime.fromisoformat(f["recording_start"]) for f in files if f.get("recording_start")]
     ends = [datetime.fromisoformat(f["recording_end"]) for f in files if f.get("recording_end")]
-    with psycopg.connect(database_url) as conn:
+    with database.connect() as conn:
         conn.execute(
             queries.SAVE_RECORDING,
             {
