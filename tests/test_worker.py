@@ -235,13 +235,27 @@ def test_worker_reconnects_after_losing_the_database(committed_database: str) ->
     assert worker.returncode == 0, stderr
 
 
-def test_a_failing_periodic_task_stops_neither_the_others_nor_the_jobs(committed_database: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "environment", "failure"),
+    [
+        ("language plpgsql as $$ begin raise exception 'offers are broken'; end $$", {}, "offers are broken"),
+        (  # cancelled by the worker's statement time limit
+            "language sql as $$ select pg_sleep(3600)::text::integer $$",
+            {"SCHEDULING_STATEMENT_TIMEOUT_SECONDS": "1"},
+            "canceling statement due to statement timeout",
+        ),
+    ],
+    ids=["raises", "runs too long"],
+)
+def test_a_failing_periodic_task_stops_neither_the_others_nor_the_jobs(
+    committed_database: str, body: str, environment: dict[str, str], failure: str
+) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
         conn.execute(
             "create or replace function scheduling_private.expire_offers(at timestamptz default now())"
-            " returns integer language plpgsql as $$ begin raise exception 'offers are broken'; end $$"
+            f" returns integer {body}"
         )
-    with running_worker(committed_database) as worker:
+    with running_worker(committed_database, **environment) as worker:
         with psycopg.connect(committed_database) as conn:
             appointment = video_visit(conn)
         link = wait_until(
@@ -251,8 +265,9 @@ def test_a_failing_periodic_task_stops_neither_the_others_nor_the_jobs(committed
             lambda link: link is not None,
         )
         stderr = stop(worker)
-    assert "expire offers failed (offers are broken" in stderr
+    assert f"expire offers failed ({failure}" in stderr
     assert "prune finished jobs: 0" in stderr  # the task after it ran
+    assert "database connection lost" not in stderr  # the connection was not given up
     assert link is not None, stderr
     assert worker.returncode == 0, stderr
 
@@ -298,28 +313,6 @@ def test_a_job_waiting_for_a_row_nobody_lets_go_of_fails_in_time_and_the_others_
     assert "database connection lost" not in stderr
 
 
-def test_a_periodic_task_that_runs_too_long_is_stopped_and_the_jobs_go_on(committed_database: str) -> None:
-    with psycopg.connect(committed_database, autocommit=True) as conn:
-        conn.execute(
-            "create or replace function scheduling_private.expire_offers(at timestamptz default now())"
-            " returns integer language sql as $$ select pg_sleep(3600)::text::integer $$"
-        )
-    with running_worker(committed_database, SCHEDULING_STATEMENT_TIMEOUT_SECONDS="1") as worker:
-        with psycopg.connect(committed_database) as conn:
-            appointment = video_visit(conn)
-        link = wait_until(
-            committed_database,
-            "select video_call_link from appointments where id = %s",
-            [appointment],
-            lambda link: link is not None,
-        )
-        stderr = stop(worker)
-    assert "expire offers failed (canceling statement due to statement timeout" in stderr
-    assert "prune finished jobs: 0" in stderr  # the task after it ran
-    assert "database connection lost" not in stderr  # the connection was not given up
-    assert link is not None, stderr
-
-
 def test_worker_that_cannot_reach_the_database_at_start_says_so_and_exits() -> None:
     unreachable = f"postgresql://postgres@127.0.0.1:{localdb.free_port()}/postgres"
 
@@ -335,7 +328,7 @@ def test_a_backlog_larger_than_a_batch_is_worked_off_in_batches_without_waiting_
 ) -> None:
     """A network that makes more than a prune's 10,000 rows an hour (or a worker back after a
     long outage) must not outgrow pruning; a time zone change of a clinician with more than a
-    round's 500 visits must not wait a minute per 500."""
+    round's 500 visits, or 1,005 statistics days to recompute, must not wait a minute per batch."""
     batch = 10_000
     with psycopg.connect(committed_database, autocommit=True) as conn:
         clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
@@ -374,6 +367,11 @@ def test_a_backlog_larger_than_a_batch_is_worked_off_in_batches_without_waiting_
             [clinician, patient],
         )
         conn.execute("update clinicians set timezone = 'Europe/London' where clinician_id = %s", [clinician])
+        conn.execute(
+            "insert into scheduling_private.statistics_dirty (clinician_id, stat_date)"
+            " select %s, current_date + n from generate_series(1, 1005) as n on conflict do nothing",
+            [clinician],
+        )
 
     left_behind = """
         select (select count(*) from scheduling_private.jobs)
@@ -381,6 +379,8 @@ def test_a_backlog_larger_than_a_batch_is_worked_off_in_batches_without_waiting_
             + (select count(*) from calendar_sync_log)
             + (select count(*) from notifications)
             + (select count(*) from appointments where timezone <> 'Europe/London')
+            + (select count(*) from scheduling_private.statistics_dirty)
+            + (select count(*) from scheduling_private.statistics_schedule_changes)
     """
     with running_worker(committed_database) as worker:
         left = wait_until(committed_database, left_behind, [], lambda count: count == 0, timeout=30)
@@ -390,3 +390,4 @@ def test_a_backlog_larger_than_a_batch_is_worked_off_in_batches_without_waiting_
     for task in prunes:
         assert f"{task}: {batch}\n" in stderr and f"{task}: 25\n" in stderr, stderr
     assert "follow time zone changes: 500\n" in stderr and "follow time zone changes: 5\n" in stderr
+    assert "refresh statistics: 1000\n" in stderr

@@ -82,7 +82,9 @@ PERIODIC_TASKS = [
         batch=100,
     ),
     # Days whose appointments or schedule changed get their statistics recomputed.
-    PeriodicTask("refresh statistics", "select scheduling_private.refresh_dirty_statistics()", 60),
+    PeriodicTask(
+        "refresh statistics", "select scheduling_private.refresh_dirty_statistics(%(batch)s)", 60, batch=1000
+    ),
     # Connected calendars not pulled for 15 minutes get a pull job.
     PeriodicTask("queue calendar pulls", "select scheduling_private.enqueue_due_calendar_pulls()", 60),
     # Done and cancelled jobs go after 14 days, failed ones after 90.
