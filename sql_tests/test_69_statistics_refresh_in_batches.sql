@@ -88,7 +88,7 @@ select is(
 
 select throws_ok(
     'select scheduling_private.refresh_dirty_statistics(0)', '22023',
-    'batch must be a positive number of days, not 0', 'a batch of no days is refused'
+    'batch must be a positive whole number, not 0', 'a batch of no days is refused'
 );
 
 select * from finish();

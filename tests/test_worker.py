@@ -252,8 +252,8 @@ def test_a_failing_periodic_task_stops_neither_the_others_nor_the_jobs(
 ) -> None:
     with psycopg.connect(committed_database, autocommit=True) as conn:
         conn.execute(
-            "create or replace function scheduling_private.expire_offers(at timestamptz default now())"
-            f" returns integer {body}"
+            "create or replace function scheduling_private.expire_offers("
+            f"at timestamptz default now(), batch integer default 500) returns integer {body}"
         )
     with running_worker(committed_database, **environment) as worker:
         with psycopg.connect(committed_database) as conn:

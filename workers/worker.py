@@ -51,22 +51,42 @@ PRUNE_BATCH = 10_000
 
 PERIODIC_TASKS = [
     # Pending offers past expires_at become expired; expired waitlist offers go to the next match.
-    PeriodicTask("expire offers", "select scheduling_private.expire_offers()", 60),
+    PeriodicTask(
+        "expire offers", "select scheduling_private.expire_offers(batch => %(batch)s)", 60, batch=500
+    ),
     # Active waitlist entries past expires_at become expired.
-    PeriodicTask("expire waitlist entries", "select scheduling_private.expire_waitlist_entries()", 60),
+    PeriodicTask(
+        "expire waitlist entries",
+        "select scheduling_private.expire_waitlist_entries(%(batch)s)",
+        60,
+        batch=500,
+    ),
     # Patients' new requests are announced to their clinicians (left by the bookings, to keep
     # them quick).
     PeriodicTask(
         "send request notices", "select scheduling_private.send_deferred_notices(%(batch)s)", 15, batch=500
     ),
     # Requests still unconfirmed when their time is over are cancelled, with a notice.
-    PeriodicTask("lapse unconfirmed requests", "select scheduling_private.lapse_unconfirmed_requests()", 60),
+    PeriodicTask(
+        "lapse unconfirmed requests",
+        "select scheduling_private.lapse_unconfirmed_requests(%(batch)s)",
+        60,
+        batch=500,
+    ),
     # Clinicians are reminded, once per request, of one still unconfirmed within a day of its time.
     PeriodicTask(
-        "remind clinicians of waiting requests", "select scheduling_private.nudge_waiting_requests()", 60
+        "remind clinicians of waiting requests",
+        "select scheduling_private.nudge_waiting_requests(batch => %(batch)s)",
+        60,
+        batch=500,
     ),
     # Clinicians are asked, once per visit, to record how a visit still open an hour after its end went.
-    PeriodicTask("ask for visit outcomes", "select scheduling_private.request_visit_outcomes()", 60),
+    PeriodicTask(
+        "ask for visit outcomes",
+        "select scheduling_private.request_visit_outcomes(batch => %(batch)s)",
+        60,
+        batch=500,
+    ),
     # Appointments of clinicians who changed time zone take the new zone, visits to come first.
     PeriodicTask(
         "follow time zone changes",

@@ -14,6 +14,20 @@
 -- (the marks are shared with the bookings, whose trigger inserts them: see
 -- 20261201010000), and the days of a batch are still recomputed in clinician and date order, so
 -- two workers that meet on a day wait for each other in the same order.
+-- Every round's check of its batch argument.
+create function scheduling_private.check_batch(batch integer) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+    if batch is null or batch < 1 then
+        raise exception 'batch must be a positive whole number, not %', coalesce(batch::text, 'null')
+            using errcode = '22023';
+    end if;
+end
+$$;
+
 drop function scheduling_private.refresh_dirty_statistics();
 
 create type scheduling_private.clinician_day as (clinician_id uuid, stat_date date);
@@ -30,10 +44,7 @@ declare
     due record;
     refreshed integer := 0;
 begin
-    if batch is null or batch < 1 then
-        raise exception 'batch must be a positive number of days, not %', coalesce(batch::text, 'null')
-            using errcode = '22023';
-    end if;
+    perform scheduling_private.check_batch(batch);
     with marks as (
         delete from scheduling_private.statistics_dirty as d
         where (d.clinician_id, d.stat_date) in (
