@@ -84,6 +84,40 @@ def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> N
     assert "stopped" in stderr
 
 
+def old_rows_to_prune(conn: psycopg.Connection, clinician: str, patient: str, count: int) -> None:
+    """`count` rows each, just past their keeping, of what the hourly prunes delete: finished
+    jobs, the patient's notifications, SMS replies, and the sync log of a calendar of the
+    clinician's."""
+    conn.execute(
+        "insert into scheduling_private.jobs (kind, status, updated_at)"
+        " select 'notice_email', 'done', now() - interval '15 days' from generate_series(1, %s)",
+        [count],
+    )
+    conn.execute(
+        "insert into notifications (user_id, kind, title, created_at)"
+        " select %s, 'appointment_confirmed', 'Appointment confirmed', now() - interval '181 days'"
+        " from generate_series(1, %s)",
+        [patient, count],
+    )
+    conn.execute(
+        "insert into scheduling_private.sms_replies (message_sid, phone, body, received_at)"
+        " select 'SM-old-' || n, '+15555550100', 'C', now() - interval '31 days'"
+        " from generate_series(1, %s) as n",
+        [count],
+    )
+    connection = conn.execute(
+        "insert into calendar_sync_connections (user_id, provider, calendar_id, sync_enabled)"
+        " values (%s, 'caldav', 'work', false) returning id",
+        [clinician],
+    ).fetchone()[0]
+    conn.execute(
+        "insert into calendar_sync_log (connection_id, user_id, direction, action, status, created_at)"
+        " select %s, %s, 'pull', 'full_sync', 'success', now() - interval '91 days'"
+        " from generate_series(1, %s)",
+        [connection, clinician, count],
+    )
+
+
 def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follows_zones_and_prunes(
     committed_database: str,
 ) -> None:
@@ -124,29 +158,7 @@ def test_worker_expires_offers_and_waitlist_entries_lapses_announces_asks_follow
         conn.execute(
             "select tests.add_appointment(%s, %s, now() - interval '3 hours')", [other_clinician, patient]
         )
-        conn.execute(
-            "insert into scheduling_private.jobs (kind, status, updated_at)"
-            " values ('notice_email', 'done', now() - interval '15 days')"
-        )
-        conn.execute(
-            "insert into notifications (user_id, kind, title, created_at)"
-            " values (%s, 'appointment_confirmed', 'Appointment confirmed', now() - interval '181 days')",
-            [patient],
-        )
-        conn.execute(
-            "insert into scheduling_private.sms_replies (message_sid, phone, body, received_at)"
-            " values ('SM-old', '+15555550100', 'C', now() - interval '31 days')"
-        )
-        connection = conn.execute(
-            "insert into calendar_sync_connections (user_id, provider, calendar_id, sync_enabled)"
-            " values (%s, 'caldav', 'work', false) returning id",
-            [clinician],
-        ).fetchone()[0]
-        conn.execute(
-            "insert into calendar_sync_log (connection_id, user_id, direction, action, status, created_at)"
-            " values (%s, %s, 'pull', 'full_sync', 'success', now() - interval '91 days')",
-            [connection, clinician],
-        )
+        old_rows_to_prune(conn, clinician, patient, 1)
         conn.execute("update clinicians set timezone = 'Europe/London' where clinician_id = %s", [clinician])
         conn.execute("insert into scheduling_private.reminder_replans (user_id) values (%s)", [patient])
 
@@ -333,34 +345,7 @@ def test_a_backlog_larger_than_a_batch_is_worked_off_in_batches_without_waiting_
     with psycopg.connect(committed_database, autocommit=True) as conn:
         clinician = conn.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
         patient = conn.execute("select tests.create_user('patient@example.com')").fetchone()[0]
-        connection = conn.execute(
-            "insert into calendar_sync_connections (user_id, provider, calendar_id, sync_enabled)"
-            " values (%s, 'caldav', 'work', false) returning id",
-            [clinician],
-        ).fetchone()[0]
-        conn.execute(
-            "insert into scheduling_private.jobs (kind, status, updated_at)"
-            " select 'notice_email', 'done', now() - interval '15 days' from generate_series(1, %s)",
-            [batch + 25],
-        )
-        conn.execute(
-            "insert into scheduling_private.sms_replies (message_sid, phone, body, received_at)"
-            " select 'SM-old-' || n, '+15555550100', 'C', now() - interval '31 days'"
-            " from generate_series(1, %s) as n",
-            [batch + 25],
-        )
-        conn.execute(
-            "insert into calendar_sync_log (connection_id, user_id, direction, action, status, created_at)"
-            " select %s, %s, 'pull', 'full_sync', 'success', now() - interval '91 days'"
-            " from generate_series(1, %s)",
-            [connection, clinician, batch + 25],
-        )
-        conn.execute(
-            "insert into notifications (user_id, kind, title, created_at)"
-            " select %s, 'appointment_confirmed', 'Appointment confirmed', now() - interval '181 days'"
-            " from generate_series(1, %s)",
-            [patient, batch + 25],
-        )
+        old_rows_to_prune(conn, clinician, patient, batch + 25)
         conn.execute(
             "select tests.add_appointment(%s, %s, now() + make_interval(hours => n), 30, 'cancelled')"
             " from generate_series(1, 505) as n",
