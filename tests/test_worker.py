@@ -325,6 +325,37 @@ def test_a_job_waiting_for_a_row_nobody_lets_go_of_fails_in_time_and_the_others_
     assert "database connection lost" not in stderr
 
 
+def test_a_claim_of_jobs_cancelled_by_the_time_limit_is_tried_again_on_the_same_connection(
+    committed_database: str,
+) -> None:
+    with psycopg.connect(committed_database) as holder:
+        # What a migration altering the outbox does: every statement on it waits.
+        holder.execute("lock table scheduling_private.jobs in access exclusive mode")
+        with running_worker(committed_database, SCHEDULING_STATEMENT_TIMEOUT_SECONDS="1") as worker:
+            claim_waited = wait_until(
+                committed_database,
+                WORKER_SESSIONS + " and wait_event_type = 'Lock' and query like '%%claim_jobs%%'",
+                [APPLICATION_NAME],
+                lambda count: count > 0,
+            )
+            time.sleep(2)  # past the limit: the claim is cancelled
+            holder.rollback()
+            with psycopg.connect(committed_database) as conn:
+                appointment = video_visit(conn)
+            link = wait_until(
+                committed_database,
+                "select video_call_link from appointments where id = %s",
+                [appointment],
+                lambda link: link is not None,
+            )
+            stderr = stop(worker)
+    assert claim_waited, stderr
+    assert "running jobs failed (canceling statement due to statement timeout" in stderr
+    assert "database connection lost" not in stderr
+    assert link is not None, stderr
+    assert worker.returncode == 0, stderr
+
+
 def test_worker_that_cannot_reach_the_database_at_start_says_so_and_exits() -> None:
     unreachable = f"postgresql://postgres@127.0.0.1:{localdb.free_port()}/postgres"
 

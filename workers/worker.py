@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import psycopg
 
 from workers import jobs, settings
-from workers.database import Database
+from workers.database import Database, one_line
 from workers.provider_rests import ProviderRests
 
 JOBS_CHANNEL = "scheduling_jobs"
@@ -200,9 +200,28 @@ def serve(
             if time.monotonic() >= next_run[task.name]:
                 result = run_periodic_task(listener, task)
                 next_run[task.name] = time.monotonic() + (0 if task.left_more(result) else task.every_seconds)
-        jobs.run_due_jobs(work, config, handlers, rests=rests)
+        run_jobs(work, config, handlers, rests)
         for notice in listener.notifies(timeout=poll_seconds, stop_after=1):
             log.info("woken by %s: %s", notice.channel, notice.payload)
+
+
+def run_jobs(
+    work: psycopg.Connection,
+    config: settings.Settings,
+    handlers: dict[str, jobs.Handler],
+    rests: ProviderRests,
+) -> None:
+    """Runs the due jobs. A job's own failure is recorded on it; one of the claim or of that
+    record (cancelled by the time limit while a migration locks the outbox, say) is logged and
+    the jobs are tried again in the next round. A lost connection is raised, for `run` to
+    reconnect."""
+    try:
+        jobs.run_due_jobs(work, config, handlers, rests=rests)
+    except psycopg.Error as error:
+        if work.broken:
+            raise
+        work.rollback()
+        log.error("running jobs failed (%s); trying again in the next round", one_line(error))
 
 
 def run_periodic_task(conn: psycopg.Connection, task: PeriodicTask) -> object:
@@ -220,8 +239,3 @@ def run_periodic_task(conn: psycopg.Connection, task: PeriodicTask) -> object:
         return None
     log.info("%s: %s", task.name, result)
     return result
-
-
-def one_line(error: Exception) -> str:
-    """psycopg's messages run over several lines (detail, hint, context); a log line is one."""
-    return " ".join(str(error).split())

@@ -41,6 +41,17 @@ def database_too_slow(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+def database_unavailable(_: Request, error: Exception) -> JSONResponse:
+    """The database refused or dropped the connection or did not answer within the connect
+    timeout (a failover, an outage), or gave up the transaction (a deadlock, shutting down):
+    each passes, so the caller may try again, where it would otherwise get a bare 500."""
+    return JSONResponse(
+        {"error": "the database could not complete the request (unreachable, restarting or busy); try again"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def create_app(database_url: str, settings: Settings) -> Starlette:
     database = Database(database_url, settings.web_statement_timeout_seconds)
     # One for every connect endpoint: it keeps the project's published signing keys once fetched.
@@ -83,7 +94,11 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
 
     return Starlette(
         middleware=[Middleware(LimitBodySize)],
-        exception_handlers={psycopg.errors.QueryCanceled: database_too_slow},
+        # The most specific class wins: QueryCanceled is an OperationalError too.
+        exception_handlers={
+            psycopg.errors.QueryCanceled: database_too_slow,
+            psycopg.OperationalError: database_unavailable,
+        },
         routes=[
             Route("/health", database_health_endpoint(database), methods=["GET"]),
             Route("/health/jobs", job_health_endpoint(database, settings), methods=["GET"]),
