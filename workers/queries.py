@@ -244,3 +244,6 @@ where j.status in ('queued', 'running')
 group by j.kind
 order by j.kind
 """
+
+# A watched calendar's notice of a change: its pull is queued (see calendar_changed).
+CALENDAR_CHANGED = "select scheduling_private.calendar_changed(%s, %s)"

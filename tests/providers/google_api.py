@@ -15,6 +15,13 @@ As Google documents it (developers.google.com/calendar/api/v3/reference, guides/
   conditionNotMet), DELETE (204; deleted already answers 410 deleted). With
   conferenceDataVersion=1 a conferenceData.createRequest adds a Google Meet conference (the same
   requestId keeps the one made before); without it conferenceData is left as it was.
+- POST .../events/watch: opens a notification channel (push notifications, guides/push): `id`,
+  `type` "web_hook" and an HTTPS `address` required (400 push.webhookUrlNotHttps otherwise), the
+  expiration asked for kept up to `longest_channel`; answers the channel (`resourceId`,
+  `resourceUri`, `expiration` in milliseconds as a string). Google then posts a notice to the
+  address: `sync` at once and `exists` after each change of the calendar's events; here they are
+  queued in `notices` (the headers Google sends), for a test to deliver to the web service.
+  POST /calendar/v3/channels/stop {id, resourceId}: 204, 404 for a channel it does not know.
 - Every API call needs a live Bearer token (401 authError otherwise); `throttle` answers the
   next calls 429 rateLimitExceeded (or 403 userRateLimitExceeded, or 503) with a Retry-After.
 """
@@ -26,7 +33,8 @@ import secrets
 import string
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from urllib.parse import parse_qs, unquote, urlparse
 
 from tests.providers import JsonHandler, LocalServer
@@ -78,12 +86,18 @@ class GoogleState:
     )  # timeMin, timeMax
     conferences: int = 0  # Meet conferences made
     meet_pending: int = 0  # answer this many new conferences "pending" (done when asked again)
+    # Open notification channels by id, and the notices Google would have posted to them.
+    channels: dict[str, dict] = field(default_factory=dict)
+    notices: list[dict[str, str]] = field(default_factory=list)
+    longest_channel: timedelta = timedelta(days=7)
     # Set by a crash test: an insert is stored, `inserted` is set, and the answer waits for `release`.
     inserted: threading.Event | None = None
     release: threading.Event = field(default_factory=threading.Event)
 
     def touch(self, event: dict) -> dict:
         self.changes += 1
+        for channel in self.channels.values():
+            self.post_notice(channel, "exists")
         event["etag"] = f'"{self.changes}"'
         event["_changed"] = self.changes
         event["updated"] = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -103,6 +117,21 @@ class GoogleState:
         } | fields
         self.events[event_id] = self.touch(event)
         return event
+
+    def post_notice(self, channel: dict, state: str) -> None:
+        channel["messages"] += 1
+        expires = datetime.fromtimestamp(int(channel["expiration"]) / 1000, UTC)
+        self.notices.append(
+            {
+                "X-Goog-Channel-ID": channel["id"],
+                "X-Goog-Channel-Token": channel["token"],
+                "X-Goog-Channel-Expiration": format_datetime(expires, usegmt=True),
+                "X-Goog-Resource-ID": channel["resourceId"],
+                "X-Goog-Resource-URI": channel["resourceUri"],
+                "X-Goog-Resource-State": state,
+                "X-Goog-Message-Number": str(channel["messages"]),
+            }
+        )
 
     def live_events(self) -> list[dict]:
         return [e for e in self.events.values() if e["status"] != "cancelled"]
@@ -127,6 +156,8 @@ class GoogleHandler(JsonHandler):
             self.reply(code, google_error(code, reason, message), {"Retry-After": self.state.retry_after})
             return None
         parts = [unquote(part) for part in url.path.removeprefix("/calendar/v3/").split("/")]
+        if parts == ["channels", "stop"] and self.command == "POST":
+            return parts
         known = ("primary", self.state.calendar_id, *(c["id"] for c in self.state.other_calendars))
         if parts == ["users", "me", "calendarList"] and self.command == "GET":
             return parts
@@ -232,6 +263,12 @@ class GoogleHandler(JsonHandler):
         parts = self.api_call()
         if parts is None:
             return
+        if parts == ["channels", "stop"]:
+            self.stop_channel()
+            return
+        if parts[-1] == "watch":
+            self.watch(parts[1])
+            return
         event = self.body()
         event_id = event.get("id") or secrets.token_hex(10)
         if not EVENT_ID.match(event_id):
@@ -247,6 +284,41 @@ class GoogleHandler(JsonHandler):
             self.state.inserted.set()
             self.state.release.wait(timeout=30)
         self.reply(200, public(event))
+
+    def watch(self, calendar_id: str) -> None:
+        asked = self.body()
+        if not asked.get("id") or asked.get("type") != "web_hook":
+            self.reply(400, google_error(400, "required", "Required: id and type web_hook"))
+            return
+        if not str(asked.get("address", "")).startswith("https://"):
+            message = f"WebHook callback must be HTTPS: {asked.get('address')}"
+            self.reply(400, google_error(400, "push.webhookUrlNotHttps", message))
+            return
+        longest = datetime.now(UTC) + self.state.longest_channel
+        if "expiration" in asked:
+            expires = min(longest, datetime.fromtimestamp(int(asked["expiration"]) / 1000, UTC))
+        else:
+            expires = longest
+        channel = {
+            "kind": "api#channel",
+            "id": asked["id"],
+            "resourceId": f"resource-{calendar_id}",
+            "resourceUri": f"https://www.googleapis.com/calendar/v3/calendars/{calendar_id}/events?alt=json",
+            "token": asked.get("token", ""),
+            "expiration": str(int(expires.timestamp() * 1000)),
+        }
+        self.state.channels[channel["id"]] = channel | {"address": asked["address"], "messages": 0}
+        self.state.post_notice(self.state.channels[channel["id"]], "sync")
+        self.reply(200, channel)
+
+    def stop_channel(self) -> None:
+        asked = self.body()
+        channel = self.state.channels.get(asked.get("id"))
+        if channel is None or channel["resourceId"] != asked.get("resourceId"):
+            self.reply(404, google_error(404, "notFound", f"Channel '{asked.get('id')}' not found"))
+            return
+        del self.state.channels[asked["id"]]
+        self.reply(204)
 
     def do_PUT(self) -> None:
         self.write_event(replace=True)

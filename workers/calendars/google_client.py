@@ -9,7 +9,7 @@ list over the pull's window.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import google.auth.exceptions
 import httplib2
@@ -20,6 +20,7 @@ from googleapiclient.errors import HttpError
 
 from workers.calendars.ical_bridge import fields_of, ical_of
 from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
+from workers.calendars.watches import Watch, WatchRefused
 from workers.retry import RetryLater, retry_after_seconds
 from workers.video.meeting import Meeting
 
@@ -192,6 +193,32 @@ class GoogleCalendar:
                     complete="syncToken" not in window,
                     covers_until=covers_until,
                 )
+
+    def watch(self, address: str, channel_id: str, token: str, until: datetime) -> Watch:
+        """events.watch: Google posts a notice of each change of the calendar's events to
+        `address` (HTTPS), with the channel's id and `token` in its headers."""
+        body = {
+            "id": channel_id,
+            "type": "web_hook",
+            "address": address,
+            "token": token,
+            "expiration": str(int(until.timestamp() * 1000)),
+        }
+        answer = self._channel_request(self._service.events().watch(calendarId=self._calendar_id, body=body))
+        expires_ms = int(answer.get("expiration") or body["expiration"])
+        return Watch(answer["resourceId"], datetime.fromtimestamp(expires_ms / 1000, UTC))
+
+    def stop_watching(self, channel_id: str, resource_id: str) -> None:
+        stop = self._service.channels().stop(body={"id": channel_id, "resourceId": resource_id})
+        self._channel_request(stop)
+
+    def _channel_request(self, request) -> dict:
+        """A channel's request: whatever stops it (a refusal, a rate limit, no answer) leaves the
+        pull before it standing, so it is WatchRefused."""
+        try:
+            return self._run(request) or {}
+        except (HttpError, RetryLater, ReconnectNeeded, httplib2.HttpLib2Error, OSError) as error:
+            raise WatchRefused(f"Google: {error}") from error
 
     def _run(self, request):
         """Execute one request: refused tokens need the user, rate limits and 5xx wait."""

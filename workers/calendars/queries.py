@@ -309,3 +309,31 @@ where id = %(id)s
 """
 
 REMOVE_BLOCKED_TIME = "delete from public.calendar_busy_blocks where id = %s and source = 'manual'"
+
+WATCH = """
+select channel_id, resource_id, expires_at, refused_at
+from scheduling_private.calendar_watches
+where connection_id = %s
+"""
+
+# Only the token's digest is kept: calendar_changed compares what a notice carries with it.
+SAVE_WATCH = """
+insert into scheduling_private.calendar_watches
+    (connection_id, channel_id, resource_id, token_digest, expires_at)
+values (
+    %(connection_id)s, %(channel_id)s, %(resource_id)s,
+    sha256(convert_to(%(token)s, 'UTF8')), %(expires_at)s
+)
+on conflict (connection_id) do update
+set channel_id = excluded.channel_id, resource_id = excluded.resource_id,
+    token_digest = excluded.token_digest, expires_at = excluded.expires_at,
+    refused_at = null, refusal = null
+"""
+
+# The channel open before, if any, stays recorded: it still tells of changes until it expires.
+RECORD_WATCH_REFUSAL = """
+insert into scheduling_private.calendar_watches (connection_id, refused_at, refusal)
+values (%(connection_id)s, now(), %(refusal)s)
+on conflict (connection_id) do update
+set refused_at = now(), refusal = excluded.refusal
+"""

@@ -16,6 +16,7 @@ from workers.calendars.provider import (
     pushes_to,
 )
 from workers.calendars.pull import pull_changes, push_reconciling
+from workers.calendars.watches import keep_watching
 from workers.settings import Settings
 from workers.storable import ERROR_LENGTH, storable
 
@@ -31,7 +32,7 @@ def handle_calendar_job(conn: psycopg.Connection, job: dict, settings: Settings)
             # A savepoint: when the owner removes the connection while the calendar is being asked,
             # the sync's writes about it fail (their foreign keys), and only they are undone.
             with conn.transaction():
-                return sync(conn, connection, client, payload, pushing, settings.app_base_url)
+                return sync(conn, connection, client, payload, pushing, settings)
         except StoppedPulling:
             return "skipped: the owner stopped pulling this calendar during the sync"
         except ReconnectNeeded as refused:
@@ -48,7 +49,7 @@ def sync(
     client: CalendarClient,
     payload: dict,
     pushing: bool,
-    app_base_url: str,
+    settings: Settings,
 ) -> str:
     # Queued before the owner changed the calendar's direction.
     if pushing and not pushes_to(connection["sync_direction"]):
@@ -58,8 +59,9 @@ def sync(
     if pushing and "blocked_time_id" in payload:
         return push_blocked_time(conn, connection, client, payload["blocked_time_id"])
     if pushing:
-        return push_reconciling(conn, connection, client, payload["appointment_id"], app_base_url)
-    return pull_changes(conn, connection, client, app_base_url)
+        return push_reconciling(conn, connection, client, payload["appointment_id"], settings.app_base_url)
+    pulled = pull_changes(conn, connection, client, settings.app_base_url)
+    return pulled + keep_watching(conn, connection, client, settings.public_base_url)
 
 
 def pause_for_reconnect(

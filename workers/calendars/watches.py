@@ -1,0 +1,86 @@
+"""Calendars that tell us of their changes (Google's push notifications): after each pull the
+worker keeps a notification channel open for the calendar, so that an event made there is
+pulled within seconds instead of at the next 15-minute pull. Google posts each change to
+`scheduling web` (workers/http/calendar_webhooks.py), which queues the pull.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+import psycopg
+from psycopg.rows import dict_row
+
+from workers.calendars import queries
+from workers.storable import ERROR_LENGTH, storable
+
+GOOGLE_WEBHOOK_PATH = "/webhooks/google/calendar"
+# What we ask a channel to last; the provider may answer with less, which is what we keep.
+WATCH_FOR = timedelta(days=7)
+# A channel is replaced at the first pull within a day of its end (pulls come every 15 minutes).
+RENEW_BEFORE = timedelta(days=1)
+# After the provider refused to open one: pulls go on, and a channel is asked for again then.
+ASK_AGAIN_AFTER_REFUSAL = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Watch:
+    resource_id: str  # the provider's id of what is watched: stopping the channel needs it
+    expires_at: datetime
+
+
+class WatchRefused(RuntimeError):
+    """The provider did not open (or stop) a channel; the pull it follows stands all the same."""
+
+
+@runtime_checkable
+class Watchable(Protocol):
+    def watch(self, address: str, channel_id: str, token: str, until: datetime) -> Watch:
+        """Opens a channel posting every change of the calendar to `address`, with `token`."""
+
+    def stop_watching(self, channel_id: str, resource_id: str) -> None:
+        """Closes a channel opened before."""
+
+
+def keep_watching(
+    conn: psycopg.Connection, connection: dict, client: object, public_base_url: str | None
+) -> str:
+    """After a pull: opens a channel for the calendar when it has none, or none for more than a
+    day, and closes the one it replaces. Returns what to add to the job's outcome."""
+    if public_base_url is None or not isinstance(client, Watchable):
+        return ""
+    now = datetime.now(UTC)
+    with conn.cursor(row_factory=dict_row) as cursor:
+        current = cursor.execute(queries.WATCH, [connection["id"]]).fetchone() or {}
+    if current.get("expires_at") and current["expires_at"] > now + RENEW_BEFORE:
+        return ""
+    if current.get("refused_at") and current["refused_at"] > now - ASK_AGAIN_AFTER_REFUSAL:
+        return ""
+    channel_id, token = uuid.uuid4(), secrets.token_urlsafe(32)
+    try:
+        address = f"{public_base_url}{GOOGLE_WEBHOOK_PATH}"
+        watch = client.watch(address, str(channel_id), token, now + WATCH_FOR)
+    except WatchRefused as refused:
+        refusal = storable(str(refused), ERROR_LENGTH)
+        conn.execute(queries.RECORD_WATCH_REFUSAL, {"connection_id": connection["id"], "refusal": refusal})
+        return f"; no notification channel: {refusal}"
+    conn.execute(
+        queries.SAVE_WATCH,
+        {
+            "connection_id": connection["id"],
+            "channel_id": channel_id,
+            "resource_id": watch.resource_id,
+            "token": token,
+            "expires_at": watch.expires_at,
+        },
+    )
+    if current.get("channel_id"):
+        # Left open, it ends at its expiry anyway; its notices meanwhile find no channel here.
+        with contextlib.suppress(WatchRefused):
+            client.stop_watching(str(current["channel_id"]), current["resource_id"])
+    return f"; notification channel open until {watch.expires_at:%Y-%m-%d %H:%M} UTC"
