@@ -15,11 +15,12 @@ from tests.calendar_helpers import blocks_by_source, connected_clinic, sync_sett
 from tests.providers.google_api import LocalGoogle
 from workers import jobs
 from workers.calendars.sync_jobs import handle_calendar_job
-from workers.calendars.watches import GOOGLE_WEBHOOK_PATH
+from workers.calendars.watches import webhook_path
 from workers.http.app import create_app
 from workers.settings import Settings
 
 PUBLIC_BASE_URL = "https://scheduling.clinic.example"
+GOOGLE_WEBHOOK_PATH = webhook_path("google")
 QUEUED_PULLS = (
     "select count(*) from scheduling_private.jobs where kind = 'calendar_pull_google' and status = 'queued'"
 )
@@ -247,10 +248,10 @@ def test_without_a_public_address_no_channel_is_opened(committed_database: str, 
     assert rows == 0
 
 
-def pull(conn: psycopg.Connection, settings: Settings) -> str:
+def pull(conn: psycopg.Connection, settings: Settings, provider: str = "google") -> str:
     """Runs a pull of the connection as the worker does and returns its outcome."""
     connection_id = conn.execute("select id::text from calendar_sync_connections").fetchone()[0]
-    job = {"id": 0, "kind": "calendar_pull_google", "payload": {"connection_id": connection_id}}
+    job = {"id": 0, "kind": f"calendar_pull_{provider}", "payload": {"connection_id": connection_id}}
     outcome = handle_calendar_job(conn, job, settings)
     conn.commit()
     return outcome

@@ -18,6 +18,15 @@ Served over HTTPS (msal accepts no other authority), as Microsoft documents it:
   updated one as its id and only the properties that changed (the least Graph's delta documents),
   deletions as {"@removed"}, and so, as Graph is reported to do, events created or changed
   outside the round's window; an expired delta token answers 410 SyncStateNotFound.
+- POST /v1.0/subscriptions (change notifications): an HTTPS notificationUrl, a resource, a
+  changeType and an expirationDateTime at most 10,070 minutes ahead (400 otherwise: Microsoft
+  documents "under 7 days" for events, and its answers are reported to name 10,070); Graph
+  first validates the URL, a POST of ?validationToken=... that must answer 200 with the token as
+  plain text (made here through `validate`, a test's way into the web service; None: the address
+  does not answer, and the subscription is refused with 400); 201 and the subscription. Each
+  change of an event then posts {"value": [notification]} with the subscription's clientState;
+  here they are queued in `notices` for a test to deliver. DELETE /v1.0/subscriptions/{id}: 204,
+  404 for one it does not know.
 - A missing or expired Bearer token answers 401 InvalidAuthenticationToken; `throttle` answers
   the next calls 429 TooManyRequests with a Retry-After.
 """
@@ -29,11 +38,12 @@ import ipaddress
 import secrets
 import ssl
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, quote, urlencode, urlparse
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -83,9 +93,15 @@ class GraphState:
     # worker reads the page.
     after_delta_page: Callable[[], None] | None = None
     base_url: str = ""
+    # Subscriptions by id, the notices Graph would have posted, and the way into the web service
+    # for a subscription's validation: the URL posted to -> (status, body).
+    subscriptions: dict[str, dict] = field(default_factory=dict)
+    notices: list[dict] = field(default_factory=list)
+    validate: Callable[[str], tuple[int, str]] | None = None
 
     def touch(self, event: dict, *changed: str) -> dict:
         """A change to the event: `changed` names the properties it changed (for delta answers)."""
+        self.post_notices("created" if "_created" not in event else "updated", event["id"])
         self.changes += 1
         event["_changed"] = self.changes
         event.setdefault("_created", self.changes)
@@ -121,7 +137,26 @@ class GraphState:
             {"subject": "Personal", "start": graph_time(start), "end": graph_time(end)} | fields
         )
 
+    def post_notices(self, change_type: str, event_id: str) -> None:
+        for subscription in self.subscriptions.values():
+            resource = f"Users/{self.oauth.user_id}/Events/{event_id}"
+            notification = {
+                "subscriptionId": subscription["id"],
+                "subscriptionExpirationDateTime": subscription["expirationDateTime"],
+                "changeType": change_type,
+                "resource": resource,
+                "resourceData": {
+                    "@odata.type": "#Microsoft.Graph.Event",
+                    "@odata.id": resource,
+                    "id": event_id,
+                },
+                "clientState": subscription["clientState"],
+                "tenantId": "00000000-0000-0000-0000-000000000000",
+            }
+            self.notices.append({"value": [notification]})
+
     def remove(self, event_id: str) -> None:
+        self.post_notices("deleted", event_id)
         self.events.pop(event_id)
         self.changes += 1
         self.deleted[event_id] = self.changes
@@ -254,6 +289,10 @@ class GraphHandler(JsonHandler):
         if urlparse(self.path).path == f"/{TENANT}/oauth2/v2.0/token":
             token(self, self.state.oauth)
             return
+        if urlparse(self.path).path == "/v1.0/subscriptions":
+            if self.api_call():
+                self.subscribe()
+            return
         if not self.api_call() or not self.known_calendar():
             return
         fields = self.body()
@@ -263,6 +302,45 @@ class GraphHandler(JsonHandler):
                 self.reply(201, public(event))
                 return
         self.reply(201, public(self.state.new_event(fields)))
+
+    def subscribe(self) -> None:
+        asked = self.body() or {}
+        longest = datetime.now(UTC) + dt.timedelta(minutes=10_070)
+        refusal = None
+        if not all(asked.get(name) for name in ("changeType", "notificationUrl", "resource")):
+            refusal = "changeType, notificationUrl and resource are required."
+        elif not asked["notificationUrl"].startswith("https://"):
+            refusal = "The notificationUrl must use https."
+        elif datetime.fromisoformat(asked.get("expirationDateTime", "9999-01-01T00:00:00Z")) > longest:
+            refusal = "Subscription expiration can only be 10070 minutes in the future."
+        elif not self.validated(asked["notificationUrl"]):
+            refusal = (
+                "Subscription validation request failed. Notification endpoint must respond with"
+                " 200 OK to validation request."
+            )
+        if refusal is not None:
+            self.reply(400, graph_error("InvalidRequest", refusal))
+            return
+        subscription = {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity",
+            "id": str(uuid.uuid4()),
+            "resource": asked["resource"],
+            "changeType": asked["changeType"],
+            "clientState": asked.get("clientState"),
+            "notificationUrl": asked["notificationUrl"],
+            "expirationDateTime": asked["expirationDateTime"],
+            "latestSupportedTlsVersion": "v1_2",
+        }
+        self.state.subscriptions[subscription["id"]] = subscription
+        self.reply(201, subscription)
+
+    def validated(self, notification_url: str) -> bool:
+        """Graph's check of a new subscription's address: the token echoed as plain text."""
+        if self.state.validate is None:
+            return False
+        validation_token = f"Validation: Testing client application reachability {secrets.token_hex(8)}"
+        status, body = self.state.validate(f"{notification_url}?validationToken={quote(validation_token)}")
+        return status == 200 and body == validation_token
 
     def do_PATCH(self) -> None:
         if not self.api_call() or (event := self.event_or_404()) is None:
@@ -292,6 +370,15 @@ class GraphHandler(JsonHandler):
         self.reply(200, public(self.state.touch(event, *changed)))
 
     def do_DELETE(self) -> None:
+        path = urlparse(self.path).path
+        if path.startswith("/v1.0/subscriptions/"):
+            if not self.api_call():
+                return
+            if self.state.subscriptions.pop(path.rsplit("/", 1)[1], None) is None:
+                self.reply(404, graph_error("ResourceNotFound", "The object was not found."))
+            else:
+                self.reply(204)
+            return
         if not self.api_call() or (event := self.event_or_404()) is None:
             return
         self.state.remove(event["id"])

@@ -11,13 +11,14 @@ is read whole.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import msal
 
 from workers.calendars.ical_bridge import fields_of, ical_of
 from workers.calendars.provider import Changes, EventChanged, PushedEvent, ReconnectNeeded, RemoteEvent
+from workers.calendars.watches import Watch, WatchRefused
 from workers.retry import RetryLater, retry_after_seconds
 from workers.video.meeting import Meeting
 
@@ -29,6 +30,9 @@ BLOCKED_TIME_PROPERTY = "String {5c1a7c52-2f0e-4f2a-9d5e-6c3b1a0f8e21} Name bloc
 PREFER = 'outlook.timezone="UTC", odata.maxpagesize=100'
 # What remote_event reads of an event (whole events, as listed and read, always carry them).
 PROPERTIES_READ = ("iCalUId", "start", "end", "isAllDay", "subject", "showAs", "responseStatus")
+# Graph keeps a subscription to events "under 7 days" (its refusals name 10,070 minutes);
+# asked for a little less, so that the clocks' difference cannot make it too long.
+LONGEST_SUBSCRIPTION = timedelta(minutes=10_000)
 
 
 def msal_app(
@@ -129,6 +133,35 @@ class MicrosoftCalendar:
             params={"startDateTime": since.isoformat(), "endDateTime": until.isoformat()},
         )
         return self._pages(answer, complete=True, covers_until=until)
+
+    def watch(self, address: str, channel_id: str, token: str, until: datetime) -> Watch:
+        """A subscription to the calendar's events: Graph first checks `address` (a POST with a
+        validationToken, echoed), then posts each change there with our clientState."""
+        until = min(until, datetime.now(UTC) + LONGEST_SUBSCRIPTION)
+        subscription = {
+            "changeType": "created,updated,deleted",
+            "notificationUrl": address,
+            "resource": f"me/calendars/{self._calendar_id}/events",
+            "expirationDateTime": until.isoformat().replace("+00:00", "Z"),
+            "clientState": f"{channel_id}.{token}",
+        }
+        answer = self._subscription_request("POST", "subscriptions", json=subscription)
+        return Watch(answer["id"], datetime.fromisoformat(answer["expirationDateTime"]))
+
+    def stop_watching(self, channel_id: str, resource_id: str) -> None:
+        self._subscription_request("DELETE", f"subscriptions/{resource_id}")
+
+    def _subscription_request(self, method: str, url: str, **options) -> dict:
+        """Whatever stops it (a refusal, a rate limit, no answer) leaves the pull before it
+        standing, so it is WatchRefused."""
+        try:
+            answer = self._call(method, url, **options)
+            if method == "DELETE" and answer.status_code == 404:
+                return {}  # ended already
+            return self._ok(answer)
+        except (httpx.HTTPError, RetryLater, ReconnectNeeded) as error:
+            said = error.response.text if isinstance(error, httpx.HTTPStatusError) else ""
+            raise WatchRefused(f"Microsoft Graph: {error} {said}".strip()) from error
 
     def _pages(self, answer: httpx.Response, complete: bool, covers_until: datetime | None = None) -> Changes:
         """Follow @odata.nextLink to the page that carries the @odata.deltaLink."""

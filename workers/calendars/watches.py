@@ -1,7 +1,8 @@
-"""Calendars that tell us of their changes (Google's push notifications): after each pull the
-worker keeps a notification channel open for the calendar, so that an event made there is
-pulled within seconds instead of at the next 15-minute pull. Google posts each change to
-`scheduling web` (workers/http/calendar_webhooks.py), which queues the pull.
+"""Calendars that tell us of their changes (Google's push notifications, Microsoft Graph's change
+notifications): after each pull the worker keeps a notification channel (at Graph, a
+subscription) open for the calendar, so that an event made there is pulled within seconds
+instead of at the next 15-minute pull. The provider posts each change to `scheduling web`
+(workers/http/calendar_webhooks.py), which queues the pull.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ from psycopg.rows import dict_row
 from workers.calendars import queries
 from workers.storable import ERROR_LENGTH, storable
 
-GOOGLE_WEBHOOK_PATH = "/webhooks/google/calendar"
-# What we ask a channel to last; the provider may answer with less, which is what we keep.
+# What we ask a channel to last; the provider may answer with less (or take less: Graph's
+# subscriptions to events last at most 10,080 minutes), which is what we keep.
 WATCH_FOR = timedelta(days=7)
 # A channel is replaced at the first pull within a day of its end (pulls come every 15 minutes).
 RENEW_BEFORE = timedelta(days=1)
 # After the provider refused to open one: pulls go on, and a channel is asked for again then.
 ASK_AGAIN_AFTER_REFUSAL = timedelta(hours=1)
+
+
+def webhook_path(provider: str) -> str:
+    """Where `scheduling web` takes the provider's notices."""
+    return f"/webhooks/{provider}/calendar"
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,8 @@ class WatchRefused(RuntimeError):
 @runtime_checkable
 class Watchable(Protocol):
     def watch(self, address: str, channel_id: str, token: str, until: datetime) -> Watch:
-        """Opens a channel posting every change of the calendar to `address`, with `token`."""
+        """Opens a channel posting every change of the calendar to `address`, with `channel_id`
+        and `token` in each notice, lasting until `until` or as long as the provider allows."""
 
     def stop_watching(self, channel_id: str, resource_id: str) -> None:
         """Closes a channel opened before."""
@@ -63,7 +70,7 @@ def keep_watching(
         return ""
     channel_id, token = uuid.uuid4(), secrets.token_urlsafe(32)
     try:
-        address = f"{public_base_url}{GOOGLE_WEBHOOK_PATH}"
+        address = f"{public_base_url}{webhook_path(connection['provider'])}"
         watch = client.watch(address, str(channel_id), token, now + WATCH_FOR)
     except WatchRefused as refused:
         refusal = storable(str(refused), ERROR_LENGTH)

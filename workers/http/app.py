@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
-from workers.calendars.watches import GOOGLE_WEBHOOK_PATH
+from workers.calendars.watches import webhook_path
 from workers.database import Database
 from workers.http.access_tokens import AccessTokens
 from workers.http.body_limit import LimitBodySize
@@ -24,7 +24,10 @@ from workers.http.calendar_oauth import (
     oauth_callback_endpoint,
     start_oauth_endpoint,
 )
-from workers.http.calendar_webhooks import google_calendar_webhook_endpoint
+from workers.http.calendar_webhooks import (
+    google_calendar_webhook_endpoint,
+    microsoft_calendar_webhook_endpoint,
+)
 from workers.http.health import database_health_endpoint, job_health_endpoint
 from workers.http.ics_feed import feed_calendar
 from workers.http.zoom_webhook import zoom_webhook_endpoint
@@ -112,8 +115,13 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
                 methods=["POST"],
             ),
             Route(
-                GOOGLE_WEBHOOK_PATH,
+                webhook_path("google"),
                 google_calendar_webhook_endpoint(database, settings.google is not None),
+                methods=["POST"],
+            ),
+            Route(
+                webhook_path("microsoft"),
+                microsoft_calendar_webhook_endpoint(database, settings.microsoft is not None),
                 methods=["POST"],
             ),
             Route(

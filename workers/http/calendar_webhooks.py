@@ -1,18 +1,17 @@
-"""Google's notices of changes to a watched calendar (its push notifications): each queues a pull
-of that calendar (scheduling_private.calendar_changed), which reads what changed.
-
-A notice is a POST with an empty body; the headers say which channel (`X-Goog-Channel-ID`), the
-token we gave it (`X-Goog-Channel-Token`) and what happened (`X-Goog-Resource-State`: `sync`
-once, when the channel opens; `exists` for a change). Google counts a 2xx as delivered, retries
-after a 5xx and gives up on anything else.
+"""The notices Google and Microsoft Graph post of changes to a watched calendar: each queues a
+pull of that calendar (scheduling_private.calendar_changed), which reads what changed. A notice
+says which channel it comes through and carries the channel's token (see
+workers/calendars/watches.py); a forged one can cost a pull, no more.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from workers import queries
 from workers.database import Database
@@ -20,23 +19,67 @@ from workers.database import Database
 ANSWERS = {"unknown channel": 404, "wrong token": 403}
 
 
+def calendar_changed(database: Database, channel: uuid.UUID, token: str | None) -> str:
+    with database.connect() as conn:
+        return conn.execute(queries.CALENDAR_CHANGED, [channel, token]).fetchone()[0]
+
+
+def channel_id(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def notice_of(database: Database, client_state: str) -> str:
+    """A Graph notice: its clientState is our channel id, a dot, the channel's token."""
+    channel_text, _, token = client_state.partition(".")
+    channel = channel_id(channel_text)
+    return "unknown channel" if channel is None else calendar_changed(database, channel, token)
+
+
 def google_calendar_webhook_endpoint(database: Database, google_configured: bool):
+    """Google's notice is a POST with an empty body; the headers say which channel
+    (`X-Goog-Channel-ID`), the token we gave it (`X-Goog-Channel-Token`) and what happened
+    (`X-Goog-Resource-State`: `sync` once, when the channel opens; `exists` for a change). Google
+    counts a 2xx as delivered, retries after a 5xx and gives up on anything else."""
+
     def google_calendar_webhook(request: Request) -> PlainTextResponse:
         if not google_configured:
             return PlainTextResponse("Google calendars are not configured", status_code=404)
         state = request.headers.get("X-Goog-Resource-State")
-        try:
-            channel = uuid.UUID(request.headers.get("X-Goog-Channel-ID", ""))
-        except ValueError:
+        channel = channel_id(request.headers.get("X-Goog-Channel-ID", ""))
+        if channel is None:
             return PlainTextResponse("unknown channel", status_code=404)  # not one of ours
         if state is None:
             return PlainTextResponse("X-Goog-Resource-State is missing", status_code=400)
         if state == "sync":  # the channel has opened: nothing has changed yet
             return PlainTextResponse("ok")
-        with database.connect() as conn:
-            outcome = conn.execute(
-                queries.CALENDAR_CHANGED, [channel, request.headers.get("X-Goog-Channel-Token")]
-            ).fetchone()[0]
+        outcome = calendar_changed(database, channel, request.headers.get("X-Goog-Channel-Token"))
         return PlainTextResponse(outcome, status_code=ANSWERS.get(outcome, 200))
 
     return google_calendar_webhook
+
+
+def microsoft_calendar_webhook_endpoint(database: Database, microsoft_configured: bool):
+    """Graph first checks the address when a subscription is made: a POST with `validationToken`
+    in the query, answered within 10 s with that token as plain text, or the subscription is
+    refused. Its notices then come as JSON, `{"value": [notification, ...]}`, each with the
+    `clientState` we gave the subscription: our channel id, a dot, its token. Graph wants a 2xx
+    within 3 s and retries anything else for hours, so every notice of a readable body is
+    answered 202, with what each did; those that are not ours queue nothing."""
+
+    async def microsoft_calendar_webhook(request: Request) -> Response:
+        if not microsoft_configured:
+            return PlainTextResponse("Outlook calendars are not configured", status_code=404)
+        if "validationToken" in request.query_params:
+            return PlainTextResponse(request.query_params["validationToken"])
+        try:
+            notifications = json.loads(await request.body())["value"]
+            states = [str(notification.get("clientState", "")) for notification in notifications]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return PlainTextResponse('send {"value": [notification, ...]}', status_code=400)
+        outcomes = await run_in_threadpool(lambda: [notice_of(database, state) for state in states])
+        return JSONResponse({"outcomes": outcomes}, status_code=202)
+
+    return microsoft_calendar_webhook

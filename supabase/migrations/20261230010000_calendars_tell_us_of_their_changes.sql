@@ -1,26 +1,30 @@
--- Google calendars tell the web service of their changes, and are pulled at once.
+-- Google and Outlook calendars tell the web service of their changes, and are pulled at once.
 --
 -- A connected calendar was pulled every 15 minutes, so an event its owner made there (a
 -- dentist's appointment at 14:00) left that time bookable here for up to 15 minutes. Google
--- pushes a notice of every change to a watched calendar ("notification channels", events.watch).
--- After each pull of a Google calendar the worker keeps one channel open for it, renewed before
--- it expires; Google posts each change to `scheduling web` (`POST /webhooks/google/calendar`),
--- which queues a pull of that calendar at once (calendar_changed). The 15-minute pulls stay, for
--- notices lost on the way.
+-- (notification channels, events.watch) and Microsoft Graph (change notifications, subscriptions)
+-- post a notice of every change to a calendar they are asked to watch. After each pull of such a
+-- calendar the worker keeps one channel (a Graph subscription) open for it, renewed before it
+-- expires; the provider posts each change to `scheduling web` (`POST /webhooks/google/calendar`,
+-- `POST /webhooks/microsoft/calendar`), which queues a pull of that calendar at once
+-- (calendar_changed). The 15-minute pulls stay, for notices lost on the way. CalDAV has no
+-- standard way to tell of changes: iCloud calendars are pulled every 15 minutes as before.
 --
--- A channel carries a token of ours that Google sends back with every notice; only its SHA-256
--- is kept here, so the table holds nothing that would let anyone post a notice. A notice only
--- queues a pull, which reads the calendar itself: a forged one could cost a pull, no more.
+-- A channel carries a token of ours that the provider sends back with every notice (Google's
+-- X-Goog-Channel-Token, Graph's clientState); only its SHA-256 is kept here, so the table holds
+-- nothing that would let anyone post a notice. A notice only queues a pull, which reads the
+-- calendar itself: a forged one could cost a pull, no more.
 
 create table scheduling_private.calendar_watches (
     connection_id uuid primary key references public.calendar_sync_connections (id) on delete cascade,
-    -- The open channel (Google's X-Goog-Channel-ID), null while none was made.
+    -- The open channel, our id for it (Google's X-Goog-Channel-ID, the first part of Graph's
+    -- clientState); null while none was made.
     channel_id uuid unique,
-    -- Google's id of the watched resource, which stopping the channel needs.
+    -- The provider's id of it, which stopping it needs: Google's resourceId, Graph's subscription id.
     resource_id text,
     token_digest bytea,
     expires_at timestamptz,
-    -- Google's last refusal to open a channel (an address it will not call, say): tried again an
+    -- The provider's last refusal to open a channel (an address it will not call, say): tried again an
     -- hour later, at a pull, and the pulls go on meanwhile.
     refused_at timestamptz,
     refusal text,
@@ -31,7 +35,7 @@ create table scheduling_private.calendar_watches (
     )
 );
 comment on table scheduling_private.calendar_watches is
-'The channel through which a connected calendar tells us of its changes (Google''s push notifications).';
+'The channel through which a connected calendar tells us of its changes (Google''s push notifications, Graph''s subscriptions).';
 
 -- One notice of a change: the channel's calendar is pulled unless a pull is queued already. A
 -- running pull may have read the calendar before this change, so only a queued one will see it.
