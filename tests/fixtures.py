@@ -19,6 +19,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from tests.providers.google_api import LocalGoogle
+from tests.providers.microsoft_api import LocalMicrosoft
 from workers import localdb, migrations
 from workers.local_caldav import Radicale
 from workers.paths import LOCAL_PLATFORM_DIR, SQL_TEST_HELPERS
@@ -172,3 +174,20 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def google() -> Iterator[LocalGoogle]:
+    """A local server that speaks Google Calendar's API, for one test."""
+    with LocalGoogle() as server:
+        yield server
+
+
+@pytest.fixture
+def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalMicrosoft]:
+    """A local HTTPS server that speaks Microsoft's login and Graph APIs, for one test."""
+    with LocalMicrosoft() as server:
+        # Trust the local server's certificate, as clients trust Microsoft's through the system CAs.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_file))
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
+        yield server

@@ -42,12 +42,6 @@ from workers.settings import Settings
 
 
 @pytest.fixture
-def google():
-    with LocalGoogle() as server:
-        yield server
-
-
-@pytest.fixture
 def settings(google: LocalGoogle) -> Settings:
     return sync_settings(google=google.app_settings())
 

@@ -34,15 +34,6 @@ from workers.settings import Settings
 
 
 @pytest.fixture
-def graph(monkeypatch: pytest.MonkeyPatch):
-    with LocalMicrosoft() as server:
-        # Trust the local server's certificate, as clients trust Microsoft's through the system CAs.
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_file))
-        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
-        yield server
-
-
-@pytest.fixture
 def settings(graph: LocalMicrosoft) -> Settings:
     return sync_settings(microsoft=graph.app_settings())
 

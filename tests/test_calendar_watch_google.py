@@ -27,12 +27,6 @@ QUEUED_PULLS = (
 
 
 @pytest.fixture
-def google():
-    with LocalGoogle() as server:
-        yield server
-
-
-@pytest.fixture
 def settings(google: LocalGoogle) -> Settings:
     return sync_settings(google=google.app_settings(), public_base_url=PUBLIC_BASE_URL)
 

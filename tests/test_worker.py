@@ -71,6 +71,14 @@ def wait_for_listener(url: str) -> None:
     assert listening, "the worker never started listening"
 
 
+def a_new_visit_gets_its_meeting(url: str) -> str | None:
+    """Books a video visit and waits for the worker to give it its meeting link (None: never)."""
+    with psycopg.connect(url) as conn:
+        appointment = video_visit(conn)
+    meeting_link = "select video_call_link from appointments where id = %s"
+    return wait_until(url, meeting_link, [appointment], lambda link: link is not None)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_worker_listens_and_stops_on_signal(database_url: str, signum: int) -> None:
     with running_worker(database_url) as worker:
@@ -232,14 +240,8 @@ def test_worker_reconnects_after_losing_the_database(committed_database: str) ->
                 " where application_name = %s",
                 [APPLICATION_NAME],
             ).fetchone()[0]
-        with psycopg.connect(committed_database) as conn:
-            appointment = video_visit(conn)  # work queued while the worker is away: a meeting room
-        link = wait_until(
-            committed_database,
-            "select video_call_link from appointments where id = %s",
-            [appointment],
-            lambda link: link is not None,
-        )
+        # Work queued while the worker is away: a meeting room.
+        link = a_new_visit_gets_its_meeting(committed_database)
         stderr = stop(worker)
     assert ended == 2
     assert "database connection lost or refused" in stderr
@@ -268,14 +270,7 @@ def test_a_failing_periodic_task_stops_neither_the_others_nor_the_jobs(
             f"at timestamptz default now(), batch integer default 500) returns integer {body}"
         )
     with running_worker(committed_database, **environment) as worker:
-        with psycopg.connect(committed_database) as conn:
-            appointment = video_visit(conn)
-        link = wait_until(
-            committed_database,
-            "select video_call_link from appointments where id = %s",
-            [appointment],
-            lambda link: link is not None,
-        )
+        link = a_new_visit_gets_its_meeting(committed_database)
         stderr = stop(worker)
     assert f"expire offers failed ({failure}" in stderr
     assert "prune finished jobs: 0" in stderr  # the task after it ran
@@ -340,14 +335,7 @@ def test_a_claim_of_jobs_cancelled_by_the_time_limit_is_tried_again_on_the_same_
             )
             time.sleep(2)  # past the limit: the claim is cancelled
             holder.rollback()
-            with psycopg.connect(committed_database) as conn:
-                appointment = video_visit(conn)
-            link = wait_until(
-                committed_database,
-                "select video_call_link from appointments where id = %s",
-                [appointment],
-                lambda link: link is not None,
-            )
+            link = a_new_visit_gets_its_meeting(committed_database)
             stderr = stop(worker)
     assert claim_waited, stderr
     assert "running jobs failed (canceling statement due to statement timeout" in stderr
