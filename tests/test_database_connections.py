@@ -5,6 +5,7 @@ loses the database is answered 503, to try again."""
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import psycopg
 import pytest
@@ -83,3 +84,25 @@ def test_a_web_request_that_cannot_reach_the_database_is_answered_503_to_try_aga
     assert answer.json() == {
         "error": "the database could not complete the request (unreachable, restarting or busy); try again"
     }
+
+
+def test_the_commands_that_reach_a_deployment_say_so_when_its_database_never_answers() -> None:
+    commands = [["migrate"], ["migrate", "--list"], ["jobs"]]
+    with StalledServer() as database:
+        url = f"postgresql://postgres@127.0.0.1:{database.port}/postgres?sslmode=disable"
+        # Side by side: each waits out the 10 s connect timeout.
+        running = [
+            subprocess.Popen(
+                [sys.executable, "-m", "workers", *command, "--database-url", url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for command in commands
+        ]
+        said = [process.communicate(timeout=GIVE_UP_AFTER)[1] for process in running]
+
+    assert [process.returncode for process in running] == [1, 1, 1]
+    for stderr in said:
+        assert stderr.startswith("scheduling: database error: connection timeout expired"), stderr
+        assert "Traceback" not in stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from workers import localdb, migrations, queries, settings
+from workers import database, localdb, migrations, queries, settings
 from workers.paths import LOCAL_PLATFORM_DIR, LOCAL_STATE_DIR, MIGRATIONS_DIR, SEED_FILE
 
 
@@ -100,7 +100,7 @@ def list_migrations(url: str, directory: Path) -> None:
 
 def cmd_jobs(args: argparse.Namespace) -> None:
     """Lists the jobs not done per kind and status, or queues the failed ones again."""
-    with psycopg.connect(database_url(args), autocommit=True) as conn:
+    with database.connect(database_url(args), autocommit=True) as conn:
         if args.action == "retry":
             requeued = conn.execute(queries.RETRY_FAILED_JOBS, [args.kind or None]).fetchone()[0]
             print(f"{requeued} failed job(s) queued again")
@@ -184,4 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         args.handler(args)
     except (migrations.MigrationError, localdb.ClusterError, settings.ConfigurationError) as error:
         print(f"scheduling: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except psycopg.OperationalError as error:  # refused, timed out (see database.py), lost, cancelled
+        print(f"scheduling: database error: {database.one_line(error)}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -37,9 +37,8 @@ class Database:
 
     def connect(self, **options: object) -> psycopg.Connection:
         """A connection with the limit set for its session: set once connected rather than as a
-        startup option, which some poolers refuse. `options` are psycopg.connect's; they and the
-        URL's own parameters win over CONNECTION_DEFAULTS."""
-        conn = psycopg.connect(self.url, **(self.unsaid_defaults() | options))
+        startup option, which some poolers refuse. `options` are psycopg.connect's (see connect)."""
+        conn = connect(self.url, **options)
         try:
             conn.execute(
                 "select pg_catalog.set_config('statement_timeout', %s, false)",
@@ -51,11 +50,17 @@ class Database:
             raise
         return conn
 
-    def unsaid_defaults(self) -> dict[str, str]:
-        said = conninfo_to_dict(self.url)
-        if "PGCONNECT_TIMEOUT" in os.environ:
-            said["connect_timeout"] = os.environ["PGCONNECT_TIMEOUT"]
-        return {name: value for name, value in CONNECTION_DEFAULTS.items() if name not in said}
+
+
+def connect(url: str, **options: object) -> psycopg.Connection:
+    """psycopg.connect with CONNECTION_DEFAULTS where neither the URL nor `options` say otherwise:
+    every connection of the worker, the web service and the `scheduling` commands that reach a
+    deployment (migrate, jobs)."""
+    said = conninfo_to_dict(url)
+    if "PGCONNECT_TIMEOUT" in os.environ:
+        said["connect_timeout"] = os.environ["PGCONNECT_TIMEOUT"]
+    defaults = {name: value for name, value in CONNECTION_DEFAULTS.items() if name not in said}
+    return psycopg.connect(url, **(defaults | options))
 
 
 def one_line(error: Exception) -> str:

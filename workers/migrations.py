@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 
+from workers import database
 from workers.paths import MIGRATIONS_DIR
 
 MIGRATION_NAME = re.compile(r"^(?P<version>\d{14})_(?P<name>[A-Za-z0-9_]+)\.sql$")
@@ -94,7 +95,7 @@ class MigrationStatus:
 def status(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[MigrationStatus]:
     """Every migration file and every recorded version, oldest first, with its state. Reads only."""
     migrations = discover(directory)
-    with psycopg.connect(database_url) as conn:
+    with database.connect(database_url) as conn:
         return states(conn, migrations)
 
 
@@ -138,7 +139,7 @@ def pending(conn: psycopg.Connection, migrations: list[Migration]) -> list[Migra
 def migrate(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     """Apply every pending migration in order; returns the ones applied."""
     migrations = discover(directory)
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with database.connect(database_url, autocommit=True) as conn:
         conn.execute(TRACKING_TABLE_SQL)
         conn.execute("select pg_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
         try:
@@ -183,7 +184,7 @@ def describe(error: psycopg.Error, sql: str) -> str:
 
 def run_sql_files(database_url: str, paths: list[Path]) -> None:
     """Run plain SQL files (the local platform layer, the seed) each in one transaction."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with database.connect(database_url, autocommit=True) as conn:
         for path in paths:
             sql = path.read_text()
             try:
