@@ -177,7 +177,8 @@ def test_a_channel_near_its_end_is_replaced_at_a_pull_and_the_old_one_stopped(
     with psycopg.connect(clinic["url"]) as conn:
         unchanged = pull(conn, settings)
         conn.execute(
-            "update scheduling_private.calendar_watches set expires_at = now() + interval '23 hours'"
+            "update scheduling_private.calendar_watches"
+            " set opened_at = now() - interval '6 days', expires_at = now() + interval '23 hours'"
         )
         conn.commit()
         renewing = pull(conn, settings)
@@ -198,6 +199,27 @@ def test_a_channel_near_its_end_is_replaced_at_a_pull_and_the_old_one_stopped(
     assert timedelta(days=6) < expires_at - datetime.now(UTC)
     assert len(watch_calls) == 2  # the first pull's and the renewal's
     assert answers == [(404, "unknown channel"), (200, "pull queued")]
+
+
+def test_a_channel_google_gives_a_short_life_is_replaced_within_half_its_life_of_its_end(
+    committed_database: str, google: LocalGoogle, settings: Settings
+) -> None:
+    google.state.longest_channel = timedelta(hours=6)
+    connected_clinic(committed_database, settings, "google")
+    with psycopg.connect(committed_database) as conn:
+        _, _, expires_at, _ = watch_row(conn)
+        later = pull(conn, settings)
+        conn.execute(
+            "update scheduling_private.calendar_watches"
+            " set opened_at = now() - interval '4 hours', expires_at = now() + interval '2 hours'"
+        )
+        conn.commit()
+        past_half_its_life = pull(conn, settings)
+
+    assert timedelta(hours=5) < expires_at - datetime.now(UTC) <= timedelta(hours=6)
+    assert "notification channel" not in later  # six hours left, against a day's renewal
+    assert "notification channel open until" in past_half_its_life
+    assert len(google.state.channels) == 1
 
 
 def test_a_channel_google_refuses_leaves_the_pull_done_and_is_asked_for_again_an_hour_later(

@@ -122,7 +122,8 @@ def test_a_subscription_near_its_end_is_replaced_at_a_pull_and_the_old_one_delet
     [old] = graph.state.subscriptions.values()
     with psycopg.connect(clinic["url"]) as conn:
         conn.execute(
-            "update scheduling_private.calendar_watches set expires_at = now() + interval '23 hours'"
+            "update scheduling_private.calendar_watches"
+            " set opened_at = now() - interval '6 days', expires_at = now() + interval '23 hours'"
         )
         conn.commit()
         renewing = pull(conn, settings, "microsoft")

@@ -23,6 +23,7 @@ create table scheduling_private.calendar_watches (
     -- The provider's id of it, which stopping it needs: Google's resourceId, Graph's subscription id.
     resource_id text,
     token_digest bytea,
+    opened_at timestamptz,
     expires_at timestamptz,
     -- The provider's last refusal to open a channel (an address it will not call, say): tried again an
     -- hour later, at a pull, and the pulls go on meanwhile.
@@ -31,6 +32,7 @@ create table scheduling_private.calendar_watches (
     constraint calendar_watches_channel_whole check (
         (channel_id is null) = (resource_id is null)
         and (channel_id is null) = (token_digest is null)
+        and (channel_id is null) = (opened_at is null)
         and (channel_id is null) = (expires_at is null)
     )
 );

@@ -311,7 +311,7 @@ where id = %(id)s
 REMOVE_BLOCKED_TIME = "delete from public.calendar_busy_blocks where id = %s and source = 'manual'"
 
 WATCH = """
-select channel_id, resource_id, expires_at, refused_at
+select channel_id, resource_id, opened_at, expires_at, refused_at
 from scheduling_private.calendar_watches
 where connection_id = %s
 """
@@ -319,14 +319,15 @@ where connection_id = %s
 # Only the token's digest is kept: calendar_changed compares what a notice carries with it.
 SAVE_WATCH = """
 insert into scheduling_private.calendar_watches
-    (connection_id, channel_id, resource_id, token_digest, expires_at)
+    (connection_id, channel_id, resource_id, token_digest, opened_at, expires_at)
 values (
     %(connection_id)s, %(channel_id)s, %(resource_id)s,
-    sha256(convert_to(%(token)s, 'UTF8')), %(expires_at)s
+    sha256(convert_to(%(token)s, 'UTF8')), now(), %(expires_at)s
 )
 on conflict (connection_id) do update
 set channel_id = excluded.channel_id, resource_id = excluded.resource_id,
-    token_digest = excluded.token_digest, expires_at = excluded.expires_at,
+    token_digest = excluded.token_digest, opened_at = excluded.opened_at,
+    expires_at = excluded.expires_at,
     refused_at = null, refusal = null
 """
 

@@ -23,10 +23,17 @@ from workers.storable import ERROR_LENGTH, storable
 # What we ask a channel to last; the provider may answer with less (or take less: Graph's
 # subscriptions to events last at most 10,080 minutes), which is what we keep.
 WATCH_FOR = timedelta(days=7)
-# A channel is replaced at the first pull within a day of its end (pulls come every 15 minutes).
+# A channel is replaced at the first pull within a day of its end (pulls come every 15 minutes),
+# or within half its life of it when the provider gave it less than two days.
 RENEW_BEFORE = timedelta(days=1)
 # After the provider refused to open one: pulls go on, and a channel is asked for again then.
 ASK_AGAIN_AFTER_REFUSAL = timedelta(hours=1)
+
+
+def renew_before(channel: dict) -> timedelta:
+    """How long before its end an open channel is replaced: a day, or half its life if shorter,
+    so that a provider giving short lives does not have one opened at every pull."""
+    return min(RENEW_BEFORE, (channel["expires_at"] - channel["opened_at"]) / 2)
 
 
 def webhook_path(provider: str) -> str:
@@ -64,7 +71,7 @@ def keep_watching(
     now = datetime.now(UTC)
     with conn.cursor(row_factory=dict_row) as cursor:
         current = cursor.execute(queries.WATCH, [connection["id"]]).fetchone() or {}
-    if current.get("expires_at") and current["expires_at"] > now + RENEW_BEFORE:
+    if current.get("expires_at") and current["expires_at"] > now + renew_before(current):
         return ""
     if current.get("refused_at") and current["refused_at"] > now - ASK_AGAIN_AFTER_REFUSAL:
         return ""
