@@ -81,6 +81,27 @@ def test_an_event_made_in_outlook_is_pulled_as_soon_as_graph_tells_of_it(
     ]
 
 
+def test_notices_graph_sends_together_ask_for_one_pull(
+    clinic: dict, graph: LocalMicrosoft, web: TestClient
+) -> None:
+    soon = datetime.now(UTC) + timedelta(days=1)
+    for hours in range(3):
+        graph.state.add_personal_event(
+            soon + timedelta(hours=hours), soon + timedelta(hours=hours, minutes=30)
+        )
+    together = {"value": [notice["value"][0] for notice in graph.state.notices]}
+
+    answer = web.post(WEBHOOK_PATH, json=together)
+
+    with psycopg.connect(clinic["url"]) as conn:
+        queued = conn.execute(
+            "select count(*) from scheduling_private.jobs"
+            " where kind = 'calendar_pull_microsoft' and status = 'queued'"
+        ).fetchone()[0]
+    assert (answer.status_code, answer.json()) == (202, {"outcomes": ["pull queued"] * 3})
+    assert queued == 1
+
+
 def test_notices_that_are_not_graph_s_queue_nothing(
     clinic: dict, graph: LocalMicrosoft, web: TestClient, committed_database: str
 ) -> None:

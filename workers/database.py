@@ -51,7 +51,6 @@ class Database:
         return conn
 
 
-
 def connect(url: str, **options: object) -> psycopg.Connection:
     """psycopg.connect with CONNECTION_DEFAULTS where neither the URL nor `options` say otherwise:
     every connection of the worker, the web service and the `scheduling` commands that reach a

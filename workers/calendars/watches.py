@@ -21,7 +21,7 @@ from workers.calendars import queries
 from workers.storable import ERROR_LENGTH, storable
 
 # What we ask a channel to last; the provider may answer with less (or take less: Graph's
-# subscriptions to events last at most 10,080 minutes), which is what we keep.
+# subscriptions to events last under 7 days), which is what we keep.
 WATCH_FOR = timedelta(days=7)
 # A channel is replaced at the first pull within a day of its end (pulls come every 15 minutes),
 # or within half its life of it when the provider gave it less than two days.
@@ -64,8 +64,8 @@ class Watchable(Protocol):
 def keep_watching(
     conn: psycopg.Connection, connection: dict, client: object, public_base_url: str | None
 ) -> str:
-    """After a pull: opens a channel for the calendar when it has none, or none for more than a
-    day, and closes the one it replaces. Returns what to add to the job's outcome."""
+    """After a pull: opens a channel for the calendar when it has none, or one near its end (see
+    renew_before), and closes the one it replaces. Returns what to add to the job's outcome."""
     if public_base_url is None or not isinstance(client, Watchable):
         return ""
     now = datetime.now(UTC)

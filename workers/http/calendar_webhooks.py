@@ -31,11 +31,21 @@ def channel_id(text: str) -> uuid.UUID | None:
         return None
 
 
-def notice_of(database: Database, client_state: str) -> str:
-    """A Graph notice: its clientState is our channel id, a dot, the channel's token."""
-    channel_text, _, token = client_state.partition(".")
-    channel = channel_id(channel_text)
-    return "unknown channel" if channel is None else calendar_changed(database, channel, token)
+def graph_notices(database: Database, client_states: list[str]) -> list[str]:
+    """What each of a body's Graph notices did. A clientState is our channel id, a dot, the
+    channel's token; Graph sends many notices of one calendar together, which all ask for the
+    same pull, so each clientState is looked at once, on one connection."""
+    outcomes = {}
+    with database.connect() as conn:
+        for state in dict.fromkeys(client_states):
+            channel_text, _, token = state.partition(".")
+            channel = channel_id(channel_text)
+            outcomes[state] = (
+                "unknown channel"
+                if channel is None
+                else conn.execute(queries.CALENDAR_CHANGED, [channel, token]).fetchone()[0]
+            )
+    return [outcomes[state] for state in client_states]
 
 
 def google_calendar_webhook_endpoint(database: Database, google_configured: bool):
@@ -79,7 +89,7 @@ def microsoft_calendar_webhook_endpoint(database: Database, microsoft_configured
             states = [str(notification.get("clientState", "")) for notification in notifications]
         except (ValueError, KeyError, TypeError, AttributeError):
             return PlainTextResponse('send {"value": [notification, ...]}', status_code=400)
-        outcomes = await run_in_threadpool(lambda: [notice_of(database, state) for state in states])
+        outcomes = await run_in_threadpool(graph_notices, database, states)
         return JSONResponse({"outcomes": outcomes}, status_code=202)
 
     return microsoft_calendar_webhook
