@@ -176,11 +176,7 @@ def test_a_channel_near_its_end_is_replaced_at_a_pull_and_the_old_one_stopped(
     [old] = google.state.channels.values()
     with psycopg.connect(clinic["url"]) as conn:
         unchanged = pull(conn, settings)
-        conn.execute(
-            "update scheduling_private.calendar_watches"
-            " set opened_at = now() - interval '6 days', expires_at = now() + interval '23 hours'"
-        )
-        conn.commit()
+        age_channel(conn, "6 days", "23 hours")
         renewing = pull(conn, settings)
         channel_id, _, expires_at, _ = watch_row(conn)
         google.state.notices.clear()
@@ -209,11 +205,7 @@ def test_a_channel_google_gives_a_short_life_is_replaced_within_half_its_life_of
     with psycopg.connect(committed_database) as conn:
         _, _, expires_at, _ = watch_row(conn)
         later = pull(conn, settings)
-        conn.execute(
-            "update scheduling_private.calendar_watches"
-            " set opened_at = now() - interval '4 hours', expires_at = now() + interval '2 hours'"
-        )
-        conn.commit()
+        age_channel(conn, "4 hours", "2 hours")
         past_half_its_life = pull(conn, settings)
 
     assert timedelta(hours=5) < expires_at - datetime.now(UTC) <= timedelta(hours=6)
@@ -262,6 +254,16 @@ def test_without_a_public_address_no_channel_is_opened(committed_database: str, 
         rows = conn.execute("select count(*) from scheduling_private.calendar_watches").fetchone()[0]
     assert google.state.channels == {}
     assert rows == 0
+
+
+def age_channel(conn: psycopg.Connection, opened_ago: str, left: str) -> None:
+    """Makes the open channel as old as `opened_ago`, with `left` to its end (intervals)."""
+    conn.execute(
+        "update scheduling_private.calendar_watches"
+        " set opened_at = now() - %s::interval, expires_at = now() + %s::interval",
+        [opened_ago, left],
+    )
+    conn.commit()
 
 
 def pull(conn: psycopg.Connection, settings: Settings, provider: str = "google") -> str:

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from tests.calendar_helpers import blocks_by_source, connected_clinic, sync_settings
 from tests.providers.microsoft_api import LocalMicrosoft
-from tests.test_calendar_watch_google import PUBLIC_BASE_URL, pull, watch_row
+from tests.test_calendar_watch_google import PUBLIC_BASE_URL, age_channel, pull, watch_row
 from workers import jobs
 from workers.calendars.watches import webhook_path
 from workers.http.app import create_app
@@ -142,11 +142,7 @@ def test_a_subscription_near_its_end_is_replaced_at_a_pull_and_the_old_one_delet
 ) -> None:
     [old] = graph.state.subscriptions.values()
     with psycopg.connect(clinic["url"]) as conn:
-        conn.execute(
-            "update scheduling_private.calendar_watches"
-            " set opened_at = now() - interval '6 days', expires_at = now() + interval '23 hours'"
-        )
-        conn.commit()
+        age_channel(conn, "6 days", "23 hours")
         renewing = pull(conn, settings, "microsoft")
         channel_id, resource_id, _, _ = watch_row(conn)
         graph.state.add_personal_event(
