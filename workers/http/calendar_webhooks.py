@@ -51,8 +51,7 @@ def graph_notices(database: Database, client_states: list[str]) -> list[str]:
 def google_calendar_webhook_endpoint(database: Database, google_configured: bool):
     """Google's notice is a POST with an empty body; the headers say which channel
     (`X-Goog-Channel-ID`), the token we gave it (`X-Goog-Channel-Token`) and what happened
-    (`X-Goog-Resource-State`: `sync` once, when the channel opens; `exists` for a change). Google
-    counts a 2xx as delivered, retries after a 5xx and gives up on anything else."""
+    (`X-Goog-Resource-State`: `sync` once, when the channel opens; `exists` for a change)."""
 
     def google_calendar_webhook(request: Request) -> PlainTextResponse:
         if not google_configured:
@@ -76,7 +75,7 @@ def microsoft_calendar_webhook_endpoint(database: Database, microsoft_configured
     in the query, answered within 10 s with that token as plain text, or the subscription is
     refused. Its notices then come as JSON, `{"value": [notification, ...]}`, each with the
     `clientState` we gave the subscription: our channel id, a dot, its token. Graph wants a 2xx
-    within 3 s and retries anything else for hours, so every notice of a readable body is
+    within 3 s and retries anything else for up to 4 hours, so every notice of a readable body is
     answered 202, with what each did; those that are not ours queue nothing."""
 
     async def microsoft_calendar_webhook(request: Request) -> Response:
