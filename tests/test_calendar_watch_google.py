@@ -5,6 +5,7 @@ Google would post (their headers); the test delivers them to the web service."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 
 from tests.calendar_helpers import blocks_by_source, connected_clinic, sync_settings
 from tests.providers.google_api import LocalGoogle
+from tests.test_booking_concurrency import wait_for_session
 from workers import jobs
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.calendars.watches import webhook_path
@@ -273,3 +275,29 @@ def pull(conn: psycopg.Connection, settings: Settings, provider: str = "google")
     outcome = handle_calendar_job(conn, job, settings)
     conn.commit()
     return outcome
+
+
+def test_two_notices_at_the_same_moment_queue_one_pull(clinic: dict, google: LocalGoogle) -> None:
+    [channel] = google.state.channels.values()
+    notice = "select scheduling_private.calendar_changed(%s, %s)"
+    outcomes = {}
+    with psycopg.connect(clinic["url"]) as first, psycopg.connect(clinic["url"]) as second:
+        outcomes["first"] = first.execute(notice, [channel["id"], channel["token"]]).fetchone()[0]
+
+        def look() -> None:
+            outcomes["second"] = second.execute(notice, [channel["id"], channel["token"]]).fetchone()[0]
+            second.commit()
+
+        looking = threading.Thread(target=look)
+        looking.start()
+        wait_for_session(
+            clinic["url"],
+            "query like '%calendar_changed%' and wait_event_type = 'Lock'",
+            "the second notice never waited for the first",
+        )
+        first.commit()
+        looking.join(timeout=30)
+        queued = first.execute(QUEUED_PULLS).fetchone()[0]
+
+    assert outcomes == {"first": "pull queued", "second": "pull already queued"}
+    assert queued == 1

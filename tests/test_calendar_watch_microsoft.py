@@ -177,3 +177,112 @@ def test_a_subscription_graph_cannot_validate_leaves_the_pull_done(
     assert [(source, start) for source, start, _, _ in blocks] == [("microsoft", dentist)]
     assert status == "success"
     assert graph.state.subscriptions == {}
+
+
+def renewal_asked_at(conn: psycopg.Connection) -> datetime | None:
+    return conn.execute("select renewal_asked_at from scheduling_private.calendar_watches").fetchone()[0]
+
+
+def test_a_subscription_graph_removes_is_made_again_at_once(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings, web: TestClient
+) -> None:
+    [old] = graph.state.subscriptions.values()
+    graph.state.post_lifecycle_notice(old["id"], "subscriptionRemoved")
+    [removed] = graph.state.notices
+    # Made while no subscription tells of it: the pull the notice queues finds it.
+    dentist = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+    graph.state.add_personal_event(dentist, dentist + timedelta(hours=1), subject="Dentist")
+    answer = web.post(WEBHOOK_PATH, json=removed)
+    with psycopg.connect(clinic["url"]) as conn:
+        forgotten = watch_row(conn)
+        jobs.run_due_jobs(conn, settings)
+        channel_id, resource_id, _, _ = watch_row(conn)
+        blocks = blocks_by_source(conn)
+    again = web.post(WEBHOOK_PATH, json=removed)
+
+    assert old["lifecycleNotificationUrl"] == f"{PUBLIC_BASE_URL}{WEBHOOK_PATH}"
+    assert (answer.status_code, answer.json()) == (202, {"outcomes": ["subscription forgotten; pull queued"]})
+    assert forgotten[:3] == (None, None, None)
+    [new] = graph.state.subscriptions.values()
+    assert new["id"] == resource_id != old["id"]
+    assert new["clientState"].startswith(f"{channel_id}.")
+    assert [(source, start, summary) for source, start, _, summary in blocks] == [
+        ("microsoft", dentist, "Dentist")
+    ]
+    assert again.json() == {"outcomes": ["unknown channel"]}
+
+
+def test_a_subscription_graph_asks_to_have_renewed_is_renewed_at_the_next_pull(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings, web: TestClient
+) -> None:
+    [subscription] = graph.state.subscriptions.values()
+    with psycopg.connect(clinic["url"]) as conn:
+        age_channel(conn, "3 days", "4 days")  # not near its end: only the notice renews it
+        channel_id, _, aged_end, _ = watch_row(conn)
+        graph.state.post_lifecycle_notice(subscription["id"], "reauthorizationRequired")
+        answers = [web.post(WEBHOOK_PATH, json=notice).json() for notice in graph.state.notices]
+        asked = renewal_asked_at(conn)
+        conn.commit()
+        outcome = pull(conn, settings, "microsoft")
+        renewed = watch_row(conn)
+        asked_after = renewal_asked_at(conn)
+
+    assert answers == [{"outcomes": ["renewal asked; pull queued"]}]
+    assert asked is not None
+    assert "notification channel renewed until" in outcome
+    assert list(graph.state.subscriptions) == [subscription["id"]]  # the same one, renewed
+    assert renewed[:2] == (channel_id, subscription["id"])
+    assert renewed[2] > aged_end + timedelta(days=2)
+    assert renewed[2] == datetime.fromisoformat(subscription["expirationDateTime"])
+    assert asked_after is None
+
+
+def test_a_renewal_graph_refuses_gets_a_new_subscription(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings, web: TestClient
+) -> None:
+    [old] = graph.state.subscriptions.values()
+    graph.state.post_lifecycle_notice(old["id"], "reauthorizationRequired")
+    [notice] = graph.state.notices
+    web.post(WEBHOOK_PATH, json=notice)
+    del graph.state.subscriptions[old["id"]]  # gone at Graph: its renewal answers 404
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, settings)
+        channel_id, resource_id, _, _ = watch_row(conn)
+        asked_after = renewal_asked_at(conn)
+
+    [new] = graph.state.subscriptions.values()
+    assert new["id"] == resource_id != old["id"]
+    assert new["clientState"].startswith(f"{channel_id}.")
+    assert not old["clientState"].startswith(f"{channel_id}.")
+    assert asked_after is None
+
+
+def test_lifecycle_notices_are_checked_as_changes_are(
+    clinic: dict, graph: LocalMicrosoft, web: TestClient
+) -> None:
+    [subscription] = graph.state.subscriptions.values()
+    for event in ("subscriptionRemoved", "reauthorizationRequired", "missed"):
+        graph.state.post_lifecycle_notice(subscription["id"], event)
+        graph.state.subscriptions[subscription["id"]] = subscription  # Graph removes it only once
+    removed, reauthorize, missed = (notice["value"][0] for notice in graph.state.notices)
+    channel_id = subscription["clientState"].partition(".")[0]
+    forged = [
+        {"value": [notification | {"clientState": f"{channel_id}.guessed"}]}
+        for notification in (removed, reauthorize)
+    ]
+    answers = [web.post(WEBHOOK_PATH, json=body).json() for body in forged]
+    with psycopg.connect(clinic["url"]) as conn:
+        untouched = watch_row(conn), renewal_asked_at(conn)
+    missed_answer = web.post(WEBHOOK_PATH, json={"value": [missed]}).json()
+    together = web.post(WEBHOOK_PATH, json={"value": [reauthorize, missed, reauthorize]}).json()
+
+    assert answers == [{"outcomes": ["wrong token"]}, {"outcomes": ["wrong token"]}]
+    assert untouched[0][0] == channel_id and untouched[1] is None
+    assert missed_answer == {"outcomes": ["pull queued"]}
+    assert together == {
+        "outcomes": [
+            "renewal asked; pull already queued",
+            "pull already queued",
+            "renewal asked; pull already queued",
+        ]
+    }

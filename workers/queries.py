@@ -247,3 +247,5 @@ order by j.kind
 
 # A watched calendar's notice of a change: its pull is queued (see calendar_changed).
 CALENDAR_CHANGED = "select scheduling_private.calendar_changed(%s, %s)"
+# What Graph tells of a subscription itself (see calendar_subscription_event).
+CALENDAR_SUBSCRIPTION_EVENT = "select scheduling_private.calendar_subscription_event(%s, %s, %s)"

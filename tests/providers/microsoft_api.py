@@ -25,8 +25,12 @@ Served over HTTPS (msal accepts no other authority), as Microsoft documents it:
   plain text (made here through `validate`, a test's way into the web service; None: the address
   does not answer, and the subscription is refused with 400); 201 and the subscription. Each
   change of an event then posts {"value": [notification]} with the subscription's clientState;
-  here they are queued in `notices` for a test to deliver. DELETE /v1.0/subscriptions/{id}: 204,
-  404 for one it does not know.
+  here they are queued in `notices` for a test to deliver. A lifecycleNotificationUrl, if given,
+  is checked as the notificationUrl is; what happens to the subscription itself
+  (`post_lifecycle_notice`: subscriptionRemoved, which removes it first, reauthorizationRequired,
+  missed) is then posted there, {"value": [notification]} with a lifecycleEvent and no resource.
+  PATCH /v1.0/subscriptions/{id} with a new expirationDateTime (the same limit): 200 and the
+  subscription. DELETE /v1.0/subscriptions/{id}: 204; both 404 for one it does not know.
 - A missing or expired Bearer token answers 401 InvalidAuthenticationToken; `throttle` answers
   the next calls 429 TooManyRequests with a Retry-After.
 """
@@ -57,6 +61,7 @@ from workers.settings import MicrosoftSettings
 TENANT = "common"
 # The change number a round's first listing starts after: it lists every event of the window.
 FIRST_LISTING = -1
+SUBSCRIPTION_TOO_LONG = "Subscription expiration can only be 10070 minutes in the future."
 # What every change to an event changes.
 UPDATED_EVERY_TIME = ("changeKey", "@odata.etag", "lastModifiedDateTime")
 
@@ -152,6 +157,22 @@ class GraphState:
                 },
                 "clientState": subscription["clientState"],
                 "tenantId": "00000000-0000-0000-0000-000000000000",
+            }
+            self.notices.append({"value": [notification]})
+
+    def post_lifecycle_notice(self, subscription_id: str, lifecycle_event: str) -> None:
+        """What Graph tells of a subscription itself, to its lifecycleNotificationUrl (none
+        without one); a removed subscription is gone first."""
+        subscription = self.subscriptions[subscription_id]
+        if lifecycle_event == "subscriptionRemoved":
+            del self.subscriptions[subscription_id]
+        if subscription.get("lifecycleNotificationUrl"):
+            notification = {
+                "subscriptionId": subscription_id,
+                "subscriptionExpirationDateTime": subscription["expirationDateTime"],
+                "tenantId": "00000000-0000-0000-0000-000000000000",
+                "clientState": subscription["clientState"],
+                "lifecycleEvent": lifecycle_event,
             }
             self.notices.append({"value": [notification]})
 
@@ -305,15 +326,15 @@ class GraphHandler(JsonHandler):
 
     def subscribe(self) -> None:
         asked = self.body() or {}
-        longest = datetime.now(UTC) + dt.timedelta(minutes=10_070)
+        addresses = [asked.get("notificationUrl"), asked.get("lifecycleNotificationUrl")]
         refusal = None
         if not all(asked.get(name) for name in ("changeType", "notificationUrl", "resource")):
             refusal = "changeType, notificationUrl and resource are required."
-        elif not asked["notificationUrl"].startswith("https://"):
+        elif not all(address.startswith("https://") for address in addresses if address):
             refusal = "The notificationUrl must use https."
-        elif datetime.fromisoformat(asked.get("expirationDateTime", "9999-01-01T00:00:00Z")) > longest:
-            refusal = "Subscription expiration can only be 10070 minutes in the future."
-        elif not self.validated(asked["notificationUrl"]):
+        elif too_long(asked.get("expirationDateTime", "9999-01-01T00:00:00Z")):
+            refusal = SUBSCRIPTION_TOO_LONG
+        elif not all(self.validated(address) for address in addresses if address):
             refusal = (
                 "Subscription validation request failed. Notification endpoint must respond with"
                 " 200 OK to validation request."
@@ -328,6 +349,7 @@ class GraphHandler(JsonHandler):
             "changeType": asked["changeType"],
             "clientState": asked.get("clientState"),
             "notificationUrl": asked["notificationUrl"],
+            "lifecycleNotificationUrl": asked.get("lifecycleNotificationUrl"),
             "expirationDateTime": asked["expirationDateTime"],
             "latestSupportedTlsVersion": "v1_2",
         }
@@ -342,7 +364,24 @@ class GraphHandler(JsonHandler):
         status, body = self.state.validate(f"{notification_url}?validationToken={quote(validation_token)}")
         return status == 200 and body == validation_token
 
+    def renew_subscription(self, subscription_id: str) -> None:
+        """PATCH /v1.0/subscriptions/{id} with a new expirationDateTime: 200 and the subscription."""
+        subscription = self.state.subscriptions.get(subscription_id)
+        until = (self.body() or {}).get("expirationDateTime")
+        if subscription is None:
+            self.reply(404, graph_error("ResourceNotFound", "The object was not found."))
+        elif until is None or too_long(until):
+            self.reply(400, graph_error("InvalidRequest", SUBSCRIPTION_TOO_LONG))
+        else:
+            subscription["expirationDateTime"] = until
+            self.reply(200, subscription)
+
     def do_PATCH(self) -> None:
+        path = urlparse(self.path).path
+        if path.startswith("/v1.0/subscriptions/"):
+            if self.api_call():
+                self.renew_subscription(path.rsplit("/", 1)[1])
+            return
         if not self.api_call() or (event := self.event_or_404()) is None:
             return
         expected = self.headers.get("If-Match")
@@ -383,6 +422,10 @@ class GraphHandler(JsonHandler):
             return
         self.state.remove(event["id"])
         self.reply(204)
+
+
+def too_long(expiration: str) -> bool:
+    return datetime.fromisoformat(expiration) > datetime.now(UTC) + dt.timedelta(minutes=10_070)
 
 
 def in_window(event: dict, window: dict[str, str]) -> bool:

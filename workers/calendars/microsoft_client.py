@@ -66,6 +66,11 @@ def writable_calendars(microsoft, access_token: str, timeout_seconds: float) -> 
     return [(c["id"], c.get("name") or "Calendar") for c in calendars]
 
 
+def subscription_end(until: datetime) -> str:
+    """`until`, or the longest Graph keeps a subscription to events, as Graph spells a time."""
+    return min(until, datetime.now(UTC) + LONGEST_SUBSCRIPTION).isoformat().replace("+00:00", "Z")
+
+
 class MicrosoftCalendar:
     def __init__(self, microsoft, secret: dict, calendar_id: str, timeout_seconds: float) -> None:
         self._cache = msal.SerializableTokenCache()
@@ -136,17 +141,25 @@ class MicrosoftCalendar:
 
     def watch(self, address: str, channel_id: str, token: str, until: datetime) -> Watch:
         """A subscription to the calendar's events: Graph first checks `address` (a POST with a
-        validationToken, echoed), then posts each change there with our clientState."""
-        until = min(until, datetime.now(UTC) + LONGEST_SUBSCRIPTION)
+        validationToken, echoed), then posts each change there with our clientState, and what
+        happens to the subscription itself (its lifecycle notices) too."""
         subscription = {
             "changeType": "created,updated,deleted",
             "notificationUrl": address,
+            "lifecycleNotificationUrl": address,
             "resource": f"me/calendars/{self._calendar_id}/events",
-            "expirationDateTime": until.isoformat().replace("+00:00", "Z"),
+            "expirationDateTime": subscription_end(until),
             "clientState": f"{channel_id}.{token}",
         }
         answer = self._subscription_request("POST", "subscriptions", json=subscription)
         return Watch(answer["id"], datetime.fromisoformat(answer["expirationDateTime"]))
+
+    def renew(self, resource_id: str, until: datetime) -> datetime:
+        """Graph's answer to its reauthorizationRequired: the subscription given a new end."""
+        answer = self._subscription_request(
+            "PATCH", f"subscriptions/{resource_id}", json={"expirationDateTime": subscription_end(until)}
+        )
+        return datetime.fromisoformat(answer["expirationDateTime"])
 
     def stop_watching(self, channel_id: str, resource_id: str) -> None:
         self._subscription_request("DELETE", f"subscriptions/{resource_id}")

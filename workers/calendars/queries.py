@@ -311,7 +311,7 @@ where id = %(id)s
 REMOVE_BLOCKED_TIME = "delete from public.calendar_busy_blocks where id = %s and source = 'manual'"
 
 WATCH = """
-select channel_id, resource_id, opened_at, expires_at, refused_at
+select channel_id, resource_id, opened_at, expires_at, refused_at, renewal_asked_at
 from scheduling_private.calendar_watches
 where connection_id = %s
 """
@@ -328,7 +328,15 @@ on conflict (connection_id) do update
 set channel_id = excluded.channel_id, resource_id = excluded.resource_id,
     token_digest = excluded.token_digest, opened_at = excluded.opened_at,
     expires_at = excluded.expires_at,
-    refused_at = null, refusal = null
+    refused_at = null, refusal = null, renewal_asked_at = null
+"""
+
+# A renewal asked for again after the pull read the channel stays asked, for the next pull.
+SAVE_RENEWAL = """
+update scheduling_private.calendar_watches
+set expires_at = %(expires_at)s,
+    renewal_asked_at = case when renewal_asked_at <= %(asked_at)s then null else renewal_asked_at end
+where connection_id = %(connection_id)s and channel_id = %(channel_id)s
 """
 
 # The channel open before, if any, stays recorded: it still tells of changes until it expires.

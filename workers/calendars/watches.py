@@ -61,18 +61,30 @@ class Watchable(Protocol):
         """Closes a channel opened before."""
 
 
+@runtime_checkable
+class Renewable(Protocol):
+    """A provider that may ask for a channel to be renewed (Graph's reauthorizationRequired)."""
+
+    def renew(self, resource_id: str, until: datetime) -> datetime:
+        """Extends an open channel to `until`, or as long as the provider allows; its new end."""
+
+
 def keep_watching(
     conn: psycopg.Connection, connection: dict, client: object, public_base_url: str | None
 ) -> str:
     """After a pull: opens a channel for the calendar when it has none, or one near its end (see
-    renew_before), and closes the one it replaces. Returns what to add to the job's outcome."""
+    renew_before), and closes the one it replaces; renews one the provider asked to have renewed,
+    or replaces it when the renewal is refused. Returns what to add to the job's outcome."""
     if public_base_url is None or not isinstance(client, Watchable):
         return ""
     now = datetime.now(UTC)
     with conn.cursor(row_factory=dict_row) as cursor:
         current = cursor.execute(queries.WATCH, [connection["id"]]).fetchone() or {}
     if current.get("expires_at") and current["expires_at"] > now + renew_before(current):
-        return ""
+        if not current["renewal_asked_at"] or not isinstance(client, Renewable):
+            return ""
+        with contextlib.suppress(WatchRefused):  # refused: a new channel replaces it, below
+            return renew(conn, connection, client, current, now)
     if current.get("refused_at") and current["refused_at"] > now - ASK_AGAIN_AFTER_REFUSAL:
         return ""
     channel_id, token = uuid.uuid4(), secrets.token_urlsafe(32)
@@ -98,3 +110,19 @@ def keep_watching(
         with contextlib.suppress(WatchRefused):
             client.stop_watching(str(current["channel_id"]), current["resource_id"])
     return f"; notification channel open until {watch.expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def renew(conn: psycopg.Connection, connection: dict, client: Renewable, current: dict, now: datetime) -> str:
+    """Extends the open channel (raises WatchRefused when the provider will not: the caller then
+    opens a new one)."""
+    expires_at = client.renew(current["resource_id"], now + WATCH_FOR)
+    conn.execute(
+        queries.SAVE_RENEWAL,
+        {
+            "connection_id": connection["id"],
+            "channel_id": current["channel_id"],
+            "expires_at": expires_at,
+            "asked_at": current["renewal_asked_at"],
+        },
+    )
+    return f"; notification channel renewed until {expires_at:%Y-%m-%d %H:%M} UTC"

@@ -1,6 +1,7 @@
 """The notices Google and Microsoft Graph post of changes to a watched calendar: each queues a
-pull of that calendar (scheduling_private.calendar_changed), which reads what changed. A notice
-says which channel it comes through and carries the channel's token (see
+pull of that calendar (scheduling_private.calendar_changed), which reads what changed; and
+Graph's notices of a subscription itself (scheduling_private.calendar_subscription_event). A
+notice says which channel it comes through and carries the channel's token (see
 workers/calendars/watches.py); a forged one can cost a pull, no more.
 """
 
@@ -31,21 +32,31 @@ def channel_id(text: str) -> uuid.UUID | None:
         return None
 
 
-def graph_notices(database: Database, client_states: list[str]) -> list[str]:
-    """What each of a body's Graph notices did. A clientState is our channel id, a dot, the
-    channel's token; Graph sends many notices of one calendar together, which all ask for the
-    same pull, so each clientState is looked at once, on one connection."""
+def graph_notices(database: Database, notices: list[tuple[str, str | None]]) -> list[str]:
+    """What each of a body's Graph notices did: (clientState, lifecycleEvent or None for a
+    change). A clientState is our channel id, a dot, the channel's token; Graph sends many notices
+    of one calendar together, which all ask for the same pull, so each is looked at once, on one
+    connection."""
     outcomes = {}
     with database.connect() as conn:
-        for state in dict.fromkeys(client_states):
+        for notice in dict.fromkeys(notices):
+            state, lifecycle_event = notice
             channel_text, _, token = state.partition(".")
             channel = channel_id(channel_text)
-            outcomes[state] = (
-                "unknown channel"
-                if channel is None
-                else conn.execute(queries.CALENDAR_CHANGED, [channel, token]).fetchone()[0]
-            )
-    return [outcomes[state] for state in client_states]
+            if channel is None:
+                outcomes[notice] = "unknown channel"
+            elif lifecycle_event is None:
+                outcomes[notice] = conn.execute(queries.CALENDAR_CHANGED, [channel, token]).fetchone()[0]
+            else:
+                outcomes[notice] = conn.execute(
+                    queries.CALENDAR_SUBSCRIPTION_EVENT, [channel, token, lifecycle_event]
+                ).fetchone()[0]
+    return [outcomes[notice] for notice in notices]
+
+
+def lifecycle_event(notification: dict) -> str | None:
+    event = notification.get("lifecycleEvent")
+    return None if event is None else str(event)
 
 
 def google_calendar_webhook_endpoint(database: Database, google_configured: bool):
@@ -74,7 +85,9 @@ def microsoft_calendar_webhook_endpoint(database: Database, microsoft_configured
     """Graph first checks the address when a subscription is made: a POST with `validationToken`
     in the query, answered within 10 s with that token as plain text, or the subscription is
     refused. Its notices then come as JSON, `{"value": [notification, ...]}`, each with the
-    `clientState` we gave the subscription: our channel id, a dot, its token. Graph wants a 2xx
+    `clientState` we gave the subscription: our channel id, a dot, its token. Notices of the
+    subscription itself (its lifecycle: `subscriptionRemoved`, `reauthorizationRequired`,
+    `missed`) come to the same address, told apart by their `lifecycleEvent`. Graph wants a 2xx
     within 3 s and retries anything else for up to 4 hours, so every notice of a readable body is
     answered 202, with what each did; those that are not ours queue nothing."""
 
@@ -85,10 +98,13 @@ def microsoft_calendar_webhook_endpoint(database: Database, microsoft_configured
             return PlainTextResponse(request.query_params["validationToken"])
         try:
             notifications = json.loads(await request.body())["value"]
-            states = [str(notification.get("clientState", "")) for notification in notifications]
+            notices = [
+                (str(notification.get("clientState", "")), lifecycle_event(notification))
+                for notification in notifications
+            ]
         except (ValueError, KeyError, TypeError, AttributeError):
             return PlainTextResponse('send {"value": [notification, ...]}', status_code=400)
-        outcomes = await run_in_threadpool(graph_notices, database, states)
+        outcomes = await run_in_threadpool(graph_notices, database, notices)
         return JSONResponse({"outcomes": outcomes}, status_code=202)
 
     return microsoft_calendar_webhook
