@@ -13,7 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from workers.http.app import SMS_WEBHOOK_PATH, create_app
+from workers.http.app import create_app
+from workers.http.twilio_webhooks import SMS_WEBHOOK_PATH
 from workers.settings import Settings, TwilioSettings
 
 PHONE = "+15005550006"

@@ -149,6 +149,12 @@ where s.id = %(offer_id)s
 PUSH_SUBSCRIPTIONS = "select id, endpoint, p256dh, auth from public.push_subscriptions where user_id = %s"
 FORGET_PUSH_SUBSCRIPTION = "delete from public.push_subscriptions where id = %s"
 TOUCH_PUSH_SUBSCRIPTION = "update public.push_subscriptions set last_used_at = now() where id = %s"
+# The text's SID, by which Twilio's reports of its delivery find the reminder.
+RECORD_SMS_MESSAGE = """
+update public.appointment_reminders set sms_message_sid = %(sid)s, delivered_at = null where id = %(id)s
+"""
+SMS_DELIVERY_REPORTED = "select scheduling_private.sms_delivery_reported(%s, %s, %s)"
+
 FAIL_REMINDER_NOW = """
 update public.appointment_reminders
 set status = 'failed', attempts = attempts + 1, last_error = %(error)s

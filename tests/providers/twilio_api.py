@@ -5,6 +5,11 @@ basic auth (AccountSid:AuthToken). Answers as Twilio documents: 201 with the mes
 400 with {"code", "message", "more_info", "status"} for the error codes of Twilio's test numbers
 (+15005550001 invalid: 21211, +15005550004 unsubscribed: 21610, +15005550009 not a mobile:
 21614), 401 code 20003 for bad credentials, and scripted 5xx answers for retry tests.
+
+A message created with a StatusCallback has Twilio post its later states there: form-encoded,
+the message's properties (MessageSid, SmsSid, AccountSid, From, To, ApiVersion) with
+MessageStatus (and SmsStatus) and, for `undelivered` and `failed`, ErrorCode; signed with
+X-Twilio-Signature. `status_report` makes such a post's URL and form for a test to deliver.
 """
 
 from __future__ import annotations
@@ -29,7 +34,25 @@ class TwilioState:
     account_sid: str
     auth_token: str
     sent: list[dict] = field(default_factory=list)
+    status_callbacks: dict[str, str] = field(default_factory=dict)  # message SID -> its StatusCallback
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer next, in order
+
+    def status_report(self, sid: str, status: str, error_code: str | None = None) -> tuple[str, dict]:
+        """The URL and form Twilio posts when the message reaches `status`."""
+        [message] = [message for message in self.sent if message["sid"] == sid]
+        form = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": self.account_sid,
+            "From": message["from"],
+            "To": message["to"],
+            "ApiVersion": "2010-04-01",
+            "MessageStatus": status,
+            "SmsStatus": status,
+        }
+        if status in ("undelivered", "failed"):
+            form["ErrorCode"] = error_code or "30008"
+        return self.status_callbacks[sid], form
 
 
 def twilio_error(code: int, message: str, status: int) -> dict:
@@ -94,6 +117,8 @@ class TwilioHandler(JsonHandler):
             },
         }
         state.sent.append(resource)
+        if form.get("StatusCallback"):
+            state.status_callbacks[sid] = form["StatusCallback"]
         self.reply(201, resource)
 
 

@@ -9,8 +9,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
 from workers.calendars.watches import webhook_path
@@ -30,10 +28,10 @@ from workers.http.calendar_webhooks import (
 )
 from workers.http.health import database_health_endpoint, job_health_endpoint
 from workers.http.ics_feed import feed_calendar
+from workers.http.twilio_webhooks import SMS_WEBHOOK_PATH, inbound_sms_endpoint, sms_status_endpoint
 from workers.http.zoom_webhook import zoom_webhook_endpoint
+from workers.notifications.sms import SMS_STATUS_PATH
 from workers.settings import Settings
-
-SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
 
 
 def database_too_slow(_: Request, error: Exception) -> JSONResponse:
@@ -62,28 +60,6 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
     # One for every connect endpoint: it keeps the project's published signing keys once fetched.
     tokens = AccessTokens(settings.jwt_secret, settings.supabase_url, settings.provider_timeout_seconds)
 
-    async def inbound_sms(request: Request) -> Response:
-        if settings.twilio is None:
-            return Response("SMS is not configured", status_code=404)
-        params = dict(await request.form())
-        # Twilio signs the URL it called; behind a proxy that is the public one, not ours.
-        url = (
-            f"{settings.public_base_url}{SMS_WEBHOOK_PATH}" if settings.public_base_url else str(request.url)
-        )
-        validator = RequestValidator(settings.twilio.auth_token)
-        if not validator.validate(url, params, request.headers.get("X-Twilio-Signature", "")):
-            return Response("invalid signature", status_code=403)
-        if not params.get("MessageSid"):
-            return Response("MessageSid is missing", status_code=400)
-        with database.connect() as conn:
-            # The SID makes a second delivery of the message get the first's answer and change nothing.
-            answer = conn.execute(
-                queries.HANDLE_SMS_REPLY, [params.get("From"), params.get("Body"), params["MessageSid"]]
-            ).fetchone()[0]
-        reply = MessagingResponse()
-        reply.message(answer)
-        return Response(str(reply), media_type="application/xml")
-
     def ics_feed(request: Request) -> Response:
         token = request.path_params["token"]
         with database.connect(row_factory=dict_row) as conn:
@@ -107,7 +83,8 @@ def create_app(database_url: str, settings: Settings) -> Starlette:
         routes=[
             Route("/health", database_health_endpoint(database), methods=["GET"]),
             Route("/health/jobs", job_health_endpoint(database, settings), methods=["GET"]),
-            Route(SMS_WEBHOOK_PATH, inbound_sms, methods=["POST"]),
+            Route(SMS_WEBHOOK_PATH, inbound_sms_endpoint(database, settings), methods=["POST"]),
+            Route(SMS_STATUS_PATH, sms_status_endpoint(database, settings), methods=["POST"]),
             Route("/ics/{token}.ics", ics_feed, methods=["GET"]),
             Route(
                 "/webhooks/zoom",

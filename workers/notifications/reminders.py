@@ -19,7 +19,7 @@ from workers import queries
 from workers.notifications.email import SmtpSender, reminder_message
 from workers.notifications.errors import PermanentDeliveryError
 from workers.notifications.push import PushSender
-from workers.notifications.sms import SmsSender
+from workers.notifications.sms import SMS_STATUS_PATH, SmsSender
 from workers.settings import Settings
 from workers.wording import visit_name, with_whom
 
@@ -65,11 +65,14 @@ def email_sender(settings: Settings) -> Send:
 def sms_sender(settings: Settings) -> Send:
     assert settings.twilio is not None
     sms = SmsSender(settings.twilio, settings.provider_timeout_seconds)
+    # Where Twilio reports whether the text reached the phone (workers/http/sms_status.py).
+    status_callback = f"{settings.public_base_url}{SMS_STATUS_PATH}" if settings.public_base_url else None
 
-    def send(_conn: psycopg.Connection, reminder: dict) -> None:
+    def send(conn: psycopg.Connection, reminder: dict) -> None:
         if not reminder["phone"]:
             raise PermanentDeliveryError("no phone number in the notification preferences")
-        sms.send(reminder["phone"], reminder_text(reminder))
+        sid = sms.send(reminder["phone"], reminder_text(reminder), status_callback)
+        conn.execute(queries.RECORD_SMS_MESSAGE, {"id": reminder["id"], "sid": sid})
 
     return send
 

@@ -12,6 +12,8 @@ from workers.settings import TwilioSettings
 # Twilio error codes a retry cannot fix: invalid 'To' number, unroutable, no permission for the
 # destination, unsubscribed recipient (replied STOP), not a mobile number.
 PERMANENT_ERROR_CODES = {21211, 21408, 21610, 21612, 21614}
+# Where `scheduling web` takes Twilio's reports of a reminder's text (workers/http/sms_status.py).
+SMS_STATUS_PATH = "/webhooks/twilio/status"
 
 
 class SmsSender:
@@ -24,10 +26,14 @@ class SmsSender:
         if settings.api_base_url:
             self.client.api.base_url = settings.api_base_url
 
-    def send(self, to: str, body: str) -> str:
-        """Send one text; returns Twilio's message SID."""
+    def send(self, to: str, body: str, status_callback: str | None = None) -> str:
+        """Send one text; returns Twilio's message SID. Twilio posts the text's later states
+        (delivered, undelivered, ...) to `status_callback`, when given."""
+        options = {"status_callback": status_callback} if status_callback else {}
         try:
-            message = self.client.messages.create(to=to, from_=self.settings.from_number, body=body)
+            message = self.client.messages.create(
+                to=to, from_=self.settings.from_number, body=body, **options
+            )
         except TwilioRestException as error:
             if error.code in PERMANENT_ERROR_CODES:
                 raise PermanentDeliveryError(f"Twilio {error.code}: {error.msg}") from error

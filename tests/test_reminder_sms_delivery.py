@@ -1,0 +1,159 @@
+"""Whether a text reminder reached the phone: the worker gives Twilio a StatusCallback with each
+reminder it texts, and `scheduling web` records Twilio's signed reports on the reminder. Against
+the local Twilio (the real SDK sending), whose reports a test delivers to the web service."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from tests.providers.twilio_api import LocalTwilio
+from tests.test_reminder_sms import sms_reminder_due, twilio  # noqa: F401 (a fixture)
+from workers import jobs
+from workers.http.app import create_app
+from workers.settings import Settings
+
+PUBLIC_URL = "https://hooks.clinic.example"
+STATUS_PATH = "/webhooks/twilio/status"
+
+
+@pytest.fixture
+def texting(twilio: tuple[LocalTwilio, Settings]) -> tuple[LocalTwilio, Settings]:  # noqa: F811
+    server, settings = twilio
+    return server, dataclasses.replace(settings, public_base_url=PUBLIC_URL)
+
+
+@pytest.fixture
+def web(committed_database: str, texting: tuple[LocalTwilio, Settings]) -> Iterator[TestClient]:
+    with TestClient(create_app(committed_database, texting[1])) as client:
+        yield client
+
+
+def report(web: TestClient, server: LocalTwilio, status: str, error_code: str | None = None, sid: str = ""):
+    """Twilio's signed post of the (last, unless `sid`) text reaching `status`."""
+    url, form = server.state.status_report(sid or server.state.sent[-1]["sid"], status, error_code)
+    signature = RequestValidator(server.state.auth_token).compute_signature(url, form)
+    return web.post(urlparse(url).path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def delivery(conn: psycopg.Connection, reminder: str) -> tuple:
+    return conn.execute(
+        "select status, delivered_at is not null, last_error, sms_message_sid"
+        " from appointment_reminders where id = %s",
+        [reminder],
+    ).fetchone()
+
+
+def sent_reminder(conn: psycopg.Connection, settings: Settings, phone: str = "+15005550006") -> str:
+    reminder = sms_reminder_due(conn, phone)
+    assert jobs.run_due_jobs(conn, settings) == 1
+    return reminder
+
+
+def test_a_text_the_phone_got_is_recorded_delivered(
+    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+) -> None:
+    server, settings = texting
+    with psycopg.connect(committed_database) as conn:
+        reminder = sent_reminder(conn, settings)
+        before = delivery(conn, reminder)
+        conn.commit()
+        answers = [report(web, server, status) for status in ("sent", "delivered", "delivered")]
+        after = delivery(conn, reminder)
+
+    [message] = server.state.sent
+    assert server.state.status_callbacks[message["sid"]] == f"{PUBLIC_URL}{STATUS_PATH}"
+    assert before == ("sent", False, None, message["sid"])
+    assert [(a.status_code, a.text) for a in answers] == [
+        (200, "no change"),
+        (200, "delivered"),
+        (200, "no change"),
+    ]
+    assert after == ("sent", True, None, message["sid"])
+
+
+def test_a_text_that_did_not_arrive_fails_its_reminder_with_twilio_s_reason(
+    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+) -> None:
+    server, settings = texting
+    with psycopg.connect(committed_database) as conn:
+        reminder = sent_reminder(conn, settings)
+        conn.commit()
+        undelivered = report(web, server, "undelivered", "30006")
+        late_delivered = report(web, server, "delivered")  # out of order: the failure stands
+        status, delivered, error, _ = delivery(conn, reminder)
+
+    assert (undelivered.status_code, undelivered.text) == (200, "not delivered")
+    assert late_delivered.text == "no change"
+    assert (status, delivered) == ("failed", False)
+    assert error == "the text did not reach +15005550006 (Twilio 30006: a landline or an unreachable carrier)"
+
+
+def test_reports_not_signed_by_twilio_or_of_other_texts_change_nothing(
+    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+) -> None:
+    server, settings = texting
+    with psycopg.connect(committed_database) as conn:
+        reminder = sent_reminder(conn, settings)
+        conn.commit()
+        url, form = server.state.status_report(server.state.sent[-1]["sid"], "undelivered", "30003")
+        forged = web.post(STATUS_PATH, data=form, headers={"X-Twilio-Signature": "c2lnbmVk"})
+        unsigned = web.post(STATUS_PATH, data=form)
+        other = form | {"MessageSid": "SM" + "0" * 32}
+        signature = RequestValidator(server.state.auth_token).compute_signature(url, other)
+        not_ours = web.post(STATUS_PATH, data=other, headers={"X-Twilio-Signature": signature})
+        state = delivery(conn, reminder)[:3]
+    with TestClient(create_app(committed_database, dataclasses.replace(settings, twilio=None))) as off:
+        without_sms = off.post(STATUS_PATH, data=form)
+
+    assert [forged.status_code, unsigned.status_code] == [403, 403]
+    assert (not_ours.status_code, not_ours.text) == (200, "unknown message")
+    assert state == ("sent", False, None)
+    assert without_sms.status_code == 404
+
+
+def test_a_reminder_sent_again_after_its_visit_moved_answers_only_its_new_text(
+    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+) -> None:
+    server, settings = texting
+    with psycopg.connect(committed_database) as conn:
+        reminder = sent_reminder(conn, settings)
+        conn.commit()
+        report(web, server, "delivered")
+        # The visit moves: its reminder is planned again, what was reported of its text forgotten.
+        conn.execute(
+            "update appointments set scheduled_start = scheduled_start + interval '1 hour',"
+            " scheduled_end = scheduled_end + interval '1 hour'"
+        )
+        replanned = delivery(conn, reminder)
+        conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")  # the move's notices
+        conn.execute("update appointment_reminders set scheduled_for = now() where id = %s", [reminder])
+        conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        first, second = (message["sid"] for message in server.state.sent)
+        old_failure = report(web, server, "undelivered", "30003", sid=first)
+        resent = delivery(conn, reminder)
+
+    assert replanned == ("pending", False, None, None)
+    assert resent == ("sent", False, None, second)
+    assert old_failure.text == "unknown message"
+
+
+def test_without_a_public_address_texts_ask_for_no_reports(
+    committed_database: str,
+    twilio: tuple[LocalTwilio, Settings],  # noqa: F811
+) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        reminder = sent_reminder(conn, settings)
+        state = delivery(conn, reminder)
+
+    assert server.state.status_callbacks == {}
+    assert state[0] == "sent" and state[3] == server.state.sent[0]["sid"]

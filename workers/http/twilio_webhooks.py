@@ -1,0 +1,96 @@
+"""Twilio's webhooks: replies to our texts (`POST /webhooks/twilio/sms`) and reports of whether a
+reminder's text reached the phone (`POST /webhooks/twilio/status`, the StatusCallback the worker
+gives each reminder it texts). Twilio signs each request (`X-Twilio-Signature`, an HMAC of the URL
+it called and the form, keyed with the account's auth token), checked with the SDK's
+RequestValidator; an unsigned or wrongly signed request gets 403.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from workers import queries
+from workers.database import Database
+from workers.notifications.sms import SMS_STATUS_PATH
+from workers.settings import Settings
+from workers.storable import ERROR_LENGTH, storable
+
+SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
+
+# Twilio's words for the errors that leave a text undelivered (its error dictionary, 30003-30008).
+UNDELIVERED_REASONS = {
+    "30003": "unreachable handset (switched off or out of coverage)",
+    "30004": "message blocked (by the recipient or their carrier)",
+    "30005": "unknown handset (the number may not exist)",
+    "30006": "a landline or an unreachable carrier",
+    "30007": "filtered by the carrier",
+    "30008": "unknown error",
+}
+
+
+async def signed_form(request: Request, settings: Settings, path: str) -> dict | Response:
+    """The request's form when Twilio signed it, else the answer to give."""
+    if settings.twilio is None:
+        return Response("SMS is not configured", status_code=404)
+    params = dict(await request.form())
+    # Twilio signs the URL it called; behind a proxy that is the public one, not ours.
+    url = f"{settings.public_base_url}{path}" if settings.public_base_url else str(request.url)
+    validator = RequestValidator(settings.twilio.auth_token)
+    if not validator.validate(url, params, request.headers.get("X-Twilio-Signature", "")):
+        return Response("invalid signature", status_code=403)
+    return params
+
+
+def inbound_sms_endpoint(database: Database, settings: Settings):
+    async def inbound_sms(request: Request) -> Response:
+        params = await signed_form(request, settings, SMS_WEBHOOK_PATH)
+        if isinstance(params, Response):
+            return params
+        if not params.get("MessageSid"):
+            return Response("MessageSid is missing", status_code=400)
+        with database.connect() as conn:
+            # The SID makes a second delivery of the message get the first's answer and change nothing.
+            answer = conn.execute(
+                queries.HANDLE_SMS_REPLY, [params.get("From"), params.get("Body"), params["MessageSid"]]
+            ).fetchone()[0]
+        reply = MessagingResponse()
+        reply.message(answer)
+        return Response(str(reply), media_type="application/xml")
+
+    return inbound_sms
+
+
+def undelivered_problem(params: dict) -> str:
+    """What the reminder says of a text that did not arrive, from Twilio's ErrorCode."""
+    code = params.get("ErrorCode") or ""
+    reason = UNDELIVERED_REASONS.get(code, "see Twilio's error dictionary")
+    said = f"Twilio {code}: {reason}" if code else f"Twilio: {params.get('MessageStatus')}"
+    return storable(f"the text did not reach {params.get('To') or 'the phone'} ({said})", ERROR_LENGTH)
+
+
+def sms_status_endpoint(database: Database, settings: Settings):
+    """Twilio posts each state a text passes (queued, sent, delivered, undelivered, failed...);
+    the final ones are recorded on the reminder (scheduling_private.sms_delivery_reported).
+    Answered 200 with what was done, also for a text that is not a reminder's: Twilio only looks
+    at the status."""
+
+    def reported(params: dict) -> str:
+        with database.connect() as conn:
+            return conn.execute(
+                queries.SMS_DELIVERY_REPORTED,
+                [params["MessageSid"], params.get("MessageStatus"), undelivered_problem(params)],
+            ).fetchone()[0]
+
+    async def sms_status(request: Request) -> Response:
+        params = await signed_form(request, settings, SMS_STATUS_PATH)
+        if isinstance(params, Response):
+            return params
+        if not params.get("MessageSid"):
+            return Response("MessageSid is missing", status_code=400)
+        return Response(await run_in_threadpool(reported, params), media_type="text/plain")
+
+    return sms_status
