@@ -50,6 +50,12 @@ def delivery(conn: psycopg.Connection, reminder: str) -> tuple:
     ).fetchone()
 
 
+def due_now(conn: psycopg.Connection, reminder: str) -> None:
+    conn.execute("update appointment_reminders set scheduled_for = now() where id = %s", [reminder])
+    conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
+    conn.commit()
+
+
 def sent_reminder(conn: psycopg.Connection, settings: Settings, phone: str = "+15005550006") -> str:
     reminder = sms_reminder_due(conn, phone)
     assert jobs.run_due_jobs(conn, settings) == 1
@@ -88,11 +94,28 @@ def test_a_text_that_did_not_arrive_fails_its_reminder_with_twilio_s_reason(
         undelivered = report(web, server, "undelivered", "30006")
         late_delivered = report(web, server, "delivered")  # out of order: the failure stands
         status, delivered, error, _ = delivery(conn, reminder)
+        told = conn.execute(
+            "select n.kind, n.title, n.body, n.appointment_id = r.appointment_id, n.user_id = r.user_id"
+            " from notifications as n, appointment_reminders as r"
+            " where r.id = %s and n.kind not in ('appointment_confirmed', 'appointment_reminder')",
+            [reminder],
+        ).fetchall()
 
     assert (undelivered.status_code, undelivered.text) == (200, "not delivered")
     assert late_delivered.text == "no change"
     assert (status, delivered) == ("failed", False)
     assert error == "the text did not reach +15005550006 (Twilio 30006: a landline or an unreachable carrier)"
+    # The person is told in the app, once, with the visit.
+    assert told == [
+        (
+            "sms_reminder_undelivered",
+            "Your text reminder did not arrive",
+            "The text did not reach +15005550006 (Twilio 30006: a landline or an unreachable carrier)."
+            " Check the phone number in your notification settings.",
+            True,
+            True,
+        )
+    ]
 
 
 def test_reports_not_signed_by_twilio_or_of_other_texts_change_nothing(
@@ -133,9 +156,7 @@ def test_a_reminder_sent_again_after_its_visit_moved_answers_only_its_new_text(
         )
         replanned = delivery(conn, reminder)
         conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")  # the move's notices
-        conn.execute("update appointment_reminders set scheduled_for = now() where id = %s", [reminder])
-        conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
-        conn.commit()
+        due_now(conn, reminder)
         jobs.run_due_jobs(conn, settings)
         first, second = (message["sid"] for message in server.state.sent)
         old_failure = report(web, server, "undelivered", "30003", sid=first)
@@ -157,3 +178,26 @@ def test_without_a_public_address_texts_ask_for_no_reports(
 
     assert server.state.status_callbacks == {}
     assert state[0] == "sent" and state[3] == server.state.sent[0]["sid"]
+
+
+def test_a_person_with_in_app_notices_off_is_not_told_in_the_app(
+    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+) -> None:
+    server, settings = texting
+    with psycopg.connect(committed_database) as conn:
+        reminder = sms_reminder_due(conn, "+15005550006")
+        conn.execute("update notification_preferences set in_app_enabled = false where sms_enabled")
+        due_now(conn, reminder)  # the change of preferences planned it at its time again
+        jobs.run_due_jobs(conn, settings)
+        answer = report(web, server, "failed", "30005")
+        told = conn.execute(
+            "select count(*) from notifications where kind = 'sms_reminder_undelivered'"
+        ).fetchone()[0]
+        error = delivery(conn, reminder)[2]
+
+    assert answer.text == "not delivered"
+    assert (
+        error
+        == "the text did not reach +15005550006 (Twilio 30005: unknown handset (the number may not exist))"
+    )
+    assert told == 0

@@ -7,7 +7,7 @@
 -- (`POST /webhooks/twilio/status`, when SCHEDULING_PUBLIC_BASE_URL is set) and keeps the
 -- message's SID on the reminder. A report of `delivered` sets `delivered_at`; one of
 -- `undelivered` or `failed` makes the reminder `failed`, with Twilio's reason in `last_error`,
--- which the person reads with their reminders (a wrong number is theirs to mend).
+-- and tells the person in the app (a wrong number is theirs to mend).
 
 alter table public.appointment_reminders
 add column sms_message_sid text,
@@ -66,6 +66,17 @@ begin
         update public.appointment_reminders
         set status = 'failed', delivered_at = null, last_error = problem
         where id = reminder.id;
+        insert into public.notifications (user_id, kind, title, body, appointment_id)
+        select reminder.user_id, 'sms_reminder_undelivered', 'Your text reminder did not arrive',
+            format(
+                '%s%s. Check the phone number in your notification settings.',
+                upper(left(problem, 1)), substr(problem, 2)
+            ),
+            reminder.appointment_id
+        where coalesce(
+            (select p.in_app_enabled from public.notification_preferences as p where p.user_id = reminder.user_id),
+            true
+        );
         return 'not delivered';
     end if;
     return 'no change';
