@@ -38,8 +38,12 @@ def web(committed_database: str, texting: tuple[LocalTwilio, Settings]) -> Itera
 def report(web: TestClient, server: LocalTwilio, status: str, error_code: str | None = None, sid: str = ""):
     """Twilio's signed post of the (last, unless `sid`) text reaching `status`."""
     url, form = server.state.status_report(sid or server.state.sent[-1]["sid"], status, error_code)
-    signature = RequestValidator(server.state.auth_token).compute_signature(url, form)
-    return web.post(urlparse(url).path, data=form, headers={"X-Twilio-Signature": signature})
+    return web.post(urlparse(url).path, data=form, headers=signed(server, url, form))
+
+
+def signed(server: LocalTwilio, url: str, form: dict) -> dict[str, str]:
+    """The header with which Twilio signs its post of `form` to `url`."""
+    return {"X-Twilio-Signature": RequestValidator(server.state.auth_token).compute_signature(url, form)}
 
 
 def delivery(conn: psycopg.Connection, reminder: str) -> tuple:
@@ -59,6 +63,7 @@ def due_now(conn: psycopg.Connection, reminder: str) -> None:
 def sent_reminder(conn: psycopg.Connection, settings: Settings, phone: str = "+15005550006") -> str:
     reminder = sms_reminder_due(conn, phone)
     assert jobs.run_due_jobs(conn, settings) == 1
+    conn.commit()
     return reminder
 
 
@@ -69,7 +74,6 @@ def test_a_text_the_phone_got_is_recorded_delivered(
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
         before = delivery(conn, reminder)
-        conn.commit()
         answers = [report(web, server, status) for status in ("sent", "delivered", "delivered")]
         after = delivery(conn, reminder)
 
@@ -90,7 +94,6 @@ def test_a_text_that_did_not_arrive_fails_its_reminder_with_twilio_s_reason(
     server, settings = texting
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
-        conn.commit()
         undelivered = report(web, server, "undelivered", "30006")
         late_delivered = report(web, server, "delivered")  # out of order: the failure stands
         status, delivered, error, _ = delivery(conn, reminder)
@@ -124,19 +127,20 @@ def test_reports_not_signed_by_twilio_or_of_other_texts_change_nothing(
     server, settings = texting
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
-        conn.commit()
         url, form = server.state.status_report(server.state.sent[-1]["sid"], "undelivered", "30003")
         forged = web.post(STATUS_PATH, data=form, headers={"X-Twilio-Signature": "c2lnbmVk"})
         unsigned = web.post(STATUS_PATH, data=form)
         other = form | {"MessageSid": "SM" + "0" * 32}
-        signature = RequestValidator(server.state.auth_token).compute_signature(url, other)
-        not_ours = web.post(STATUS_PATH, data=other, headers={"X-Twilio-Signature": signature})
+        not_ours = web.post(STATUS_PATH, data=other, headers=signed(server, url, other))
+        nameless = {key: value for key, value in form.items() if key != "MessageSid"}
+        without_sid = web.post(STATUS_PATH, data=nameless, headers=signed(server, url, nameless))
         state = delivery(conn, reminder)[:3]
     with TestClient(create_app(committed_database, dataclasses.replace(settings, twilio=None))) as off:
         without_sms = off.post(STATUS_PATH, data=form)
 
     assert [forged.status_code, unsigned.status_code] == [403, 403]
     assert (not_ours.status_code, not_ours.text) == (200, "unknown message")
+    assert without_sid.status_code == 400
     assert state == ("sent", False, None)
     assert without_sms.status_code == 404
 
@@ -147,7 +151,6 @@ def test_a_reminder_sent_again_after_its_visit_moved_answers_only_its_new_text(
     server, settings = texting
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
-        conn.commit()
         report(web, server, "delivered")
         # The visit moves: its reminder is planned again, what was reported of its text forgotten.
         conn.execute(

@@ -32,8 +32,8 @@ UNDELIVERED_REASONS = {
 }
 
 
-async def signed_form(request: Request, settings: Settings, path: str) -> dict | Response:
-    """The request's form when Twilio signed it, else the answer to give."""
+async def signed_message_form(request: Request, settings: Settings, path: str) -> dict | Response:
+    """The request's form when Twilio signed it and it names its message, else the answer to give."""
     if settings.twilio is None:
         return Response("SMS is not configured", status_code=404)
     params = dict(await request.form())
@@ -42,16 +42,16 @@ async def signed_form(request: Request, settings: Settings, path: str) -> dict |
     validator = RequestValidator(settings.twilio.auth_token)
     if not validator.validate(url, params, request.headers.get("X-Twilio-Signature", "")):
         return Response("invalid signature", status_code=403)
+    if not params.get("MessageSid"):
+        return Response("MessageSid is missing", status_code=400)
     return params
 
 
 def inbound_sms_endpoint(database: Database, settings: Settings):
     async def inbound_sms(request: Request) -> Response:
-        params = await signed_form(request, settings, SMS_WEBHOOK_PATH)
+        params = await signed_message_form(request, settings, SMS_WEBHOOK_PATH)
         if isinstance(params, Response):
             return params
-        if not params.get("MessageSid"):
-            return Response("MessageSid is missing", status_code=400)
         with database.connect() as conn:
             # The SID makes a second delivery of the message get the first's answer and change nothing.
             answer = conn.execute(
@@ -86,11 +86,9 @@ def sms_status_endpoint(database: Database, settings: Settings):
             ).fetchone()[0]
 
     async def sms_status(request: Request) -> Response:
-        params = await signed_form(request, settings, SMS_STATUS_PATH)
+        params = await signed_message_form(request, settings, SMS_STATUS_PATH)
         if isinstance(params, Response):
             return params
-        if not params.get("MessageSid"):
-            return Response("MessageSid is missing", status_code=400)
         return Response(await run_in_threadpool(reported, params), media_type="text/plain")
 
     return sms_status
