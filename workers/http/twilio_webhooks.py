@@ -21,7 +21,9 @@ from workers.storable import ERROR_LENGTH, storable
 
 SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
 
-# Twilio's words for the errors that leave a text undelivered (its error dictionary, 30003-30008).
+# The errors Twilio reports for a text it could not deliver (its error dictionary names them
+# "Unreachable destination handset", "Message blocked", "Unknown destination handset", "Landline
+# or unreachable carrier", "Message filtered", "Unknown error"), in words a patient can act on.
 UNDELIVERED_REASONS = {
     "30003": "unreachable handset (switched off or out of coverage)",
     "30004": "message blocked (by the recipient or their carrier)",
@@ -52,14 +54,16 @@ def inbound_sms_endpoint(database: Database, settings: Settings):
         params = await signed_message_form(request, settings, SMS_WEBHOOK_PATH)
         if isinstance(params, Response):
             return params
+        reply = MessagingResponse()
+        reply.message(await run_in_threadpool(answered, params))
+        return Response(str(reply), media_type="application/xml")
+
+    def answered(params: dict) -> str:
         with database.connect() as conn:
             # The SID makes a second delivery of the message get the first's answer and change nothing.
-            answer = conn.execute(
+            return conn.execute(
                 queries.HANDLE_SMS_REPLY, [params.get("From"), params.get("Body"), params["MessageSid"]]
             ).fetchone()[0]
-        reply = MessagingResponse()
-        reply.message(answer)
-        return Response(str(reply), media_type="application/xml")
 
     return inbound_sms
 
