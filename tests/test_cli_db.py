@@ -41,6 +41,8 @@ def test_local_database_lifecycle_with_seed_and_demo() -> None:
         assert "Dr Ada Okafor (Europe/London): next free slots" in demo.stdout
         assert "Dr Sam Rivera (America/New_York): next free slots" in demo.stdout
         assert "The patient accepts the second; the appointment exists at once:" in demo.stdout
+        confirmed = r"and says they will come \(confirm_attendance\): patient_confirmed_at \d\d:\d\d\n"
+        assert re.search(confirmed, demo.stdout), demo.stdout
         assert "to pat.jones@example.com: Confirmed: follow up" in demo.stdout
         assert "to pat.jones@example.com: Reminder: follow up" in demo.stdout
         # The invite's start is the reminder's, in the clinician's zone.

@@ -122,6 +122,12 @@ def offer_and_accept(conn: psycopg.Connection, patient_id: str) -> str:
         f"{appointment['scheduled_end'].astimezone(zone):%H:%M} {clinician['timezone']},"
         f" {appointment['appointment_type']}, {appointment['location_type']}, {appointment['status']}"
     )
+    with conn.transaction():
+        act_as(conn, patient_id)
+        said = conn.execute(
+            "select (confirm_attendance(%s)).patient_confirmed_at", [appointment["id"]]
+        ).fetchone()["patient_confirmed_at"]
+    print(f"and says they will come (confirm_attendance): patient_confirmed_at {said.astimezone(zone):%H:%M}")
     return appointment["id"]
 
 
