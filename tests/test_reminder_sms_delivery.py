@@ -95,7 +95,7 @@ def test_a_text_that_did_not_arrive_fails_its_reminder_with_twilio_s_reason(
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
         undelivered = report(web, server, "undelivered", "30006")
-        late_delivered = report(web, server, "delivered")  # out of order: the failure stands
+        late_delivered = report(web, server, "delivered")  # after it: the failure stands
         status, delivered, error, _ = delivery(conn, reminder)
         told = conn.execute(
             "select n.kind, n.title, n.body, n.appointment_id = r.appointment_id, n.user_id = r.user_id"

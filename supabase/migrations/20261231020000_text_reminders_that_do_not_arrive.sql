@@ -36,7 +36,8 @@ for each row when (new.status = 'pending' and old.status <> 'pending')
 execute function scheduling_private.tg_appointment_reminders__forget_last_delivery();
 
 -- One of Twilio's reports of a text's state. Only the final ones change anything, and only a
--- reminder still `sent` by that very message: reports may come late, twice, or out of order.
+-- reminder still `sent` by that very message, whatever order reports come in: none moves a
+-- reminder back from `failed`, and a second `delivered` changes nothing.
 -- Returns what was done: 'unknown message' (not a reminder's, or one sent again since),
 -- 'delivered', 'not delivered', 'no change'.
 create function scheduling_private.sms_delivery_reported(
