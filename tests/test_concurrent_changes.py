@@ -305,7 +305,9 @@ def offering_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str
         rng,
         "select id from appointment_time_slots where offered_to = auth.uid() and status = 'pending'",
     )
-    if roll < 0.38 and asked is not None:
+    # At 8% one CI run declined no request (6 to 13 in seven runs here); at 12%, five runs
+    # declined 17 to 27 and accepted 4 to 13.
+    if roll < 0.42 and asked is not None:
         if rng.random() < 0.5:
             return "accept request", "select respond_to_offer(%s, 'accept', %s)", [asked, rng.randrange(2)]
         return "decline request", "select respond_to_offer(%s, 'decline')", [asked]
@@ -314,13 +316,13 @@ def offering_clinician_request(conn, rng, me, clinicians, patients) -> tuple[str
         rng,
         "select id from appointment_time_slots where offered_by = auth.uid() and status = 'pending'",
     )
-    if roll < 0.4 and mine is not None:
+    if roll < 0.44 and mine is not None:
         return "cancel offer", "select cancel_offer(%s)", [mine]
-    if roll < 0.5:
+    if roll < 0.54:
         return blocking_request(conn, rng)
-    if roll < 0.53:  # about eleven a run, patients accepting offers of the day meanwhile
+    if roll < 0.57:  # about eleven a run, patients accepting offers of the day meanwhile
         return close_day_request(rng)
-    if roll < 0.63:  # about nine overrides a run: at 5%, one run in forty had none
+    if roll < 0.67:  # about nine overrides a run: at 5%, one run in forty had none
         return schedule_change_request(rng)
     return clinician_request(conn, rng, me, clinicians, patients)
 
