@@ -21,12 +21,16 @@ from psycopg.conninfo import make_conninfo
 
 from tests.providers.google_api import LocalGoogle
 from tests.providers.microsoft_api import LocalMicrosoft
+from tests.providers.twilio_api import LocalTwilio
 from workers import localdb, migrations
 from workers.local_caldav import Radicale
 from workers.paths import LOCAL_PLATFORM_DIR, SQL_TEST_HELPERS
+from workers.settings import Settings, TwilioSettings
 
 SUPERUSER = "supabase_admin"
 PROJECT_ROLE = "postgres"
+# The number the local Twilio sends texts from.
+TWILIO_FROM_NUMBER = "+15005550006"
 
 # What Supabase's `postgres` may do beyond an ordinary role, as far as these migrations touch it.
 # The role is cluster-wide; the grants are made in each database, after its platform layer.
@@ -191,3 +195,21 @@ def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalMicrosoft]:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_file))
         monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
         yield server
+
+
+@pytest.fixture
+def twilio() -> Iterator[tuple[LocalTwilio, Settings]]:
+    """A local server that speaks Twilio's Messages API, and worker settings that send through it."""
+    with LocalTwilio() as server:
+        settings = Settings(
+            worker_name="test-worker",
+            app_base_url="https://clinic.example",
+            smtp=None,
+            twilio=TwilioSettings(
+                account_sid=server.state.account_sid,
+                auth_token=server.state.auth_token,
+                from_number=TWILIO_FROM_NUMBER,
+                api_base_url=server.base_url,
+            ),
+        )
+        yield server, settings

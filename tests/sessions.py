@@ -255,3 +255,13 @@ def calendar_paused_for_reconnect(
         calendar_queries.PAUSE_FOR_RECONNECT, {"id": connection, "error": RECONNECT_NEEDED, "refused": None}
     )
     return connection
+
+
+def wait_for_session(url: str, condition: str, what: str) -> None:
+    """Returns once another session is in the state a `pg_stat_activity` condition describes."""
+    deadline = clock.monotonic() + 10
+    with psycopg.connect(url, autocommit=True) as conn:  # a transaction would see one stats snapshot
+        query = f"select exists (select from pg_stat_activity where {condition})"
+        while not conn.execute(query).fetchone()[0]:
+            assert clock.monotonic() < deadline, what
+            clock.sleep(0.01)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time as clock
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
@@ -19,6 +18,7 @@ from tests.sessions import (
     next_days_at,
     outcome_as,
     run_at_once,
+    wait_for_session,
     waitlist_offer_of_freed_time,
 )
 
@@ -200,16 +200,6 @@ def test_a_move_into_the_time_of_a_visit_being_confirmed_is_refused_not_deadlock
     confirming.join(timeout=30)
 
     assert outcomes == {"confirm": "ok", "move": "PT409"}
-
-
-def wait_for_session(url: str, condition: str, what: str) -> None:
-    """Returns once another session is in the state a `pg_stat_activity` condition describes."""
-    deadline = clock.monotonic() + 10
-    with psycopg.connect(url, autocommit=True) as conn:  # a transaction would see one stats snapshot
-        query = f"select exists (select from pg_stat_activity where {condition})"
-        while not conn.execute(query).fetchone()[0]:
-            assert clock.monotonic() < deadline, what
-            clock.sleep(0.01)
 
 
 def wait_for_pause(url: str) -> None:

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from tests.calendar_helpers import blocks_by_source, connected_clinic, sync_settings
 from tests.providers.google_api import LocalGoogle
-from tests.test_booking_concurrency import wait_for_session
+from tests.sessions import wait_for_session
 from workers import jobs
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.calendars.watches import webhook_path

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import psycopg
-import pytest
 
-from tests.providers.twilio_api import LocalTwilio
+from tests.fixtures import TWILIO_FROM_NUMBER
 from tests.sessions import (
     block_the_earlier_time,
     calendar_paused_for_reconnect,
@@ -16,26 +14,6 @@ from tests.sessions import (
     offer_one_time,
 )
 from workers import jobs
-from workers.settings import Settings, TwilioSettings
-
-FROM_NUMBER = "+15005550006"
-
-
-@pytest.fixture
-def twilio() -> Iterator[tuple[LocalTwilio, Settings]]:
-    with LocalTwilio() as server:
-        settings = Settings(
-            worker_name="test-worker",
-            app_base_url="https://clinic.example",
-            smtp=None,
-            twilio=TwilioSettings(
-                account_sid=server.state.account_sid,
-                auth_token=server.state.auth_token,
-                from_number=FROM_NUMBER,
-                api_base_url=server.base_url,
-            ),
-        )
-        yield server, settings
 
 
 def clinician_and_texting_patient(conn: psycopg.Connection, phone: str) -> tuple[str, str]:
@@ -87,7 +65,7 @@ def test_sms_reminder_is_sent_through_twilio(committed_database, twilio) -> None
         reminder = sms_reminder_due(conn, "+15005550006")
         assert jobs.run_due_jobs(conn, settings) == 1
         state = reminder_state(conn, reminder)
-    assert [(m["to"], m["from"]) for m in server.state.sent] == [("+15005550006", FROM_NUMBER)]
+    assert [(m["to"], m["from"]) for m in server.state.sent] == [("+15005550006", TWILIO_FROM_NUMBER)]
     assert server.state.sent[0]["body"].startswith("Reminder: follow up with dr.who@example.com")
     assert server.state.sent[0]["body"].endswith(" Reply C to confirm or X to cancel.")
     assert state == ("sent", 1, None, "done", 1)

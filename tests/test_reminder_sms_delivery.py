@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from tests.providers.twilio_api import LocalTwilio
-from tests.test_reminder_sms import sms_reminder_due, twilio  # noqa: F401 (a fixture)
+from tests.test_reminder_sms import sms_reminder_due
 from workers import jobs
 from workers.http.app import create_app
 from workers.settings import Settings
@@ -24,7 +24,7 @@ STATUS_PATH = "/webhooks/twilio/status"
 
 
 @pytest.fixture
-def texting(twilio: tuple[LocalTwilio, Settings]) -> tuple[LocalTwilio, Settings]:  # noqa: F811
+def texting(twilio: tuple[LocalTwilio, Settings]) -> tuple[LocalTwilio, Settings]:
     server, settings = twilio
     return server, dataclasses.replace(settings, public_base_url=PUBLIC_URL)
 
@@ -172,7 +172,7 @@ def test_a_reminder_sent_again_after_its_visit_moved_answers_only_its_new_text(
 
 def test_without_a_public_address_texts_ask_for_no_reports(
     committed_database: str,
-    twilio: tuple[LocalTwilio, Settings],  # noqa: F811
+    twilio: tuple[LocalTwilio, Settings],
 ) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
