@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 
 from workers import queries
 from workers.calendars.connections import providers_configured
+from workers.calendars.disconnections import LEFT_OPEN_BY_A_DISCONNECT, handle_calendar_disconnect
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.notifications.errors import PermanentDeliveryError
 from workers.notifications.notices import deliver_email_notice, deliver_push_notice, deliver_sms_notice
@@ -65,6 +66,8 @@ def handlers(settings: Settings) -> dict[str, Handler]:
     for provider in providers_configured(settings):
         available[f"calendar_push_{provider}"] = handle_calendar_job
         available[f"calendar_pull_{provider}"] = handle_calendar_job
+        if provider in LEFT_OPEN_BY_A_DISCONNECT:
+            available[f"calendar_disconnect_{provider}"] = handle_calendar_disconnect
     if settings.webpush is not None:
         send_push = push_sender(settings)
         available["reminder_push"] = lambda conn, job, _: deliver_reminder(

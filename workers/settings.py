@@ -64,6 +64,7 @@ class GoogleSettings:
     client_secret: str
     authorization_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     token_url: str = "https://oauth2.googleapis.com/token"
+    revoke_url: str = "https://oauth2.googleapis.com/revoke"
     api_url: str = "https://www.googleapis.com/calendar/v3/"
 
 
@@ -178,6 +179,7 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
             client_secret=env["GOOGLE_CLIENT_SECRET"],
             authorization_url=env.get("GOOGLE_AUTHORIZATION_URL", GoogleSettings.authorization_url),
             token_url=env.get("GOOGLE_TOKEN_URL", GoogleSettings.token_url),
+            revoke_url=env.get("GOOGLE_REVOKE_URL", GoogleSettings.revoke_url),
             api_url=env.get("GOOGLE_CALENDAR_API_URL", GoogleSettings.api_url),
         )
     microsoft = None

@@ -1,7 +1,7 @@
 """A local server for the part of Google Calendar API v3 (and Google OAuth) the worker uses.
 
 As Google documents it (developers.google.com/calendar/api/v3/reference, guides/sync):
-- /o/oauth2/v2/auth and /token: see tests.providers.oauth_server.
+- /o/oauth2/v2/auth, /token and /revoke: see tests.providers.oauth_server.
 - GET /calendar/v3/calendars/{calendarId}: the calendar ("primary" is the user's own).
 - GET /calendar/v3/users/me/calendarList?minAccessRole: the account's calendars (its own marked
   "primary", one shared with it as writer, one as reader), in pages linked by nextPageToken.
@@ -38,7 +38,7 @@ from email.utils import format_datetime
 from urllib.parse import parse_qs, unquote, urlparse
 
 from tests.providers import JsonHandler, LocalServer
-from tests.providers.oauth_server import OAuthState, authorize, bearer_ok, token
+from tests.providers.oauth_server import OAuthState, authorize, bearer_ok, revoke, token
 from workers.settings import GoogleSettings
 
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
@@ -260,6 +260,9 @@ class GoogleHandler(JsonHandler):
         if self.path.startswith("/token"):
             token(self, self.state.oauth)
             return
+        if self.path.startswith("/revoke"):
+            revoke(self, self.state.oauth)
+            return
         parts = self.api_call()
         if parts is None:
             return
@@ -425,5 +428,6 @@ class LocalGoogle(LocalServer):
             client_secret=self.state.oauth.client_secret,
             authorization_url=f"{self.base_url}/o/oauth2/v2/auth",
             token_url=f"{self.base_url}/token",
+            revoke_url=f"{self.base_url}/revoke",
             api_url=f"{self.base_url}/calendar/v3/",
         )

@@ -6,6 +6,9 @@
 - POST {token} (form) grant_type=authorization_code with code, redirect_uri, code_verifier and
   the client's id and secret (form fields, or HTTP basic); grant_type=refresh_token with
   refresh_token. Errors answer 400 {"error": "invalid_grant" | "invalid_client", ...}.
+- POST {revoke} (Google's; form or query `token`, an access or a refresh token): the account's
+  whole permission for the app ends, every token of it with it (this server holds one account);
+  200 `{}`, or 400 {"error": "invalid_token"} for a token it does not know (revoked already).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class OAuthState:
     access_tokens: set[str] = field(default_factory=set)
     refresh_tokens: set[str] = field(default_factory=set)
     refreshes: int = 0
+    revocations: list[str] = field(default_factory=list)  # the tokens revoked, in order
     # The signed-in user, as the id_token and Microsoft's client_info name them.
     user_id: str = field(default_factory=lambda: secrets.token_hex(8))
     tenant_id: str = field(default_factory=lambda: secrets.token_hex(8))
@@ -109,6 +113,17 @@ def token(handler, state: OAuthState) -> None:
         handler.reply(200, issue_access_token(state, form) | {"refresh_token": form["refresh_token"]})
         return
     handler.reply(400, {"error": "unsupported_grant_type"})
+
+
+def revoke(handler, state: OAuthState) -> None:
+    asked = parse_qs(urlparse(handler.path).query) | parse_qs(handler.raw_body().decode())
+    revoked = asked.get("token", [""])[0]
+    if revoked not in state.refresh_tokens | state.access_tokens:
+        handler.reply(400, {"error": "invalid_token", "error_description": "Token expired or revoked"})
+        return
+    state.revocations.append(revoked)
+    state.revoke_refresh_tokens()
+    handler.reply(200, {})
 
 
 def issue_access_token(state: OAuthState, form: dict) -> dict:

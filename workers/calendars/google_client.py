@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 import google.auth.exceptions
 import httplib2
+import requests
 from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
@@ -73,6 +74,8 @@ class GoogleCalendar:
         self._first_token = self._credentials.token
         self._service = calendar_service(self._credentials, google.api_url, timeout_seconds)
         self._calendar_id = calendar_id
+        self._revoke_url = google.revoke_url
+        self._timeout_seconds = timeout_seconds
 
     def writable_calendars(self) -> list[tuple[str, str]]:
         """The (id, name) of every calendar the account may write to, its primary one first."""
@@ -210,7 +213,11 @@ class GoogleCalendar:
 
     def stop_watching(self, channel_id: str, resource_id: str) -> None:
         stop = self._service.channels().stop(body={"id": channel_id, "resourceId": resource_id})
-        self._channel_request(stop)
+        try:
+            self._channel_request(stop)
+        except WatchRefused as refused:
+            if not isinstance(refused.__cause__, HttpError) or refused.__cause__.status_code != 404:
+                raise  # 404: ended already (its expiry came, or the account's permission went)
 
     def _channel_request(self, request) -> dict:
         """A channel's request: whatever stops it (a refusal, a rate limit, no answer) leaves the
@@ -232,6 +239,25 @@ class GoogleCalendar:
                     f"Google answered {error.status_code}", retry_after_seconds(error.resp.get("retry-after"))
                 ) from error
             raise
+
+    def revoke(self) -> bool:
+        """Ends this app's permission on the Google account (Google's token revocation, RFC 7009):
+        every token of it stops working, those of other calendars connected from the same account
+        too. False when Google no longer knew the token (revoked or expired already)."""
+        answer = requests.post(
+            self._revoke_url, data={"token": self._credentials.refresh_token}, timeout=self._timeout_seconds
+        )
+        if answer.status_code == 200:
+            return True
+        if answer.status_code == 429 or answer.status_code >= 500:
+            raise RetryLater(
+                f"Google answered {answer.status_code}",
+                retry_after_seconds(answer.headers.get("retry-after")),
+            )
+        said = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+        if answer.status_code == 400 and said.get("error") == "invalid_token":
+            return False
+        raise RuntimeError(f"Google refused to revoke the permission: {answer.status_code} {answer.text}")
 
     def owner_addresses(self) -> frozenset[str]:
         return frozenset()  # remote_event reads the owner's answer from the `self` attendee

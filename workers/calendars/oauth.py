@@ -146,6 +146,13 @@ def writable_or_refused(calendars: list[tuple[str, str]]) -> list[tuple[str, str
     return calendars
 
 
+def account_of(provider: str, calendars: list[dict]) -> dict:
+    """What a connection keeps of the account it was made with. At Google the primary calendar's
+    id (listed first) is the account's address: a disconnect revokes the account's permission
+    only when no other calendar is connected from it (workers/calendars/disconnections.py)."""
+    return {"google_account": calendars[0]["id"]} if provider == "google" else {}
+
+
 def oauth_flows(settings: Settings) -> dict[str, OAuthFlow]:
     flows: dict[str, OAuthFlow] = {}
     if settings.google is not None:

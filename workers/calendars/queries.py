@@ -346,3 +346,38 @@ values (%(connection_id)s, now(), %(refusal)s)
 on conflict (connection_id) do update
 set refused_at = now(), refusal = excluded.refusal
 """
+
+# What a deleted connection left open at its provider (20261231040000), taken for the job.
+DISCONNECTION = """
+select connection_id, user_id, provider, calendar_id, key_id, sealed, account, channel_id, resource_id
+from scheduling_private.calendar_disconnections
+where connection_id = %s
+for update
+"""
+
+FORGET_DISCONNECTION = "delete from scheduling_private.calendar_disconnections where connection_id = %s"
+
+# Whether a Google permission is still wanted: by a connection from the same account (one made
+# before accounts were recorded counts as the same when it is the same person's), and until when a
+# sign-in of the same person, still under way, may yet add one (a callback is taken within ten
+# minutes of the start, a confirmation within ten of the callback).
+GOOGLE_PERMISSION_IN_USE = """
+select
+    exists (
+        select from public.calendar_sync_connections as c
+        join scheduling_private.calendar_secrets as s on s.connection_id = c.id
+        where c.provider = 'google'
+            and (
+                s.account ->> 'google_account' = %(google_account)s::text
+                or (
+                    c.user_id = %(user_id)s
+                    and (s.account ->> 'google_account' is null or %(google_account)s::text is null)
+                )
+            )
+    ) as connected,
+    (
+        select max(coalesce(f.called_back_at, f.started_at)) + interval '10 minutes'
+        from scheduling_private.calendar_oauth_flows as f
+        where f.user_id = %(user_id)s and f.provider = 'google'
+    ) as sign_in_open_until
+"""

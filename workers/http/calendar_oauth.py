@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 
 from workers.calendars import queries
-from workers.calendars.oauth import ConnectRefused, oauth_flows
+from workers.calendars.oauth import ConnectRefused, account_of, oauth_flows
 from workers.database import Database
 from workers.http.access_tokens import AccessTokens
 from workers.http.calendar_connect import BAD_DIRECTION, error, save_connection, signed_in_request
@@ -172,7 +172,8 @@ def confirm_oauth_endpoint(database: Database, settings: Settings, tokens: Acces
             "calendar_name": chosen["name"],
             "sync_direction": result["sync_direction"],
         }
-        saved = save_connection(database, settings, connection, {}, secret)
+        account = account_of(provider, pending["calendars"])
+        saved = save_connection(database, settings, connection, account, secret)
         return JSONResponse({**saved, "id": str(saved["id"]), "provider": provider}, status_code=201)
 
     return confirm_oauth
