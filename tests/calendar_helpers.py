@@ -26,6 +26,8 @@ from workers.http.app import create_app
 from workers.settings import Settings
 
 JWT_SECRET = "test-jwt-secret-of-at-least-32-bytes!!"
+# Where `scheduling web` is reached from outside, for the providers' notices.
+PUBLIC_BASE_URL = "https://scheduling.clinic.example"
 
 
 def sync_settings(key_setting: str | None = None, **providers) -> Settings:
@@ -292,3 +294,28 @@ def personal_event(
         event.add("attendee", f"mailto:{address}", parameters={"PARTSTAT": answer})
     ical.add_component(event)
     return event_key(calendar.add_event(ical.to_ical().decode()).url)
+
+
+def watch_row(conn: psycopg.Connection) -> tuple:
+    return conn.execute(
+        "select channel_id::text, resource_id, expires_at, refusal from scheduling_private.calendar_watches"
+    ).fetchone()
+
+
+def age_channel(conn: psycopg.Connection, opened_ago: str, left: str) -> None:
+    """Makes the open channel as old as `opened_ago`, with `left` to its end (intervals)."""
+    conn.execute(
+        "update scheduling_private.calendar_watches"
+        " set opened_at = now() - %s::interval, expires_at = now() + %s::interval",
+        [opened_ago, left],
+    )
+    conn.commit()
+
+
+def pull(conn: psycopg.Connection, settings: Settings, provider: str = "google") -> str:
+    """Runs a pull of the connection as the worker does and returns its outcome."""
+    connection_id = conn.execute("select id::text from calendar_sync_connections").fetchone()[0]
+    job = {"id": 0, "kind": f"calendar_pull_{provider}", "payload": {"connection_id": connection_id}}
+    outcome = handle_calendar_job(conn, job, settings)
+    conn.commit()
+    return outcome

@@ -15,15 +15,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.calendar_helpers import (
+    PUBLIC_BASE_URL,
     confirm_sign_in,
     connect_with_oauth,
     connected_clinic,
+    pull,
     sign_in_with_provider,
     sync_settings,
 )
 from tests.providers.google_api import LocalGoogle
 from tests.providers.microsoft_api import LocalMicrosoft
-from tests.test_calendar_watch_google import PUBLIC_BASE_URL, pull
 from workers import jobs
 from workers.calendars.disconnections import handle_calendar_disconnect
 from workers.http.app import create_app

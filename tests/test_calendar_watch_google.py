@@ -12,16 +12,22 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from tests.calendar_helpers import blocks_by_source, connected_clinic, sync_settings
+from tests.calendar_helpers import (
+    PUBLIC_BASE_URL,
+    age_channel,
+    blocks_by_source,
+    connected_clinic,
+    pull,
+    sync_settings,
+    watch_row,
+)
 from tests.providers.google_api import LocalGoogle
 from tests.sessions import wait_for_session
 from workers import jobs
-from workers.calendars.sync_jobs import handle_calendar_job
 from workers.calendars.watches import webhook_path
 from workers.http.app import create_app
 from workers.settings import Settings
 
-PUBLIC_BASE_URL = "https://scheduling.clinic.example"
 GOOGLE_WEBHOOK_PATH = webhook_path("google")
 QUEUED_PULLS = (
     "select count(*) from scheduling_private.jobs where kind = 'calendar_pull_google' and status = 'queued'"
@@ -44,12 +50,6 @@ def deliver(database_url: str, settings: Settings, notices: list[dict[str, str]]
     with TestClient(create_app(database_url, settings)) as web:
         answers = [web.post(GOOGLE_WEBHOOK_PATH, headers=notice) for notice in notices]
     return [(answer.status_code, answer.text) for answer in answers]
-
-
-def watch_row(conn: psycopg.Connection) -> tuple:
-    return conn.execute(
-        "select channel_id::text, resource_id, expires_at, refusal from scheduling_private.calendar_watches"
-    ).fetchone()
 
 
 def test_an_event_made_in_google_is_pulled_as_soon_as_google_tells_of_it(
@@ -256,25 +256,6 @@ def test_without_a_public_address_no_channel_is_opened(committed_database: str, 
         rows = conn.execute("select count(*) from scheduling_private.calendar_watches").fetchone()[0]
     assert google.state.channels == {}
     assert rows == 0
-
-
-def age_channel(conn: psycopg.Connection, opened_ago: str, left: str) -> None:
-    """Makes the open channel as old as `opened_ago`, with `left` to its end (intervals)."""
-    conn.execute(
-        "update scheduling_private.calendar_watches"
-        " set opened_at = now() - %s::interval, expires_at = now() + %s::interval",
-        [opened_ago, left],
-    )
-    conn.commit()
-
-
-def pull(conn: psycopg.Connection, settings: Settings, provider: str = "google") -> str:
-    """Runs a pull of the connection as the worker does and returns its outcome."""
-    connection_id = conn.execute("select id::text from calendar_sync_connections").fetchone()[0]
-    job = {"id": 0, "kind": f"calendar_pull_{provider}", "payload": {"connection_id": connection_id}}
-    outcome = handle_calendar_job(conn, job, settings)
-    conn.commit()
-    return outcome
 
 
 def test_two_notices_at_the_same_moment_queue_one_pull(clinic: dict, google: LocalGoogle) -> None:

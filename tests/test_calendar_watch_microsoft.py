@@ -14,9 +14,16 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from tests.calendar_helpers import blocks_by_source, connected_clinic, sync_settings
+from tests.calendar_helpers import (
+    PUBLIC_BASE_URL,
+    age_channel,
+    blocks_by_source,
+    connected_clinic,
+    pull,
+    sync_settings,
+    watch_row,
+)
 from tests.providers.microsoft_api import LocalMicrosoft
-from tests.test_calendar_watch_google import PUBLIC_BASE_URL, age_channel, pull, watch_row
 from workers import jobs
 from workers.calendars.watches import webhook_path
 from workers.http.app import create_app

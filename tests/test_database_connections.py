@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.providers import StalledServer
-from tests.test_worker import wait_until, worker_command
+from tests.worker_process import wait_until, worker_command
 from workers import localdb
 from workers.database import CONNECTION_DEFAULTS, Database
 from workers.http.app import create_app

@@ -13,18 +13,8 @@ from tests.sessions import (
     offer_of_earlier_time,
     offer_one_time,
 )
+from tests.texting import clinician_and_texting_patient, sms_reminder_due
 from workers import jobs
-
-
-def clinician_and_texting_patient(conn: psycopg.Connection, phone: str) -> tuple[str, str]:
-    """A clinician without a phone, and a patient who wants SMS at `phone`."""
-    clinician = conn.execute("select tests.create_clinician('dr.who@example.com')").fetchone()[0]
-    patient = conn.execute("select tests.create_user('pat@example.com')").fetchone()[0]
-    conn.execute(
-        "insert into notification_preferences (user_id, phone, sms_enabled) values (%s, %s, true)",
-        [patient, phone],
-    )
-    return clinician, patient
 
 
 def both_texting(conn: psycopg.Connection, patient_phone: str, clinician_phone: str) -> tuple[str, str]:
@@ -35,20 +25,6 @@ def both_texting(conn: psycopg.Connection, patient_phone: str, clinician_phone: 
         [clinician, clinician_phone],
     )
     return clinician, patient
-
-
-def sms_reminder_due(conn: psycopg.Connection, phone: str) -> str:
-    """A confirmed appointment whose patient wants SMS; its SMS reminder falls due now."""
-    clinician, patient = clinician_and_texting_patient(conn, phone)
-    conn.execute("select tests.add_appointment(%s, %s, tests.days_ahead(5, '10:00'))", [clinician, patient])
-    # Only the reminder is under test here; the confirmation notices are tested with email.
-    conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")
-    reminder = conn.execute(
-        "update appointment_reminders set scheduled_for = now() where channel = 'sms' returning id"
-    ).fetchone()[0]
-    conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
-    conn.commit()
-    return reminder
 
 
 def reminder_state(conn: psycopg.Connection, reminder: str) -> tuple:

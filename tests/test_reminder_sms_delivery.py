@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from tests.providers.twilio_api import LocalTwilio
-from tests.test_reminder_sms import sms_reminder_due
+from tests.texting import sms_reminder_due
 from workers import jobs
 from workers.http.app import create_app
 from workers.settings import Settings

@@ -6,22 +6,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 import pytest
 
 from tests.sessions import video_visit
+from tests.worker_process import wait_until, worker_command
 from workers import localdb
 from workers.worker import APPLICATION_NAME, JOBS_CHANNEL
-
-
-def worker_command(url: str) -> list[str]:
-    return [sys.executable, "-m", "workers", "worker", "--database-url", url]
-
 
 WORKER_SESSIONS = "select count(*) from pg_stat_activity where application_name = %s"
 
@@ -45,17 +40,6 @@ def stop(worker: subprocess.Popen, signum: int = signal.SIGTERM) -> str:
     """Signals the worker, waits for it to end and returns what it logged."""
     worker.send_signal(signum)
     return worker.communicate(timeout=15)[1]
-
-
-def wait_until(url: str, sql: str, params: list, done: Callable[[object], bool], timeout: float = 20.0):
-    """Polls `sql`'s single value until `done` says so or the time is up; returns the last value."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while True:
-            value = conn.execute(sql, params).fetchone()[0]
-            if done(value) or time.monotonic() > deadline:
-                return value
-            time.sleep(0.1)
 
 
 def wait_for_listener(url: str) -> None:
