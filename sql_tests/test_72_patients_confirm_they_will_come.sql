@@ -1,7 +1,8 @@
 -- A patient says they will come from the app (confirm_attendance), and a move the patient did
--- not make forgets what they said of the old time.
+-- not make forgets what they said of the old time. Said again, by text or in the app, a
+-- confirmation keeps its first time.
 begin;
-select plan(15);
+select plan(20);
 
 do $$
 declare
@@ -38,6 +39,8 @@ select lives_ok(
     $$select pg_temp.confirm('patient@example.com', 'confirmed')$$, 'the patient confirms they will come'
 );
 select isnt(pg_temp.confirmed_at('confirmed'), null, 'and it is recorded');
+-- Cleared first: a confirmation of the same time is never overwritten.
+update public.appointments set patient_confirmed_at = null where id = pg_temp.visit('confirmed');
 update public.appointments set patient_confirmed_at = '2026-01-01 09:00Z' where id = pg_temp.visit('confirmed');
 select lives_ok(
     $$select pg_temp.confirm('patient@example.com', 'confirmed')$$, 'saying it again is no error'
@@ -103,6 +106,43 @@ select is(
     pg_temp.confirmed_at('moved by the patient'), null,
     'a move by the workers (its event moved in the clinician''s calendar) forgets it'
 );
+
+-- An SMS `C` to a visit confirmed in the app keeps the app's time.
+insert into public.notification_preferences (user_id, phone, sms_enabled)
+select
+    id,
+    '+15005550006',
+    true
+from auth.users where email = 'patient@example.com';
+select is(
+    scheduling_private.answer_sms_reply('+15005550006', 'C', now()),
+    format(
+        'Thank you, see you %s.',
+        (
+            select to_char(scheduled_start at time zone timezone, 'Dy DD Mon "at" HH24:MI')
+            from public.appointments where id = pg_temp.visit('confirmed')
+        )
+    ),
+    'a C by text to the next visit, confirmed in the app already, is thanked'
+);
+select is(pg_temp.confirmed_at('confirmed'), '2026-01-01 09:00Z'::timestamptz, 'and the app''s time stays');
+update public.appointments set patient_confirmed_at = now() where id = pg_temp.visit('confirmed');
+select is(
+    pg_temp.confirmed_at('confirmed'), '2026-01-01 09:00Z'::timestamptz,
+    'as it does for any write of a new time to the same visit'
+);
+update public.appointments
+set
+    scheduled_start = scheduled_start + interval '2 hours',
+    scheduled_end = scheduled_end + interval '2 hours',
+    patient_confirmed_at = '2026-01-02 09:00Z'
+where id = pg_temp.visit('confirmed');
+select is(
+    pg_temp.confirmed_at('confirmed'), '2026-01-02 09:00Z'::timestamptz,
+    'a confirmation given with a move is of the new time, and taken'
+);
+update public.appointments set patient_confirmed_at = null where id = pg_temp.visit('confirmed');
+select is(pg_temp.confirmed_at('confirmed'), null, 'and one may still be cleared');
 
 select * from finish();
 rollback;
