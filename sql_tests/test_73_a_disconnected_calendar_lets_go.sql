@@ -3,7 +3,7 @@
 -- a subscription open, a CalDAV one never. The owner deletes it under RLS; deleting the owner
 -- deletes it too; a disconnect job failing for good forgets the secret it carried.
 begin;
-select plan(12);
+select plan(15);
 
 delete from scheduling_private.jobs;
 create function pg_temp.connected(user_id uuid, provider text, calendar_id text, with_channel boolean) returns uuid
@@ -92,10 +92,25 @@ select is(
     (select array_agg(provider) from scheduling_private.calendar_disconnections), array['google'],
     'a disconnect job failed for good forgets its secret'
 );
+select is(
+    (select count(*)::int from public.notifications where kind = 'calendar_access_left_open'), 0,
+    'nobody is told of an Outlook subscription left to its expiry'
+);
 update scheduling_private.jobs set status = 'queued' where kind = 'calendar_disconnect_google';
 select is(
     (select count(*)::int from scheduling_private.calendar_disconnections), 1,
     'a job still to be tried keeps it'
+);
+update scheduling_private.jobs set status = 'failed', last_error = 'RuntimeError: Google refused: 403'
+where kind = 'calendar_disconnect_google';
+select is(
+    (select array_agg(user_id || ' ' || body) from public.notifications where kind = 'calendar_access_left_open'),
+    array[
+        (select clinician from ids) || ' Your calendar "dr@example.com" was disconnected, but Google did not let'
+        || ' us withdraw our access to it (Google refused: 403). Remove it in your Google account''s security'
+        || ' settings, under third-party access.'
+    ],
+    'the owner of a Google calendar whose permission stayed is told to remove it, with Google''s answer'
 );
 
 select lives_ok(
@@ -112,6 +127,23 @@ select is(
 select throws_ok(
     $$insert into scheduling_private.jobs (kind) values ('calendar_disconnect_caldav')$$,
     '23514', null, 'CalDAV has no disconnect job'
+);
+
+-- Someone who turned in-app notices off is not told in the app.
+create temporary table quiet as select tests.create_clinician('quiet@example.com') as id;
+insert into public.notification_preferences (user_id, in_app_enabled)
+select
+    q.id,
+    false
+from quiet as q;
+create temporary table quiet_connection as
+select pg_temp.connected(q.id, 'google', 'quiet@example.com', false) as id from quiet as q;
+delete from public.calendar_sync_connections where user_id = (select q.id from quiet as q);
+update scheduling_private.jobs set status = 'failed', last_error = 'RuntimeError: Google refused: 403'
+where kind = 'calendar_disconnect_google' and status = 'queued';
+select is(
+    (select count(*)::int from public.notifications where user_id = (select q.id from quiet as q)), 0,
+    'nobody whose in-app notices are off is told in the app'
 );
 
 select * from finish();

@@ -233,11 +233,22 @@ def test_google_not_answering_has_the_job_tried_again_and_its_last_failure_forge
             "select status from scheduling_private.jobs where kind = 'calendar_disconnect_google'"
         ).fetchone()
         left = conn.execute(LEFT_OPEN).fetchone()[0]
+        told = conn.execute("select user_id, kind, title, body from notifications").fetchall()
 
     assert after_one_failure == ("queued", True)  # kept for the next attempt
     assert at_the_end == ("failed",)
     assert left == 0
     assert google.state.oauth.revocations == []
+    assert told == [
+        (
+            clinic["clinician"],
+            "calendar_access_left_open",
+            "Remove the clinic's access to your Google calendar",
+            'Your calendar "Dr Calendar" was disconnected, but Google did not let us withdraw our access'
+            " to it (Google answered 503). Remove it in your Google account's security settings, under"
+            " third-party access.",
+        )
+    ]
 
 
 def test_deleting_a_person_lets_go_of_their_calendars_too(

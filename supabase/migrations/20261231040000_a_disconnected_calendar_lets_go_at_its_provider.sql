@@ -12,7 +12,8 @@
 -- another connection still uses it (workers/calendars/disconnections.py), and forgets the row.
 -- Microsoft has no revocation of one app's tokens short of the user's every session, and a
 -- CalDAV app password is revoked where it was made: for those only the subscription is closed.
--- A job that fails for good forgets the row too, so no secret outlives its last attempt.
+-- A job that fails for good forgets the row too, so no secret outlives its last attempt; when it
+-- was Google's permission that stayed, its owner is told in the app to remove it themselves.
 
 alter table scheduling_private.jobs drop constraint jobs_kind_check;
 alter table scheduling_private.jobs add constraint jobs_kind_check check (
@@ -33,6 +34,7 @@ create table scheduling_private.calendar_disconnections (
     user_id uuid not null,
     provider text not null check (provider in ('google', 'microsoft')),
     calendar_id text not null,
+    calendar_name text,
     key_id text not null,
     sealed bytea not null,
     account jsonb not null,
@@ -51,8 +53,8 @@ set search_path = ''
 as $$
 begin
     insert into scheduling_private.calendar_disconnections
-        (connection_id, user_id, provider, calendar_id, key_id, sealed, account, channel_id, resource_id)
-    select old.id, old.user_id, old.provider, old.calendar_id, s.key_id, s.sealed, s.account,
+        (connection_id, user_id, provider, calendar_id, calendar_name, key_id, sealed, account, channel_id, resource_id)
+    select old.id, old.user_id, old.provider, old.calendar_id, old.calendar_name, s.key_id, s.sealed, s.account,
         w.channel_id, w.resource_id
     from scheduling_private.calendar_secrets as s
     left join scheduling_private.calendar_watches as w on w.connection_id = s.connection_id
@@ -76,14 +78,33 @@ for each row when (old.provider in ('google', 'microsoft'))
 execute function scheduling_private.tg_calendar_sync_connections__let_go();
 
 -- A disconnect job that failed for good (its last attempt, or a refusal retrying cannot mend)
--- forgets the secret it carried: the provider's side stays open, as it did before this.
+-- forgets the secret it carried: the provider's side stays open, as it did before this. A Google
+-- permission left so is the owner's to remove, and they are told (unless in-app notices are off,
+-- or they are gone).
 create function scheduling_private.tg_jobs__forget_failed_disconnection() returns trigger
 language plpgsql
 set search_path = ''
 as $$
+declare
+    left_open scheduling_private.calendar_disconnections;
 begin
     delete from scheduling_private.calendar_disconnections as d
-    where d.connection_id = (new.payload ->> 'connection_id')::uuid;
+    where d.connection_id = (new.payload ->> 'connection_id')::uuid
+    returning d.* into left_open;
+    if left_open.provider = 'google' then
+        insert into public.notifications (user_id, kind, title, body)
+        select u.id, 'calendar_access_left_open', 'Remove the clinic''s access to your Google calendar',
+            format(
+                'Your calendar "%s" was disconnected, but Google did not let us withdraw our access to it (%s). '
+                || 'Remove it in your Google account''s security settings, under third-party access.',
+                coalesce(left_open.calendar_name, left_open.calendar_id),
+                -- The worker's error, without the name of its exception class.
+                regexp_replace(new.last_error, '^[A-Za-z]+: ', '')
+            )
+        from auth.users as u
+        left join public.notification_preferences as p on p.user_id = u.id
+        where u.id = left_open.user_id and coalesce(p.in_app_enabled, true);
+    end if;
     return null;
 end
 $$;
