@@ -12,7 +12,7 @@ from workers.settings import TwilioSettings
 # Twilio error codes a retry cannot fix: invalid 'To' number, unroutable, no permission for the
 # destination, unsubscribed recipient (replied STOP), not a mobile number.
 PERMANENT_ERROR_CODES = {21211, 21408, 21610, 21612, 21614}
-# Where `scheduling web` takes Twilio's reports of a reminder's text (workers/http/sms_status.py).
+# Where `scheduling web` takes Twilio's reports of a reminder's text (workers/http/twilio_webhooks.py).
 SMS_STATUS_PATH = "/webhooks/twilio/status"
 
 
