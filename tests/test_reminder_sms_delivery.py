@@ -11,10 +11,9 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 from starlette.testclient import TestClient
-from twilio.request_validator import RequestValidator
 
 from tests.providers.twilio_api import LocalTwilio
-from tests.texting import sms_reminder_due
+from tests.texting import delivery, sent_reminder, sms_reminder_due
 from workers import jobs
 from workers.http.app import create_app
 from workers.settings import Settings
@@ -43,28 +42,13 @@ def report(web: TestClient, server: LocalTwilio, status: str, error_code: str | 
 
 def signed(server: LocalTwilio, url: str, form: dict) -> dict[str, str]:
     """The header with which Twilio signs its post of `form` to `url`."""
-    return {"X-Twilio-Signature": RequestValidator(server.state.auth_token).compute_signature(url, form)}
-
-
-def delivery(conn: psycopg.Connection, reminder: str) -> tuple:
-    return conn.execute(
-        "select status, delivered_at is not null, last_error, sms_message_sid"
-        " from appointment_reminders where id = %s",
-        [reminder],
-    ).fetchone()
+    return {"X-Twilio-Signature": server.state.signature(url, form)}
 
 
 def due_now(conn: psycopg.Connection, reminder: str) -> None:
     conn.execute("update appointment_reminders set scheduled_for = now() where id = %s", [reminder])
     conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
     conn.commit()
-
-
-def sent_reminder(conn: psycopg.Connection, settings: Settings, phone: str = "+15005550006") -> str:
-    reminder = sms_reminder_due(conn, phone)
-    assert jobs.run_due_jobs(conn, settings) == 1
-    conn.commit()
-    return reminder
 
 
 def test_a_text_the_phone_got_is_recorded_delivered(

@@ -1,8 +1,11 @@
-"""People who want text messages, and an SMS reminder falling due, for the SMS tests."""
+"""People who want text messages, and SMS reminders falling due and sent, for the SMS tests."""
 
 from __future__ import annotations
 
 import psycopg
+
+from workers import jobs
+from workers.settings import Settings
 
 
 def clinician_and_texting_patient(conn: psycopg.Connection, phone: str) -> tuple[str, str]:
@@ -28,3 +31,20 @@ def sms_reminder_due(conn: psycopg.Connection, phone: str) -> str:
     conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
     conn.commit()
     return reminder
+
+
+def sent_reminder(conn: psycopg.Connection, settings: Settings, phone: str = "+15005550006") -> str:
+    """An SMS reminder falling due and sent by the worker through `settings`' Twilio."""
+    reminder = sms_reminder_due(conn, phone)
+    assert jobs.run_due_jobs(conn, settings) == 1
+    conn.commit()
+    return reminder
+
+
+def delivery(conn: psycopg.Connection, reminder: str) -> tuple:
+    """The reminder's status, whether it is delivered, its last error and its text's SID."""
+    return conn.execute(
+        "select status, delivered_at is not null, last_error, sms_message_sid"
+        " from appointment_reminders where id = %s",
+        [reminder],
+    ).fetchone()

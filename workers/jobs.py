@@ -21,6 +21,8 @@ from workers.notifications.reminders import (
     send_in_app,
     sms_sender,
 )
+from workers.notifications.sms import SmsSender
+from workers.notifications.sms_delivery import check_sms_delivery
 from workers.provider_rests import ProviderRests
 from workers.retry import RetryLater
 from workers.settings import Settings
@@ -55,11 +57,13 @@ def handlers(settings: Settings) -> dict[str, Handler]:
         )
         available["notice_email"] = deliver_email_notice
     if settings.twilio is not None:
-        send_sms = sms_sender(settings)
+        sms = SmsSender(settings.twilio, settings.provider_timeout_seconds)
+        send_sms = sms_sender(settings, sms)
         available["reminder_sms"] = lambda conn, job, _: deliver_reminder(
             conn, job["payload"]["reminder_id"], send_sms
         )
         available["notice_sms"] = deliver_sms_notice
+        available["sms_delivery_check"] = lambda conn, job, _: check_sms_delivery(conn, job, sms)
     if settings.zoom is not None:
         zoom = ZoomProvider(settings.zoom, settings.provider_timeout_seconds)
         available["video_zoom"] = lambda conn, job, _: handle_video_job(conn, job, zoom)

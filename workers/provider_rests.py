@@ -23,6 +23,7 @@ SHARED_PROVIDERS = {
     "notice_email": "email",
     "reminder_sms": "SMS",
     "notice_sms": "SMS",
+    "sms_delivery_check": "SMS",
     "video_zoom": "Zoom",
 }
 PROVIDER_REST_SECONDS = 60.0

@@ -154,6 +154,11 @@ RECORD_SMS_MESSAGE = """
 update public.appointment_reminders set sms_message_sid = %(sid)s, delivered_at = null where id = %(id)s
 """
 SMS_DELIVERY_REPORTED = "select scheduling_private.sms_delivery_reported(%s, %s, %s)"
+# A reminder whose last text is still waiting for word of its delivery.
+SMS_AWAITING_REPORT = """
+select 1 from public.appointment_reminders
+where sms_message_sid = %s and status = 'sent' and delivered_at is null
+"""
 
 FAIL_REMINDER_NOW = """
 update public.appointment_reminders

@@ -6,6 +6,10 @@ basic auth (AccountSid:AuthToken). Answers as Twilio documents: 201 with the mes
 (+15005550001 invalid: 21211, +15005550004 unsubscribed: 21610, +15005550009 not a mobile:
 21614), 401 code 20003 for bad credentials, and scripted 5xx answers for retry tests.
 
+GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json answers the message resource as it is
+now (`move` changes its status, and its error_code, an integer, as Twilio's do), 404 code 20404
+for a message it does not have (never sent, or deleted).
+
 A message created with a StatusCallback has Twilio post its later states there: form-encoded,
 the message's properties (MessageSid, SmsSid, AccountSid, From, To, ApiVersion) with
 MessageStatus (and SmsStatus) and, for `undelivered` and `failed`, ErrorCode; signed with
@@ -19,6 +23,8 @@ import secrets
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import parse_qs
+
+from twilio.request_validator import RequestValidator
 
 from tests.providers import JsonHandler, LocalServer
 
@@ -36,6 +42,14 @@ class TwilioState:
     sent: list[dict] = field(default_factory=list)
     status_callbacks: dict[str, str] = field(default_factory=dict)  # message SID -> its StatusCallback
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer next, in order
+    fetched: list[str] = field(default_factory=list)  # SIDs of the messages read, in order
+
+    def move(self, sid: str, status: str, error_code: int | None = None) -> None:
+        """The message reaches `status` at Twilio (with the error of a text that did not arrive)."""
+        [message] = [message for message in self.sent if message["sid"] == sid]
+        message.update(status=status, error_code=error_code, date_updated=formatdate(usegmt=True))
+        if error_code is not None:
+            message["error_message"] = f"Twilio error {error_code}"
 
     def status_report(self, sid: str, status: str, error_code: str | None = None) -> tuple[str, dict]:
         """The URL and form Twilio posts when the message reaches `status`."""
@@ -54,6 +68,10 @@ class TwilioState:
             form["ErrorCode"] = error_code or "30008"
         return self.status_callbacks[sid], form
 
+    def signature(self, url: str, form: dict) -> str:
+        """The X-Twilio-Signature with which Twilio signs its post of `form` to `url`."""
+        return RequestValidator(self.auth_token).compute_signature(url, form)
+
 
 def twilio_error(code: int, message: str, status: int) -> dict:
     return {
@@ -67,21 +85,46 @@ def twilio_error(code: int, message: str, status: int) -> dict:
 class TwilioHandler(JsonHandler):
     state: TwilioState
 
-    def do_POST(self) -> None:
+    def answered_before(self) -> bool:
+        """Whether bad credentials or a scripted failure were answered instead."""
         state = self.state
-        expected = f"/2010-04-01/Accounts/{state.account_sid}/Messages.json"
-        if self.path != expected:
-            self.reply(404, twilio_error(20404, f"The requested resource {self.path} was not found", 404))
-            return
         credentials = base64.b64encode(f"{state.account_sid}:{state.auth_token}".encode()).decode()
         if self.headers.get("Authorization") != f"Basic {credentials}":
             self.reply(401, twilio_error(20003, "Authenticate", 401))
-            return
-        form = {key: values[0] for key, values in parse_qs(self.raw_body().decode()).items()}
+            return True
         if state.fail_next:
             status = state.fail_next.pop(0)
             self.reply(status, twilio_error(20500, "Internal Server Error", status))
+            return True
+        return False
+
+    def not_found(self) -> None:
+        self.reply(404, twilio_error(20404, f"The requested resource {self.path} was not found", 404))
+
+    def do_GET(self) -> None:
+        state = self.state
+        prefix = f"/2010-04-01/Accounts/{state.account_sid}/Messages/"
+        if not (self.path.startswith(prefix) and self.path.endswith(".json")):
+            self.not_found()
             return
+        if self.answered_before():
+            return
+        sid = self.path[len(prefix) : -len(".json")]
+        state.fetched.append(sid)
+        found = [message for message in state.sent if message["sid"] == sid]
+        if not found:
+            self.not_found()
+            return
+        self.reply(200, found[0])
+
+    def do_POST(self) -> None:
+        state = self.state
+        if self.path != f"/2010-04-01/Accounts/{state.account_sid}/Messages.json":
+            self.not_found()
+            return
+        if self.answered_before():
+            return
+        form = {key: values[0] for key, values in parse_qs(self.raw_body().decode()).items()}
         to = form.get("To")
         if not to:
             self.reply(400, twilio_error(21604, "A 'To' phone number is required.", 400))

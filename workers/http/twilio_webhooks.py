@@ -15,23 +15,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from workers import queries
 from workers.database import Database
-from workers.notifications.sms import SMS_STATUS_PATH
+from workers.notifications.sms import SMS_STATUS_PATH, TextState
 from workers.settings import Settings
-from workers.storable import ERROR_LENGTH, storable
 
 SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
-
-# The errors Twilio reports for a text it could not deliver (its error dictionary names them
-# "Unreachable destination handset", "Message blocked", "Unknown destination handset", "Landline
-# or unreachable carrier", "Message filtered", "Unknown error"), in words a patient can act on.
-UNDELIVERED_REASONS = {
-    "30003": "unreachable handset (switched off or out of coverage)",
-    "30004": "message blocked (by the recipient or their carrier)",
-    "30005": "unknown handset (the number may not exist)",
-    "30006": "a landline or an unreachable carrier",
-    "30007": "filtered by the carrier",
-    "30008": "unknown error",
-}
 
 
 async def signed_message_form(request: Request, settings: Settings, path: str) -> dict | Response:
@@ -68,14 +55,6 @@ def inbound_sms_endpoint(database: Database, settings: Settings):
     return inbound_sms
 
 
-def undelivered_problem(params: dict) -> str:
-    """What the reminder says of a text that did not arrive, from Twilio's ErrorCode."""
-    code = params.get("ErrorCode") or ""
-    reason = UNDELIVERED_REASONS.get(code, "see Twilio's error dictionary")
-    said = f"Twilio {code}: {reason}" if code else f"Twilio: {params.get('MessageStatus')}"
-    return storable(f"the text did not reach {params.get('To') or 'the phone'} ({said})", ERROR_LENGTH)
-
-
 def sms_status_endpoint(database: Database, settings: Settings):
     """Twilio posts each state a text passes (queued, sent, delivered, undelivered, failed...);
     the final ones are recorded on the reminder (scheduling_private.sms_delivery_reported).
@@ -83,10 +62,13 @@ def sms_status_endpoint(database: Database, settings: Settings):
     at the status."""
 
     def reported(params: dict) -> str:
+        state = TextState(
+            to=params.get("To"), status=params.get("MessageStatus"), error_code=params.get("ErrorCode")
+        )
         with database.connect() as conn:
             return conn.execute(
                 queries.SMS_DELIVERY_REPORTED,
-                [params["MessageSid"], params.get("MessageStatus"), undelivered_problem(params)],
+                [params["MessageSid"], state.status, state.undelivered_problem()],
             ).fetchone()[0]
 
     async def sms_status(request: Request) -> Response:

@@ -62,10 +62,8 @@ def email_sender(settings: Settings) -> Send:
     return send
 
 
-def sms_sender(settings: Settings) -> Send:
-    assert settings.twilio is not None
-    sms = SmsSender(settings.twilio, settings.provider_timeout_seconds)
-    # Where Twilio reports whether the text reached the phone (workers/http/sms_status.py).
+def sms_sender(settings: Settings, sms: SmsSender) -> Send:
+    # Where Twilio reports whether the text reached the phone (workers/http/twilio_webhooks.py).
     status_callback = f"{settings.public_base_url}{SMS_STATUS_PATH}" if settings.public_base_url else None
 
     def send(conn: psycopg.Connection, reminder: dict) -> None:

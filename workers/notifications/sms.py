@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from workers.notifications.errors import PermanentDeliveryError
 from workers.settings import TwilioSettings
+from workers.storable import ERROR_LENGTH, storable
 
 # Twilio error codes a retry cannot fix: invalid 'To' number, unroutable, no permission for the
 # destination, unsubscribed recipient (replied STOP), not a mobile number.
 PERMANENT_ERROR_CODES = {21211, 21408, 21610, 21612, 21614}
 # Where `scheduling web` takes Twilio's reports of a reminder's text (workers/http/twilio_webhooks.py).
 SMS_STATUS_PATH = "/webhooks/twilio/status"
+
+# The errors Twilio reports for a text it could not deliver (its error dictionary names them
+# "Unreachable destination handset", "Message blocked", "Unknown destination handset", "Landline
+# or unreachable carrier", "Message filtered", "Unknown error"), in words a patient can act on.
+UNDELIVERED_REASONS = {
+    "30003": "unreachable handset (switched off or out of coverage)",
+    "30004": "message blocked (by the recipient or their carrier)",
+    "30005": "unknown handset (the number may not exist)",
+    "30006": "a landline or an unreachable carrier",
+    "30007": "filtered by the carrier",
+    "30008": "unknown error",
+}
+
+
+@dataclass(frozen=True)
+class TextState:
+    """What Twilio says of a text it took: its status and, when it did not arrive, why."""
+
+    to: str | None
+    status: str | None
+    error_code: str | None
+
+    def undelivered_problem(self) -> str:
+        """What the reminder says of a text that did not arrive, from Twilio's error code."""
+        reason = UNDELIVERED_REASONS.get(self.error_code or "", "see Twilio's error dictionary")
+        said = f"Twilio {self.error_code}: {reason}" if self.error_code else f"Twilio: {self.status}"
+        return storable(f"the text did not reach {self.to or 'the phone'} ({said})", ERROR_LENGTH)
 
 
 class SmsSender:
@@ -39,3 +69,15 @@ class SmsSender:
                 raise PermanentDeliveryError(f"Twilio {error.code}: {error.msg}") from error
             raise
         return message.sid
+
+    def state(self, sid: str) -> TextState | None:
+        """The text's state as Twilio keeps it; None when Twilio has it no more (deleted from the
+        account)."""
+        try:
+            message = self.client.messages(sid).fetch()
+        except TwilioRestException as error:
+            if error.status == 404:
+                return None
+            raise
+        error_code = str(message.error_code) if message.error_code else None
+        return TextState(to=message.to, status=message.status, error_code=error_code)
