@@ -150,31 +150,20 @@ def test_a_text_twilio_has_not_sent_yet_is_looked_at_again(
     assert after == ("sent", True, None, sid)
 
 
-def test_a_text_the_carrier_said_nothing_of_is_left_sent(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+@pytest.mark.parametrize("at_twilio", ["sent", "deleted"])
+def test_a_text_twilio_tells_nothing_more_of_is_left_sent(
+    committed_database: str, twilio: tuple[LocalTwilio, Settings], at_twilio: str
 ) -> None:
+    """Handed to a carrier that sends no receipts (`sent`), or deleted from the account (404):
+    the check ends, the reminder as it was."""
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
         sid = server.state.sent[0]["sid"]
-        server.state.move(sid, "sent")  # handed to the carrier, which sends no receipts
-        check_now(conn, settings)
-        after = delivery(conn, reminder)
-        job = check_job(conn)
-
-    assert server.state.fetched == [sid]
-    assert after == ("sent", False, None, sid)
-    assert job[0] == "done"
-
-
-def test_a_text_twilio_no_longer_has_ends_its_check(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings]
-) -> None:
-    server, settings = twilio
-    with psycopg.connect(committed_database) as conn:
-        reminder = sent_reminder(conn, settings)
-        sid = server.state.sent[0]["sid"]
-        server.state.sent.clear()  # deleted from the account
+        if at_twilio == "deleted":
+            server.state.sent.clear()
+        else:
+            server.state.move(sid, at_twilio)
         check_now(conn, settings)
         after = delivery(conn, reminder)
         job = check_job(conn)

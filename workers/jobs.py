@@ -57,12 +57,13 @@ def handlers(settings: Settings) -> dict[str, Handler]:
         )
         available["notice_email"] = deliver_email_notice
     if settings.twilio is not None:
+        # One client for every text: its HTTP session keeps the connection to Twilio open.
         sms = SmsSender(settings.twilio, settings.provider_timeout_seconds)
         send_sms = sms_sender(settings, sms)
         available["reminder_sms"] = lambda conn, job, _: deliver_reminder(
             conn, job["payload"]["reminder_id"], send_sms
         )
-        available["notice_sms"] = deliver_sms_notice
+        available["notice_sms"] = lambda conn, job, config: deliver_sms_notice(conn, job, config, sms)
         available["sms_delivery_check"] = lambda conn, job, _: check_sms_delivery(conn, job, sms)
     if settings.zoom is not None:
         zoom = ZoomProvider(settings.zoom, settings.provider_timeout_seconds)

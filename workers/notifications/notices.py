@@ -214,9 +214,8 @@ SMS_NOTICE_OF_ONE_VISIT = {
 }
 
 
-def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) -> str:
+def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings, sms: SmsSender) -> str:
     """Text one notice job to the user's phone."""
-    assert settings.twilio is not None, "SMS notices are claimed only when Twilio is configured"
     notice = job["payload"]
     with conn.cursor(row_factory=dict_row) as cursor:
         row = notice_subject(cursor, notice)
@@ -249,7 +248,7 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings) 
         text = f"An earlier time for your visit on {visit:%a %d %b at %H:%M}: {link}"
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
-    SmsSender(settings.twilio, settings.provider_timeout_seconds).send(row["phone"], text)
+    sms.send(row["phone"], text)
     return "sent"
 
 
