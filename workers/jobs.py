@@ -13,6 +13,7 @@ from workers.calendars.connections import providers_configured
 from workers.calendars.disconnections import LEFT_OPEN_BY_A_DISCONNECT, handle_calendar_disconnect
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.notifications.errors import PermanentDeliveryError
+from workers.notifications.missed_replies import sweep_missed_replies
 from workers.notifications.notices import deliver_email_notice, deliver_push_notice, deliver_sms_notice
 from workers.notifications.reminders import (
     deliver_reminder,
@@ -65,6 +66,7 @@ def handlers(settings: Settings) -> dict[str, Handler]:
         )
         available["notice_sms"] = lambda conn, job, config: deliver_sms_notice(conn, job, config, sms)
         available["sms_delivery_check"] = lambda conn, job, _: check_sms_delivery(conn, job, sms)
+        available["sms_replies_sweep"] = lambda conn, _job, _: sweep_missed_replies(conn, sms)
     if settings.zoom is not None:
         zoom = ZoomProvider(settings.zoom, settings.provider_timeout_seconds)
         available["video_zoom"] = lambda conn, job, _: handle_video_job(conn, job, zoom)

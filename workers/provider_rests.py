@@ -24,6 +24,7 @@ SHARED_PROVIDERS = {
     "reminder_sms": "SMS",
     "notice_sms": "SMS",
     "sms_delivery_check": "SMS",
+    "sms_replies_sweep": "SMS",
     "video_zoom": "Zoom",
 }
 PROVIDER_REST_SECONDS = 60.0

@@ -105,6 +105,9 @@ PERIODIC_TASKS = [
     PeriodicTask(
         "refresh statistics", "select scheduling_private.refresh_dirty_statistics(%(batch)s)", 60, batch=1000
     ),
+    # While texts go out, Twilio's list of the replies received is swept every ten minutes for
+    # replies that never reached the web service.
+    PeriodicTask("queue sms reply sweeps", "select scheduling_private.enqueue_sms_replies_sweep()", 60),
     # Connected calendars not pulled for 15 minutes get a pull job.
     PeriodicTask("queue calendar pulls", "select scheduling_private.enqueue_due_calendar_pulls()", 60),
     # Done and cancelled jobs go after 14 days, failed ones after 90.

@@ -10,6 +10,13 @@ GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json answers the message re
 now (`move` changes its status, and its error_code, an integer, as Twilio's do), 404 code 20404
 for a message it does not have (never sent, or deleted).
 
+GET /2010-04-01/Accounts/{AccountSid}/Messages.json lists the messages sent and received
+(`receive` makes a text received), newest first, filtered by To, From and DateSent (`DateSent>`
+on or after, `DateSent<` on or before, by the day, as Twilio documents: "Accepts GMT dates in
+the following formats: YYYY-MM-DD"), in pages of PageSize (50 unless asked), each page
+`{"messages": [...], "page", "page_size", "start", "end", "uri", "first_page_uri",
+"next_page_uri" (null on the last), "previous_page_uri"}`.
+
 A message created with a StatusCallback has Twilio post its later states there: form-encoded,
 the message's properties (MessageSid, SmsSid, AccountSid, From, To, ApiVersion) with
 MessageStatus (and SmsStatus) and, for `undelivered` and `failed`, ErrorCode; signed with
@@ -21,8 +28,9 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass, field
-from email.utils import formatdate
-from urllib.parse import parse_qs
+from datetime import date, datetime
+from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import parse_qs, urlencode
 
 from twilio.request_validator import RequestValidator
 
@@ -41,8 +49,40 @@ class TwilioState:
     auth_token: str
     sent: list[dict] = field(default_factory=list)
     status_callbacks: dict[str, str] = field(default_factory=dict)  # message SID -> its StatusCallback
-    fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer next, in order
+    # HTTP statuses to answer the next requests with, in order (None: that one is answered as usual).
+    fail_next: list[int | None] = field(default_factory=list)
     fetched: list[str] = field(default_factory=list)  # SIDs of the messages read, in order
+    received: list[dict] = field(default_factory=list)  # texts our numbers received
+    listings: list[dict] = field(default_factory=list)  # the query of each page of a listing served
+
+    def receive(self, from_: str, to: str, body: str, at: datetime) -> str:
+        """A text from `from_` reaches our number `to` at `at`; returns its SID."""
+        sid = "SM" + secrets.token_hex(16)
+        when = formatdate(at.timestamp(), usegmt=True)
+        self.received.append(
+            {
+                "account_sid": self.account_sid,
+                "api_version": "2010-04-01",
+                "body": body,
+                "date_created": when,
+                "date_sent": when,
+                "date_updated": when,
+                "direction": "inbound",
+                "error_code": None,
+                "error_message": None,
+                "from": from_,
+                "messaging_service_sid": None,
+                "num_media": "0",
+                "num_segments": "1",
+                "price": None,
+                "price_unit": "USD",
+                "sid": sid,
+                "status": "received",
+                "to": to,
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+            }
+        )
+        return sid
 
     def move(self, sid: str, status: str, error_code: int | None = None) -> None:
         """The message reaches `status` at Twilio (with the error of a text that did not arrive)."""
@@ -73,6 +113,21 @@ class TwilioState:
         return RequestValidator(self.auth_token).compute_signature(url, form)
 
 
+def matches(message: dict, query: dict[str, str]) -> bool:
+    """Whether a listing's filters take the message: To and From exactly, DateSent by the day."""
+    if any(key in query and message[field] != query[key] for key, field in (("To", "to"), ("From", "from"))):
+        return False
+    sent = parsedate_to_datetime(message["date_sent"]).date() if message["date_sent"] else None
+    for key, keeps in (
+        ("DateSent", lambda day, asked: day == asked),
+        ("DateSent>", lambda day, asked: day >= asked),
+        ("DateSent<", lambda day, asked: day <= asked),
+    ):
+        if key in query and (sent is None or not keeps(sent, date.fromisoformat(query[key][:10]))):
+            return False
+    return True
+
+
 def twilio_error(code: int, message: str, status: int) -> dict:
     return {
         "code": code,
@@ -92,8 +147,8 @@ class TwilioHandler(JsonHandler):
         if self.headers.get("Authorization") != f"Basic {credentials}":
             self.reply(401, twilio_error(20003, "Authenticate", 401))
             return True
-        if state.fail_next:
-            status = state.fail_next.pop(0)
+        status = state.fail_next.pop(0) if state.fail_next else None
+        if status is not None:
             self.reply(status, twilio_error(20500, "Internal Server Error", status))
             return True
         return False
@@ -103,6 +158,11 @@ class TwilioHandler(JsonHandler):
 
     def do_GET(self) -> None:
         state = self.state
+        path, _, query = self.path.partition("?")
+        if path == f"/2010-04-01/Accounts/{state.account_sid}/Messages.json":
+            if not self.answered_before():
+                self.list_messages(path, {key: values[0] for key, values in parse_qs(query).items()})
+            return
         prefix = f"/2010-04-01/Accounts/{state.account_sid}/Messages/"
         if not (self.path.startswith(prefix) and self.path.endswith(".json")):
             self.not_found()
@@ -116,6 +176,33 @@ class TwilioHandler(JsonHandler):
             self.not_found()
             return
         self.reply(200, found[0])
+
+    def list_messages(self, path: str, query: dict[str, str]) -> None:
+        state = self.state
+        state.listings.append(query)
+        messages = [message for message in state.sent + state.received if matches(message, query)]
+        messages.sort(key=lambda message: parsedate_to_datetime(message["date_created"]), reverse=True)
+        size, number = int(query.get("PageSize", "50")), int(query.get("Page", "0"))
+        page = messages[size * number : size * (number + 1)]
+
+        def page_uri(number: int) -> str:
+            return f"{path}?{urlencode(query | {'PageSize': size, 'Page': number})}"
+
+        more = size * (number + 1) < len(messages)
+        self.reply(
+            200,
+            {
+                "messages": page,
+                "page": number,
+                "page_size": size,
+                "start": size * number,
+                "end": size * number + max(len(page) - 1, 0),
+                "uri": page_uri(number),
+                "first_page_uri": page_uri(0),
+                "next_page_uri": page_uri(number + 1) if more else None,
+                "previous_page_uri": page_uri(number - 1) if number > 0 else None,
+            },
+        )
 
     def do_POST(self) -> None:
         state = self.state

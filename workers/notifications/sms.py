@@ -1,8 +1,10 @@
-"""SMS through Twilio's Messages API with the official SDK (`client.messages.create`)."""
+"""SMS through Twilio's Messages API with the official SDK: texts sent (`client.messages.create`),
+a text's state read back, and the texts our number received listed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -17,6 +19,8 @@ from workers.storable import ERROR_LENGTH, storable
 PERMANENT_ERROR_CODES = {21211, 21408, 21610, 21612, 21614}
 # Where `scheduling web` takes Twilio's reports of a reminder's text (workers/http/twilio_webhooks.py).
 SMS_STATUS_PATH = "/webhooks/twilio/status"
+# Messages a listing asks for in one page (Twilio's default is 50, its most 1,000).
+RECEIVED_PAGE_SIZE = 100
 
 # The errors Twilio reports for a text it could not deliver (its error dictionary names them
 # "Unreachable destination handset", "Message blocked", "Unknown destination handset", "Landline
@@ -44,6 +48,16 @@ class TextState:
         reason = UNDELIVERED_REASONS.get(self.error_code or "", "see Twilio's error dictionary")
         said = f"Twilio {self.error_code}: {reason}" if self.error_code else f"Twilio: {self.status}"
         return storable(f"the text did not reach {self.to or 'the phone'} ({said})", ERROR_LENGTH)
+
+
+@dataclass(frozen=True)
+class ReceivedText:
+    """A text our number received, as Twilio keeps it."""
+
+    sid: str
+    from_: str
+    body: str | None
+    received_at: datetime
 
 
 class SmsSender:
@@ -81,3 +95,17 @@ class SmsSender:
             raise
         error_code = str(message.error_code) if message.error_code else None
         return TextState(to=message.to, status=message.status, error_code=error_code)
+
+    def received_since(self, since: datetime) -> list[ReceivedText]:
+        """The texts our number received since `since`, every page of Twilio's listing. Twilio
+        filters by the day a message was sent (its documentation says dates, `YYYY-MM-DD`), so the
+        listing starts at that day's midnight (UTC) and is cut to `since` here."""
+        midnight = datetime.combine(since.astimezone(UTC).date(), time(), UTC)
+        messages = self.client.messages.list(
+            to=self.settings.from_number, date_sent_after=midnight, page_size=RECEIVED_PAGE_SIZE
+        )
+        return [
+            ReceivedText(message.sid, message.from_, message.body, message.date_created)
+            for message in messages
+            if message.date_created >= since
+        ]
