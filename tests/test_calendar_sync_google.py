@@ -480,10 +480,11 @@ def test_a_pull_ending_while_the_owner_changes_the_calendars_row_runs_again(
 ) -> None:
     """The owner's change may wait for rows the pull holds: the pull gives way, and is retried."""
     owner = psycopg.connect(clinic["url"])
+    commit_later = threading.Timer(1.5, owner.commit)
 
     def owner_renames_it() -> None:  # and commits a moment after the pull has ended
         owner.execute("update calendar_sync_connections set calendar_name = 'Work (old)'")
-        threading.Timer(1.5, owner.commit).start()
+        commit_later.start()
 
     with psycopg.connect(clinic["url"]) as conn:
         during_next_pull(monkeypatch, "google", owner_renames_it)
@@ -494,6 +495,9 @@ def test_a_pull_ending_while_the_owner_changes_the_calendars_row_runs_again(
             " order by id desc limit 1"
         ).fetchone()
         name = conn.execute("select calendar_name from calendar_sync_connections").fetchone()[0]
+    # The commit may have taken effect while its thread still reads the answer: closing the
+    # connection under it made that thread fail (a warning after the run).
+    commit_later.join()
     owner.close()
     assert job[0] == "queued" and "the owner was changing this calendar's settings" in job[1]
     assert name == "Work (old)"
