@@ -85,3 +85,33 @@ def test_jobs_of_a_channel_that_is_off_are_listed_but_not_late(committed_databas
     assert answer.status_code == 200
     assert answer.json()["kinds"]["reminder_email"]["delivered"] is False
     assert answer.json()["late_kinds"] == []
+
+
+def test_jobs_retrying_or_failed_lately_are_counted_without_making_it_late(committed_database: str) -> None:
+    with psycopg.connect(committed_database) as conn:
+        conn.execute(
+            "insert into scheduling_private.jobs (kind, status, attempts, run_after, updated_at) values"
+            # Refused twice, its next attempt in ten minutes: not waiting for a worker.
+            " ('notice_email', 'queued', 2, now() + interval '10 min', now()),"
+            " ('notice_email', 'failed', 8, now() - interval '3 hours', now() - interval '2 hours'),"
+            " ('notice_email', 'failed', 8, now() - interval '3 days', now() - interval '2 days'),"
+            " ('reminder_email', 'failed', 8, now() - interval '3 days', now() - interval '2 days'),"
+            " ('reminder_email', 'done', 1, now() - interval '1 hour', now()),"
+            # Planned for tomorrow, never tried: neither waiting nor retrying.
+            " ('notice_email', 'queued', 0, now() + interval '1 day', now()),"
+            " ('reminder_email', 'queued', 0, now() + interval '1 day', now())"
+        )
+        conn.commit()
+        answer = job_health(committed_database, EMAIL_ON)
+
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"
+    assert answer.json()["kinds"] == {
+        "notice_email": {
+            "waiting": 0,
+            "oldest_wait_seconds": None,
+            "retrying": 1,
+            "failed_last_day": 1,
+            "delivered": True,
+        }
+    }

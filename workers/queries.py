@@ -243,19 +243,36 @@ order by j.kind, j.status
 
 RETRY_FAILED_JOBS = "select scheduling_private.retry_failed_jobs(%s)"
 
-# Jobs a worker could claim now (claim_jobs' rule) but none has, per kind, with the longest wait:
-# since the job fell due, or since the lease of a worker that died ran out.
-JOBS_WAITING = """
+# Per kind: the jobs a worker could claim now (claim_jobs' rule) but none has, with the longest
+# wait (since the job fell due, or since the lease of a worker that died ran out); the jobs
+# retrying (queued after a failed attempt); and those failed in the last day. Each part reads an
+# index (jobs_waiting_idx, jobs_finished_idx), not the jobs done.
+JOB_HEALTH = """
+with jobs as (
+    select
+        j.kind,
+        (j.status = 'queued' and j.run_after <= now()) or (j.status = 'running' and j.locked_until < now())
+            as waiting,
+        case when j.status = 'queued' then j.run_after else j.locked_until end as waiting_since,
+        j.status = 'queued' and j.attempts > 0 as retrying,
+        false as failed
+    from scheduling_private.jobs as j
+    where j.status in ('queued', 'running')
+    union all
+    select j.kind, false, null, false, true
+    from scheduling_private.jobs as j
+    where j.status = 'failed' and j.updated_at > now() - interval '1 day'
+)
 select
-    j.kind,
-    count(*) as waiting,
-    extract(epoch from now() - min(case when j.status = 'queued' then j.run_after else j.locked_until end))
-        ::integer as oldest_wait_seconds
-from scheduling_private.jobs as j
-where j.status in ('queued', 'running')
-    and ((j.status = 'queued' and j.run_after <= now()) or (j.status = 'running' and j.locked_until < now()))
-group by j.kind
-order by j.kind
+    kind,
+    count(*) filter (where waiting) as waiting,
+    extract(epoch from now() - min(waiting_since) filter (where waiting))::integer as oldest_wait_seconds,
+    count(*) filter (where retrying) as retrying,
+    count(*) filter (where failed) as failed_last_day
+from jobs
+group by kind
+having bool_or(waiting or retrying or failed)
+order by kind
 """
 
 # A watched calendar's notice of a change: its pull is queued (see calendar_changed).

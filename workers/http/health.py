@@ -5,7 +5,10 @@ someone finds out that it waits. It answers 503 when a job that this deployment 
 waited longer than `SCHEDULING_HEALTH_MAX_JOB_WAIT` seconds. "Can deliver" is judged from this
 service's own configuration, which the workers share (the same environment); jobs of a channel
 that is off (SMS without Twilio, say) wait by design and are listed with `"delivered": false`.
-Both answers carry counts only, nothing about anyone.
+It also counts the jobs retrying and those failed in the last day: a provider refusing every
+message shows there, not in the waits (its jobs wait for their next attempt, not for a worker).
+Those counts do not make it 503 (one patient's wrong number fails a job for good); monitoring
+sets its own threshold. Both answers carry counts only, nothing about anyone.
 """
 
 from __future__ import annotations
@@ -43,21 +46,25 @@ def job_health_endpoint(database: Database, settings: Settings):
     def endpoint(_: Request) -> JSONResponse:
         try:
             with database.connect(connect_timeout=5, row_factory=dict_row) as conn:
-                waiting = conn.execute(queries.JOBS_WAITING).fetchall()
+                rows = conn.execute(queries.JOB_HEALTH).fetchall()
         except psycopg.Error as error:
             return unreachable(error)
         kinds = {
             row["kind"]: {
                 "waiting": row["waiting"],
                 "oldest_wait_seconds": row["oldest_wait_seconds"],
+                "retrying": row["retrying"],
+                "failed_last_day": row["failed_last_day"],
                 "delivered": row["kind"] in delivered,
             }
-            for row in waiting
+            for row in rows
         }
         late = sorted(
             kind
             for kind, state in kinds.items()
-            if state["delivered"] and state["oldest_wait_seconds"] > settings.health_max_job_wait_seconds
+            if state["delivered"]
+            and state["waiting"]
+            and state["oldest_wait_seconds"] > settings.health_max_job_wait_seconds
         )
         body = {
             "status": "late" if late else "ok",
