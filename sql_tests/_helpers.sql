@@ -115,6 +115,22 @@ as $$
     returning id
 $$;
 
+-- A confirmed visit three days ahead of a patient who wants SMS at this number (with a clinician
+-- of their own); returns the patient.
+create or replace function tests.visit_of_a_texting_patient(phone text) returns uuid
+language plpgsql
+as $$
+declare
+    clinician uuid := tests.create_clinician('clin@example.com');
+    patient uuid := tests.create_user('patient@example.com');
+begin
+    insert into public.notification_preferences (user_id, phone, sms_enabled)
+    values (patient, visit_of_a_texting_patient.phone, true);
+    perform tests.add_appointment(clinician, patient, tests.days_ahead(3, '10:00'));
+    return patient;
+end
+$$;
+
 -- A day this many days ahead, at this wall-clock time in UTC (tests that call RPCs using now()).
 create or replace function tests.days_ahead(days integer, at_time time default '10:00') returns timestamptz
 language sql stable

@@ -3,16 +3,7 @@
 begin;
 select plan(8);
 
-do $$
-declare
-    clinician uuid := tests.create_clinician('clin@example.com');
-    patient uuid := tests.create_user('patient@example.com');
-begin
-    insert into public.notification_preferences (user_id, phone, sms_enabled)
-    values (patient, '+15005550006', true);
-    perform tests.add_appointment(clinician, patient, tests.days_ahead(3, '10:00'));
-end
-$$;
+do $$ begin perform tests.visit_of_a_texting_patient('+15005550006'); end $$;
 
 create function pg_temp.checks() returns table (message_sid text, wait interval)
 language sql as $$

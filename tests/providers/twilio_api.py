@@ -57,32 +57,13 @@ class TwilioState:
 
     def receive(self, from_: str, to: str, body: str, at: datetime) -> str:
         """A text from `from_` reaches our number `to` at `at`; returns its SID."""
-        sid = "SM" + secrets.token_hex(16)
         when = formatdate(at.timestamp(), usegmt=True)
-        self.received.append(
-            {
-                "account_sid": self.account_sid,
-                "api_version": "2010-04-01",
-                "body": body,
-                "date_created": when,
-                "date_sent": when,
-                "date_updated": when,
-                "direction": "inbound",
-                "error_code": None,
-                "error_message": None,
-                "from": from_,
-                "messaging_service_sid": None,
-                "num_media": "0",
-                "num_segments": "1",
-                "price": None,
-                "price_unit": "USD",
-                "sid": sid,
-                "status": "received",
-                "to": to,
-                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
-            }
+        message = message_resource(
+            self.account_sid, from_=from_, to=to, body=body, direction="inbound", status="received", when=when
         )
-        return sid
+        message["date_sent"] = when
+        self.received.append(message)
+        return message["sid"]
 
     def move(self, sid: str, status: str, error_code: int | None = None) -> None:
         """The message reaches `status` at Twilio (with the error of a text that did not arrive)."""
@@ -126,6 +107,35 @@ def matches(message: dict, query: dict[str, str]) -> bool:
         if key in query and (sent is None or not keeps(sent, date.fromisoformat(query[key][:10]))):
             return False
     return True
+
+
+def message_resource(
+    account_sid: str, from_: str | None, to: str, body: str, direction: str, status: str, when: str
+) -> dict:
+    """A Message resource as Twilio answers it, made `when` (an RFC 2822 date)."""
+    sid = "SM" + secrets.token_hex(16)
+    return {
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "body": body,
+        "date_created": when,
+        "date_sent": None,
+        "date_updated": when,
+        "direction": direction,
+        "error_code": None,
+        "error_message": None,
+        "from": from_,
+        "messaging_service_sid": None,
+        "num_media": "0",
+        "num_segments": "1",
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": status,
+        "to": to,
+        "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+        "subresource_uris": {"media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"},
+    }
 
 
 def twilio_error(code: int, message: str, status: int) -> dict:
@@ -220,32 +230,16 @@ class TwilioHandler(JsonHandler):
             code, message = TEST_NUMBER_ERRORS[to]
             self.reply(400, twilio_error(code, message.format(to=to), 400))
             return
-        sid = "SM" + secrets.token_hex(16)
-        now = formatdate(usegmt=True)
-        resource = {
-            "account_sid": state.account_sid,
-            "api_version": "2010-04-01",
-            "body": form.get("Body", ""),
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": form.get("From"),
-            "messaging_service_sid": None,
-            "num_media": "0",
-            "num_segments": "1",
-            "price": None,
-            "price_unit": "USD",
-            "sid": sid,
-            "status": "queued",
-            "to": to,
-            "uri": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}.json",
-            "subresource_uris": {
-                "media": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}/Media.json"
-            },
-        }
+        resource = message_resource(
+            state.account_sid,
+            from_=form.get("From"),
+            to=to,
+            body=form.get("Body", ""),
+            direction="outbound-api",
+            status="queued",
+            when=formatdate(usegmt=True),
+        )
+        sid = resource["sid"]
         state.sent.append(resource)
         if form.get("StatusCallback"):
             state.status_callbacks[sid] = form["StatusCallback"]
