@@ -152,7 +152,7 @@ def test_an_answer_twilio_refuses_for_good_does_not_stop_the_sweep(
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
         sent_reminder(conn, settings, PATIENT)
-        stopped = received(server, UNSUBSCRIBED, "STOP", minutes_ago=20)
+        stopped = received(server, UNSUBSCRIBED, "C", minutes_ago=20)
         patients = received(server, PATIENT, "X", minutes_ago=10)
         sweep(conn, settings)
         after = visit(conn)

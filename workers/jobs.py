@@ -12,7 +12,7 @@ from workers import queries
 from workers.calendars.connections import providers_configured
 from workers.calendars.disconnections import LEFT_OPEN_BY_A_DISCONNECT, handle_calendar_disconnect
 from workers.calendars.sync_jobs import handle_calendar_job
-from workers.notifications.errors import PermanentDeliveryError
+from workers.notifications.errors import NumberRefused, PermanentDeliveryError
 from workers.notifications.missed_replies import sweep_missed_replies
 from workers.notifications.notices import deliver_email_notice, deliver_push_notice, deliver_sms_notice
 from workers.notifications.reminders import (
@@ -169,6 +169,8 @@ def run_one(
                 queries.RECORD_REMINDER_FAILURE,
                 {"id": reminder_id, "error": said, "final": status == "failed"},
             )
+        if isinstance(error, NumberRefused):
+            conn.execute(queries.STOP_TEXTING, {"phone": error.number, "reason": error.reason})
         if job["kind"].startswith("calendar_"):
             conn.execute(
                 queries.RECORD_CALENDAR_FAILURE,

@@ -169,6 +169,8 @@ where id = %(id)s
 HANDLE_SMS_REPLY = "select scheduling_private.handle_sms_reply(%s, %s, %s)"
 # A reply found by a sweep: its answer, or null when it was answered already.
 HANDLE_MISSED_SMS_REPLY = "select scheduling_private.handle_missed_sms_reply(%s, %s, %s)"
+# A number the SMS provider will never text: SMS off, with the reason, for everyone who gave it.
+STOP_TEXTING = "select scheduling_private.stop_texting(%(phone)s, %(reason)s)"
 
 VIDEO_APPOINTMENT = """
 select

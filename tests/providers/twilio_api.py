@@ -3,8 +3,10 @@
 POST /2010-04-01/Accounts/{AccountSid}/Messages.json with form fields To, From, Body and HTTP
 basic auth (AccountSid:AuthToken). Answers as Twilio documents: 201 with the message resource,
 400 with {"code", "message", "more_info", "status"} for the error codes of Twilio's test numbers
-(+15005550001 invalid: 21211, +15005550004 unsubscribed: 21610, +15005550009 not a mobile:
-21614), 401 code 20003 for bad credentials, and scripted 5xx answers for retry tests.
+(+15005550001 invalid: 21211, +15005550002 cannot route: 21612, +15005550004 unsubscribed:
+21610, +15005550009 not a mobile: 21614), 401 code 20003 for bad credentials, and scripted 5xx
+answers for retry tests. A number that texted one of Twilio's default opt-out words (`receive`)
+gets 21610 too, until it texts an opt-in word.
 
 GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json answers the message resource as it is
 now (`move` changes its status, and its error_code, an integer, as Twilio's do), 404 code 20404
@@ -38,9 +40,15 @@ from tests.providers import JsonHandler, LocalServer
 
 TEST_NUMBER_ERRORS = {
     "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
+    "+15005550002": (21612, "The 'To' phone number: {to}, is not currently reachable via SMS."),
     "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
     "+15005550009": (21614, "'To' number is not a valid mobile number"),
 }
+
+# Twilio's default keywords (its "Advanced Opt-Out" documentation): a text of one of these alone
+# opts its sender out of our number's texts, or back in.
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+OPT_IN_WORDS = {"START", "UNSTOP", "YES"}
 
 
 @dataclass
@@ -54,6 +62,7 @@ class TwilioState:
     fetched: list[str] = field(default_factory=list)  # SIDs of the messages read, in order
     received: list[dict] = field(default_factory=list)  # texts our numbers received
     listings: list[dict] = field(default_factory=list)  # the query of each page of a listing served
+    opted_out: set[str] = field(default_factory=set)  # numbers that texted an opt-out word
 
     def receive(self, from_: str, to: str, body: str, at: datetime) -> str:
         """A text from `from_` reaches our number `to` at `at`; returns its SID."""
@@ -63,6 +72,11 @@ class TwilioState:
         )
         message["date_sent"] = when
         self.received.append(message)
+        word = body.strip().upper()
+        if word in OPT_OUT_WORDS:
+            self.opted_out.add(from_)
+        elif word in OPT_IN_WORDS:
+            self.opted_out.discard(from_)
         return message["sid"]
 
     def move(self, sid: str, status: str, error_code: int | None = None) -> None:
@@ -225,6 +239,9 @@ class TwilioHandler(JsonHandler):
         to = form.get("To")
         if not to:
             self.reply(400, twilio_error(21604, "A 'To' phone number is required.", 400))
+            return
+        if to in state.opted_out:
+            self.reply(400, twilio_error(21610, "Attempt to send to unsubscribed recipient", 400))
             return
         if to in TEST_NUMBER_ERRORS:
             code, message = TEST_NUMBER_ERRORS[to]

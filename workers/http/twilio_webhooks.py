@@ -42,10 +42,12 @@ def inbound_sms_endpoint(database: Database, settings: Settings):
         if isinstance(params, Response):
             return params
         reply = MessagingResponse()
-        reply.message(await run_in_threadpool(answered, params))
+        answer = await run_in_threadpool(answered, params)
+        if answer is not None:  # None for an opt-out or opt-in word: Twilio answers those itself
+            reply.message(answer)
         return Response(str(reply), media_type="application/xml")
 
-    def answered(params: dict) -> str:
+    def answered(params: dict) -> str | None:
         with database.connect() as conn:
             # The SID makes a second delivery of the message get the first's answer and change nothing.
             return conn.execute(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from workers import queries
-from workers.notifications.errors import PermanentDeliveryError
+from workers.notifications.errors import NumberRefused, PermanentDeliveryError
 from workers.notifications.sms import ReceivedText, SmsSender
 
 log = logging.getLogger("scheduling.missed_replies")
@@ -38,9 +38,9 @@ def sweep_missed_replies(conn: psycopg.Connection, sms: SmsSender) -> str:
                 answer = conn.execute(
                     queries.HANDLE_MISSED_SMS_REPLY, [text.from_, text.body, text.sid]
                 ).fetchone()[0]
-                if answer is None:  # answered already
+                if answer is None:  # answered already, or an opt-out or opt-in word (Twilio answers it)
                     continue
-                answer_reply(sms, text, answer)
+                answer_reply(conn, sms, text, answer)
                 answered += 1
         except psycopg.Error as failure:  # this reply's own: the others are answered all the same
             log.warning("reply %s not answered: %s", text.sid, failure)
@@ -50,9 +50,11 @@ def sweep_missed_replies(conn: psycopg.Connection, sms: SmsSender) -> str:
     return f"{len(received)} received, {answered} missed and answered now"
 
 
-def answer_reply(sms: SmsSender, text: ReceivedText, answer: str) -> None:
+def answer_reply(conn: psycopg.Connection, sms: SmsSender, text: ReceivedText, answer: str) -> None:
     try:
         sms.send(text.from_, answer)
     except PermanentDeliveryError as refused:
         # The number cannot be texted (it replied STOP, say): what the reply did stands.
         log.warning("the answer to reply %s could not be texted: %s", text.sid, refused)
+        if isinstance(refused, NumberRefused):
+            conn.execute(queries.STOP_TEXTING, {"phone": refused.number, "reason": refused.reason})

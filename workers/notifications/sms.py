@@ -10,13 +10,25 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from workers.notifications.errors import PermanentDeliveryError
+from workers.notifications.errors import NumberRefused, PermanentDeliveryError
 from workers.settings import TwilioSettings
 from workers.storable import ERROR_LENGTH, storable
 
 # Twilio error codes a retry cannot fix: invalid 'To' number, unroutable, no permission for the
 # destination, unsubscribed recipient (replied STOP), not a mobile number.
 PERMANENT_ERROR_CODES = {21211, 21408, 21610, 21612, 21614}
+# Those that speak of the number itself (21408 speaks of the clinic's account): texting it stops,
+# in the words the person reads ("We stopped texting <number>: ...").
+NUMBER_REFUSALS = {
+    21211: "Twilio says it is not a valid phone number (21211). Correct it in your notification settings and "
+    "turn texts on again",
+    21612: "Twilio cannot reach it by text (21612). Enter a mobile number in your notification settings and "
+    "turn texts on again",
+    21614: "it is not a mobile number, so it cannot get texts (Twilio 21614). Enter a mobile number in your "
+    "notification settings and turn texts on again",
+    21610: "it asked for no more texts from the clinic's number, {sender} (Twilio 21610: it replied STOP or "
+    "another opt-out word). Text START to {sender} to get texts again",
+}
 # Where `scheduling web` takes Twilio's reports of a reminder's text (workers/http/twilio_webhooks.py).
 SMS_STATUS_PATH = "/webhooks/twilio/status"
 # Messages a listing asks for in one page (Twilio's default is 50, its most 1,000).
@@ -79,8 +91,12 @@ class SmsSender:
                 to=to, from_=self.settings.from_number, body=body, **options
             )
         except TwilioRestException as error:
+            said = f"Twilio {error.code}: {error.msg}"
+            if error.code in NUMBER_REFUSALS:
+                reason = NUMBER_REFUSALS[error.code].format(sender=self.settings.from_number)
+                raise NumberRefused(said, number=to, reason=reason) from error
             if error.code in PERMANENT_ERROR_CODES:
-                raise PermanentDeliveryError(f"Twilio {error.code}: {error.msg}") from error
+                raise PermanentDeliveryError(said) from error
             raise
         return message.sid
 
