@@ -1,6 +1,6 @@
 -- A clinician's cutoff: confirmed visits close to their start are changed by the clinic only.
 begin;
-select plan(18);
+select plan(19);
 
 do $$
 declare
@@ -59,12 +59,15 @@ language sql as $$
     )
 $$;
 
--- What the patient is told for the visit (its local time in the clinician's zone).
-create function pg_temp.refusal(visit_name text, verb text, hours text default '48 hours') returns text
+-- What the patient is told for the visit (its local time in the clinician's zone, or in the
+-- patient's own).
+create function pg_temp.refusal(
+    visit_name text, verb text, hours text default '48 hours', zone text default 'Europe/London'
+) returns text
 language sql as $$
     select format(
         'your visit on %s starts within %s: only the clinic can %s it now',
-        to_char(a.scheduled_start at time zone 'Europe/London', 'Dy DD Mon "at" HH24:MI'), hours, verb
+        to_char(a.scheduled_start at time zone zone, 'Dy DD Mon "at" HH24:MI'), hours, verb
     )
     from public.appointments as a where a.id = pg_temp.visit(visit_name)
 $$;
@@ -80,6 +83,14 @@ select throws_ok(
     '42501', pg_temp.refusal('soon', 'move'),
     'nor move it'
 );
+insert into public.notification_preferences (user_id, timezone)
+values (tests.get_user_id('patient@example.com'), 'Asia/Tokyo');
+select throws_ok(
+    $$select pg_temp.move('patient@example.com', 'soon', tests.days_ahead(6, '10:00'))$$,
+    '42501', pg_temp.refusal('soon', 'move', zone => 'Asia/Tokyo'),
+    'a patient with a zone of their own reads the time in it'
+);
+delete from public.notification_preferences;
 select lives_ok(
     $$select pg_temp.cancel('patient@example.com', 'soon request', 'found another time')$$,
     'a request not yet confirmed may still be withdrawn'

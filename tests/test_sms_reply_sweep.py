@@ -11,8 +11,7 @@ from starlette.testclient import TestClient
 
 from tests.fixtures import TWILIO_FROM_NUMBER
 from tests.providers.twilio_api import LocalTwilio
-from tests.texting import sent_reminder
-from workers import jobs
+from tests.texting import received, sent_reminder, sweep
 from workers.http.app import create_app
 from workers.http.twilio_webhooks import SMS_WEBHOOK_PATH
 from workers.settings import Settings
@@ -22,28 +21,12 @@ STRANGER = "+15551239999"
 UNSUBSCRIBED = "+15005550004"  # Twilio's test number that replied STOP: texts to it are refused
 
 
-def received(server: LocalTwilio, sender: str, body: str, minutes_ago: float) -> str:
-    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
-    return server.state.receive(sender, TWILIO_FROM_NUMBER, body, at)
-
-
 def minutes_past_a_day_yet_listed() -> float:
     """How long ago a text came that is older than a day yet on a day Twilio's listing of the
     last day gives (it filters by the day): halfway between yesterday's midnight and a day ago."""
     now = datetime.now(UTC)
     midnight = datetime.combine((now - timedelta(days=1)).date(), datetime.min.time(), UTC)
     return (now - (midnight + (now - timedelta(days=1) - midnight) / 2)) / timedelta(minutes=1)
-
-
-def sweep(conn: psycopg.Connection, settings: Settings) -> int:
-    """Queues a sweep as the workers' periodic round does, and runs it (only it: the notices of
-    what the replies did are tested elsewhere); returns the jobs run."""
-    # Each sweep its own: a sweep of the same ten minutes is not queued twice.
-    conn.execute("update scheduling_private.jobs set dedupe_key = null where kind = 'sms_replies_sweep'")
-    assert conn.execute("select scheduling_private.enqueue_sms_replies_sweep()").fetchone()[0]
-    conn.commit()
-    only_sweeps = {"sms_replies_sweep": jobs.handlers(settings)["sms_replies_sweep"]}
-    return jobs.run_due_jobs(conn, settings, only_sweeps)
 
 
 def visit(conn: psycopg.Connection) -> tuple:

@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -280,6 +281,23 @@ def test_c_for_a_request_not_yet_confirmed_says_it_still_waits(committed_databas
 
     assert "still waits for the clinic to confirm it" in answer.text and "see you" not in answer.text
     assert visit(committed_database, request) == ("requested", None, True)
+
+
+def test_the_answer_names_the_time_in_the_patients_own_zone_as_the_reminder_did(
+    committed_database, web
+) -> None:
+    first, _ = patient_with_two_visits(committed_database)
+    with psycopg.connect(committed_database) as conn:
+        conn.execute("update notification_preferences set timezone = 'America/New_York'")
+        start, clinic_zone = conn.execute(
+            "select scheduled_start, timezone from appointments where id = %s", [first]
+        ).fetchone()
+
+    answer = reply(web, "C")
+
+    patients = start.astimezone(ZoneInfo("America/New_York"))
+    assert f"see you {patients:%a %d %b at %H:%M}." in answer.text
+    assert start.astimezone(ZoneInfo(clinic_zone)).hour != patients.hour  # the zones differ that day
 
 
 def test_a_message_delivered_twice_is_answered_the_same_and_acts_once(committed_database, web) -> None:

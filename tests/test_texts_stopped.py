@@ -5,14 +5,13 @@ or the person replied an opt-out word (to the webhook, or found by the sweep).""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
 
 import psycopg
 from starlette.testclient import TestClient
 
 from tests.fixtures import TWILIO_FROM_NUMBER
 from tests.providers.twilio_api import LocalTwilio
-from tests.texting import clinician_and_texting_patient, sent_reminder
+from tests.texting import clinician_and_texting_patient, received, sent_reminder, sweep
 from workers import jobs
 from workers.http.app import create_app
 from workers.http.twilio_webhooks import SMS_WEBHOOK_PATH
@@ -145,22 +144,14 @@ def test_stop_and_start_found_by_the_sweep_stop_and_resume_texting(
     committed_database: str, twilio: tuple[LocalTwilio, Settings]
 ) -> None:
     server, settings = twilio
-    only_sweeps = {"sms_replies_sweep": jobs.handlers(settings)["sms_replies_sweep"]}
-
-    def sweep(conn: psycopg.Connection) -> None:
-        conn.execute("update scheduling_private.jobs set dedupe_key = null where kind = 'sms_replies_sweep'")
-        assert conn.execute("select scheduling_private.enqueue_sms_replies_sweep()").fetchone()[0]
-        conn.commit()
-        assert jobs.run_due_jobs(conn, settings, only_sweeps) == 1
-
     with psycopg.connect(committed_database) as conn:
         sent_reminder(conn, settings, PATIENT)
         patient = conn.execute("select user_id from notification_preferences").fetchone()[0]
-        server.state.receive(PATIENT, TWILIO_FROM_NUMBER, "QUIT", datetime.now(UTC) - timedelta(minutes=20))
-        sweep(conn)
+        received(server, PATIENT, "QUIT", minutes_ago=20)
+        assert sweep(conn, settings) == 1
         stopped = texting(conn, patient)
-        server.state.receive(PATIENT, TWILIO_FROM_NUMBER, "start", datetime.now(UTC) - timedelta(minutes=10))
-        sweep(conn)
+        received(server, PATIENT, "start", minutes_ago=10)
+        assert sweep(conn, settings) == 1
         resumed = texting(conn, patient)
 
     assert stopped[:2] == (False, True) and stopped[2].startswith('you replied "QUIT"')
@@ -177,10 +168,8 @@ def test_an_answer_refused_by_twilio_stops_texting_the_number(
         patient = conn.execute("select user_id from notification_preferences").fetchone()[0]
         # A STOP that reached neither the webhook nor the last day's listing, then a C.
         server.state.opted_out.add(PATIENT)
-        server.state.receive(PATIENT, TWILIO_FROM_NUMBER, "C", datetime.now(UTC) - timedelta(minutes=10))
-        conn.execute("select scheduling_private.enqueue_sms_replies_sweep()")
-        conn.commit()
-        jobs.run_due_jobs(conn, settings, {"sms_replies_sweep": jobs.handlers(settings)["sms_replies_sweep"]})
+        received(server, PATIENT, "C", minutes_ago=10)
+        assert sweep(conn, settings) == 1
         confirmed = conn.execute("select patient_confirmed_at is not null from appointments").fetchone()[0]
         after = texting(conn, patient)
 

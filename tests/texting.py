@@ -1,9 +1,14 @@
-"""People who want text messages, and SMS reminders falling due and sent, for the SMS tests."""
+"""People who want text messages, SMS reminders falling due and sent, and replies received and
+swept, for the SMS tests."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import psycopg
 
+from tests.fixtures import TWILIO_FROM_NUMBER
+from tests.providers.twilio_api import LocalTwilio
 from workers import jobs
 from workers.settings import Settings
 
@@ -48,3 +53,20 @@ def delivery(conn: psycopg.Connection, reminder: str) -> tuple:
         " from appointment_reminders where id = %s",
         [reminder],
     ).fetchone()
+
+
+def received(server: LocalTwilio, sender: str, body: str, minutes_ago: float) -> str:
+    """A text from `sender` reaching the clinic's number `minutes_ago`; returns its SID."""
+    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return server.state.receive(sender, TWILIO_FROM_NUMBER, body, at)
+
+
+def sweep(conn: psycopg.Connection, settings: Settings) -> int:
+    """Queues a sweep as the workers' periodic round does, and runs it (only it: the notices of
+    what the replies did are tested elsewhere); returns the jobs run."""
+    # Each sweep its own: a sweep of the same ten minutes is not queued twice.
+    conn.execute("update scheduling_private.jobs set dedupe_key = null where kind = 'sms_replies_sweep'")
+    assert conn.execute("select scheduling_private.enqueue_sms_replies_sweep()").fetchone()[0]
+    conn.commit()
+    only_sweeps = {"sms_replies_sweep": jobs.handlers(settings)["sms_replies_sweep"]}
+    return jobs.run_due_jobs(conn, settings, only_sweeps)

@@ -19,6 +19,10 @@
 -- UNSTOP (or YES from a stopped number), Twilio's opt-in words, turns SMS on again for the
 -- people whose texts stopped. The person turning SMS on, or changing the number, forgets the
 -- reason: it spoke of the number as it was.
+--
+-- Also: the answer to a reply names the visit's time in the patient's own zone, as the reminder
+-- it answers did, not in the clinician's; so does the refusal of a patient's change inside the
+-- clinician's cutoff.
 
 alter table public.notification_preferences
 add column sms_stopped_at timestamptz,
@@ -122,7 +126,48 @@ $$;
 comment on function scheduling_private.resume_texting(text) is
 'Turns SMS on again for everyone whose texting stopped at `phone`, once it replied START (Twilio''s opt-in).';
 
--- As in 20261221030000, with Twilio's opt-out and opt-in words (its defaults) answered first.
+-- The zone a visit's patient reads times in: their own, else the visit's (the clinician's).
+create function scheduling_private.patients_zone(visit public.appointments) returns text
+language sql stable
+set search_path = ''
+as $$
+    select coalesce(
+        (select p.timezone from public.notification_preferences as p where p.user_id = visit.patient_id),
+        visit.timezone
+    )
+$$;
+
+-- As in 20261206010000, with the visit's time in the patient's zone.
+create or replace function scheduling_private.check_patient_may_change(appointment public.appointments, verb text)
+returns void
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    cutoff_hours integer;
+begin
+    if scheduling_private.acts_as_clinician(appointment)
+        or scheduling_private.patient_may_change(appointment, now()) then
+        return;
+    end if;
+    cutoff_hours := (
+        select c.patient_change_cutoff_hours from public.clinicians as c
+        where c.clinician_id = appointment.clinician_id
+    );
+    raise exception 'your visit on % starts within % %: only the clinic can % it now',
+        to_char(
+            appointment.scheduled_start at time zone scheduling_private.patients_zone(appointment),
+            'Dy DD Mon "at" HH24:MI'
+        ),
+        cutoff_hours, case when cutoff_hours = 1 then 'hour' else 'hours' end, verb
+        using errcode = '42501', hint = 'Call or message the clinic.';
+end
+$$;
+
+-- As in 20261221030000, with Twilio's opt-out and opt-in words (its defaults) answered first,
+-- and the visit's time in the patient's zone, as their reminder text gave it (it was in the
+-- visit's: a patient in New York of a clinician in London read "at 09:00" in the reminder and
+-- "see you ... at 14:00" in the answer).
 create or replace function scheduling_private.answer_sms_reply(phone text, body text, at timestamptz)
 returns text
 language plpgsql
@@ -181,7 +226,9 @@ begin
             return format(
                 'Your appointment %s can no longer be changed by text. Please call the clinic.',
                 (
-                    select to_char(a.scheduled_start at time zone a.timezone, 'Dy DD Mon "at" HH24:MI')
+                    select to_char(
+                        a.scheduled_start at time zone scheduling_private.patients_zone(a), 'Dy DD Mon "at" HH24:MI'
+                    )
                     from public.appointments as a where a.id = answered
                 )
             );
@@ -201,7 +248,9 @@ begin
             return 'You have no upcoming appointment.';
         end if;
     end if;
-    local_start := to_char(next_visit.scheduled_start at time zone next_visit.timezone, 'Dy DD Mon "at" HH24:MI');
+    local_start := to_char(
+        next_visit.scheduled_start at time zone scheduling_private.patients_zone(next_visit), 'Dy DD Mon "at" HH24:MI'
+    );
     may_cancel := scheduling_private.patient_may_change(next_visit, at);
 
     if command = 'C' then
