@@ -93,6 +93,55 @@ def test_x_cancels_the_next_appointment_and_c_confirms_attendance(committed_data
     assert "Reply C to confirm" in other.text
 
 
+def test_a_patient_who_cancels_by_text_gets_the_answer_and_no_second_text_of_it(
+    committed_database, web
+) -> None:
+    first, second = patient_with_two_visits(committed_database)
+    with psycopg.connect(committed_database) as conn:
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled)"
+            " select clinician_id, '+15005550007', true from clinicians"
+        )
+        # The clinic cancelled the later visit a moment ago: its text is still to go.
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'closed' where id = %s",
+            [second],
+        )
+
+    reply(web, "X")
+
+    with psycopg.connect(committed_database) as conn:
+        notices = conn.execute(
+            "select u.email, j.kind, j.status from scheduling_private.jobs as j"
+            " join auth.users as u on u.id = (j.payload ->> 'user_id')::uuid"
+            " where j.payload ->> 'kind' = 'appointment_cancelled' and j.payload ->> 'appointment_id' = %s"
+            " order by 1, 2",
+            [str(first)],
+        ).fetchall()
+        other_texts = conn.execute(
+            "select j.payload ->> 'kind', a.id = %s, j.status from scheduling_private.jobs as j"
+            " join appointments as a on a.id = (j.payload ->> 'appointment_id')::uuid"
+            " where j.kind = 'notice_sms' and j.payload ->> 'user_id' = a.patient_id::text"
+            " and (j.payload ->> 'kind' <> 'appointment_cancelled' or a.id <> %s)"
+            " order by 1, 2",
+            [first, first],
+        ).fetchall()
+    # The patient's texts of other things, and of the clinic's cancellation, are not dropped.
+    assert other_texts == [
+        ("appointment_cancelled", False, "queued"),
+        ("appointment_confirmed", False, "queued"),
+        ("appointment_confirmed", True, "queued"),
+    ]
+    assert notices == [
+        ("dr.who@example.com", "notice_email", "queued"),
+        ("dr.who@example.com", "notice_push", "queued"),
+        ("dr.who@example.com", "notice_sms", "queued"),
+        ("pat@example.com", "notice_email", "queued"),
+        ("pat@example.com", "notice_push", "queued"),
+        ("pat@example.com", "notice_sms", "cancelled"),
+    ]
+
+
 def test_inside_the_clinicians_cutoff_an_x_changes_nothing_and_asks_for_a_call(
     committed_database, web
 ) -> None:

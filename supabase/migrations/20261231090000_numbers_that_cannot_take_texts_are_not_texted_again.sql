@@ -22,7 +22,9 @@
 --
 -- Also: the answer to a reply names the visit's time in the patient's own zone, as the reminder
 -- it answers did, not in the clinician's; so does the refusal of a patient's change inside the
--- clinician's cutoff.
+-- clinician's cutoff. And a patient who cancels by text gets one text saying so, the answer:
+-- the cancellation's notice by text, which said it a second time, is dropped (its email, push
+-- and in-app notice, and the clinician's, stay).
 
 alter table public.notification_preferences
 add column sms_stopped_at timestamptz,
@@ -165,9 +167,9 @@ end
 $$;
 
 -- As in 20261221030000, with Twilio's opt-out and opt-in words (its defaults) answered first,
--- and the visit's time in the patient's zone, as their reminder text gave it (it was in the
--- visit's: a patient in New York of a clinician in London read "at 09:00" in the reminder and
--- "see you ... at 14:00" in the answer).
+-- the visit's time in the patient's zone, as their reminder text gave it (it was in the visit's:
+-- a patient in New York of a clinician in London read "at 09:00" in the reminder and "see you
+-- ... at 14:00" in the answer), and an X's answer the patient's only text of the cancellation.
 create or replace function scheduling_private.answer_sms_reply(phone text, body text, at timestamptz)
 returns text
 language plpgsql
@@ -268,6 +270,12 @@ begin
         set status = 'cancelled', cancellation_reason = 'Cancelled by the patient by SMS',
             cancelled_by = next_visit.patient_id
         where a.id = next_visit.id;
+        -- The answer tells the patient by text; the cancellation's own text would say it again.
+        update scheduling_private.jobs as j set status = 'cancelled'
+        where j.kind = 'notice_sms' and j.status = 'queued'
+            and j.payload ->> 'kind' = 'appointment_cancelled'
+            and j.payload ->> 'appointment_id' = next_visit.id::text
+            and j.payload ->> 'user_id' = next_visit.patient_id::text;
         return format('Your appointment %s is cancelled.', local_start);
     end if;
     if not may_cancel then
