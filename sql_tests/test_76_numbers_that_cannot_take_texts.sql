@@ -1,7 +1,7 @@
 -- A number that cannot take texts is not texted again: everyone who gave it has SMS turned off,
 -- with the reason, and is told; an opt-out word replied does the same, and START undoes it.
 begin;
-select plan(26);
+select plan(27);
 
 create temporary table people as
 select
@@ -90,16 +90,23 @@ select is(
 do $$ begin perform tests.authenticate_as((select patient from people)); end $$;
 select throws_ok(
     'update public.notification_preferences set sms_stopped_reason = null',
-    '42501', null, 'the person cannot write why texting stopped'
+    '42501', 'sms_stopped_at and sms_stopped_reason say why the clinic stopped texting you; only it sets them',
+    'the person cannot change why texting stopped'
+);
+select throws_ok(
+    $$update public.notification_preferences set sms_stopped_at = now() - interval '1 day'$$,
+    '42501', null, 'nor when'
 );
 select throws_ok(
     $$insert into public.notification_preferences (user_id, sms_stopped_at) values (auth.uid(), now())
       on conflict (user_id) do nothing$$,
-    '42501', null, 'nor when'
+    '42501', null, 'nor write them with a new row'
 );
 select lives_ok(
-    'update public.notification_preferences set push_enabled = false, timezone = ''Europe/London''',
-    'their other preferences stay theirs'
+    $$update public.notification_preferences as p set
+        push_enabled = false, timezone = 'Europe/London',
+        sms_stopped_at = p.sms_stopped_at, sms_stopped_reason = p.sms_stopped_reason$$,
+    'their other preferences stay theirs, also saved with the whole row as read'
 );
 select results_eq(
     'select * from pg_temp.texting(auth.uid())',

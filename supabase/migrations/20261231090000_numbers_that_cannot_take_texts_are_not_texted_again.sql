@@ -10,7 +10,7 @@
 -- confirm or X to cancel") was not delivered: they believed they had cancelled.
 --
 -- Now texting stops for such a number: every person with it has `sms_enabled` turned off, with
--- when and why in `sms_stopped_at` / `sms_stopped_reason` (theirs to read, not to write), and an
+-- when and why in `sms_stopped_at` / `sms_stopped_reason` (theirs to read, not to change), and an
 -- in-app `texts_stopped` notice. Turning SMS off is a preference change like any other: the
 -- pending SMS reminders and queued SMS notices of those people are cancelled by its triggers.
 -- It happens when Twilio refuses a text with one of those codes (the worker calls
@@ -34,15 +34,30 @@ comment on column public.notification_preferences.sms_stopped_at is
 comment on column public.notification_preferences.sms_stopped_reason is
 'Why texting stopped, in words for the person: what Twilio said of the number, or the opt-out word they replied.';
 
--- The person writes every column but the two above, which only texting's own functions set.
-revoke insert, update on table public.notification_preferences from authenticated;
-grant insert (
-    user_id, email, phone, timezone, email_enabled, sms_enabled, push_enabled, in_app_enabled,
-    extra_email_offsets_minutes, created_at, updated_at
-), update (
-    user_id, email, phone, timezone, email_enabled, sms_enabled, push_enabled, in_app_enabled,
-    extra_email_offsets_minutes, created_at, updated_at
-) on table public.notification_preferences to authenticated;
+-- Only texting's own functions set the two columns above. A person's write that changes them is
+-- refused in words; one that sends them back as they are (a dashboard saving the whole row it
+-- read) goes through. Column privileges would refuse both, as "permission denied for table".
+create function scheduling_private.tg_notification_preferences__keep_texting_stops() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if tg_op = 'INSERT' and (new.sms_stopped_at is not null or new.sms_stopped_reason is not null)
+        or tg_op = 'UPDATE' and (new.sms_stopped_at, new.sms_stopped_reason)
+        is distinct from (old.sms_stopped_at, old.sms_stopped_reason) then
+        raise exception 'sms_stopped_at and sms_stopped_reason say why the clinic stopped texting you; only it sets them'
+            using errcode = '42501', hint = 'Turn sms_enabled on again, or give another phone number, to clear them.';
+    end if;
+    return new;
+end
+$$;
+comment on function scheduling_private.tg_notification_preferences__keep_texting_stops() is
+'Refuses a signed-in user''s change of sms_stopped_at or sms_stopped_reason, in words.';
+
+create trigger _140_keep_texting_stops
+before insert or update of sms_stopped_at, sms_stopped_reason on public.notification_preferences
+for each row when (auth.role() = 'authenticated')
+execute function scheduling_private.tg_notification_preferences__keep_texting_stops();
 
 create function scheduling_private.tg_notification_preferences__forget_stopped_texts() returns trigger
 language plpgsql
