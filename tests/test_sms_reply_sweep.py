@@ -89,6 +89,30 @@ def test_a_reply_the_web_service_answered_is_not_answered_again(
     assert len(answers_to(server, PATIENT)) == 1  # the reminder; the webhook's answer was its TwiML
 
 
+def test_a_late_delivery_of_a_reply_the_sweep_answered_gets_no_second_answer(
+    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+) -> None:
+    server, settings = twilio
+    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    web = TestClient(create_app(committed_database, settings))
+    with psycopg.connect(committed_database) as conn, web:
+        sent_reminder(conn, settings, PATIENT)
+        sid = received(server, PATIENT, "X", minutes_ago=10)
+        sweep(conn, settings)
+        # Twilio's retry of its post, reaching the web service only now.
+        form = {"MessageSid": sid, "From": PATIENT, "To": TWILIO_FROM_NUMBER, "Body": "X"}
+        url = f"{settings.public_base_url}{SMS_WEBHOOK_PATH}"
+        posted = web.post(
+            SMS_WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": server.state.signature(url, form)}
+        )
+        after = visit(conn)
+
+    assert posted.status_code == 200 and "<Message" not in posted.text
+    assert after[0] == "cancelled"
+    [_reminder, answer] = answers_to(server, PATIENT)  # the sweep's answer, texted once
+    assert "is cancelled" in answer
+
+
 def test_replies_of_the_last_five_minutes_are_left_to_the_webhook_and_those_past_a_day_alone(
     committed_database: str, twilio: tuple[LocalTwilio, Settings]
 ) -> None:
