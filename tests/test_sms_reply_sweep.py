@@ -11,9 +11,8 @@ from starlette.testclient import TestClient
 
 from tests.fixtures import TWILIO_FROM_NUMBER
 from tests.providers.twilio_api import LocalTwilio
-from tests.texting import received, sent_reminder, sweep
+from tests.texting import posted_reply, received, sent_reminder, sweep
 from workers.http.app import create_app
-from workers.http.twilio_webhooks import SMS_WEBHOOK_PATH
 from workers.settings import Settings
 
 PATIENT = "+15551230001"
@@ -76,11 +75,7 @@ def test_a_reply_the_web_service_answered_is_not_answered_again(
     with psycopg.connect(committed_database) as conn, web:
         sent_reminder(conn, settings, PATIENT)
         sid = received(server, PATIENT, "X", minutes_ago=10)
-        form = {"MessageSid": sid, "From": PATIENT, "To": TWILIO_FROM_NUMBER, "Body": "X"}
-        url = f"{settings.public_base_url}{SMS_WEBHOOK_PATH}"
-        posted = web.post(
-            SMS_WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": server.state.signature(url, form)}
-        )
+        posted = posted_reply(web, server, settings, sid, PATIENT, "X")
         sweep(conn, settings)
         after = visit(conn)
 
@@ -100,11 +95,7 @@ def test_a_late_delivery_of_a_reply_the_sweep_answered_gets_no_second_answer(
         sid = received(server, PATIENT, "X", minutes_ago=10)
         sweep(conn, settings)
         # Twilio's retry of its post, reaching the web service only now.
-        form = {"MessageSid": sid, "From": PATIENT, "To": TWILIO_FROM_NUMBER, "Body": "X"}
-        url = f"{settings.public_base_url}{SMS_WEBHOOK_PATH}"
-        posted = web.post(
-            SMS_WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": server.state.signature(url, form)}
-        )
+        posted = posted_reply(web, server, settings, sid, PATIENT, "X")
         after = visit(conn)
 
     assert posted.status_code == 200 and "<Message" not in posted.text

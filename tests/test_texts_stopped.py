@@ -11,10 +11,9 @@ from starlette.testclient import TestClient
 
 from tests.fixtures import TWILIO_FROM_NUMBER
 from tests.providers.twilio_api import LocalTwilio
-from tests.texting import clinician_and_texting_patient, received, sent_reminder, sweep
+from tests.texting import clinician_and_texting_patient, posted_reply, received, sent_reminder, sweep
 from workers import jobs
 from workers.http.app import create_app
-from workers.http.twilio_webhooks import SMS_WEBHOOK_PATH
 from workers.settings import Settings
 
 LANDLINE = "+15005550009"  # Twilio's test number that is not a mobile: 21614
@@ -126,10 +125,8 @@ def test_stop_to_the_webhook_is_answered_by_twilio_alone_and_stops_texting(
     settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
     with psycopg.connect(committed_database) as conn:
         patient, _ = two_visits_of_a_texting_patient(conn, PATIENT)
-    form = {"From": PATIENT, "To": TWILIO_FROM_NUMBER, "Body": "Stop", "MessageSid": "SM" + "5" * 32}
-    signature = server.state.signature(f"https://hooks.clinic.example{SMS_WEBHOOK_PATH}", form)
     with TestClient(create_app(committed_database, settings)) as web:
-        answer = web.post(SMS_WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature})
+        answer = posted_reply(web, server, settings, "SM" + "5" * 32, PATIENT, "Stop")
     with psycopg.connect(committed_database) as conn:
         jobs.run_due_jobs(conn, settings)
         after = texting(conn, patient)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from starlette.testclient import TestClient
 
 from tests.fixtures import TWILIO_FROM_NUMBER
 from tests.providers.twilio_api import LocalTwilio
 from workers import jobs
+from workers.http.twilio_webhooks import SMS_WEBHOOK_PATH
 from workers.settings import Settings
 
 
@@ -70,3 +72,11 @@ def sweep(conn: psycopg.Connection, settings: Settings) -> int:
     conn.commit()
     only_sweeps = {"sms_replies_sweep": jobs.handlers(settings)["sms_replies_sweep"]}
     return jobs.run_due_jobs(conn, settings, only_sweeps)
+
+
+def posted_reply(web: TestClient, server: LocalTwilio, settings: Settings, sid: str, sender: str, body: str):
+    """Twilio's signed post of a reply to the clinic's number to `scheduling web`'s webhook."""
+    form = {"MessageSid": sid, "From": sender, "To": TWILIO_FROM_NUMBER, "Body": body}
+    url = f"{settings.public_base_url}{SMS_WEBHOOK_PATH}"
+    signature = server.state.signature(url, form)
+    return web.post(SMS_WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature})
