@@ -82,7 +82,7 @@ execute function scheduling_private.tg_notification_preferences__forget_stopped_
 
 -- Its notice is read once texting no longer stands stopped.
 create function scheduling_private.tg_notification_preferences__read_texts_stopped() returns trigger
-language plpgsql security definer
+language plpgsql
 set search_path = ''
 as $$
 begin
@@ -92,7 +92,7 @@ begin
 end
 $$;
 comment on function scheduling_private.tg_notification_preferences__read_texts_stopped() is
-'Marks a person''s texts_stopped notices read once SMS is on again or the number changed. SECURITY DEFINER: the person''s own update runs it.';
+'Marks a person''s texts_stopped notices read once SMS is on again or the number changed (the person may, setting read_at on their own rows).';
 
 create trigger _720_read_texts_stopped after update on public.notification_preferences
 for each row when (old.sms_stopped_at is not null and new.sms_stopped_at is null)
@@ -214,11 +214,11 @@ begin
         return null;
     end if;
     -- Twilio's opt-in words; YES only from a stopped number (otherwise it is an answer to us).
-    if command in ('START', 'UNSTOP') or command = 'YES' and exists (
-        select from public.notification_preferences as p
-        where p.phone = answer_sms_reply.phone and p.sms_stopped_at is not null
-    ) then
+    if command in ('START', 'UNSTOP') then
         perform scheduling_private.resume_texting(answer_sms_reply.phone);
+        return null;
+    end if;
+    if command = 'YES' and scheduling_private.resume_texting(answer_sms_reply.phone) > 0 then
         return null;
     end if;
     people_with_number := (

@@ -14,11 +14,9 @@ from workers.notifications.errors import NumberRefused, PermanentDeliveryError
 from workers.settings import TwilioSettings
 from workers.storable import ERROR_LENGTH, storable
 
-# Twilio error codes a retry cannot fix: invalid 'To' number, unroutable, no permission for the
-# destination, unsubscribed recipient (replied STOP), not a mobile number.
-PERMANENT_ERROR_CODES = {21211, 21408, 21610, 21612, 21614}
-# Those that speak of the number itself (21408 speaks of the clinic's account): texting it stops,
-# in the words the person reads ("We stopped texting <number>: ...").
+# Twilio error codes a retry cannot fix that speak of the number itself (invalid, unroutable,
+# unsubscribed: it replied STOP, not a mobile): texting it stops, in the words the person reads
+# ("We stopped texting <number>: ...").
 NUMBER_REFUSALS = {
     21211: "Twilio says it is not a valid phone number (21211). Correct it in your notification settings and "
     "turn texts on again",
@@ -29,6 +27,8 @@ NUMBER_REFUSALS = {
     21610: "it asked for no more texts from the clinic's number, {sender} (Twilio 21610: it replied STOP or "
     "another opt-out word). Text START to {sender} to get texts again",
 }
+# And one that speaks of the clinic's account: no permission to text the number's region.
+PERMANENT_ERROR_CODES = {21408, *NUMBER_REFUSALS}
 # Where `scheduling web` takes Twilio's reports of a reminder's text (workers/http/twilio_webhooks.py).
 SMS_STATUS_PATH = "/webhooks/twilio/status"
 # Messages a listing asks for in one page (Twilio's default is 50, its most 1,000).
