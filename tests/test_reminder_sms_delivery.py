@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from urllib.parse import urlparse
 
 import psycopg
 import pytest
 from starlette.testclient import TestClient
 
 from tests.providers.twilio_api import LocalTwilio
-from tests.texting import delivery, sent_reminder, sms_reminder_due
+from tests.texting import delivery, posted_report, sent_reminder, signed, sms_reminder_due
 from workers import jobs
 from workers.http.app import create_app
 from workers.settings import Settings
@@ -34,17 +33,6 @@ def web(committed_database: str, texting: tuple[LocalTwilio, Settings]) -> Itera
         yield client
 
 
-def report(web: TestClient, server: LocalTwilio, status: str, error_code: str | None = None, sid: str = ""):
-    """Twilio's signed post of the (last, unless `sid`) text reaching `status`."""
-    url, form = server.state.status_report(sid or server.state.sent[-1]["sid"], status, error_code)
-    return web.post(urlparse(url).path, data=form, headers=signed(server, url, form))
-
-
-def signed(server: LocalTwilio, url: str, form: dict) -> dict[str, str]:
-    """The header with which Twilio signs its post of `form` to `url`."""
-    return {"X-Twilio-Signature": server.state.signature(url, form)}
-
-
 def due_now(conn: psycopg.Connection, reminder: str) -> None:
     conn.execute("update appointment_reminders set scheduled_for = now() where id = %s", [reminder])
     conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'reminder_sms'")
@@ -58,7 +46,7 @@ def test_a_text_the_phone_got_is_recorded_delivered(
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
         before = delivery(conn, reminder)
-        answers = [report(web, server, status) for status in ("sent", "delivered", "delivered")]
+        answers = [posted_report(web, server, status) for status in ("sent", "delivered", "delivered")]
         after = delivery(conn, reminder)
 
     [message] = server.state.sent
@@ -78,8 +66,8 @@ def test_a_text_that_did_not_arrive_fails_its_reminder_with_twilio_s_reason(
     server, settings = texting
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
-        undelivered = report(web, server, "undelivered", "30006")
-        late_delivered = report(web, server, "delivered")  # after it: the failure stands
+        undelivered = posted_report(web, server, "undelivered", "30003")
+        late_delivered = posted_report(web, server, "delivered")  # after it: the failure stands
         status, delivered, error, _ = delivery(conn, reminder)
         told = conn.execute(
             "select n.kind, n.title, n.body, n.appointment_id = r.appointment_id, n.user_id = r.user_id"
@@ -91,13 +79,17 @@ def test_a_text_that_did_not_arrive_fails_its_reminder_with_twilio_s_reason(
     assert (undelivered.status_code, undelivered.text) == (200, "not delivered")
     assert late_delivered.text == "no change"
     assert (status, delivered) == ("failed", False)
-    assert error == "the text did not reach +15005550006 (Twilio 30006: a landline or an unreachable carrier)"
+    assert error == (
+        "the text did not reach +15005550006"
+        " (Twilio 30003: unreachable handset (switched off or out of coverage))"
+    )
     # The person is told in the app, once, with the visit.
     assert told == [
         (
             "sms_reminder_undelivered",
             "Your text reminder did not arrive",
-            "The text did not reach +15005550006 (Twilio 30006: a landline or an unreachable carrier)."
+            "The text did not reach +15005550006"
+            " (Twilio 30003: unreachable handset (switched off or out of coverage))."
             " Check the phone number in your notification settings.",
             True,
             True,
@@ -135,7 +127,7 @@ def test_a_reminder_sent_again_after_its_visit_moved_answers_only_its_new_text(
     server, settings = texting
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
-        report(web, server, "delivered")
+        posted_report(web, server, "delivered")
         # The visit moves: its reminder is planned again, what was reported of its text forgotten.
         conn.execute(
             "update appointments set scheduled_start = scheduled_start + interval '1 hour',"
@@ -146,7 +138,7 @@ def test_a_reminder_sent_again_after_its_visit_moved_answers_only_its_new_text(
         due_now(conn, reminder)
         jobs.run_due_jobs(conn, settings)
         first, second = (message["sid"] for message in server.state.sent)
-        old_failure = report(web, server, "undelivered", "30003", sid=first)
+        old_failure = posted_report(web, server, "undelivered", "30003", sid=first)
         resent = delivery(conn, reminder)
 
     assert replanned == ("pending", False, None, None)
@@ -176,7 +168,7 @@ def test_a_person_with_in_app_notices_off_is_not_told_in_the_app(
         conn.execute("update notification_preferences set in_app_enabled = false where sms_enabled")
         due_now(conn, reminder)  # the change of preferences planned it at its time again
         jobs.run_due_jobs(conn, settings)
-        answer = report(web, server, "failed", "30005")
+        answer = posted_report(web, server, "failed", "30005")
         told = conn.execute(
             "select count(*) from notifications where kind = 'sms_reminder_undelivered'"
         ).fetchone()[0]

@@ -7,16 +7,25 @@ from __future__ import annotations
 import dataclasses
 
 import psycopg
+import pytest
 from starlette.testclient import TestClient
 
 from tests.fixtures import TWILIO_FROM_NUMBER
 from tests.providers.twilio_api import LocalTwilio
-from tests.texting import clinician_and_texting_patient, posted_reply, received, sent_reminder, sweep
+from tests.texting import (
+    clinician_and_texting_patient,
+    posted_reply,
+    posted_report,
+    received,
+    sent_reminder,
+    sweep,
+)
 from workers import jobs
 from workers.http.app import create_app
 from workers.settings import Settings
 
 LANDLINE = "+15005550009"  # Twilio's test number that is not a mobile: 21614
+LANDLINE_ABROAD = "+493012345678"  # where Twilio texts no landline: 21635
 PATIENT = "+15551230001"
 
 
@@ -62,12 +71,27 @@ def two_visits_of_a_texting_patient(conn: psycopg.Connection, phone: str) -> tup
     return patient, second
 
 
+@pytest.mark.parametrize(
+    ("landline", "code", "reason"),
+    [
+        (
+            LANDLINE,
+            21614,
+            "it is not a mobile number, so it cannot get texts (Twilio 21614). Enter a mobile number",
+        ),
+        (
+            LANDLINE_ABROAD,
+            21635,
+            "it is a landline, and Twilio texts no landlines in its country (Twilio 21635). Enter a mobile",
+        ),
+    ],
+)
 def test_a_landline_is_texted_once_and_texting_it_stops(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+    committed_database: str, twilio: tuple[LocalTwilio, Settings], landline: str, code: int, reason: str
 ) -> None:
     server, settings = twilio
     with psycopg.connect(committed_database) as conn:
-        patient, later_reminder = two_visits_of_a_texting_patient(conn, LANDLINE)
+        patient, later_reminder = two_visits_of_a_texting_patient(conn, landline)
         texts_waiting = conn.execute(
             "select count(*) from scheduling_private.jobs where kind in ('notice_sms', 'reminder_sms')"
             " and status = 'queued' and run_after <= now()"
@@ -93,10 +117,9 @@ def test_a_landline_is_texted_once_and_texting_it_stops(
     # The first text was refused, and no other was tried.
     assert server.state.sent == []
     [(_kind, error)] = failed
-    assert "Twilio 21614" in error
-    reason = "it is not a mobile number, so it cannot get texts (Twilio 21614). Enter a mobile number"
+    assert f"Twilio {code}" in error
     assert after[:2] == (False, True) and after[2].startswith(reason)
-    assert notices == [f"We stopped texting {LANDLINE}: {after[2]}."]
+    assert notices == [f"We stopped texting {landline}: {after[2]}."]
     assert later == ("cancelled", "cancelled")
     assert texts_left == 0
 
@@ -172,3 +195,88 @@ def test_an_answer_refused_by_twilio_stops_texting_the_number(
 
     assert confirmed  # what the reply did stands
     assert after[:2] == (False, True) and "(Twilio 21610" in after[2]
+
+
+def reminder_text_sent_to(conn: psycopg.Connection, settings: Settings, phone: str) -> tuple[str, str, str]:
+    """A texting patient with two visits whose first SMS reminder the worker has texted; returns
+    the patient, that text's SID and the second visit's SMS reminder."""
+    patient, later_reminder = two_visits_of_a_texting_patient(conn, phone)
+    conn.execute("delete from scheduling_private.jobs where kind like 'notice_%'")  # texts of their own
+    conn.commit()
+    assert jobs.run_due_jobs(conn, settings) == 1
+    sid = conn.execute(
+        "select sms_message_sid from appointment_reminders where sms_message_sid is not null"
+    ).fetchone()[0]
+    return patient, sid, later_reminder
+
+
+def notice_kinds(conn: psycopg.Connection, person: str) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "select kind from notifications where user_id = %s and kind not like 'appointment_%%'"
+            " order by kind",
+            [person],
+        )
+    ]
+
+
+def test_a_text_reported_back_from_a_landline_stops_texting_the_number(
+    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+) -> None:
+    server, settings = twilio
+    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    with psycopg.connect(committed_database) as conn:
+        patient, sid, later_reminder = reminder_text_sent_to(conn, settings, PATIENT)
+        with TestClient(create_app(committed_database, settings)) as web:
+            answer = posted_report(web, server, "undelivered", "30006", sid=sid)
+        after = texting(conn, patient)
+        kinds = notice_kinds(conn, patient)
+        later = conn.execute(
+            "select status from appointment_reminders where id = %s", [later_reminder]
+        ).fetchone()[0]
+
+    assert (answer.status_code, answer.text) == (200, "not delivered; texting stopped for 1")
+    reason = "its carrier reports a landline, or a line that cannot get texts (Twilio 30006). Enter a mobile"
+    assert after[:2] == (False, True) and after[2].startswith(reason)
+    # The reminder that did not arrive (with its visit), and why no text comes any more.
+    assert kinds == ["sms_reminder_undelivered", "texts_stopped"]
+    assert later == "cancelled"
+
+
+def test_a_text_read_back_as_undelivered_to_a_landline_stops_texting_the_number(
+    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+) -> None:
+    server, settings = twilio  # no public address: the text is read back, not reported
+    with psycopg.connect(committed_database) as conn:
+        patient, sid, _ = reminder_text_sent_to(conn, settings, PATIENT)
+        server.state.move(sid, "undelivered", 30006)
+        conn.execute("update scheduling_private.jobs set run_after = now() where kind = 'sms_delivery_check'")
+        conn.commit()
+        assert jobs.run_due_jobs(conn, settings) == 1
+        after = texting(conn, patient)
+
+    assert server.state.fetched == [sid]
+    assert after[:2] == (False, True) and "(Twilio 30006)" in after[2]
+
+
+@pytest.mark.parametrize("code", ["30003", "30005"])
+def test_a_handset_out_of_reach_or_unknown_to_its_carrier_is_texted_again(
+    committed_database: str, twilio: tuple[LocalTwilio, Settings], code: str
+) -> None:
+    server, settings = twilio
+    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    with psycopg.connect(committed_database) as conn:
+        patient, sid, later_reminder = reminder_text_sent_to(conn, settings, PATIENT)
+        with TestClient(create_app(committed_database, settings)) as web:
+            answer = posted_report(web, server, "undelivered", code, sid=sid)
+        after = texting(conn, patient)
+        kinds = notice_kinds(conn, patient)
+        later = conn.execute(
+            "select status from appointment_reminders where id = %s", [later_reminder]
+        ).fetchone()[0]
+
+    assert answer.text == "not delivered"
+    assert after == (True, False, None)
+    assert kinds == ["sms_reminder_undelivered"]
+    assert later == "pending"

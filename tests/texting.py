@@ -4,6 +4,7 @@ swept, for the SMS tests."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
 
 import psycopg
 from starlette.testclient import TestClient
@@ -80,3 +81,16 @@ def posted_reply(web: TestClient, server: LocalTwilio, settings: Settings, sid: 
     url = f"{settings.public_base_url}{SMS_WEBHOOK_PATH}"
     signature = server.state.signature(url, form)
     return web.post(SMS_WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def posted_report(
+    web: TestClient, server: LocalTwilio, status: str, error_code: str | None = None, sid: str = ""
+):
+    """Twilio's signed post to `scheduling web` of the (last, unless `sid`) text reaching `status`."""
+    url, form = server.state.status_report(sid or server.state.sent[-1]["sid"], status, error_code)
+    return web.post(urlparse(url).path, data=form, headers=signed(server, url, form))
+
+
+def signed(server: LocalTwilio, url: str, form: dict) -> dict[str, str]:
+    """The header with which Twilio signs its post of `form` to `url`."""
+    return {"X-Twilio-Signature": server.state.signature(url, form)}

@@ -23,7 +23,7 @@ from workers.notifications.reminders import (
     sms_sender,
 )
 from workers.notifications.sms import SmsSender
-from workers.notifications.sms_delivery import check_sms_delivery
+from workers.notifications.sms_delivery import check_sms_delivery, stop_texting
 from workers.provider_rests import ProviderRests
 from workers.retry import RetryLater
 from workers.settings import Settings
@@ -170,7 +170,7 @@ def run_one(
                 {"id": reminder_id, "error": said, "final": status == "failed"},
             )
         if isinstance(error, NumberRefused):
-            conn.execute(queries.STOP_TEXTING, {"phone": error.number, "reason": error.reason})
+            stop_texting(conn, error)
         if job["kind"].startswith("calendar_"):
             conn.execute(
                 queries.RECORD_CALENDAR_FAILURE,

@@ -4,7 +4,8 @@ POST /2010-04-01/Accounts/{AccountSid}/Messages.json with form fields To, From, 
 basic auth (AccountSid:AuthToken). Answers as Twilio documents: 201 with the message resource,
 400 with {"code", "message", "more_info", "status"} for the error codes of Twilio's test numbers
 (+15005550001 invalid: 21211, +15005550002 cannot route: 21612, +15005550004 unsubscribed:
-21610, +15005550009 not a mobile: 21614), 401 code 20003 for bad credentials, and scripted 5xx
+21610, +15005550009 not a mobile: 21614; and +493012345678, a landline in a country where
+Twilio texts none: 21635), 401 code 20003 for bad credentials, and scripted 5xx
 answers for retry tests. A number that texted one of Twilio's default opt-out words (`receive`)
 gets 21610 too, until it texts an opt-in word.
 
@@ -43,6 +44,8 @@ TEST_NUMBER_ERRORS = {
     "+15005550002": (21612, "The 'To' phone number: {to}, is not currently reachable via SMS."),
     "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
     "+15005550009": (21614, "'To' number is not a valid mobile number"),
+    # Not one of Twilio's test numbers: a landline in Germany, where Twilio tries no landline.
+    "+493012345678": (21635, "'To' number cannot be a landline"),
 }
 
 # Twilio's default keywords (its "Advanced Opt-Out" documentation): a text of one of these alone

@@ -16,6 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from workers import queries
 from workers.database import Database
 from workers.notifications.sms import SMS_STATUS_PATH, TextState
+from workers.notifications.sms_delivery import record_text_state
 from workers.settings import Settings
 
 SMS_WEBHOOK_PATH = "/webhooks/twilio/sms"
@@ -68,10 +69,7 @@ def sms_status_endpoint(database: Database, settings: Settings):
             to=params.get("To"), status=params.get("MessageStatus"), error_code=params.get("ErrorCode")
         )
         with database.connect() as conn:
-            return conn.execute(
-                queries.SMS_DELIVERY_REPORTED,
-                [params["MessageSid"], state.status, state.undelivered_problem()],
-            ).fetchone()[0]
+            return record_text_state(conn, params["MessageSid"], state)
 
     async def sms_status(request: Request) -> Response:
         params = await signed_message_form(request, settings, SMS_STATUS_PATH)

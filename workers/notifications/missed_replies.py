@@ -12,6 +12,7 @@ import psycopg
 from workers import queries
 from workers.notifications.errors import NumberRefused, PermanentDeliveryError
 from workers.notifications.sms import ReceivedText, SmsSender
+from workers.notifications.sms_delivery import stop_texting
 
 log = logging.getLogger("scheduling.missed_replies")
 
@@ -57,4 +58,4 @@ def answer_reply(conn: psycopg.Connection, sms: SmsSender, text: ReceivedText, a
         # The number cannot be texted (it replied STOP, say): what the reply did stands.
         log.warning("the answer to reply %s could not be texted: %s", text.sid, refused)
         if isinstance(refused, NumberRefused):
-            conn.execute(queries.STOP_TEXTING, {"phone": refused.number, "reason": refused.reason})
+            stop_texting(conn, refused)

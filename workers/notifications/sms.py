@@ -24,6 +24,8 @@ NUMBER_REFUSALS = {
     "turn texts on again",
     21614: "it is not a mobile number, so it cannot get texts (Twilio 21614). Enter a mobile number in your "
     "notification settings and turn texts on again",
+    21635: "it is a landline, and Twilio texts no landlines in its country (Twilio 21635). Enter a mobile "
+    "number in your notification settings and turn texts on again",
     21610: "it asked for no more texts from the clinic's number, {sender} (Twilio 21610: it replied STOP or "
     "another opt-out word). Text START to {sender} to get texts again",
 }
@@ -45,6 +47,14 @@ UNDELIVERED_REASONS = {
     "30007": "filtered by the carrier",
     "30008": "unknown error",
 }
+# Of those, the one that speaks of the number itself, for good (Twilio's advice: "do not retry the
+# same SMS to that destination"): a text that came back with it stops texting the number, as a
+# refusal does. A handset out of reach (30003) or unknown (30005, also a phone long switched off)
+# may take the next text, and each reminder that does not arrive still tells the person.
+UNDELIVERABLE_NUMBERS = {
+    "30006": "its carrier reports a landline, or a line that cannot get texts (Twilio 30006). Enter a mobile "
+    "number in your notification settings and turn texts on again",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,13 @@ class TextState:
         reason = UNDELIVERED_REASONS.get(self.error_code or "", "see Twilio's error dictionary")
         said = f"Twilio {self.error_code}: {reason}" if self.error_code else f"Twilio: {self.status}"
         return storable(f"the text did not reach {self.to or 'the phone'} ({said})", ERROR_LENGTH)
+
+    def number_refused(self) -> NumberRefused | None:
+        """The number's refusal when the text came back for a reason that will not pass."""
+        reason = UNDELIVERABLE_NUMBERS.get(self.error_code or "")
+        if reason is None or self.to is None or self.status not in ("undelivered", "failed"):
+            return None
+        return NumberRefused(self.undelivered_problem(), number=self.to, reason=reason)
 
 
 @dataclass(frozen=True)
