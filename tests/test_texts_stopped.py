@@ -280,3 +280,29 @@ def test_a_handset_out_of_reach_or_unknown_to_its_carrier_is_texted_again(
     assert after == (True, False, None)
     assert kinds == ["sms_reminder_undelivered"]
     assert later == "pending"
+
+
+def test_a_notice_text_reported_back_from_a_landline_stops_texting_the_number(
+    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+) -> None:
+    server, settings = twilio
+    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    with psycopg.connect(committed_database) as conn:
+        patient, later_reminder = two_visits_of_a_texting_patient(conn, PATIENT)
+        conn.execute("delete from scheduling_private.jobs where kind = 'reminder_sms'")  # notices alone
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        first = server.state.sent[0]["sid"]
+        with TestClient(create_app(committed_database, settings)) as web:
+            answer = posted_report(web, server, "undelivered", "30006", sid=first)
+        after = texting(conn, patient)
+        later = conn.execute(
+            "select status from appointment_reminders where id = %s", [later_reminder]
+        ).fetchone()[0]
+
+    # Each confirmation's text asked for reports, as reminders' do.
+    assert len(server.state.sent) == 2
+    assert set(server.state.status_callbacks) == {message["sid"] for message in server.state.sent}
+    assert (answer.status_code, answer.text) == (200, "unknown message; texting stopped for 1")
+    assert after[:2] == (False, True) and "(Twilio 30006)" in after[2]
+    assert later == "cancelled"

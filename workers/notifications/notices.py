@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from workers import queries
 from workers.notifications.email import SmtpSender, appointment_message, plain_message, sender_domain
 from workers.notifications.push import PushSender
-from workers.notifications.sms import SmsSender
+from workers.notifications.sms import SmsSender, status_callback
 from workers.settings import Settings
 from workers.wording import with_whom
 
@@ -248,7 +248,8 @@ def deliver_sms_notice(conn: psycopg.Connection, job: dict, settings: Settings, 
         text = f"An earlier time for your visit on {visit:%a %d %b at %H:%M}: {link}"
     else:
         text = f"New appointment times to choose from: {settings.app_base_url}/offers/{row['id']}"
-    sms.send(row["phone"], text)
+    # Asks for reports too: one saying the number is a landline stops texting it (sms_delivery.py).
+    sms.send(row["phone"], text, status_callback(settings.public_base_url))
     return "sent"
 
 

@@ -19,7 +19,7 @@ from workers import queries
 from workers.notifications.email import SmtpSender, reminder_message
 from workers.notifications.errors import PermanentDeliveryError
 from workers.notifications.push import PushSender
-from workers.notifications.sms import SMS_STATUS_PATH, SmsSender
+from workers.notifications.sms import SmsSender, status_callback
 from workers.settings import Settings
 from workers.wording import visit_name, with_whom
 
@@ -63,13 +63,12 @@ def email_sender(settings: Settings) -> Send:
 
 
 def sms_sender(settings: Settings, sms: SmsSender) -> Send:
-    # Where Twilio reports whether the text reached the phone (workers/http/twilio_webhooks.py).
-    status_callback = f"{settings.public_base_url}{SMS_STATUS_PATH}" if settings.public_base_url else None
+    report_to = status_callback(settings.public_base_url)
 
     def send(conn: psycopg.Connection, reminder: dict) -> None:
         if not reminder["phone"]:
             raise PermanentDeliveryError("no phone number in the notification preferences")
-        sid = sms.send(reminder["phone"], reminder_text(reminder), status_callback)
+        sid = sms.send(reminder["phone"], reminder_text(reminder), report_to)
         conn.execute(queries.RECORD_SMS_MESSAGE, {"id": reminder["id"], "sid": sid})
 
     return send

@@ -57,6 +57,12 @@ UNDELIVERABLE_NUMBERS = {
 }
 
 
+def status_callback(public_base_url: str | None) -> str | None:
+    """Where Twilio is to report what becomes of a text (`scheduling web`'s SMS_STATUS_PATH);
+    nowhere without a public address."""
+    return f"{public_base_url}{SMS_STATUS_PATH}" if public_base_url else None
+
+
 @dataclass(frozen=True)
 class TextState:
     """What Twilio says of a text it took: its status and, when it did not arrive, why."""
