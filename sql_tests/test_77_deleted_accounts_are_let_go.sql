@@ -3,7 +3,7 @@
 -- cancelled and the clinician told, their offers and waitlist places end, what reaches them is
 -- deleted, and nothing more is written for them. A clinician with visits to come is refused.
 begin;
-select plan(21);
+select plan(24);
 
 delete from scheduling_private.jobs;
 
@@ -33,6 +33,22 @@ begin
     ) as o;
     perform tests.clear_authentication();
     return offer_id;
+end
+$$;
+
+-- Two weekly visits, 11 and 18 days ahead at 12:00, booked as one series by the clinician.
+create function pg_temp.series(clinician uuid, patient uuid) returns uuid
+language plpgsql as $$
+declare
+    series_id uuid;
+begin
+    perform tests.authenticate_as(clinician);
+    select distinct a.series_id into series_id from public.book_appointment_series(
+        clinician_id => clinician, patient_id => patient, first_start => tests.days_ahead(11, '12:00'),
+        duration_minutes => 30, appointment_type => 'follow_up', location_type => 'in_person', occurrences => 2
+    ) as a;
+    perform tests.clear_authentication();
+    return series_id;
 end
 $$;
 
@@ -70,7 +86,8 @@ select
     tests.add_appointment(p.clinician, p.leaving, tests.days_ahead(4, '10:00'), status => 'requested') as requested,
     tests.add_appointment(p.clinician, p.leaving, now() - interval '2 days') as past,
     pg_temp.offer('leaving@example.com', 'clin@example.com', 5) as request,
-    pg_temp.offer('clin@example.com', 'leaving@example.com', 6) as offer
+    pg_temp.offer('clin@example.com', 'leaving@example.com', 6) as offer,
+    pg_temp.series(p.clinician, p.leaving) as series
 from people as p;
 
 select lives_ok(pg_temp.soft_delete('leaving@example.com'), 'a patient''s account is deleted softly');
@@ -92,6 +109,18 @@ select is(
     ),
     2, 'the clinician is told of each cancellation'
 );
+select results_eq(
+    $$select a.status::text from public.appointments as a, things as t where a.series_id = t.series$$,
+    $$values ('cancelled'), ('cancelled')$$,
+    'their series is cancelled'
+);
+select is(
+    (
+        select count(*)::integer from public.notifications as n, people as p
+        where n.user_id = p.clinician and n.kind = 'series_cancelled'
+    ),
+    1, 'as one: one notice for its visits'
+);
 select is(
     (
         select count(*)::integer from scheduling_private.jobs as j, people as p
@@ -107,7 +136,7 @@ select is(
         select tstzrange(a.scheduled_start, a.scheduled_end) from public.appointments as a, things as t
         where a.id = t.confirmed
     ),
-    'the freed time goes to the next patient on the waitlist, not back to them'
+    'the earliest freed time goes to the next patient on the waitlist'
 );
 select results_eq(
     $$select s.status from public.appointment_time_slots as s, things as t
@@ -205,6 +234,7 @@ begin
     insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type)
     values (c.quiet, waiting, 'follow_up');
     perform pg_temp.offer('quiet@example.com', 'waiting@example.com', 9);
+    perform pg_temp.offer('waiting@example.com', 'quiet@example.com', 10);
 end
 $$;
 
@@ -235,6 +265,12 @@ select results_eq(
       where n.user_id = p.waiting and n.kind in ('offer_withdrawn', 'waitlist_ended') order by n.kind$$,
     $$values ('offer_withdrawn', 'Offered times withdrawn'), ('waitlist_ended', 'Taken off the waitlist')$$,
     'their patient is told that their offer was withdrawn and their waitlist place ended'
+);
+set constraints all immediate; -- the commit's: a decline is announced then
+select is(
+    (select n.title from public.notifications as n, people as p where n.user_id = p.waiting and n.kind = 'offer_declined'),
+    'Request declined',
+    'and that the times they asked the clinician for are declined'
 );
 select is(
     (

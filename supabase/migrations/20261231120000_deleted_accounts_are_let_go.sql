@@ -28,11 +28,12 @@ language plpgsql
 set search_path = ''
 as $$
 declare
+    reason constant text := 'The patient''s account was deleted.';
     first_visit public.appointments;
     visits_to_come integer;
     offer public.appointment_time_slots;
     entry public.appointment_waitlist;
-    visit_id uuid;
+    visit public.appointments;
 begin
     select a.* into first_visit from public.appointments as a
     where a.clinician_id = person and a.status in ('requested', 'confirmed') and a.scheduled_start > pg_catalog.now()
@@ -59,7 +60,12 @@ begin
     loop
         perform scheduling_private.pass_on_waitlist_offer(offer);
     end loop;
-    -- Every other offer to or from them is withdrawn; the other person is told.
+    -- A patient's requests to a clinician who leaves are declined: the patient is told (when
+    -- this commits, offer_declined), as a withdrawal would tell only the one who left.
+    update public.appointment_time_slots as s set status = 'declined', responded_at = pg_catalog.now()
+    where s.offered_to = person and s.clinician_id = person and s.status = 'pending';
+    -- Every other offer to or from them is withdrawn; the other person is told of those they
+    -- made (an offer made to them shows as withdrawn in its conversation).
     update public.appointment_time_slots as s set status = 'cancelled', responded_at = pg_catalog.now()
     where (s.offered_to = person or s.offered_by = person) and s.status = 'pending';
     -- Their places on waitlists end. A clinician's waitlist ends too, and the patients on it are
@@ -74,13 +80,21 @@ begin
         end if;
     end loop;
     -- As a cancellation by the clinic: the clinician is told, the time offered to the waitlist.
-    for visit_id in
-        select a.id from public.appointments as a
+    -- In time order, so the earliest freed time goes to the waitlist first; a series goes as one
+    -- at its first visit to come, with one notice for all of them.
+    for visit in
+        select a.* from public.appointments as a
         where a.patient_id = person and a.status in ('requested', 'confirmed')
             and a.scheduled_start > pg_catalog.now()
         order by a.scheduled_start
     loop
-        perform scheduling_private.cancel_appointment(visit_id, 'The patient''s account was deleted.');
+        if visit.series_id is null then
+            perform scheduling_private.cancel_appointment(visit.id, reason);
+        elsif exists (
+            select from public.appointments as a where a.id = visit.id and a.status in ('requested', 'confirmed')
+        ) then
+            perform scheduling_private.change_series(visit.series_id, 'cancel', reason);
+        end if;
     end loop;
     update public.care_relationships as r set status = 'ended', ended_at = pg_catalog.now()
     where (r.patient_id = person or r.clinician_id = person) and r.status = 'active';
@@ -105,7 +119,7 @@ begin
 end
 $$;
 comment on function scheduling_private.let_person_go(uuid) is
-'Lets a person whose account was deleted go: declines the waitlist offers to them, withdraws their other offers, ends their waitlist places (and a clinician''s waitlist), cancels their visits to come, ends their care relationships, and deletes their calendar connections, feed token, push subscriptions, preferences and notices. Refused (55006) for a clinician with visits to come.';
+'Lets a person whose account was deleted go: declines the waitlist offers to them and the requests to a clinician, withdraws their other offers, ends their waitlist places (and a clinician''s waitlist), cancels their visits to come, ends their care relationships, and deletes their calendar connections, feed token, push subscriptions, preferences and notices. Refused (55006) for a clinician with visits to come.';
 
 create function scheduling_private.tg_users__let_go() returns trigger
 language plpgsql security definer
