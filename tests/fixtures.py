@@ -12,6 +12,7 @@ gets a connection whose transaction is rolled back at the end, or a copy of its 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -31,6 +32,8 @@ SUPERUSER = "supabase_admin"
 PROJECT_ROLE = "postgres"
 # The number the local Twilio sends texts from.
 TWILIO_FROM_NUMBER = "+15005550006"
+# Where Twilio would reach `scheduling web` (what SCHEDULING_PUBLIC_BASE_URL says).
+PUBLIC_BASE_URL = "https://hooks.clinic.example"
 
 # What Supabase's `postgres` may do beyond an ordinary role, as far as these migrations touch it.
 # The role is cluster-wide; the grants are made in each database, after its platform layer.
@@ -213,3 +216,11 @@ def twilio() -> Iterator[tuple[LocalTwilio, Settings]]:
             ),
         )
         yield server, settings
+
+
+@pytest.fixture
+def twilio_with_webhooks(twilio: tuple[LocalTwilio, Settings]) -> tuple[LocalTwilio, Settings]:
+    """The local Twilio, with settings that give `scheduling web` a public address: the texts ask
+    for delivery reports, and Twilio's signatures are checked against that address."""
+    server, settings = twilio
+    return server, dataclasses.replace(settings, public_base_url=PUBLIC_BASE_URL)

@@ -11,25 +11,19 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from tests.fixtures import PUBLIC_BASE_URL
 from tests.providers.twilio_api import LocalTwilio
 from tests.texting import delivery, posted_report, sent_reminder, signed, sms_reminder_due
 from workers import jobs
 from workers.http.app import create_app
 from workers.settings import Settings
 
-PUBLIC_URL = "https://hooks.clinic.example"
 STATUS_PATH = "/webhooks/twilio/status"
 
 
 @pytest.fixture
-def texting(twilio: tuple[LocalTwilio, Settings]) -> tuple[LocalTwilio, Settings]:
-    server, settings = twilio
-    return server, dataclasses.replace(settings, public_base_url=PUBLIC_URL)
-
-
-@pytest.fixture
-def web(committed_database: str, texting: tuple[LocalTwilio, Settings]) -> Iterator[TestClient]:
-    with TestClient(create_app(committed_database, texting[1])) as client:
+def web(committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings]) -> Iterator[TestClient]:
+    with TestClient(create_app(committed_database, twilio_with_webhooks[1])) as client:
         yield client
 
 
@@ -40,9 +34,9 @@ def due_now(conn: psycopg.Connection, reminder: str) -> None:
 
 
 def test_a_text_the_phone_got_is_recorded_delivered(
-    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings], web: TestClient
 ) -> None:
-    server, settings = texting
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
         before = delivery(conn, reminder)
@@ -50,7 +44,7 @@ def test_a_text_the_phone_got_is_recorded_delivered(
         after = delivery(conn, reminder)
 
     [message] = server.state.sent
-    assert server.state.status_callbacks[message["sid"]] == f"{PUBLIC_URL}{STATUS_PATH}"
+    assert server.state.status_callbacks[message["sid"]] == f"{PUBLIC_BASE_URL}{STATUS_PATH}"
     assert before == ("sent", False, None, message["sid"])
     assert [(a.status_code, a.text) for a in answers] == [
         (200, "no change"),
@@ -61,9 +55,9 @@ def test_a_text_the_phone_got_is_recorded_delivered(
 
 
 def test_a_text_that_did_not_arrive_fails_its_reminder_with_twilio_s_reason(
-    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings], web: TestClient
 ) -> None:
-    server, settings = texting
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
         undelivered = posted_report(web, server, "undelivered", "30003")
@@ -98,9 +92,9 @@ def test_a_text_that_did_not_arrive_fails_its_reminder_with_twilio_s_reason(
 
 
 def test_reports_not_signed_by_twilio_or_of_other_texts_change_nothing(
-    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings], web: TestClient
 ) -> None:
-    server, settings = texting
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
         url, form = server.state.status_report(server.state.sent[-1]["sid"], "undelivered", "30003")
@@ -122,9 +116,9 @@ def test_reports_not_signed_by_twilio_or_of_other_texts_change_nothing(
 
 
 def test_a_reminder_sent_again_after_its_visit_moved_answers_only_its_new_text(
-    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings], web: TestClient
 ) -> None:
-    server, settings = texting
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         reminder = sent_reminder(conn, settings)
         posted_report(web, server, "delivered")
@@ -160,9 +154,9 @@ def test_without_a_public_address_texts_ask_for_no_reports(
 
 
 def test_a_person_with_in_app_notices_off_is_not_told_in_the_app(
-    committed_database: str, texting: tuple[LocalTwilio, Settings], web: TestClient
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings], web: TestClient
 ) -> None:
-    server, settings = texting
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         reminder = sms_reminder_due(conn, "+15005550006")
         conn.execute("update notification_preferences set in_app_enabled = false where sms_enabled")

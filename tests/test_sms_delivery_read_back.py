@@ -4,7 +4,6 @@ message from Twilio's API (the real SDK, against the local Twilio) when no repor
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import psycopg
@@ -90,10 +89,9 @@ def test_a_text_twilio_could_not_deliver_fails_its_reminder_when_read_back(
 
 @pytest.mark.parametrize("reported_status", ["delivered", "undelivered"])
 def test_a_text_reported_already_is_not_read_back(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings], reported_status: str
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings], reported_status: str
 ) -> None:
-    server, settings = twilio
-    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    server, settings = twilio_with_webhooks
     web = TestClient(create_app(committed_database, settings))
     with psycopg.connect(committed_database) as conn, web:
         sent_reminder(conn, settings)

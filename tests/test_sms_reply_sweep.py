@@ -3,7 +3,6 @@ number received: the real SDK lists the messages, page by page, from the local T
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -67,10 +66,9 @@ def test_an_x_that_never_reached_us_cancels_the_visit_and_is_answered(
 
 
 def test_a_reply_the_web_service_answered_is_not_answered_again(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings]
 ) -> None:
-    server, settings = twilio
-    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    server, settings = twilio_with_webhooks
     web = TestClient(create_app(committed_database, settings))
     with psycopg.connect(committed_database) as conn, web:
         sent_reminder(conn, settings, PATIENT)
@@ -85,10 +83,9 @@ def test_a_reply_the_web_service_answered_is_not_answered_again(
 
 
 def test_a_late_delivery_of_a_reply_the_sweep_answered_gets_no_second_answer(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings]
 ) -> None:
-    server, settings = twilio
-    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    server, settings = twilio_with_webhooks
     web = TestClient(create_app(committed_database, settings))
     with psycopg.connect(committed_database) as conn, web:
         sent_reminder(conn, settings, PATIENT)

@@ -4,8 +4,6 @@ or the person replied an opt-out word (to the webhook, or found by the sweep).""
 
 from __future__ import annotations
 
-import dataclasses
-
 import psycopg
 import pytest
 from starlette.testclient import TestClient
@@ -142,10 +140,9 @@ def test_a_number_that_opted_out_elsewhere_is_told_how_to_opt_in(
 
 
 def test_stop_to_the_webhook_is_answered_by_twilio_alone_and_stops_texting(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings]
 ) -> None:
-    server, settings = twilio
-    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         patient, _ = two_visits_of_a_texting_patient(conn, PATIENT)
     with TestClient(create_app(committed_database, settings)) as web:
@@ -222,10 +219,9 @@ def notice_kinds(conn: psycopg.Connection, person: str) -> list[str]:
 
 
 def test_a_text_reported_back_from_a_landline_stops_texting_the_number(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings]
 ) -> None:
-    server, settings = twilio
-    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         patient, sid, later_reminder = reminder_text_sent_to(conn, settings, PATIENT)
         with TestClient(create_app(committed_database, settings)) as web:
@@ -262,10 +258,9 @@ def test_a_text_read_back_as_undelivered_to_a_landline_stops_texting_the_number(
 
 @pytest.mark.parametrize("code", ["30003", "30005"])
 def test_a_handset_out_of_reach_or_unknown_to_its_carrier_is_texted_again(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings], code: str
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings], code: str
 ) -> None:
-    server, settings = twilio
-    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         patient, sid, later_reminder = reminder_text_sent_to(conn, settings, PATIENT)
         with TestClient(create_app(committed_database, settings)) as web:
@@ -283,10 +278,9 @@ def test_a_handset_out_of_reach_or_unknown_to_its_carrier_is_texted_again(
 
 
 def test_a_notice_text_reported_back_from_a_landline_stops_texting_the_number(
-    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+    committed_database: str, twilio_with_webhooks: tuple[LocalTwilio, Settings]
 ) -> None:
-    server, settings = twilio
-    settings = dataclasses.replace(settings, public_base_url="https://hooks.clinic.example")
+    server, settings = twilio_with_webhooks
     with psycopg.connect(committed_database) as conn:
         patient, later_reminder = two_visits_of_a_texting_patient(conn, PATIENT)
         conn.execute("delete from scheduling_private.jobs where kind = 'reminder_sms'")  # notices alone
