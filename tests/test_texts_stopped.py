@@ -122,6 +122,24 @@ def test_a_landline_is_texted_once_and_texting_it_stops(
     assert texts_left == 0
 
 
+def test_texts_claimed_with_a_refused_one_are_not_tried(
+    committed_database: str, twilio: tuple[LocalTwilio, Settings]
+) -> None:
+    server, settings = twilio
+    with psycopg.connect(committed_database) as conn:
+        two_visits_of_a_texting_patient(conn, LANDLINE)
+        jobs.run_due_jobs(conn, settings)  # the reminder's and the confirmations' texts, in one claim
+        outcome = conn.execute(
+            "select status, count(*) from scheduling_private.jobs"
+            " where kind in ('notice_sms', 'reminder_sms') group by status order by status"
+        ).fetchall()
+
+    # The first text tried was refused; the two others, claimed with it, found texting stopped
+    # (and the later visit's reminder was cancelled with it).
+    assert outcome == [("cancelled", 1), ("done", 2), ("failed", 1)]
+    assert server.state.sent == []
+
+
 def test_a_number_that_opted_out_elsewhere_is_told_how_to_opt_in(
     committed_database: str, twilio: tuple[LocalTwilio, Settings]
 ) -> None:

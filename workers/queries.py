@@ -71,13 +71,17 @@ set attempts = attempts + 1, last_error = %(error)s,
 where id = %(id)s and status = 'pending'
 """
 
+# The number a notice is texted to: none once the reader's SMS is off, also for a notice a
+# worker claimed before (in the same batch as a text Twilio refused, which stopped texting them).
+TEXTS_TO = "case when p.sms_enabled then p.phone end"
+
 # An appointment (`a`) as the notice's reader (`u`, `p`) reads it, for a notice about it.
-APPOINTMENT_AS_READ = """
+APPOINTMENT_AS_READ = f"""
 select
     a.id as appointment_id, a.status as appointment_status, a.scheduled_start, a.scheduled_end,
     a.appointment_type, a.location_type, a.location, a.video_call_link, a.title, a.ical_uid,
     a.ical_sequence, a.timezone as appointment_timezone, a.updated_at,
-    coalesce(p.email, u.email) as email, p.phone,
+    coalesce(p.email, u.email) as email, {TEXTS_TO} as phone,
     coalesce(p.timezone, a.timezone) as reader_timezone, c.display_name as clinician_name,
     u.id = a.clinician_id as reader_is_clinician
 """
@@ -116,11 +120,11 @@ order by a.scheduled_start
 
 # A calendar connection paused until its owner connects it again, as its owner reads of it;
 # none once they have (or have removed it).
-CONNECTION_FOR_NOTICE = """
+CONNECTION_FOR_NOTICE = f"""
 select
     c.id, c.last_sync_at, scheduling_private.calendar_label(c) as calendar_label,
     scheduling_private.calendar_refusal(c) as refusal,
-    coalesce(p.email, u.email) as email, p.phone,
+    coalesce(p.email, u.email) as email, {TEXTS_TO} as phone,
     coalesce(p.timezone, cl.timezone, 'UTC') as reader_timezone
 from public.calendar_sync_connections as c
 join auth.users as u on u.id = c.user_id
@@ -131,9 +135,9 @@ where c.id = %(connection_id)s and not c.sync_enabled
 
 # moves_visit_at: the start of the booked visit that accepting moves (a waitlist entry to move
 # a visit earlier), else null.
-OFFER_FOR_NOTICE = """
+OFFER_FOR_NOTICE = f"""
 select
-    s.id, s.slot_type, s.time_options, coalesce(p.email, u.email) as email, p.phone,
+    s.id, s.slot_type, s.time_options, coalesce(p.email, u.email) as email, {TEXTS_TO} as phone,
     coalesce(p.timezone, c.timezone) as reader_timezone, c.display_name as clinician_name,
     s.offered_by = s.clinician_id as from_clinician, w.status as waitlist_status,
     v.scheduled_start as moves_visit_at
