@@ -1,6 +1,7 @@
 """Supabase Auth deletes an account softly as its own role, which may change auth.users and none
 of the scheduling tables: the person is let go all the same, since the trigger's function runs as
-its owner (migration 20261231120000; what letting go does is test_77_deleted_accounts_are_let_go's)."""
+its owner (migration 20261231120000; what letting go does is test_77_deleted_accounts_are_let_go's).
+And a notice a worker claimed before the account went is sent to nobody."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import psycopg
 import pytest
 
 from tests.fixtures import as_superuser
+from workers.notifications.notices import deliver_email_notice
+from workers.settings import Settings, SmtpSettings
 
 # A role that may do here what Supabase Auth's may: read and change the accounts.
 AUTH_ROLE = "test_auth_admin"
@@ -43,3 +46,24 @@ def test_a_soft_delete_by_supabase_auth_s_own_role_lets_the_patient_go(database_
 
     assert after == ("cancelled", "The patient's account was deleted.")
     assert relationship == "ended"
+
+
+def test_a_notice_a_worker_claimed_before_the_account_was_deleted_goes_nowhere(
+    db: psycopg.Connection,
+) -> None:
+    clinician = db.execute("select tests.create_clinician('clin@example.com')").fetchone()[0]
+    patient = db.execute("select tests.create_user('leaving@example.com')").fetchone()[0]
+    db.execute("select tests.connect(%s, %s)", [clinician, patient])
+    db.execute("select tests.add_appointment(%s, %s, tests.days_ahead(3, '10:00'))", [clinician, patient])
+    # A worker has claimed the confirmation's email to the patient when the account goes.
+    job_id, payload = db.execute(
+        "update scheduling_private.jobs set status = 'running' where kind = 'notice_email'"
+        " and payload ->> 'user_id' = %s returning id, payload",
+        [str(patient)],
+    ).fetchone()
+    db.execute("update auth.users set deleted_at = now(), email = md5(email) where id = %s", [patient])
+    # No server listens here: an email tried would fail the test.
+    smtp = SmtpSettings("127.0.0.1", 9, "Clinic <no-reply@clinic.example>", None, None, False)
+    settings = Settings(worker_name="test-worker", app_base_url="https://clinic.example", smtp=smtp)
+
+    assert deliver_email_notice(db, {"id": job_id, "payload": payload}, settings) == "skipped"

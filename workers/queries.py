@@ -85,9 +85,11 @@ select
     coalesce(p.timezone, a.timezone) as reader_timezone, c.display_name as clinician_name,
     u.id = a.clinician_id as reader_is_clinician
 """
+# A reader whose account was deleted (softly: the row stays, its email a hash) reads nothing,
+# so a notice a worker claimed before goes nowhere; the queued ones were cancelled with it.
 READER = """
 join public.clinicians as c on c.clinician_id = a.clinician_id
-join auth.users as u on u.id = %(user_id)s
+join auth.users as u on u.id = %(user_id)s and u.deleted_at is null
 left join public.notification_preferences as p on p.user_id = u.id
 """
 APPOINTMENT_FOR_NOTICE = f"""{APPOINTMENT_AS_READ}
@@ -127,7 +129,7 @@ select
     coalesce(p.email, u.email) as email, {TEXTS_TO} as phone,
     coalesce(p.timezone, cl.timezone, 'UTC') as reader_timezone
 from public.calendar_sync_connections as c
-join auth.users as u on u.id = c.user_id
+join auth.users as u on u.id = c.user_id and u.deleted_at is null
 left join public.notification_preferences as p on p.user_id = c.user_id
 left join public.clinicians as cl on cl.clinician_id = c.user_id
 where c.id = %(connection_id)s and not c.sync_enabled
@@ -143,7 +145,7 @@ select
     v.scheduled_start as moves_visit_at
 from public.appointment_time_slots as s
 join public.clinicians as c on c.clinician_id = s.clinician_id
-join auth.users as u on u.id = %(user_id)s
+join auth.users as u on u.id = %(user_id)s and u.deleted_at is null
 left join public.notification_preferences as p on p.user_id = u.id
 left join public.appointment_waitlist as w on w.id = s.waitlist_entry_id
 left join public.appointments as v on v.id = w.appointment_id
