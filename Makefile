@@ -10,12 +10,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: test demo lint deps system-deps bench
 
 # Everything on PostgreSQL 15, then the tests of the database's own behaviour (pgTAP, migrations,
-# booking races, slot and statistics properties, offers, time zone names) on 17. plpgsql_check exists only for 15.
+# booking races (a person leaving among them), slot and statistics properties, offers, time zone names) on 17. plpgsql_check exists only for 15.
 DATABASE_TESTS := sql_tests tests/test_migrations.py tests/test_booking_concurrency.py \
 	tests/test_slot_properties.py tests/test_statistics_properties.py tests/test_offer_flows.py \
 	tests/test_sql_tests_with_seed.py tests/test_concurrent_changes.py \
 	tests/test_time_zone_change_concurrency.py tests/test_waitlist_races.py tests/test_open_dates_without_hours.py \
-	tests/test_time_zone_names.py tests/test_weekly_hours_properties.py
+	tests/test_time_zone_names.py tests/test_weekly_hours_properties.py tests/test_deleted_account_races.py
 
 test: deps lint $(PG17_DIR)/bin/postgres
 	$(VENV)/bin/pytest

@@ -128,6 +128,44 @@ def waits_for_a_lock(conn: psycopg.Connection, pid: int, or_pauses: bool = False
     )
 
 
+def run_blocked_by(
+    url: str, holder: psycopg.Connection, user: str | None, sql: str, params: list, or_pauses: bool = False
+) -> str:
+    """Runs `sql` as `user` (None: as the session's own role, with no user signed in) in a session
+    of its own while `holder`'s transaction is open, waits until it waits for one of holder's
+    locks (or, with or_pauses, sleeps before trying again), commits holder, then lets it finish:
+    "ok" or its SQLSTATE."""
+    outcome: list[str] = []
+    started = threading.Event()
+    session = psycopg.connect(url)
+    pid = session.info.backend_pid
+
+    def attempt() -> None:
+        try:
+            if user is not None:
+                session.execute("select tests.authenticate_as(%s)", [user])
+            started.set()
+            session.execute(sql, params)
+            session.commit()
+            outcome.append("ok")
+        except psycopg.Error as error:
+            session.rollback()
+            outcome.append(error.sqlstate or "?")
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    started.wait(10)
+    with psycopg.connect(url, autocommit=True) as observer:
+        deadline = clock.monotonic() + 10
+        while not waits_for_a_lock(observer, pid, or_pauses):
+            assert clock.monotonic() < deadline, "the second change never waited for the first"
+            clock.sleep(0.02)
+    holder.commit()
+    thread.join(30)
+    session.close()
+    return outcome[0]
+
+
 def accept_once_it_waits(url: str, accepting: psycopg.Connection, pid: int, offer: str, what: str) -> str:
     """Once session `pid` waits (for a lock, or a pause before trying again; `what` fails the test
     after 10 s), accepts the offer's first option in `accepting`'s open transaction and commits:

@@ -9,7 +9,6 @@ requests can meet in production, made deterministic.
 from __future__ import annotations
 
 import threading
-import time as clock
 from datetime import time, timedelta
 
 import psycopg
@@ -19,8 +18,8 @@ from tests.sessions import (
     make_clinic,
     next_days_at,
     outcome_as,
+    run_blocked_by,
     waitlist_offer_of_freed_time,
-    waits_for_a_lock,
 )
 
 CANCEL = "select cancel_appointment(%s, 'Ill')"
@@ -37,40 +36,6 @@ def visit_with_entry_to_move(conn: psycopg.Connection, clinician: str, patient: 
         [clinician, patient, visit],
     ).fetchone()[0]
     return visit, entry
-
-
-def run_blocked_by(url: str, holder: psycopg.Connection, user: str, sql: str, params: list) -> str:
-    """Runs `sql` as `user` in a session of its own while `holder`'s transaction is open, waits
-    until it waits for one of holder's locks, commits holder, then lets it finish: "ok" or its
-    SQLSTATE."""
-    outcome: list[str] = []
-    started = threading.Event()
-    session = psycopg.connect(url)
-    pid = session.info.backend_pid
-
-    def attempt() -> None:
-        try:
-            session.execute("select tests.authenticate_as(%s)", [user])
-            started.set()
-            session.execute(sql, params)
-            session.commit()
-            outcome.append("ok")
-        except psycopg.Error as error:
-            session.rollback()
-            outcome.append(error.sqlstate or "?")
-
-    thread = threading.Thread(target=attempt)
-    thread.start()
-    started.wait(10)
-    with psycopg.connect(url, autocommit=True) as observer:
-        deadline = clock.monotonic() + 10
-        while not waits_for_a_lock(observer, pid):
-            assert clock.monotonic() < deadline, "the second change never waited for the first"
-            clock.sleep(0.02)
-    holder.commit()
-    thread.join(30)
-    session.close()
-    return outcome[0]
 
 
 def entry_status(url: str, entry: str) -> str:
@@ -191,7 +156,10 @@ def test_hours_changed_while_a_waitlist_offer_is_accepted_wait_instead_of_deadlo
         offer = waitlist_offer_of_freed_time(conn, clinician, waiter, other, next_days_at(4, time(16)))
 
     outcomes = changed_while_accepting(
-        url, clinician, waiter, offer,
+        url,
+        clinician,
+        waiter,
+        offer,
         "update clinician_availability set end_time = case start_time when '09:00' then time '13:00'"
         f" else time '16:00' end where {weekday}",
         [clinician, day],
@@ -213,7 +181,10 @@ def test_dates_changed_while_a_waitlist_offer_is_accepted_wait_instead_of_deadlo
         offer = waitlist_offer_of_freed_time(conn, clinician, waiter, other, next_days_at(4, time(10)))
 
     outcomes = changed_while_accepting(
-        url, clinician, waiter, offer,
+        url,
+        clinician,
+        waiter,
+        offer,
         "insert into clinician_date_overrides"
         " (clinician_id, override_date, is_available, start_time, end_time)"
         " values (%s, %s, true, '09:00', '20:00'), (%s, %s, false, null, null)",
@@ -236,14 +207,18 @@ def test_blocked_time_changed_while_a_waitlist_offer_is_accepted_waits_instead_o
         offer = waitlist_offer_of_freed_time(conn, clinician, waiter, other, offered)
         for start in (next_days_at(3, time(9)), next_days_at(4, time(15))):
             blocked = outcome_as(
-                conn, clinician,
+                conn,
+                clinician,
                 "insert into calendar_busy_blocks (starts_at, ends_at) values (%s, %s)",
                 [start, start + timedelta(hours=1)],
             )
             assert blocked == "ok"
 
     outcomes = changed_while_accepting(
-        url, clinician, waiter, offer,
+        url,
+        clinician,
+        waiter,
+        offer,
         "update calendar_busy_blocks set (starts_at, ends_at) = (select s, s + interval '1 hour' from"
         " (select case when starts_at < %s then starts_at + interval '2 hours' else %s end as s) as moved)",
         [offered, offered],

@@ -1,0 +1,238 @@
+-- Leaving waits for a booking under way, and a booking waits for a person leaving.
+--
+-- A soft delete lets the person go (20261231120000) by what it can see when it runs. A visit
+-- booked at that moment could be missed:
+-- - a booking that started while the delete was under way had read the care relationship as
+--   active (the delete had not committed), waited only for the account's row (its foreign key;
+--   Supabase's soft delete changes the email, a unique column) and then booked: a patient who
+--   had left had a visit to come;
+-- - a clinician leaving did not wait for a booking with them under way (the visit's foreign
+--   key is to their clinicians row, which the delete does not change), found no visit to
+--   come, and was let go; the booking then committed, a visit with a clinician who had left.
+--   A soft delete that changes only deleted_at missed a patient's booking under way too.
+--
+-- Now letting go first takes the rows it changes and the booking turns of the clinicians it
+-- touches (the person, if a clinician, and the clinicians of their visits, care relationships,
+-- offers and waitlist places), as close_dates_and_cancel_visits does: rows first, then the turns, trying rather
+-- than waiting for each, and letting go of everything to try again when one is held. A booking
+-- under way holds its turns until it commits, so letting go waits for it and then finds its
+-- visit; a clinician's visits to come are counted only then. And every new visit, however it
+-- is made (a booking, a series, an accepted offer or waitlist offer), reads the connection
+-- again once it holds its turns (insert_appointment), so a booking that waited for a person
+-- leaving is refused with 42501.
+
+-- The rows letting a person go changes, locked without waiting (55P03 when another transaction
+-- holds one), and the clinicians whose booking turns it takes: of the person's visits to come,
+-- care relationships, pending offers and waitlist places, and the person if a clinician.
+create function scheduling_private.lock_rows_person_leaves(person uuid) returns setof uuid
+language plpgsql
+set search_path = ''
+as $$
+begin
+    return query
+    select a.clinician_id from public.appointments as a
+    where (a.patient_id = person or a.clinician_id = person)
+        and a.status in ('requested', 'confirmed')
+        and a.scheduled_start > pg_catalog.now()
+    order by a.id
+    for update nowait;
+    return query
+    select r.clinician_id from public.care_relationships as r
+    where (r.patient_id = person or r.clinician_id = person) and r.status = 'active'
+    order by r.id
+    for update nowait;
+    return query
+    select s.clinician_id from public.appointment_time_slots as s
+    where (s.offered_to = person or s.offered_by = person) and s.status = 'pending'
+    order by s.id
+    for update nowait;
+    return query
+    select w.clinician_id from public.appointment_waitlist as w
+    where (w.patient_id = person or w.clinician_id = person) and w.status in ('active', 'offered')
+    order by w.id
+    for update nowait;
+    return query
+    select c.clinician_id from public.clinicians as c where c.clinician_id = person;
+end
+$$;
+comment on function scheduling_private.lock_rows_person_leaves(uuid) is
+'Locks, without waiting (55P03 when another transaction holds one), the rows let_person_go changes (the person''s visits to come, care relationships, pending offers and waitlist places) and returns the clinicians of those rows, the person among them if a clinician.';
+
+-- As in 20261231120000, but for taking the rows and turns first.
+create or replace function scheduling_private.let_person_go(person uuid) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+    reason constant text := 'The patient''s account was deleted.';
+    first_visit public.appointments;
+    visits_to_come integer;
+    offer public.appointment_time_slots;
+    entry public.appointment_waitlist;
+    visit public.appointments;
+    clinicians uuid [];
+    attempt integer := 0;
+begin
+    -- Rows first, then the clinicians' booking turns, tried rather than waited for (a booking
+    -- holding a turn may wait for one of these rows); twice, since a booking that held a turn
+    -- may have committed a visit meanwhile, which a confirmation may now hold while it waits
+    -- for the turn this holds. Every booking of the person is with one of these
+    -- clinicians (it needs a care relationship) and takes the clinician's turn first, so their
+    -- turns are enough: the cancellations below take the patient's as well.
+    loop
+        begin
+            for pass in 1..2 loop
+                clinicians := array(select scheduling_private.lock_rows_person_leaves(person));
+                if exists (
+                    select from unnest(clinicians) as c (clinician_id)
+                    where not pg_catalog.pg_try_advisory_xact_lock(1, pg_catalog.hashtext(c.clinician_id::text))
+                ) then
+                    raise exception 'a clinician''s booking turn is taken' using errcode = 'lock_not_available';
+                end if;
+            end loop;
+            exit;
+        exception when lock_not_available then
+            perform pg_catalog.pg_sleep(least(0.01 * 2 ^ attempt, 0.2));
+            attempt := attempt + 1;
+        end;
+    end loop;
+
+    -- Counted with the turns held: a booking with the clinician that was under way is here.
+    select a.* into first_visit from public.appointments as a
+    where a.clinician_id = person and a.status in ('requested', 'confirmed') and a.scheduled_start > pg_catalog.now()
+    order by a.scheduled_start
+    limit 1;
+    if found then
+        select count(*) into visits_to_come from public.appointments as a
+        where a.clinician_id = person and a.status in ('requested', 'confirmed')
+            and a.scheduled_start > pg_catalog.now();
+        raise exception '% has % to come, the first on %: cancel or move them before deleting the account',
+            (select c.display_name from public.clinicians as c where c.clinician_id = person),
+            case when visits_to_come = 1 then '1 visit' else visits_to_come || ' visits' end,
+            pg_catalog.to_char(first_visit.scheduled_start at time zone first_visit.timezone, 'Dy DD Mon YYYY "at" HH24:MI')
+            using errcode = '55006',
+            hint = 'Signed in as the clinician, close_dates_and_cancel_visits cancels them and tells the patients.';
+    end if;
+
+    -- Waitlist offers to the person are declined, as they would decline them: each time goes on
+    -- to the next patient waiting.
+    for offer in
+        update public.appointment_time_slots as s set status = 'declined', responded_at = pg_catalog.now()
+        where s.offered_to = person and s.status = 'pending' and s.waitlist_entry_id is not null
+        returning s.*
+    loop
+        perform scheduling_private.pass_on_waitlist_offer(offer);
+    end loop;
+    -- A patient's requests to a clinician who leaves are declined: the patient is told (when
+    -- this commits, offer_declined), as a withdrawal would tell only the one who left.
+    update public.appointment_time_slots as s set status = 'declined', responded_at = pg_catalog.now()
+    where s.offered_to = person and s.clinician_id = person and s.status = 'pending';
+    -- Every other offer to or from them is withdrawn; the other person is told of those they
+    -- made (an offer made to them shows as withdrawn in its conversation).
+    update public.appointment_time_slots as s set status = 'cancelled', responded_at = pg_catalog.now()
+    where (s.offered_to = person or s.offered_by = person) and s.status = 'pending';
+    -- Their places on waitlists end. A clinician's waitlist ends too, and the patients on it are
+    -- told.
+    for entry in
+        update public.appointment_waitlist as w set status = 'cancelled'
+        where (w.patient_id = person or w.clinician_id = person) and w.status in ('active', 'offered')
+        returning w.*
+    loop
+        if entry.clinician_id = person then
+            perform scheduling_private.announce_waitlist_place_ended(entry, true);
+        end if;
+    end loop;
+    -- As a cancellation by the clinic: the clinician is told, the time offered to the waitlist.
+    -- In time order, so the earliest freed time goes to the waitlist first; a series goes as one
+    -- at its first visit to come, with one notice for all of them.
+    for visit in
+        select a.* from public.appointments as a
+        where a.patient_id = person and a.status in ('requested', 'confirmed')
+            and a.scheduled_start > pg_catalog.now()
+        order by a.scheduled_start
+    loop
+        if visit.series_id is null then
+            perform scheduling_private.cancel_appointment(visit.id, reason);
+        elsif exists (
+            select from public.appointments as a where a.id = visit.id and a.status in ('requested', 'confirmed')
+        ) then
+            perform scheduling_private.change_series(visit.series_id, 'cancel', reason);
+        end if;
+    end loop;
+    update public.care_relationships as r set status = 'ended', ended_at = pg_catalog.now()
+    where (r.patient_id = person or r.clinician_id = person) and r.status = 'active';
+
+    -- What reaches them, and what they connected: their calendars (the worker revokes Google's
+    -- permission and closes Microsoft's subscription), feed, devices, contact details, notices
+    -- and the reminders and notices still to send.
+    delete from public.calendar_sync_connections as c where c.user_id = person;
+    delete from scheduling_private.ics_feed_tokens as t where t.user_id = person;
+    delete from public.push_subscriptions as s where s.user_id = person;
+    delete from public.notification_preferences as p where p.user_id = person;
+    delete from public.notifications as n where n.user_id = person;
+    with dropped as (
+        update public.appointment_reminders as r set status = 'cancelled'
+        where r.user_id = person and r.status = 'pending'
+        returning r.id
+    )
+    update scheduling_private.jobs as j set status = 'cancelled'
+    where j.status = 'queued' and j.dedupe_key in (select 'reminder:' || d.id from dropped as d);
+    update scheduling_private.jobs as j set status = 'cancelled'
+    where j.status = 'queued' and j.kind like 'notice\_%' and j.payload ->> 'user_id' = person::text;
+end
+$$;
+comment on function scheduling_private.let_person_go(uuid) is
+'Lets a person whose account was deleted go: declines the waitlist offers to them and the requests to a clinician, withdraws their other offers, ends their waitlist places (and a clinician''s waitlist), cancels their visits to come, ends their care relationships, and deletes their calendar connections, feed token, push subscriptions, preferences and notices. Refused (55006) for a clinician with visits to come.';
+
+-- As in 20261126010000, but for reading the connection again with the turns held.
+create or replace function scheduling_private.insert_appointment(
+    clinician_id uuid, patient_id uuid, scheduled_start timestamptz, scheduled_end timestamptz,
+    appointment_type text, location_type text, status text, booked_by uuid,
+    title text default null, description text default null, patient_notes text default null,
+    taken_hint text default null
+) returns public.appointments
+language plpgsql
+set search_path = ''
+as $$
+declare
+    booked public.appointments;
+begin
+    perform scheduling_private.lock_booking(clinician_id, patient_id);
+    -- Read again now that the turn is held: a person leaving, or the clinic ending the
+    -- relationship, may have ended it while this booking waited, or since an offer was made.
+    if not scheduling_private.is_connected(clinician_id, patient_id) then
+        raise exception '%', case when booked_by = patient_id
+            then 'you are no longer connected to this clinician'
+            else 'this patient is no longer connected to the clinician' end
+            using errcode = '42501', hint = 'A care relationship must exist before booking.';
+    end if;
+    -- DO NOTHING without a target covers the exclusion constraints: a clash inserts no row.
+    insert into public.appointments (
+        clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
+        status, title, description, patient_notes, booked_by, confirmed_at
+    ) values (
+        clinician_id, patient_id, scheduled_start, scheduled_end, appointment_type, location_type,
+        status, title, description, patient_notes, booked_by,
+        case when status = 'confirmed' then now() end
+    )
+    on conflict do nothing
+    returning * into booked;
+    if found then
+        return booked;
+    end if;
+    -- Name the clash the way the constraint would have.
+    perform scheduling_private.raise_time_taken(
+        case when exists (
+            select from public.appointments as a
+            where a.patient_id = insert_appointment.patient_id
+                and a.status in ('requested', 'confirmed', 'in_progress')
+                and tstzrange(a.scheduled_start, a.scheduled_end)
+                && tstzrange(insert_appointment.scheduled_start, insert_appointment.scheduled_end)
+        ) then 'appointments_no_patient_overlap' else 'appointments_no_clinician_overlap' end,
+        booked_by = patient_id, taken_hint
+    );
+    return null;
+end
+$$;
+
+revoke execute on all functions in schema scheduling_private from public;
