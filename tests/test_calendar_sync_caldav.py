@@ -302,6 +302,18 @@ def test_connecting_needs_a_valid_access_token_of_a_signed_in_user(clinic: dict,
         assert conn.execute("select count(*) from calendar_sync_connections").fetchone()[0] == 0
 
 
+def test_a_token_that_outlived_its_deleted_account_connects_nothing(clinic: dict) -> None:
+    """An access token stays valid for up to an hour after its account is deleted (softly)."""
+    with psycopg.connect(clinic["url"], autocommit=True) as conn:
+        conn.execute("update auth.users set deleted_at = now() where id = %s", [clinic["clinician"]])
+
+    refused = connect(clinic)
+
+    assert (refused.status_code, refused.json()) == (401, {"error": "your account was deleted"})
+    with psycopg.connect(clinic["url"]) as conn:
+        assert conn.execute("select count(*) from calendar_sync_connections").fetchone()[0] == 0
+
+
 def test_appointments_are_created_moved_and_cancelled_in_the_calendar(clinic: dict) -> None:
     assert connect(clinic).status_code == 201
     with psycopg.connect(clinic["url"]) as conn:

@@ -181,6 +181,8 @@ where c.id = %(id)s
 returning c.id
 """
 
+ACCOUNT_DELETED = "select scheduling_private.is_departed(%s)"
+
 # Connecting again updates the same row (and resumes a paused connection).
 SAVE_CONNECTION = """
 insert into public.calendar_sync_connections

@@ -34,9 +34,10 @@ def error(status: int, message: str) -> JSONResponse:
 
 
 async def signed_in_request(
-    request: Request, settings: Settings, tokens: AccessTokens
+    request: Request, settings: Settings, tokens: AccessTokens, database: Database
 ) -> tuple[str, dict] | JSONResponse:
-    """(user id, JSON body) of a connect request, or the error answer."""
+    """(user id, JSON body) of a connect request, or the error answer. A token outlives its
+    account by up to an hour: nothing is connected for an account that was deleted."""
     if not tokens.configured or settings.secret_box is None:
         return error(404, "calendar connections are not configured on this server")
     try:
@@ -45,6 +46,8 @@ async def signed_in_request(
         return error(503, f"cannot check the access token now, the project's signing keys: {unavailable}")
     if user_id is None:
         return error(401, "sign in first: send your Supabase access token as a Bearer token")
+    if await run_in_threadpool(account_deleted, database, user_id):
+        return error(401, "your account was deleted")
     try:
         body = await request.json() if await request.body() else {}
     except ValueError:
@@ -57,9 +60,14 @@ async def signed_in_request(
     return user_id, body
 
 
+def account_deleted(database: Database, user_id: str) -> bool:
+    with database.connect() as conn:
+        return conn.execute(queries.ACCOUNT_DELETED, [user_id]).fetchone()[0]
+
+
 def connect_caldav_endpoint(database: Database, settings: Settings, tokens: AccessTokens):
     async def connect_caldav(request: Request) -> JSONResponse:
-        checked = await signed_in_request(request, settings, tokens)
+        checked = await signed_in_request(request, settings, tokens, database)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked

@@ -46,7 +46,7 @@ def start_oauth_endpoint(database: Database, settings: Settings, tokens: AccessT
         provider = request.path_params["provider"]
         if provider not in flows:
             return error(404, f"{provider} calendars are not configured on this server")
-        checked = await signed_in_request(request, settings, tokens)
+        checked = await signed_in_request(request, settings, tokens, database)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked
@@ -132,7 +132,7 @@ def pending_sign_in(database: Database, provider: str, confirm: str, user_id: st
 
 def calendar_choices_endpoint(database: Database, settings: Settings, tokens: AccessTokens):
     async def calendar_choices(request: Request) -> JSONResponse:
-        checked = await signed_in_request(request, settings, tokens)
+        checked = await signed_in_request(request, settings, tokens, database)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked
@@ -148,7 +148,7 @@ def calendar_choices_endpoint(database: Database, settings: Settings, tokens: Ac
 def confirm_oauth_endpoint(database: Database, settings: Settings, tokens: AccessTokens):
     async def confirm_oauth(request: Request) -> JSONResponse:
         provider = request.path_params["provider"]
-        checked = await signed_in_request(request, settings, tokens)
+        checked = await signed_in_request(request, settings, tokens, database)
         if isinstance(checked, JSONResponse):
             return checked
         user_id, body = checked
