@@ -11,19 +11,25 @@
 --   come, and was let go; the booking then committed, a visit with a clinician who had left.
 --   A soft delete that changes only deleted_at missed a patient's booking under way too.
 --
--- Now letting go first takes the rows it changes and the booking turns of the clinicians it
--- touches (the person, if a clinician, and the clinicians of their visits, care relationships,
--- offers and waitlist places), as close_dates_and_cancel_visits does: rows first, then the turns, trying rather
--- than waiting for each, and letting go of everything to try again when one is held. A booking
--- under way holds its turns until it commits, so letting go waits for it and then finds its
--- visit; a clinician's visits to come are counted only then. And every new visit, however it
--- is made (a booking, a series, an accepted offer or waitlist offer), reads the connection
--- again once it holds its turns (insert_appointment), so a booking that waited for a person
--- leaving is refused with 42501.
+-- Now letting go first locks the rows it changes and then waits for the booking turn of each
+-- clinician it touches (the person, if a clinician, and the clinicians of their visits, care
+-- relationships, offers and waitlist places). A booking under way holds its turns until it
+-- commits, so letting go waits for it and then finds its visit; a clinician's visits to come
+-- are counted only then. And every new visit, however it is made (a booking, a series, an
+-- accepted offer or waitlist offer), reads the connection again once it holds its turns
+-- (insert_appointment), so a booking that waited for a person leaving is refused with 42501.
+--
+-- Letting go waits for its locks rather than trying them and trying again as
+-- close_dates_and_cancel_visits does: the delete's update holds the account's row from the
+-- start, and a request that writes something of the person's (a visit, a reminder, a notice,
+-- each with a foreign key to the account) waits for that row. One holding a turn or a row
+-- letting go needs would wait for ever while letting go tried again (seen: a delete among
+-- bookings tried for minutes); now PostgreSQL finds the deadlock within a second and fails one
+-- of the two (40P01), to be repeated.
 
--- The rows letting a person go changes, locked without waiting (55P03 when another transaction
--- holds one), and the clinicians whose booking turns it takes: of the person's visits to come,
--- care relationships, pending offers and waitlist places, and the person if a clinician.
+-- The rows letting a person go changes, locked, and the clinicians whose booking turns it takes:
+-- of the person's visits to come, care relationships, pending offers and waitlist places, and
+-- the person if a clinician.
 create function scheduling_private.lock_rows_person_leaves(person uuid) returns setof uuid
 language plpgsql
 set search_path = ''
@@ -35,28 +41,28 @@ begin
         and a.status in ('requested', 'confirmed')
         and a.scheduled_start > pg_catalog.now()
     order by a.id
-    for update nowait;
+    for update;
     return query
     select r.clinician_id from public.care_relationships as r
     where (r.patient_id = person or r.clinician_id = person) and r.status = 'active'
     order by r.id
-    for update nowait;
+    for update;
     return query
     select s.clinician_id from public.appointment_time_slots as s
     where (s.offered_to = person or s.offered_by = person) and s.status = 'pending'
     order by s.id
-    for update nowait;
+    for update;
     return query
     select w.clinician_id from public.appointment_waitlist as w
     where (w.patient_id = person or w.clinician_id = person) and w.status in ('active', 'offered')
     order by w.id
-    for update nowait;
+    for update;
     return query
     select c.clinician_id from public.clinicians as c where c.clinician_id = person;
 end
 $$;
 comment on function scheduling_private.lock_rows_person_leaves(uuid) is
-'Locks, without waiting (55P03 when another transaction holds one), the rows let_person_go changes (the person''s visits to come, care relationships, pending offers and waitlist places) and returns the clinicians of those rows, the person among them if a clinician.';
+'Locks the rows let_person_go changes (the person''s visits to come, care relationships, pending offers and waitlist places) and returns the clinicians of those rows, the person among them if a clinician.';
 
 -- As in 20261231120000, but for taking the rows and turns first.
 create or replace function scheduling_private.let_person_go(person uuid) returns void
@@ -70,31 +76,26 @@ declare
     offer public.appointment_time_slots;
     entry public.appointment_waitlist;
     visit public.appointments;
-    clinicians uuid [];
-    attempt integer := 0;
+    clinician uuid;
 begin
-    -- Rows first, then the clinicians' booking turns, tried rather than waited for (a booking
-    -- holding a turn may wait for one of these rows); twice, since a booking that held a turn
-    -- may have committed a visit meanwhile, which a confirmation may now hold while it waits
-    -- for the turn this holds. Every booking of the person is with one of these
-    -- clinicians (it needs a care relationship) and takes the clinician's turn first, so their
-    -- turns are enough: the cancellations below take the patient's as well.
-    loop
-        begin
-            for pass in 1..2 loop
-                clinicians := array(select scheduling_private.lock_rows_person_leaves(person));
-                if exists (
-                    select from unnest(clinicians) as c (clinician_id)
-                    where not pg_catalog.pg_try_advisory_xact_lock(1, pg_catalog.hashtext(c.clinician_id::text))
-                ) then
-                    raise exception 'a clinician''s booking turn is taken' using errcode = 'lock_not_available';
-                end if;
-            end loop;
-            exit;
-        exception when lock_not_available then
-            perform pg_catalog.pg_sleep(least(0.01 * 2 ^ attempt, 0.2));
-            attempt := attempt + 1;
-        end;
+    -- The rows this changes, then the booking turn of each clinician in them, waiting for a
+    -- booking under way to commit; then the rows again, as a booking that held a turn may have
+    -- committed a visit meanwhile. Every booking of the person is with one of these clinicians
+    -- (it needs a care relationship) and takes the clinician's turn first, so their turns are
+    -- enough: the cancellations below take the patient's as well. Each lock is waited for, not
+    -- tried: the delete's update holds the account's row already, and a request that reaches
+    -- it (writing a visit, a reminder or a notice of the person) while holding one of these
+    -- would wait for this transaction while this one tried again, for ever; waiting,
+    -- PostgreSQL finds that deadlock within a second and fails one of the two.
+    for pass in 1..2 loop
+        -- In the order of their locks' keys, so two people leaving wait in the same order.
+        for clinician in
+            select c.clinician_id
+            from (select distinct l.clinician_id from scheduling_private.lock_rows_person_leaves(person) as l (clinician_id)) as c
+            order by pg_catalog.hashtext(c.clinician_id::text)
+        loop
+            perform pg_catalog.pg_advisory_xact_lock(1, pg_catalog.hashtext(clinician::text));
+        end loop;
     end loop;
 
     -- Counted with the turns held: a booking with the clinician that was under way is here.
