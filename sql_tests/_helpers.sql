@@ -179,6 +179,27 @@ begin
 end
 $$;
 
+-- One time `day` days ahead, 15:00-15:30 UTC, offered (a video follow-up) by the user with one
+-- email to the user with the other: a clinician's offer, or a patient's request. Gives its id.
+create or replace function tests.offer_one_time(from_email text, to_email text, day integer) returns uuid
+language plpgsql
+as $$
+declare
+    offer_id uuid;
+begin
+    perform tests.authenticate_as(tests.get_user_id(from_email));
+    select o.id into offer_id from public.offer_appointment_times(
+        offered_to => tests.get_user_id(to_email),
+        time_options => jsonb_build_array(jsonb_build_object(
+            'start', tests.days_ahead(day, '15:00'), 'end', tests.days_ahead(day, '15:30'), 'duration', 30
+        )),
+        appointment_type => 'follow_up', location_type => 'video'
+    ) as o;
+    perform tests.clear_authentication();
+    return offer_id;
+end
+$$;
+
 -- The user with this email declines the offer waiting for their answer.
 create or replace function tests.decline_pending_offer(user_email text) returns void
 language sql

@@ -17,25 +17,6 @@ language sql as $$
     )
 $$;
 
--- Times at 15:00 `day` days ahead, offered by one user to another; returns the offer.
-create function pg_temp.offer(from_email text, to_email text, day integer) returns uuid
-language plpgsql as $$
-declare
-    offer_id uuid;
-begin
-    perform tests.authenticate_as(tests.get_user_id(from_email));
-    select o.id into offer_id from public.offer_appointment_times(
-        offered_to => tests.get_user_id(to_email),
-        time_options => jsonb_build_array(jsonb_build_object(
-            'start', tests.days_ahead(day, '15:00'), 'end', tests.days_ahead(day, '15:30'), 'duration', 30
-        )),
-        appointment_type => 'follow_up', location_type => 'video'
-    ) as o;
-    perform tests.clear_authentication();
-    return offer_id;
-end
-$$;
-
 -- Two weekly visits, 11 and 18 days ahead at 12:00, booked as one series by the clinician.
 create function pg_temp.series(clinician uuid, patient uuid) returns uuid
 language plpgsql as $$
@@ -85,8 +66,8 @@ select
     tests.add_appointment(p.clinician, p.leaving, tests.days_ahead(3, '10:00')) as confirmed,
     tests.add_appointment(p.clinician, p.leaving, tests.days_ahead(4, '10:00'), status => 'requested') as requested,
     tests.add_appointment(p.clinician, p.leaving, now() - interval '2 days') as past,
-    pg_temp.offer('leaving@example.com', 'clin@example.com', 5) as request,
-    pg_temp.offer('clin@example.com', 'leaving@example.com', 6) as offer,
+    tests.offer_one_time('leaving@example.com', 'clin@example.com', 5) as request,
+    tests.offer_one_time('clin@example.com', 'leaving@example.com', 6) as offer,
     pg_temp.series(p.clinician, p.leaving) as series
 from people as p;
 
@@ -233,8 +214,8 @@ begin
     perform tests.open_every_day(c.quiet);
     insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type)
     values (c.quiet, waiting, 'follow_up');
-    perform pg_temp.offer('quiet@example.com', 'waiting@example.com', 9);
-    perform pg_temp.offer('waiting@example.com', 'quiet@example.com', 10);
+    perform tests.offer_one_time('quiet@example.com', 'waiting@example.com', 9);
+    perform tests.offer_one_time('waiting@example.com', 'quiet@example.com', 10);
 end
 $$;
 

@@ -12,24 +12,6 @@ select
     tests.create_user('next@example.com') as next_patient,
     tests.create_user('other@example.com') as other;
 
--- One time `day` days ahead at 15:00, offered by one user to the other; returns the offer.
-create function pg_temp.offer(from_email text, to_email text, day integer) returns uuid
-language plpgsql as $$
-declare
-    offer_id uuid;
-begin
-    perform tests.authenticate_as(tests.get_user_id(from_email));
-    select o.id into offer_id from public.offer_appointment_times(
-        offered_to => tests.get_user_id(to_email),
-        time_options => jsonb_build_array(jsonb_build_object(
-            'start', tests.days_ahead(day, '15:00'), 'end', tests.days_ahead(day, '15:30'), 'duration', 30
-        )),
-        appointment_type => 'follow_up', location_type => 'video'
-    ) as o;
-    perform tests.clear_authentication();
-    return offer_id;
-end
-$$;
 
 do $$
 declare
@@ -51,9 +33,9 @@ select
         'clin@example.com', 'pat@example.com', 'other@example.com', tests.days_ahead(2, '11:00')
     ) as waitlist_offer,
     tests.add_appointment(p.clinician, p.patient, tests.days_ahead(5, '10:00')) as visit,
-    pg_temp.offer('clin@example.com', 'pat@example.com', 3) as offer,
-    pg_temp.offer('pat@example.com', 'clin@example.com', 4) as request,
-    pg_temp.offer('clin@example.com', 'pat@example.com', 6) as lapsed_offer
+    tests.offer_one_time('clin@example.com', 'pat@example.com', 3) as offer,
+    tests.offer_one_time('pat@example.com', 'clin@example.com', 4) as request,
+    tests.offer_one_time('clin@example.com', 'pat@example.com', 6) as lapsed_offer
 from people as p;
 -- An offer whose time to answer has passed, not yet marked expired.
 update public.appointment_time_slots as s set expires_at = now() - interval '1 minute'

@@ -45,6 +45,6 @@ def record_text_state(conn: psycopg.Connection, sid: str, state: TextState) -> s
 
 def stop_texting(conn: psycopg.Connection, refused: NumberRefused) -> int:
     """SMS off, with the reason, for everyone with SMS on at the refused number; returns how many."""
-    return conn.execute(queries.STOP_TEXTING, {"phone": refused.number, "reason": refused.reason}).fetchone()[
-        0
-    ]
+    said = {"phone": refused.number, "reason": refused.reason}
+    (stopped,) = conn.execute(queries.STOP_TEXTING, said).fetchone()
+    return stopped
