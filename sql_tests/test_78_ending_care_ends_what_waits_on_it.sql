@@ -12,7 +12,6 @@ select
     tests.create_user('next@example.com') as next_patient,
     tests.create_user('other@example.com') as other;
 
-
 do $$
 declare
     p people;

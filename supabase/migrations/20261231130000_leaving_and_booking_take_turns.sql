@@ -64,7 +64,10 @@ $$;
 comment on function scheduling_private.lock_rows_person_leaves(uuid) is
 'Locks the rows let_person_go changes (the person''s visits to come, care relationships, pending offers and waitlist places) and returns the clinicians of those rows, the person among them if a clinician.';
 
--- As in 20261231120000, but for taking the rows and turns first.
+-- As in 20261231120000, but for taking the rows and turns first, and for ending the care
+-- relationships before the visits are cancelled, which ends the offers to the person and the
+-- waitlist places through end_what_waits_on_care (its trigger is 20261231140000's) instead of
+-- statements of its own that did the same.
 create or replace function scheduling_private.let_person_go(person uuid) returns void
 language plpgsql
 set search_path = ''
@@ -73,8 +76,6 @@ declare
     reason constant text := 'The patient''s account was deleted.';
     first_visit public.appointments;
     visits_to_come integer;
-    offer public.appointment_time_slots;
-    entry public.appointment_waitlist;
     visit public.appointments;
     clinician uuid;
 begin
@@ -115,34 +116,17 @@ begin
             hint = 'Signed in as the clinician, close_dates_and_cancel_visits cancels them and tells the patients.';
     end if;
 
-    -- Waitlist offers to the person are declined, as they would decline them: each time goes on
-    -- to the next patient waiting.
-    for offer in
-        update public.appointment_time_slots as s set status = 'declined', responded_at = pg_catalog.now()
-        where s.offered_to = person and s.status = 'pending' and s.waitlist_entry_id is not null
-        returning s.*
-    loop
-        perform scheduling_private.pass_on_waitlist_offer(offer);
-    end loop;
-    -- A patient's requests to a clinician who leaves are declined: the patient is told (when
-    -- this commits, offer_declined), as a withdrawal would tell only the one who left.
-    update public.appointment_time_slots as s set status = 'declined', responded_at = pg_catalog.now()
-    where s.offered_to = person and s.clinician_id = person and s.status = 'pending';
-    -- Every other offer to or from them is withdrawn; the other person is told of those they
-    -- made (an offer made to them shows as withdrawn in its conversation).
+    -- What they offered or asked for is withdrawn, its recipient told ("Offered times
+    -- withdrawn", "Request withdrawn").
     update public.appointment_time_slots as s set status = 'cancelled', responded_at = pg_catalog.now()
-    where (s.offered_to = person or s.offered_by = person) and s.status = 'pending';
-    -- Their places on waitlists end. A clinician's waitlist ends too, and the patients on it are
-    -- told.
-    for entry in
-        update public.appointment_waitlist as w set status = 'cancelled'
-        where (w.patient_id = person or w.clinician_id = person) and w.status in ('active', 'offered')
-        returning w.*
-    loop
-        if entry.clinician_id = person then
-            perform scheduling_private.announce_waitlist_place_ended(entry, true);
-        end if;
-    end loop;
+    where s.offered_by = person and s.status = 'pending';
+    -- Their care relationships end, and what waited on each ends with it
+    -- (end_what_waits_on_care): a waitlist offer to them is declined, its time passed on to the
+    -- next patient waiting; a leaving clinician's patients' requests are declined and their
+    -- places on the waitlist ended, the patients told. Before the visits are cancelled, so their
+    -- freed time goes to patients still connected.
+    update public.care_relationships as r set status = 'ended', ended_at = pg_catalog.now()
+    where (r.patient_id = person or r.clinician_id = person) and r.status = 'active';
     -- As a cancellation by the clinic: the clinician is told, the time offered to the waitlist.
     -- In time order, so the earliest freed time goes to the waitlist first; a series goes as one
     -- at its first visit to come, with one notice for all of them.
@@ -160,8 +144,6 @@ begin
             perform scheduling_private.change_series(visit.series_id, 'cancel', reason);
         end if;
     end loop;
-    update public.care_relationships as r set status = 'ended', ended_at = pg_catalog.now()
-    where (r.patient_id = person or r.clinician_id = person) and r.status = 'active';
 
     -- What reaches them, and what they connected: their calendars (the worker revokes Google's
     -- permission and closes Microsoft's subscription), feed, devices, contact details, notices
@@ -183,7 +165,7 @@ begin
 end
 $$;
 comment on function scheduling_private.let_person_go(uuid) is
-'Lets a person whose account was deleted go: declines the waitlist offers to them and the requests to a clinician, withdraws their other offers, ends their waitlist places (and a clinician''s waitlist), cancels their visits to come, ends their care relationships, and deletes their calendar connections, feed token, push subscriptions, preferences and notices. Refused (55006) for a clinician with visits to come.';
+'Lets a person whose account was deleted go: withdraws the offers they made, ends their care relationships (and with each what waited on it: end_what_waits_on_care), cancels their visits to come, and deletes their calendar connections, feed token, push subscriptions, preferences and notices. Refused (55006) for a clinician with visits to come.';
 
 -- As in 20261126010000, but for reading the connection again with the turns held.
 create or replace function scheduling_private.insert_appointment(
