@@ -135,22 +135,35 @@ def run_blocked_by(
     of its own while `holder`'s transaction is open, waits until it waits for one of holder's
     locks (or, with or_pauses, sleeps before trying again), commits holder, then lets it finish:
     "ok" or its SQLSTATE."""
+    thread, outcome = start_and_wait_for_a_lock(url, user, sql, params, or_pauses)
+    holder.commit()
+    thread.join(30)
+    return outcome[0]
+
+
+def start_and_wait_for_a_lock(
+    url: str, user: str | None, sql: str, params: list, or_pauses: bool = False
+) -> tuple[threading.Thread, list[str]]:
+    """Starts `sql` as `user` (None: no user signed in) in a session and thread of their own and
+    returns once it waits for a lock (or, with or_pauses, sleeps before trying again): the thread,
+    and the list its outcome ("ok" or its SQLSTATE) is added to when it ends."""
     outcome: list[str] = []
     started = threading.Event()
     session = psycopg.connect(url)
     pid = session.info.backend_pid
 
     def attempt() -> None:
-        try:
-            if user is not None:
-                session.execute("select tests.authenticate_as(%s)", [user])
-            started.set()
-            session.execute(sql, params)
-            session.commit()
-            outcome.append("ok")
-        except psycopg.Error as error:
-            session.rollback()
-            outcome.append(error.sqlstate or "?")
+        with session:
+            try:
+                if user is not None:
+                    session.execute("select tests.authenticate_as(%s)", [user])
+                started.set()
+                session.execute(sql, params)
+                session.commit()
+                outcome.append("ok")
+            except psycopg.Error as error:
+                session.rollback()
+                outcome.append(error.sqlstate or "?")
 
     thread = threading.Thread(target=attempt)
     thread.start()
@@ -160,10 +173,7 @@ def run_blocked_by(
         while not waits_for_a_lock(observer, pid, or_pauses):
             assert clock.monotonic() < deadline, "the second change never waited for the first"
             clock.sleep(0.02)
-    holder.commit()
-    thread.join(30)
-    session.close()
-    return outcome[0]
+    return thread, outcome
 
 
 def accept_once_it_waits(url: str, accepting: psycopg.Connection, pid: int, offer: str, what: str) -> str:

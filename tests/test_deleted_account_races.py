@@ -9,16 +9,19 @@ does. The last deletes two accounts among many requests at once.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time as clock
 from collections import Counter
-from datetime import time
+from collections.abc import Callable
+from datetime import time, timedelta
+from typing import NamedTuple
 
 import psycopg
 import pytest
 
-from tests.sessions import make_clinic, next_days_at, run_blocked_by
+from tests.sessions import make_clinic, next_days_at, run_blocked_by, start_and_wait_for_a_lock
 
 SOFT_DELETE = "update auth.users set deleted_at = now(), email = md5(email) where id = %s"
 # A soft delete that leaves the email as it is (a DBA's, say): Supabase's hashes it, and changing
@@ -28,6 +31,11 @@ DELETED_AT_ONLY = "update auth.users set deleted_at = now() where id = %s"
 BOOK = (
     "select book_appointment(clinician_id => %s, patient_id => %s, scheduled_start => %s,"
     " duration_minutes => 30, appointment_type => 'follow_up', location_type => 'in_person')"
+)
+
+OFFER = (
+    "select offer_appointment_times(offered_to => %s, time_options => %s::jsonb,"
+    " appointment_type => 'follow_up', location_type => 'in_person')"
 )
 
 
@@ -87,19 +95,134 @@ def test_a_clinician_leaving_while_a_patient_books_with_them_waits_and_is_refuse
     assert [status for status, _ in visits_to_come(url, clinician)] == ["requested"]
 
 
+def one_visit(url: str, clinician: str, patient: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "select tests.add_appointment(%s, %s, %s)", [clinician, patient, next_days_at(3, time(10))]
+        ).fetchone()[0]
+
+
+def a_series(url: str, clinician: str, patient: str) -> str:
+    with psycopg.connect(url) as conn:
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        return conn.execute(
+            "select series_id from book_appointment_series(%s, %s, %s, 30, 'follow_up', 'in_person', 2)",
+            [clinician, patient, next_days_at(3, time(10))],
+        ).fetchone()[0]
+
+
+def an_offer(url: str, clinician: str, patient: str) -> str:
+    start = next_days_at(3, time(10))
+    option = {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(), "duration": 30}
+    with psycopg.connect(url) as conn:
+        conn.execute("select tests.authenticate_as(%s)", [clinician])
+        return conn.execute(
+            f"select id from {OFFER.removeprefix('select ')}", [patient, json.dumps([option])]
+        ).fetchone()[0]
+
+
+# What holds a request up once it has locked what it changes: another booking with the
+# clinician under way (the clinician's booking turn), or, for a series, a change of its second
+# visit under way (that visit's row, locked after the first's).
+CLINICIANS_TURN = "select pg_advisory_xact_lock(1, hashtext(%(clinician)s::text))"
+SECOND_VISIT = (
+    "select from appointments where series_id = %(subject)s order by scheduled_start offset 1 for update"
+)
+
+
+class RequestOfThePatient(NamedTuple):
+    actor: str
+    sql: str
+    arguments: Callable[[str, str, str], list]
+    held_up_by: str = CLINICIANS_TURN
+
+
+# Each request of the clinician's, or the patient's, that writes rows of the patient, with its
+# arguments made ready in a clinic of its own.
+REQUESTS_OF_THE_PATIENT = {
+    "a booking": RequestOfThePatient("clinician", BOOK, lambda url, c, p: [c, p, next_days_at(3, time(10))]),
+    "a cancellation": RequestOfThePatient(
+        "clinician", "select cancel_appointment(%s, 'Cannot come')", lambda url, c, p: [one_visit(url, c, p)]
+    ),
+    "an offer accepted": RequestOfThePatient(
+        "patient", "select respond_to_offer(%s, 'accept', 0)", lambda url, c, p: [an_offer(url, c, p)]
+    ),
+    "a series cancelled": RequestOfThePatient(
+        "clinician",
+        "select cancel_appointment_series(%s, 'Cannot come')",
+        lambda url, c, p: [a_series(url, c, p)],
+        SECOND_VISIT,
+    ),
+    "a series moved": RequestOfThePatient(
+        "clinician",
+        "select reschedule_appointment_series(%s, %s)",
+        lambda url, c, p: [a_series(url, c, p), next_days_at(4, time(10))],
+        SECOND_VISIT,
+    ),
+}
+
+
+@pytest.mark.parametrize("request_name", list(REQUESTS_OF_THE_PATIENT))
+def test_a_request_under_way_when_its_patient_leaves_is_waited_for_without_a_deadlock(
+    committed_database: str, request_name: str
+) -> None:
+    """The request, held up by another change, has locked what it changes when the patient's
+    delete starts. It took the patient's account first, so the delete waits for it; one that
+    took the account only as it wrote a row of the patient's (a visit, a notice) met the delete,
+    which waited for the locked rows or turn, in a deadlock (40P01)."""
+    url = committed_database
+    clinician, (patient,) = make_clinic(url, patients=1)
+    request_of_the_patient = REQUESTS_OF_THE_PATIENT[request_name]
+    params = request_of_the_patient.arguments(url, clinician, patient)
+    with psycopg.connect(url) as other_change:
+        other_change.execute(
+            request_of_the_patient.held_up_by, {"clinician": clinician, "subject": params[0]}
+        )
+        actor = clinician if request_of_the_patient.actor == "clinician" else patient
+        request, requested = start_and_wait_for_a_lock(url, actor, request_of_the_patient.sql, params)
+        delete, deleted = start_and_wait_for_a_lock(url, None, SOFT_DELETE, [patient])
+    request.join(30)
+    delete.join(30)
+
+    assert (requested, deleted) == (["ok"], ["ok"])
+    assert [
+        status for status, _ in visits_to_come(url, patient) if status in ("requested", "confirmed")
+    ] == []
+
+
 REQUESTS_EACH = 40
 ACTIVE_TO_COME = "status in ('requested', 'confirmed') and scheduled_start > now()"
 
 
+def what(sql: str) -> str:
+    """The RPC a request calls."""
+    return sql.removeprefix("select ").split("(")[0]
+
+
 def request_of(conn: psycopg.Connection, rng: random.Random, me: str, clinician: str, patients: list[str]):
-    """A booking (a patient for themselves, the clinician for any patient), or, for the clinician,
-    a confirmation, or a cancellation of a visit to come the acting person sees."""
+    """A booking (a patient for themselves, the clinician for any patient), a time the clinician
+    offers a patient or a patient accepts, or, for the clinician, a confirmation, or a
+    cancellation of a visit to come the acting person sees."""
     start = next_days_at(rng.choice([2, 3]), time(9 + rng.randrange(8), rng.choice([0, 30])))
-    if rng.random() < 0.6:
-        return BOOK, [clinician, rng.choice(patients) if me == clinician else me, start]
+    booking = BOOK, [clinician, rng.choice(patients) if me == clinician else me, start]
+    choice = rng.random()
+    if choice < 0.15 and me == clinician:
+        option = {
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=30)).isoformat(),
+            "duration": 30,
+        }
+        return OFFER, [rng.choice(patients), json.dumps([option])]
+    if choice < 0.3 and me != clinician:
+        offers = conn.execute(
+            "select id from appointment_time_slots where offered_to = %s and status = 'pending'", [me]
+        ).fetchall()
+        return ("select respond_to_offer(%s, 'accept', 0)", [rng.choice(offers)[0]]) if offers else booking
+    if choice < 0.6:
+        return booking
     visits = conn.execute(f"select id, status from appointments where {ACTIVE_TO_COME}").fetchall()
     if not visits:
-        return BOOK, [clinician, rng.choice(patients) if me == clinician else me, start]
+        return booking
     visit, status = rng.choice(visits)
     if me == clinician and status == "requested":
         return "select confirm_appointment(%s)", [visit]
@@ -110,10 +233,11 @@ def test_patients_leaving_amid_bookings_and_changes_keep_no_visit_to_come(
     committed_database: str,
 ) -> None:
     """Two patients' accounts are deleted while they, two other patients and their clinician
-    book, confirm and cancel: each delete goes through (repeated when a deadlock failed it),
-    every request is done or refused, none waits for ever, and the two keep no visit to come.
-    (Letting go that tried its locks and tried again instead of waiting for them failed here:
-    each delete tried for minutes, behind a booking that waited for the account's row.)"""
+    book, offer and accept times, confirm and cancel: each delete goes through at once, every
+    request is done or refused, none meets a deadlock or waits for ever, and the two keep no
+    visit to come. (Letting go that tried its locks and tried again failed here, each delete
+    trying for minutes; requests that took their people's accounts only when they wrote a row
+    of theirs met deletes in deadlocks, a delete failing as often as five times running.)"""
     url = committed_database
     clinician, patients = make_clinic(url, patients=4)
     leaving = patients[:2]
@@ -131,27 +255,24 @@ def test_patients_leaving_amid_bookings_and_changes_keep_no_visit_to_come(
                     sql, params = request_of(conn, rng, me, clinician, patients)
                     conn.execute(sql, params)
                     conn.commit()
-                    outcomes["ok"] += 1
+                    outcomes[what(sql), "ok"] += 1
                 except psycopg.Error as refused:
                     conn.rollback()
-                    outcomes[refused.sqlstate or "?"] += 1
+                    outcomes[what(sql), refused.sqlstate or "?"] += 1
 
     def delete_accounts() -> None:
-        """Each delete as the clinic's server makes it: repeated when it failed as a deadlock's victim."""
         rng = random.Random(0)
         with psycopg.connect(url) as conn:
             barrier.wait()
             for patient in leaving:
                 clock.sleep(rng.uniform(0.1, 0.4))
-                for _ in range(5):
-                    try:
-                        conn.execute(SOFT_DELETE, [patient])
-                        conn.commit()
-                        deletes.append("ok")
-                        break
-                    except psycopg.Error as refused:
-                        conn.rollback()
-                        deletes.append(refused.sqlstate or "?")
+                try:
+                    conn.execute(SOFT_DELETE, [patient])
+                    conn.commit()
+                    deletes.append("ok")
+                except psycopg.Error as refused:
+                    conn.rollback()
+                    deletes.append(refused.sqlstate or "?")
 
     threads = [
         threading.Thread(target=act, args=(person, n)) for n, person in enumerate([clinician, *patients])
@@ -162,11 +283,22 @@ def test_patients_leaving_amid_bookings_and_changes_keep_no_visit_to_come(
     for thread in threads:
         thread.join(120)
 
-    # A request changing the person's visits as the delete waits for them may meet it in a
-    # deadlock (40P01), found within a second: either may fail, and is repeated.
-    assert deletes.count("ok") == 2 and set(deletes) <= {"ok", "40P01"}, deletes
-    # Taken time (PT409), a person no longer connected (42501), a visit moved on meanwhile (22023).
-    assert set(outcomes) <= {"ok", "PT409", "42501", "22023", "40P01"}, outcomes
+    # No deadlock (40P01) either way: every request takes its people's accounts before it locks
+    # anything else (hold_accounts), as letting go holds the leaving person's from the start.
+    assert deletes == ["ok", "ok"]
+    # Taken time (PT409), a person no longer connected (42501), a visit moved on or an offered
+    # time not free (22023).
+    assert {state for _, state in outcomes} <= {"ok", "PT409", "42501", "22023"}, outcomes
+    assert all(
+        outcomes[request, "ok"]
+        for request in (
+            "book_appointment",
+            "offer_appointment_times",
+            "respond_to_offer",
+            "confirm_appointment",
+            "cancel_appointment",
+        )
+    ), outcomes
     with psycopg.connect(url) as conn:
         kept = conn.execute(
             f"select count(*) from appointments where patient_id = any(%s) and {ACTIVE_TO_COME}", [leaving]
