@@ -206,7 +206,7 @@ def request_of(conn: psycopg.Connection, rng: random.Random, me: str, clinician:
     start = next_days_at(rng.choice([2, 3]), time(9 + rng.randrange(8), rng.choice([0, 30])))
     booking = BOOK, [clinician, rng.choice(patients) if me == clinician else me, start]
     choice = rng.random()
-    if choice < 0.15 and me == clinician:
+    if choice < 0.3 and me == clinician:
         option = {
             "start": start.isoformat(),
             "end": (start + timedelta(minutes=30)).isoformat(),
