@@ -1,8 +1,9 @@
 -- Nothing new is kept for a person whose account was deleted: with the access token that
 -- outlives the account, they save no contact details, push subscription, calendar or feed
--- token; the clinic's back office connects them to no clinician, and makes them no clinician.
+-- token, nor take a place on a waitlist again; the clinic's back office connects them to no
+-- clinician, and makes them no clinician.
 begin;
-select plan(9);
+select plan(11);
 
 create temporary table people as
 select
@@ -13,6 +14,8 @@ select
 do $$
 begin
     perform tests.connect(p.clinician, p.leaving) from people as p;
+    insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type)
+    select p.clinician, p.leaving, 'follow_up' from people as p;
 end
 $$;
 -- Deleted softly; the email is kept (Supabase hashes it) so the tests can act as them by it.
@@ -41,6 +44,22 @@ select throws_ok(
     tests.as_user('leaving@example.com', 'select public.create_ics_feed_token()'),
     '42501', 'your account was deleted',
     'nor a calendar feed'
+);
+select throws_ok(
+    tests.as_user(
+        'leaving@example.com',
+        $$update public.appointment_waitlist set status = 'active' where patient_id = auth.uid()$$
+    ),
+    '42501', 'your account was deleted',
+    'nor take their place on the waitlist again (letting go ended it)'
+);
+select throws_ok(
+    format(
+        $$insert into public.appointment_waitlist (clinician_id, patient_id, appointment_type) values (%L, %L, 'assessment')$$,
+        (select clinician from people), (select leaving from people)
+    ),
+    '42501', 'the patient''s account was deleted',
+    'nor is a new place on it kept for them'
 );
 select throws_ok(
     format(

@@ -129,7 +129,12 @@ def waits_for_a_lock(conn: psycopg.Connection, pid: int, or_pauses: bool = False
 
 
 def run_blocked_by(
-    url: str, holder: psycopg.Connection, user: str | None, sql: str, params: list, or_pauses: bool = False
+    url: str,
+    holder: psycopg.Connection,
+    user: str | None,
+    sql: str,
+    params: list | dict,
+    or_pauses: bool = False,
 ) -> str:
     """Runs `sql` as `user` (None: as the session's own role, with no user signed in) in a session
     of its own while `holder`'s transaction is open, waits until it waits for one of holder's
@@ -142,7 +147,7 @@ def run_blocked_by(
 
 
 def start_and_wait_for_a_lock(
-    url: str, user: str | None, sql: str, params: list, or_pauses: bool = False
+    url: str, user: str | None, sql: str, params: list | dict, or_pauses: bool = False
 ) -> tuple[threading.Thread, list[str]]:
     """Starts `sql` as `user` (None: no user signed in) in a session and thread of their own and
     returns once it waits for a lock (or, with or_pauses, sleeps before trying again): the thread,

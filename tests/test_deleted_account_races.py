@@ -1,6 +1,8 @@
 """A person leaving and a booking of theirs at the same moment (migration 20261231130000): the
 soft delete waits for a booking under way and then cancels its visit, or refuses the clinician
-whose visit it was; a booking made while the delete is under way waits for it and is refused.
+whose visit it was; a booking made while the delete is under way waits for it and is refused,
+as is a row of theirs written meanwhile (20261231150000); no request meets the delete in a
+deadlock.
 
 Each test but the last holds one session's transaction open at a chosen point, runs the other
 change meanwhile in a thread, and only then commits the first, as tests/test_waitlist_races.py
@@ -93,6 +95,40 @@ def test_a_clinician_leaving_while_a_patient_books_with_them_waits_and_is_refuse
 
     assert deleted == "55006"
     assert [status for status, _ in visits_to_come(url, clinician)] == ["requested"]
+
+
+# Rows a patient writes with the access token that outlives their account, and how many of
+# them are kept.
+WRITES_AS_THEY_LEAVE = {
+    "joining the waitlist": (
+        "insert into appointment_waitlist (clinician_id, patient_id, appointment_type)"
+        " values (%(clinician)s, %(patient)s, 'follow_up')",
+        "select count(*) from appointment_waitlist where patient_id = %(patient)s and status = 'active'",
+    ),
+    "saving contact details": (
+        "insert into notification_preferences (user_id, phone) values (%(patient)s, '+447700900123')",
+        "select count(*) from notification_preferences where user_id = %(patient)s",
+    ),
+}
+
+
+@pytest.mark.parametrize("write", list(WRITES_AS_THEY_LEAVE))
+def test_a_row_the_patient_writes_as_they_leave_waits_and_is_refused(
+    committed_database: str, write: str
+) -> None:
+    """Read at once, the account was not yet deleted; the row's foreign key then waited for the
+    delete and kept it, after letting go had deleted the patient's others (20261231150000)."""
+    url = committed_database
+    clinician, (patient,) = make_clinic(url, patients=1)
+    sql, kept = WRITES_AS_THEY_LEAVE[write]
+    people = {"clinician": clinician, "patient": patient}
+    with psycopg.connect(url) as leaving:
+        leaving.execute(SOFT_DELETE, [patient])
+        written = run_blocked_by(url, leaving, patient, sql, people)
+
+    assert written == "42501"
+    with psycopg.connect(url) as conn:
+        assert conn.execute(kept, people).fetchone()[0] == 0
 
 
 def one_visit(url: str, clinician: str, patient: str) -> str:
