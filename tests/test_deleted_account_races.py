@@ -5,8 +5,8 @@ as is a row of theirs written meanwhile (20261231150000); no request meets the d
 deadlock.
 
 Each test but the last holds one session's transaction open at a chosen point, runs the other
-change meanwhile in a thread, and only then commits the first, as tests/test_waitlist_races.py
-does. The last deletes two accounts among many requests at once.
+change (or two) meanwhile in threads, and only then commits the first, as
+tests/test_waitlist_races.py does. The last deletes two accounts among many requests at once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import threading
 import time as clock
 from collections import Counter
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
 import psycopg
@@ -147,13 +147,19 @@ def a_series(url: str, clinician: str, patient: str) -> str:
         ).fetchone()[0]
 
 
+def one_option(start: datetime) -> str:
+    """The time_options of an offer of one 30-minute time."""
+    return json.dumps(
+        [{"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(), "duration": 30}]
+    )
+
+
 def an_offer(url: str, clinician: str, patient: str) -> str:
-    start = next_days_at(3, time(10))
-    option = {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(), "duration": 30}
     with psycopg.connect(url) as conn:
         conn.execute("select tests.authenticate_as(%s)", [clinician])
         return conn.execute(
-            f"select id from {OFFER.removeprefix('select ')}", [patient, json.dumps([option])]
+            f"select id from {OFFER.removeprefix('select ')}",
+            [patient, one_option(next_days_at(3, time(10)))],
         ).fetchone()[0]
 
 
@@ -243,12 +249,7 @@ def request_of(conn: psycopg.Connection, rng: random.Random, me: str, clinician:
     booking = BOOK, [clinician, rng.choice(patients) if me == clinician else me, start]
     choice = rng.random()
     if choice < 0.3 and me == clinician:
-        option = {
-            "start": start.isoformat(),
-            "end": (start + timedelta(minutes=30)).isoformat(),
-            "duration": 30,
-        }
-        return OFFER, [rng.choice(patients), json.dumps([option])]
+        return OFFER, [rng.choice(patients), one_option(start)]
     if choice < 0.3 and me != clinician:
         offers = conn.execute(
             "select id from appointment_time_slots where offered_to = %s and status = 'pending'", [me]
@@ -286,9 +287,9 @@ def test_patients_leaving_amid_bookings_and_changes_keep_no_visit_to_come(
         with psycopg.connect(url) as conn:
             barrier.wait()
             for _ in range(REQUESTS_EACH):
+                conn.execute("select tests.authenticate_as(%s)", [me])
+                sql, params = request_of(conn, rng, me, clinician, patients)
                 try:
-                    conn.execute("select tests.authenticate_as(%s)", [me])
-                    sql, params = request_of(conn, rng, me, clinician, patients)
                     conn.execute(sql, params)
                     conn.commit()
                     outcomes[what(sql), "ok"] += 1
