@@ -1,8 +1,8 @@
 """A person leaving and a booking of theirs at the same moment (migration 20261231130000): the
 soft delete waits for a booking under way and then cancels its visit, or refuses the clinician
 whose visit it was; a booking made while the delete is under way waits for it and is refused,
-as is a row of theirs written meanwhile (20261231150000); no request meets the delete in a
-deadlock.
+as is a row of theirs written meanwhile; no request meets the delete in a deadlock
+(20261231170000).
 
 Each test but the last holds one session's transaction open at a chosen point, runs the other
 change (or two) meanwhile in threads, and only then commits the first, as
@@ -117,7 +117,7 @@ def test_a_row_the_patient_writes_as_they_leave_waits_and_is_refused(
     committed_database: str, write: str
 ) -> None:
     """Read at once, the account was not yet deleted; the row's foreign key then waited for the
-    delete and kept it, after letting go had deleted the patient's others (20261231150000)."""
+    delete and kept it, after letting go had deleted the patient's others (20261231170000)."""
     url = committed_database
     clinician, (patient,) = make_clinic(url, patients=1)
     sql, kept = WRITES_AS_THEY_LEAVE[write]

@@ -8,12 +8,7 @@
 -- exists; and the clinic's back office could connect a departed patient to a clinician again,
 -- or make a departed person a clinician, and so book visits for nobody. Now those rows are
 -- refused for a departed person, whoever writes them: 42501 "your account was deleted" (or
--- whose account was: "the patient's account was deleted"), and nothing is saved. So is a place
--- on a waitlist: one taken as the patient left stayed active, never to be offered time.
---
--- A row written while the delete is under way waits for it (hold_accounts, 20261231130000)
--- and then reads the account afresh: read at once, it passed, and its foreign key waited for
--- the delete and kept it after letting go had deleted the person's others.
+-- whose account was: "the patient's account was deleted"), and nothing is saved.
 
 -- The person columns a row is for are the trigger's arguments.
 create function scheduling_private.tg_refuse_the_departed() returns trigger
@@ -24,9 +19,6 @@ declare
     person_column text;
     person uuid;
 begin
-    perform scheduling_private.hold_accounts(
-        array(select (pg_catalog.to_jsonb(new) ->> c.name)::uuid from unnest(tg_argv) as c (name))
-    );
     foreach person_column in array tg_argv loop
         person := (pg_catalog.to_jsonb(new) ->> person_column)::uuid;
         if scheduling_private.is_departed(person) then
@@ -44,7 +36,7 @@ begin
 end
 $$;
 comment on function scheduling_private.tg_refuse_the_departed() is
-'Refuses (42501) a row for a person whose account was deleted, waiting first for a delete under way; the trigger''s arguments name the row''s person columns. SECURITY DEFINER: API roles write these rows, and may not read or lock auth.users.';
+'Refuses (42501) a row for a person whose account was deleted; the trigger''s arguments name the row''s person columns. SECURITY DEFINER: API roles write these rows, and may not read auth.users.';
 
 create trigger _040_refuse_the_departed before insert on public.notification_preferences
 for each row execute function scheduling_private.tg_refuse_the_departed('user_id');
@@ -64,15 +56,6 @@ for each row execute function scheduling_private.tg_refuse_the_departed('clinici
 -- A relationship made, or made active again; letting go ends them, which stays allowed.
 create trigger _040_refuse_the_departed before insert or update of status on public.care_relationships
 for each row when (new.status = 'active')
-execute function scheduling_private.tg_refuse_the_departed('clinician_id', 'patient_id');
-
--- A place on a waitlist taken, or taken again by a person (from cancelled or expired; the
--- waitlist's own step back from offered, as letting go declines an offer, stays allowed).
-create trigger _040_refuse_the_departed before insert on public.appointment_waitlist
-for each row execute function scheduling_private.tg_refuse_the_departed('clinician_id', 'patient_id');
-
-create trigger _040_refuse_the_departed_rejoining before update of status on public.appointment_waitlist
-for each row when (old.status in ('cancelled', 'expired') and new.status = 'active')
 execute function scheduling_private.tg_refuse_the_departed('clinician_id', 'patient_id');
 
 revoke execute on all functions in schema scheduling_private from public;
