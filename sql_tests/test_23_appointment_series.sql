@@ -79,12 +79,12 @@ select is(
 
 select throws_ok(
     $$select * from pg_temp.series_as('clin@example.com', '2027-03-22 14:00Z', 4, 2)$$,
-    'PT409', 'visit 1 of 4 (2027-03-22 10:00): the patient already has an appointment at that time',
+    'PT409', 'visit 1 of 4 (2027-03-22 10:00 America/New_York): the patient already has an appointment at that time',
     'a taken week names the visit'
 );
 select throws_ok(
     $$select * from pg_temp.series_as('clin@example.com', '2027-03-29 14:00Z', 4, 2)$$,
-    'PT409', 'visit 2 of 4 (2027-04-12 10:00): that time is no longer free',
+    'PT409', 'visit 2 of 4 (2027-04-12 10:00 America/New_York): that time is no longer free',
     'the clinician''s time taken in a later week'
 );
 select is(
@@ -120,7 +120,7 @@ select is(
 select tests.clear_authentication();
 select throws_ok(
     $$select * from pg_temp.series_as('patient@example.com', '2027-07-05 21:30Z', 3)$$,
-    '22023', 'visit 1 of 3 (2027-07-05 17:30): 2027-07-05 21:30:00+00 is not an available 30-minute slot',
+    '22023', 'visit 1 of 3 (2027-07-05 17:30 America/New_York): 2027-07-05 21:30:00+00 is not an available 30-minute slot',
     'a patient''s visit out of hours is refused, naming it'
 );
 select tests.clear_authentication();
@@ -179,7 +179,7 @@ select is(
 update public.clinicians set max_upcoming_per_patient = 9;
 select throws_ok(
     $$select * from pg_temp.series_as('patient@example.com', '2027-08-02 14:00Z', 3)$$,
-    '42501', 'visit 3 of 3 (2027-08-16 10:00): you already have 9 upcoming visits with this clinician, the most they allow',
+    '42501', 'visit 3 of 3 (2027-08-16 10:00 America/New_York): you already have 9 upcoming visits with this clinician, the most they allow',
     'each visit counts against the clinician''s limit'
 );
 select tests.clear_authentication();

@@ -139,7 +139,7 @@ select is(
 );
 select throws_like(
     $$select pg_temp.move_as('clin@example.com', '2027-03-05 10:00 America/New_York')$$,
-    'visit 3 of 4 (2027-03-18 14:00 to 2027-03-19 10:00): that time is no longer free',
+    'visit 3 of 4 (2027-03-18 14:00 to 2027-03-19 10:00 America/New_York): that time is no longer free',
     'naming the visit, from and to'
 );
 select is(
@@ -149,7 +149,7 @@ select is(
 );
 select throws_like(
     $$select pg_temp.move_as('patient@example.com', '2027-03-04 20:00 America/New_York')$$,
-    'visit 4 of 4 (2027-03-25 14:00 to 2027-03-25 20:00): % is not an available 30-minute slot%',
+    'visit 4 of 4 (2027-03-25 14:00 to 2027-03-25 20:00 America/New_York): % is not an available 30-minute slot%',
     'the patient moves only to offered slots'
 );
 select throws_ok(
