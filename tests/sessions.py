@@ -10,6 +10,16 @@ import psycopg
 
 from workers.calendars import queries as calendar_queries
 
+# Supabase Auth's soft delete (GoTrue's SoftDeleteUser), in the columns the local auth.users has:
+# the email and the phone replaced by hashes, the phone's cut to 15 characters (a phone the
+# account never had gets one too), deleted_at set. The phone is unique, so the update holds the
+# account's row against foreign keys to it from its start (the email's unique index is partial,
+# which would not).
+SOFT_DELETE = (
+    "update auth.users set deleted_at = now(), email = md5(id::text || coalesce(email, '')),"
+    " phone = left(md5(id::text || coalesce(phone, '')), 15) where id = %s"
+)
+
 
 def next_days_at(days: int, at: time) -> datetime:
     return datetime.combine(datetime.now(UTC).date() + timedelta(days=days), at, tzinfo=UTC)

@@ -23,12 +23,11 @@ from typing import NamedTuple
 import psycopg
 import pytest
 
-from tests.sessions import make_clinic, next_days_at, run_blocked_by, start_and_wait_for_a_lock
+from tests.sessions import SOFT_DELETE, make_clinic, next_days_at, run_blocked_by, start_and_wait_for_a_lock
 
-SOFT_DELETE = "update auth.users set deleted_at = now(), email = md5(email) where id = %s"
-# A soft delete that leaves the email as it is (a DBA's, say): Supabase's hashes it, and changing
-# a uniquely indexed column makes the update wait for any booking holding the account's row for
-# its foreign key, which this one does not.
+# A soft delete that changes no key of the account (a DBA's, say): Supabase's (SOFT_DELETE)
+# changes the phone, whose change makes the update wait for any booking holding the account's
+# row for its foreign key, which this one does not.
 DELETED_AT_ONLY = "update auth.users set deleted_at = now() where id = %s"
 BOOK = (
     "select book_appointment(clinician_id => %s, patient_id => %s, scheduled_start => %s,"
@@ -230,6 +229,89 @@ def test_a_request_under_way_when_its_patient_leaves_is_waited_for_without_a_dea
     assert [
         status for status, _ in visits_to_come(url, patient) if status in ("requested", "confirmed")
     ] == []
+
+
+def two_waiting_and_a_visit(url: str) -> tuple[str, str, str, str, str]:
+    """A clinic whose first patient waits on the list ahead of the second, and whose third has a
+    visit to cancel: the clinician, the three patients and the visit."""
+    clinician, (first, second, cancelling) = make_clinic(url, patients=3)
+    visit = one_visit(url, clinician, cancelling)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for waiter, priority in ((first, 1), (second, 0)):
+            conn.execute(
+                "insert into appointment_waitlist (clinician_id, patient_id, appointment_type, priority)"
+                " values (%s, %s, 'follow_up', %s)",
+                [clinician, waiter, priority],
+            )
+    return clinician, first, second, cancelling, visit
+
+
+def cancel(conn: psycopg.Connection, patient: str, visit: str) -> str:
+    """The patient cancels the visit in `conn`'s open transaction and commits: "ok" or the SQLSTATE."""
+    try:
+        conn.execute("select tests.authenticate_as(%s)", [patient])
+        conn.execute("select cancel_appointment(%s, 'Cannot come')", [visit])
+        conn.commit()
+        return "ok"
+    except psycopg.Error as refused:
+        conn.rollback()
+        return refused.sqlstate or "?"
+
+
+def waitlist_offers_to(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return [
+            person
+            for (person,) in conn.execute(
+                "select offered_to from appointment_time_slots"
+                " where waitlist_entry_id is not null and status = 'pending'"
+            )
+        ]
+
+
+def test_time_freed_as_a_waiting_patient_leaves_goes_to_the_next_without_a_deadlock(
+    committed_database: str,
+) -> None:
+    """A cancellation has chosen the first patient waiting (their place on the waitlist locked,
+    the clinician's booking turn held) when that patient's delete starts: the delete holds their
+    account and waits for the place. The offer's foreign key to the account then waited for the
+    delete, in a deadlock (40P01); the offer now passes over a patient whose account is held, and
+    the time goes to the next one waiting (20261231190000)."""
+    url = committed_database
+    clinician, leaving, next_waiting, cancelling, visit = two_waiting_and_a_visit(url)
+    with psycopg.connect(url) as cancellation:
+        # Where the cancellation stands when the delete starts: the place it will offer is chosen.
+        cancellation.execute(CLINICIANS_TURN, {"clinician": clinician})
+        cancellation.execute("select from appointment_waitlist where patient_id = %s for update", [leaving])
+        delete, deleted = start_and_wait_for_a_lock(url, None, SOFT_DELETE, [leaving])
+        cancelled = cancel(cancellation, cancelling, visit)
+    delete.join(30)
+
+    assert (cancelled, deleted) == ("ok", ["ok"])
+    assert waitlist_offers_to(url) == [next_waiting]
+
+
+# What a waiting patient's own requests hold of their account meanwhile: a request of theirs
+# (hold_accounts, as its foreign keys would), or Supabase recording a sign-in.
+ACCOUNT_IN_USE = {
+    "a request of theirs under way": "select from auth.users where id = %s for key share",
+    "signing in": "update auth.users set last_sign_in_at = now() where id = %s",
+}
+
+
+@pytest.mark.parametrize("use", list(ACCOUNT_IN_USE))
+def test_a_waiting_patient_whose_account_is_in_use_is_still_offered_freed_time(
+    committed_database: str, use: str
+) -> None:
+    """Only a change of the account's keys (a delete) passes a waiting patient over."""
+    url = committed_database
+    _, first, _, cancelling, visit = two_waiting_and_a_visit(url)
+    with psycopg.connect(url) as in_use, psycopg.connect(url) as cancellation:
+        in_use.execute(ACCOUNT_IN_USE[use], [first])
+        cancelled = cancel(cancellation, cancelling, visit)
+
+    assert cancelled == "ok"
+    assert waitlist_offers_to(url) == [first]
 
 
 REQUESTS_EACH = 40

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from tests.fixtures import as_superuser
+from tests.sessions import SOFT_DELETE
 from workers.notifications.notices import deliver_email_notice
 from workers.settings import Settings, SmtpSettings
 
@@ -34,7 +35,7 @@ def test_a_soft_delete_by_supabase_auth_s_own_role_lets_the_patient_go(database_
         conn.execute(f"set role {AUTH_ROLE}")
         with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
             conn.execute("select from public.appointments")
-        conn.execute("update auth.users set deleted_at = now(), email = md5(email) where id = %s", [patient])
+        conn.execute(SOFT_DELETE, [patient])
         conn.execute("reset role")
         after = conn.execute(
             "select status, cancellation_reason from public.appointments where id = %s", [visit]
@@ -61,7 +62,7 @@ def test_a_notice_a_worker_claimed_before_the_account_was_deleted_goes_nowhere(
         " and payload ->> 'user_id' = %s returning id, payload",
         [str(patient)],
     ).fetchone()
-    db.execute("update auth.users set deleted_at = now(), email = md5(email) where id = %s", [patient])
+    db.execute(SOFT_DELETE, [patient])
     # No server listens here: an email tried would fail the test.
     smtp = SmtpSettings("127.0.0.1", 9, "Clinic <no-reply@clinic.example>", None, None, False)
     settings = Settings(worker_name="test-worker", app_base_url="https://clinic.example", smtp=smtp)
