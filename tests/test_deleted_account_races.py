@@ -314,6 +314,44 @@ def test_a_waiting_patient_whose_account_is_in_use_is_still_offered_freed_time(
     assert waitlist_offers_to(url) == [first]
 
 
+@pytest.mark.parametrize("leaving", ["patient", "clinician"])
+def test_a_request_lapsing_as_one_of_its_people_leaves_is_left_for_the_next_round_without_a_deadlock(
+    committed_database: str, leaving: str
+) -> None:
+    """The worker's round has locked a request whose time is over and taken the clinician's
+    booking turn when the patient's (or the clinician's) delete starts: the delete holds the
+    account and waits for the turn. Cancelling the request then wrote the person's notice, whose
+    foreign key waited for the delete, in a deadlock (40P01); the round now leaves the request
+    for its next round, which lapses it (20261231200000)."""
+    url = committed_database
+    clinician, (patient,) = make_clinic(url, patients=1)
+    person = patient if leaving == "patient" else clinician
+    with psycopg.connect(url, autocommit=True) as conn:
+        request = conn.execute(
+            "select tests.add_appointment(%s, %s, now() - interval '2 hours', 30, 'requested')",
+            [clinician, patient],
+        ).fetchone()[0]
+    lapse_round = "select scheduling_private.lapse_unconfirmed_requests()"
+    with psycopg.connect(url) as worker:
+        # Where the round stands when the delete starts: the request locked, the turn taken.
+        worker.execute("select from appointments where id = %s for update", [request])
+        worker.execute(CLINICIANS_TURN, {"clinician": clinician})
+        delete, deleted = start_and_wait_for_a_lock(url, None, SOFT_DELETE, [person])
+        try:
+            lapsed = worker.execute(lapse_round).fetchone()[0]
+            worker.commit()
+        except psycopg.Error as refused:
+            worker.rollback()
+            lapsed = refused.sqlstate
+    delete.join(30)
+
+    assert (lapsed, deleted) == (0, ["ok"])
+    with psycopg.connect(url, autocommit=True) as worker:
+        assert worker.execute(lapse_round).fetchone()[0] == 1
+        (status,) = worker.execute("select status from appointments where id = %s", [request]).fetchone()
+    assert status == "cancelled"
+
+
 REQUESTS_EACH = 40
 ACTIVE_TO_COME = "status in ('requested', 'confirmed') and scheduled_start > now()"
 
