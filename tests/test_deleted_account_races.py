@@ -314,6 +314,27 @@ def test_a_waiting_patient_whose_account_is_in_use_is_still_offered_freed_time(
     assert waitlist_offers_to(url) == [first]
 
 
+def round_as_one_leaves(url: str, locked_first: list[tuple[str, dict]], round_sql: str, person: str):
+    """The worker's round in a session that has taken `locked_first` (what the round locks
+    before it writes a notice), run once the person's delete, started meanwhile, waits: the
+    round's result or SQLSTATE, and the delete's outcome."""
+    with psycopg.connect(url) as worker:
+        for sql, params in locked_first:
+            worker.execute(sql, params)
+        delete, deleted = start_and_wait_for_a_lock(url, None, SOFT_DELETE, [person])
+        try:
+            done = worker.execute(round_sql).fetchone()[0]
+            worker.commit()
+        except psycopg.Error as refused:
+            worker.rollback()
+            done = refused.sqlstate
+    delete.join(30)
+    return done, deleted
+
+
+LAPSE_ROUND = "select scheduling_private.lapse_unconfirmed_requests()"
+
+
 @pytest.mark.parametrize("leaving", ["patient", "clinician"])
 def test_a_request_lapsing_as_one_of_its_people_leaves_is_left_for_the_next_round_without_a_deadlock(
     committed_database: str, leaving: str
@@ -325,30 +346,48 @@ def test_a_request_lapsing_as_one_of_its_people_leaves_is_left_for_the_next_roun
     for its next round, which lapses it (20261231200000)."""
     url = committed_database
     clinician, (patient,) = make_clinic(url, patients=1)
-    person = patient if leaving == "patient" else clinician
     with psycopg.connect(url, autocommit=True) as conn:
         request = conn.execute(
             "select tests.add_appointment(%s, %s, now() - interval '2 hours', 30, 'requested')",
             [clinician, patient],
         ).fetchone()[0]
-    lapse_round = "select scheduling_private.lapse_unconfirmed_requests()"
-    with psycopg.connect(url) as worker:
-        # Where the round stands when the delete starts: the request locked, the turn taken.
-        worker.execute("select from appointments where id = %s for update", [request])
-        worker.execute(CLINICIANS_TURN, {"clinician": clinician})
-        delete, deleted = start_and_wait_for_a_lock(url, None, SOFT_DELETE, [person])
-        try:
-            lapsed = worker.execute(lapse_round).fetchone()[0]
-            worker.commit()
-        except psycopg.Error as refused:
-            worker.rollback()
-            lapsed = refused.sqlstate
-    delete.join(30)
+    locked_first = [
+        ("select from appointments where id = %(request)s for update", {"request": request}),
+        (CLINICIANS_TURN, {"clinician": clinician}),
+    ]
+    person = patient if leaving == "patient" else clinician
 
-    assert (lapsed, deleted) == (0, ["ok"])
+    assert round_as_one_leaves(url, locked_first, LAPSE_ROUND, person) == (0, ["ok"])
     with psycopg.connect(url, autocommit=True) as worker:
-        assert worker.execute(lapse_round).fetchone()[0] == 1
+        assert worker.execute(LAPSE_ROUND).fetchone()[0] == 1
         (status,) = worker.execute("select status from appointments where id = %s", [request]).fetchone()
+    assert status == "cancelled"
+
+
+def test_a_waitlist_place_expiring_as_its_patient_leaves_is_left_to_the_delete_without_a_deadlock(
+    committed_database: str,
+) -> None:
+    """The worker's round has locked a waitlist place whose time is over when its patient's
+    delete starts: the delete holds the account and waits for the place. Ending the place then
+    wrote the patient's notice, whose foreign key waited for the delete, in a deadlock (40P01);
+    the round now leaves the place, which letting go ends (20261231210000)."""
+    url = committed_database
+    clinician, (patient,) = make_clinic(url, patients=1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        place = conn.execute(
+            "insert into appointment_waitlist (clinician_id, patient_id, appointment_type)"
+            " values (%s, %s, 'follow_up') returning id",
+            [clinician, patient],
+        ).fetchone()[0]
+        conn.execute(
+            "update appointment_waitlist set expires_at = now() - interval '1 hour' where id = %s", [place]
+        )
+    locked_first = [("select from appointment_waitlist where id = %(place)s for update", {"place": place})]
+    expiry_round = "select scheduling_private.expire_waitlist_entries()"
+
+    assert round_as_one_leaves(url, locked_first, expiry_round, patient) == (0, ["ok"])
+    with psycopg.connect(url) as conn:
+        (status,) = conn.execute("select status from appointment_waitlist where id = %s", [place]).fetchone()
     assert status == "cancelled"
 
 
