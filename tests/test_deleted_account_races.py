@@ -17,7 +17,7 @@ import threading
 import time as clock
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 import psycopg
@@ -146,6 +146,11 @@ def a_series(url: str, clinician: str, patient: str) -> str:
         ).fetchone()[0]
 
 
+def a_date_with_a_visit(url: str, clinician: str, patient: str) -> date:
+    one_visit(url, clinician, patient)
+    return next_days_at(3, time(10)).date()
+
+
 def one_option(start: datetime) -> str:
     """The time_options of an offer of one 30-minute time."""
     return json.dumps(
@@ -200,6 +205,11 @@ REQUESTS_OF_THE_PATIENT = {
         lambda url, c, p: [a_series(url, c, p), next_days_at(4, time(10))],
         SECOND_VISIT,
     ),
+    "a date closed": RequestOfThePatient(
+        "clinician",
+        "select close_dates_and_cancel_visits(%s, 'Unwell')",
+        lambda url, c, p: [a_date_with_a_visit(url, c, p)],
+    ),
 }
 
 
@@ -210,7 +220,10 @@ def test_a_request_under_way_when_its_patient_leaves_is_waited_for_without_a_dea
     """The request, held up by another change, has locked what it changes when the patient's
     delete starts. It took the patient's account first, so the delete waits for it; one that
     took the account only as it wrote a row of the patient's (a visit, a notice) met the delete,
-    which waited for the locked rows or turn, in a deadlock (40P01)."""
+    which waited for the locked rows or turn, in a deadlock (40P01). Closing dates cannot know
+    whose visits it will cancel before it locks them: it tries their accounts once it has, and
+    lets go of everything and tries again while one is held, so the delete goes first
+    (20261231220000)."""
     url = committed_database
     clinician, (patient,) = make_clinic(url, patients=1)
     request_of_the_patient = REQUESTS_OF_THE_PATIENT[request_name]
