@@ -2,11 +2,14 @@
 soft delete waits for a booking under way and then cancels its visit, or refuses the clinician
 whose visit it was; a booking made while the delete is under way waits for it and is refused,
 as is a row of theirs written meanwhile; no request meets the delete in a deadlock
-(20261231170000).
+(20261231170000), nor do the writers that can know whose account they need only once they
+have locked rows: waitlist offers, the worker's rounds that lapse requests and end waitlist
+places, closing dates (20261231190000 to 20261231220000), and reminders' deliveries.
 
-Each test but the last holds one session's transaction open at a chosen point, runs the other
-change (or two) meanwhile in threads, and only then commits the first, as
-tests/test_waitlist_races.py does. The last deletes two accounts among many requests at once.
+Each test but the many-request one holds one session's transaction open at a chosen point, runs
+the other change (or two) meanwhile in threads, and only then commits the first, as
+tests/test_waitlist_races.py does. The many-request one deletes two accounts among many requests
+at once.
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ from typing import NamedTuple
 import psycopg
 import pytest
 
-from tests.sessions import SOFT_DELETE, make_clinic, next_days_at, run_blocked_by, start_and_wait_for_a_lock
+from tests.sessions import (
+    SOFT_DELETE,
+    make_clinic,
+    next_days_at,
+    run_blocked_by,
+    start_and_wait_for_a_lock,
+    waits_for_a_lock,
+)
+from workers.notifications.reminders import deliver_reminder
 
 # A soft delete that changes no key of the account (a DBA's, say): Supabase's (SOFT_DELETE)
 # changes the phone, whose change makes the update wait for any booking holding the account's
@@ -513,3 +524,72 @@ def test_patients_leaving_amid_bookings_and_changes_keep_no_visit_to_come(
             f"select count(*) from appointments where patient_id = any(%s) and {ACTIVE_TO_COME}", [leaving]
         ).fetchone()[0]
     assert kept == 0
+
+
+def test_a_text_reminder_sent_as_its_patient_leaves_is_waited_for_without_a_deadlock(
+    committed_database: str,
+) -> None:
+    """The patient's delete starts while their text reminder goes out: it holds the account and
+    waits for the visit the delivery has locked. Recording the text as sent (the day's record
+    of texts, with its foreign key to the account) then waited for the delete, in a deadlock
+    (40P01); the delivery now takes the person's account before the visit, so the delete waits
+    for it."""
+    url = committed_database
+    clinician, (patient,) = make_clinic(url, patients=1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into notification_preferences (user_id, phone, sms_enabled)"
+            " values (%s, '+447700900123', true)",
+            [patient],
+        )
+        one_visit(url, clinician, patient)
+        (reminder,) = conn.execute(
+            "select id from appointment_reminders where user_id = %s and channel = 'sms' limit 1", [patient]
+        ).fetchone()
+    deletes = []
+
+    def send_as_the_patient_leaves(_conn: psycopg.Connection, _reminder: dict) -> None:
+        deletes.append(start_and_wait_for_a_lock(url, None, SOFT_DELETE, [patient]))
+
+    with psycopg.connect(url) as delivering:
+        try:
+            delivered = deliver_reminder(delivering, reminder, send_as_the_patient_leaves)
+        except psycopg.Error as refused:
+            delivered = refused.sqlstate or "?"
+    [(delete, deleted)] = deletes
+    delete.join(30)
+
+    assert (delivered, deleted) == ("sent", ["ok"])
+
+
+def test_a_reminder_due_as_its_patient_leaves_waits_for_the_delete_and_is_not_sent(
+    committed_database: str,
+) -> None:
+    """A delivery that starts while the patient's delete is under way waits for it, then finds
+    the reminder cancelled by letting go, and sends nothing."""
+    url = committed_database
+    clinician, (patient,) = make_clinic(url, patients=1)
+    one_visit(url, clinician, patient)
+    with psycopg.connect(url) as conn:
+        (reminder,) = conn.execute(
+            "select id from appointment_reminders where user_id = %s and channel = 'email' limit 1", [patient]
+        ).fetchone()
+    sent: list[str] = []
+    outcome: list[str] = []
+    with psycopg.connect(url) as leaving, psycopg.connect(url) as delivering:
+        leaving.execute(SOFT_DELETE, [patient])
+        delivery = threading.Thread(
+            target=lambda: outcome.append(
+                deliver_reminder(delivering, reminder, lambda _c, r: sent.append(r))
+            )
+        )
+        delivery.start()
+        with psycopg.connect(url, autocommit=True) as observer:
+            deadline = clock.monotonic() + 10
+            while not waits_for_a_lock(observer, delivering.info.backend_pid):
+                assert clock.monotonic() < deadline, "the delivery never waited for the delete"
+                clock.sleep(0.02)
+        leaving.commit()
+        delivery.join(30)
+
+    assert (outcome, sent) == (["skipped"], [])

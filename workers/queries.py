@@ -14,6 +14,18 @@ select scheduling_private.fail_job(
 )
 """
 
+# The account of the reminder's person, before anything else, as every request takes its
+# people's accounts (scheduling_private.hold_accounts): a soft delete holds the account from its
+# start and then waits for the person's visits, and a text reminder marked sent writes a row
+# of theirs (the day's texts) whose foreign key needs the account; taken after the visit, the
+# delivery and the delete each waited for the other. A delivery that starts while the delete is
+# under way waits for it, then finds the reminder cancelled.
+HOLD_ACCOUNT_OF_REMINDER = """
+select scheduling_private.hold_accounts(array(
+    select r.user_id from public.appointment_reminders as r where r.id = %s
+))
+"""
+
 # The reminder's visit, locked before the reminder: whoever changes a visit locks its row
 # first and its reminders after (a move moves them), and the delivery ends by updating the
 # visit (its reminder_sent_* flags); taking the reminder first could deadlock with a move.

@@ -1,7 +1,8 @@
 """Delivering one due reminder, in the transaction that locks it.
 
-Just before sending, the appointment is read again under its lock and the reminder's: if it
-is no longer confirmed, nothing is sent and the reminder is cancelled. A move or cancellation
+Just before sending, the appointment is read again under its lock and the reminder's (the
+person's account taken before both): if it is no longer confirmed, nothing is sent and the
+reminder is cancelled. A move or cancellation
 of the visit meanwhile waits for the delivery to end, which the provider timeout bounds
 (Settings.provider_timeout_seconds per step).
 """
@@ -34,6 +35,7 @@ Send = Callable[[psycopg.Connection, dict], str | None]
 def deliver_reminder(conn: psycopg.Connection, reminder_id: str, send: Send) -> str:
     """Send one reminder; returns what happened ("sent", "cancelled", "skipped" or "failed: ...")."""
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(queries.HOLD_ACCOUNT_OF_REMINDER, [reminder_id])
         cursor.execute(queries.LOCK_VISIT_OF_REMINDER, [reminder_id])
         reminder = cursor.execute(queries.REMINDER_FOR_DELIVERY, [reminder_id]).fetchone()
         if reminder is None or reminder["status"] != "pending":
