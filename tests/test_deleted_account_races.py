@@ -3,8 +3,8 @@ soft delete waits for a booking under way and then cancels its visit, or refuses
 whose visit it was; a booking made while the delete is under way waits for it and is refused,
 as is a row of theirs written meanwhile; no request meets the delete in a deadlock
 (20261231170000), nor do the writers that can know whose account they need only once they
-have locked rows: waitlist offers, the worker's rounds that lapse requests and end waitlist
-places, closing dates (20261231190000 to 20261231220000), and reminders' deliveries.
+have locked rows (waitlist offers, the worker's rounds that lapse requests and end waitlist
+places, closing dates: 20261231190000 to 20261231220000), nor reminders' deliveries.
 
 Each test but the many-request one holds one session's transaction open at a chosen point, runs
 the other change (or two) meanwhile in threads, and only then commits the first, as
@@ -139,6 +139,31 @@ def test_a_row_the_patient_writes_as_they_leave_waits_and_is_refused(
     assert written == "42501"
     with psycopg.connect(url) as conn:
         assert conn.execute(kept, people).fetchone()[0] == 0
+
+
+def test_a_notice_written_as_its_person_leaves_waits_and_is_not_kept(committed_database: str) -> None:
+    """A notice is dropped for a person whose account was deleted; read at once, the account of
+    a person being deleted was not yet, and the notice's foreign key then waited for the delete
+    and kept it, after letting go had deleted the person's others (20261231230000)."""
+    url = committed_database
+    _, (patient,) = make_clinic(url, patients=1)
+    with psycopg.connect(url) as leaving:
+        leaving.execute(SOFT_DELETE, [patient])
+        written = run_blocked_by(
+            url,
+            leaving,
+            None,
+            "insert into notifications (user_id, kind, title)"
+            " values (%s, 'appointment_confirmed', 'Appointment confirmed')",
+            [patient],
+        )
+
+    assert written == "ok"
+    with psycopg.connect(url) as conn:
+        assert (
+            conn.execute("select count(*) from notifications where user_id = %s", [patient]).fetchone()[0]
+            == 0
+        )
 
 
 def one_visit(url: str, clinician: str, patient: str) -> str:
