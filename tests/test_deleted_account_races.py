@@ -363,7 +363,9 @@ def test_a_waiting_patient_whose_account_is_in_use_is_still_offered_freed_time(
     assert waitlist_offers_to(url) == [first]
 
 
-def round_as_one_leaves(url: str, locked_first: list[tuple[str, dict]], round_sql: str, person: str):
+def round_as_one_leaves(
+    url: str, locked_first: list[tuple[str, dict]], round_sql: str, person: str
+) -> tuple[int | str, list[str]]:
     """The worker's round in a session that has taken `locked_first` (what the round locks
     before it writes a notice), run once the person's delete, started meanwhile, waits: the
     round's result or SQLSTATE, and the delete's outcome."""
@@ -571,7 +573,7 @@ def test_a_text_reminder_sent_as_its_patient_leaves_is_waited_for_without_a_dead
         (reminder,) = conn.execute(
             "select id from appointment_reminders where user_id = %s and channel = 'sms' limit 1", [patient]
         ).fetchone()
-    deletes = []
+    deletes: list[tuple[threading.Thread, list[str]]] = []
 
     def send_as_the_patient_leaves(_conn: psycopg.Connection, _reminder: dict) -> None:
         deletes.append(start_and_wait_for_a_lock(url, None, SOFT_DELETE, [patient]))
@@ -599,7 +601,7 @@ def test_a_reminder_due_as_its_patient_leaves_waits_for_the_delete_and_is_not_se
         (reminder,) = conn.execute(
             "select id from appointment_reminders where user_id = %s and channel = 'email' limit 1", [patient]
         ).fetchone()
-    sent: list[str] = []
+    sent: list[dict] = []
     outcome: list[str] = []
     with psycopg.connect(url) as leaving, psycopg.connect(url) as delivering:
         leaving.execute(SOFT_DELETE, [patient])
