@@ -1,13 +1,15 @@
 """Property tests of the slot search against random schedules.
 
-For random weekly hours (some applying from or until a date), overrides, appointments and
-busy blocks, every slot that
+For random weekly hours (some applying from or until a date), overrides, appointments (some
+of the patient's with another clinician) and busy blocks, every slot that
 get_available_slots returns to a connected patient must lie inside the clinician's hours in
-their zone, overlap no active appointment (with buffer) or busy block, respect the notice,
+their zone, overlap no active appointment of the clinician's (with buffer) or the patient's, or
+busy block, respect the notice,
 and be bookable by book_appointment; and a time it does not return must be refused by it
 (booking checks one slot with its own query, so the two must agree both ways); and
 get_working_hours gives each date exactly the hours drawn for it, every slot inside one of
-them; get_next_available_slots gives the first slots of one long search. Likewise a
+them; get_next_available_slots gives the first slots of one long search; the clinician
+searching for the patient (patient_id) is given the same slots. Likewise a
 series: get_available_series_slots offers a first visit exactly when book_appointment_series
 books every repetition from it.
 """
@@ -199,6 +201,12 @@ def in_window(first_day: date, window: Window, quarter_offset: int, zone: ZoneIn
     drawn_windows=st.lists(windows(), min_size=1, max_size=6),
     drawn_overrides=st.lists(overrides(), max_size=2, unique_by=lambda o: o.day_offset),
     drawn_bookings=st.lists(bookings, max_size=8),
+    # The searcher's visits with another clinician: (window index, quarter-hours in, minutes).
+    visits_elsewhere=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 12), st.sampled_from([15, 30, 45])),
+        min_size=1,
+        max_size=2,
+    ),
     busy=st.lists(st.tuples(st.integers(0, 5), st.integers(-4, 24), st.integers(1, 12)), max_size=3),
     search_type=st.sampled_from(TYPES),
     search_days=st.integers(1, 8),
@@ -216,6 +224,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
     drawn_windows: list[Window],
     drawn_overrides: list[Override],
     drawn_bookings: list[Booking],
+    visits_elsewhere: list[tuple[int, int, int]],
     busy: list[tuple[int, int, int]],
     search_type: str,
     search_days: int,
@@ -231,7 +240,9 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         ).fetchone()[0]
         searcher = db.execute("select tests.create_user('searcher@example.com')").fetchone()[0]
         other = db.execute("select tests.create_user('other@example.com')").fetchone()[0]
+        elsewhere = db.execute("select tests.create_clinician('elsewhere@example.com')").fetchone()[0]
         db.execute("select tests.connect(%s, %s)", [clinician, searcher])
+        db.execute("select tests.connect(%s, %s)", [elsewhere, searcher])
 
         weekly = add_weekly_hours(db, clinician, drawn_windows, first_day)
         override_by_day = {first_day + timedelta(days=o.day_offset): o for o in drawn_overrides}
@@ -241,6 +252,12 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
                 " start_time, end_time, slot_duration_minutes) values (%s, %s, %s, %s, %s, %s)",
                 [clinician, day, o.open_hours is not None, *(o.open_hours or (None, None)), o.slot_minutes],
             )
+        for window_index, quarter_offset, minutes in visits_elsewhere:
+            start = in_window(first_day, weekly[window_index % len(weekly)], quarter_offset, zone)
+            with contextlib.suppress(psycopg.errors.ExclusionViolation), db.transaction():
+                db.execute(
+                    "select tests.add_appointment(%s, %s, %s, %s)", [elsewhere, searcher, start, minutes]
+                )
         for b in drawn_bookings:
             start = in_window(first_day, weekly[b.window_index % len(weekly)], b.quarter_offset, zone)
             # A draw that overlaps an earlier one is simply skipped.
@@ -265,13 +282,24 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         range_start = local_instant(first_day, time(0), zone)
         range_end = range_start + timedelta(days=search_days)
         blocking = db.execute(
-            "select scheduled_start, blocked_until, patient_id = %s from appointments"
-            " where status in ('requested', 'confirmed', 'in_progress')",
-            [searcher],
+            "select scheduled_start, scheduled_end, blocked_until, clinician_id = %s, patient_id = %s"
+            " from appointments where status in ('requested', 'confirmed', 'in_progress')",
+            [clinician, searcher],
         ).fetchall()
         busy_blocks = db.execute("select starts_at, ends_at from calendar_busy_blocks").fetchall()
 
+        # The week every drawn visit lies in (each is in its window's first day from first_day),
+        # any type, searched by the clinician for the patient and then by the patient.
+        week_search = (
+            "select slot_start, slot_end, location_type from get_available_slots(clinician_id => %s,"
+            " range_start => %s, range_end => %s, patient_id => %s)"
+        )
+        week = [range_start, range_start + timedelta(days=7)]
+        act_as(clinician)
+        for_the_searcher = db.execute(week_search, [clinician, *week, searcher]).fetchall()
+        db.execute("select tests.clear_authentication()")
         act_as(searcher)
+        by_the_searcher = db.execute(week_search, [clinician, *week, None]).fetchall()
         slots = db.execute(
             "select slot_start, slot_end, location_type, now() from get_available_slots("
             "clinician_id => %s, range_start => %s, range_end => %s, appointment_type => %s)",
@@ -279,6 +307,8 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         ).fetchall()
 
         event("slots returned: " + ("none" if not slots else "1-9" if len(slots) < 10 else "10+"))
+        # The clinician searching for the patient must be given exactly what the patient is.
+        assert for_the_searcher == by_the_searcher
         # The hours of every date the drawn windows' dates can reach, as get_working_hours reads them.
         hours_read = db.execute(
             "select work_date, source, starts_at, ends_at from get_working_hours(%s, %s, %s)",
@@ -316,10 +346,11 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
             assert inside_some_window(
                 slot_start, slot_end, location, search_type, zone, weekly, override_by_day, first_day
             ), f"{slot_start}-{slot_end} is outside the clinician's hours"
-            for start, blocked_until, is_searchers in blocking:
-                assert not overlaps(slot_start, slot_end + buffer, start, blocked_until)
+            for start, end, blocked_until, is_clinicians, is_searchers in blocking:
+                if is_clinicians:
+                    assert not overlaps(slot_start, slot_end + buffer, start, blocked_until)
                 if is_searchers:
-                    assert not overlaps(slot_start, slot_end, start, blocked_until - buffer)
+                    assert not overlaps(slot_start, slot_end, start, end)
             for start, end in busy_blocks:
                 assert not overlaps(slot_start, slot_end + buffer, start, end)
         assert [s[0] for s in slots] == sorted(s[0] for s in slots)
