@@ -1,8 +1,8 @@
 -- A time offered in a conversation must be free for the patient: a clinician's offer, a
 -- patient's request or a counter-offer with an option over one of the patient's visits (with
--- any clinician) is refused, 22023 naming the option, and nothing is kept.
+-- any clinician) is refused, 22023 naming the option in its reader's zone, and nothing is kept.
 begin;
-select plan(9);
+select plan(12);
 
 do $$
 declare
@@ -36,11 +36,14 @@ language sql as $$
     ))
 $$;
 
-create function pg_temp.option_words(n integer, starts_at text) returns text
+-- How a refusal names option n, the 30 minutes from this day-5 UTC time, in a zone.
+create function pg_temp.option_words(n integer, starts_at text, zone text default 'UTC') returns text
 language sql as $$
     select format(
-        'option %s (%s to %s)', n, tests.days_ahead(5, starts_at::time),
-        tests.days_ahead(5, starts_at::time) + interval '30 minutes'
+        'option %s (%s to %s %s)', n,
+        to_char(tests.days_ahead(5, starts_at::time) at time zone zone, 'YYYY-MM-DD HH24:MI'),
+        to_char((tests.days_ahead(5, starts_at::time) + interval '30 minutes') at time zone zone, 'HH24:MI'),
+        zone
     )
 $$;
 
@@ -86,10 +89,7 @@ select throws_ok(
         ))
     )),
     '22023',
-    format(
-        'option 1 (%s to %s) is when the patient already has an appointment',
-        tests.days_ahead(5, '10:15'), tests.days_ahead(5, '10:45')
-    ),
+    pg_temp.option_words(1, '10:15') || ' is when the patient already has an appointment',
     'a clinician''s counter-offer over the patient''s visit is refused'
 );
 select is(
@@ -106,6 +106,41 @@ select lives_ok(
         'accept'
     )),
     'an option the patient is free for is accepted'
+);
+
+-- ------------------------------------------------------------------ in the reader's own zone
+do $$
+declare
+    new_york uuid := tests.create_clinician('ny@example.com', timezone => 'America/New_York');
+    paris uuid := tests.create_user('paris@example.com');
+begin
+    perform tests.connect(new_york, tests.get_user_id('patient@example.com'));
+    perform tests.connect(new_york, paris);
+    insert into public.notification_preferences (user_id, timezone) values (paris, 'Europe/Paris');
+    perform tests.add_appointment(
+        tests.get_user_id('other@example.com'), tests.get_user_id('patient@example.com'),
+        tests.days_ahead(5, '16:00'), 30
+    );
+    perform tests.add_appointment(new_york, paris, tests.days_ahead(5, '17:00'), 30);
+end
+$$;
+select throws_ok(
+    pg_temp.offer('ny@example.com', 'patient@example.com', array['16:00']),
+    '22023',
+    pg_temp.option_words(1, '16:00', 'America/New_York') || ' is when the patient already has an appointment',
+    'a New York clinician reads the option in New York time, named'
+);
+select throws_ok(
+    pg_temp.offer('ny@example.com', 'paris@example.com', array['17:00']),
+    '22023',
+    pg_temp.option_words(1, '17:00', 'America/New_York') || ' is not free in your diary',
+    'as when it is not free in their diary'
+);
+select throws_ok(
+    pg_temp.offer('paris@example.com', 'ny@example.com', array['17:00']),
+    '22023',
+    pg_temp.option_words(1, '17:00', 'Europe/Paris') || ' is when you already have an appointment',
+    'a patient reads it in the zone of their preferences'
 );
 
 select * from finish();

@@ -11,7 +11,62 @@
 -- times without those); the patient, that they have one. The waitlist's own offers are left
 -- as they were: they choose a patient free at that time, and may move that patient's visit.
 --
--- As in 20261125070000, with the check of the patient's visits added.
+-- Both refusals name the option in the reader's wall clock, with the zone: "option 2
+-- (2027-06-14 10:30 to 11:00 America/New_York)". They named it as PostgreSQL prints an instant
+-- in the session's zone (UTC on Supabase), "2027-06-14 14:30:00+00", so a New York clinician
+-- who offered 10:30 read 14:30. The reader is the one making the offer: a clinician reads
+-- their own zone, a patient the zone of their notification preferences, else the clinician's
+-- (as series errors do, 20261231180000, whose lookup is now reader_zone).
+
+-- The zone a message names times in for its reader: a patient reads their own (the zone of
+-- their notification preferences, else `zone`), anyone else `zone`, the clinician's.
+create function scheduling_private.reader_zone(patient_id uuid, zone text) returns text
+language sql stable
+set search_path = ''
+as $$
+    select case
+        when auth.uid() = patient_id then coalesce(
+            (select p.timezone from public.notification_preferences as p where p.user_id = patient_id),
+            zone
+        )
+        else zone
+    end
+$$;
+comment on function scheduling_private.reader_zone(uuid, text) is
+'The zone to name times in for the signed-in reader: the patient''s own (notification preferences, else zone) when they are the patient, zone otherwise.';
+
+-- As in 20261231180000, now reader_zone itself.
+create or replace function scheduling_private.series_reader_zone(patient_id uuid, visit_zone text) returns text
+language sql stable
+set search_path = ''
+as $$
+    select scheduling_private.reader_zone(patient_id, visit_zone)
+$$;
+
+-- "option 2 (2027-06-14 10:30 to 11:00 America/New_York)": an offered option (0-based index) in
+-- a zone, its end's date named only when it falls on another day.
+create function scheduling_private.option_named(
+    option_index integer, option_start timestamptz, option_end timestamptz, zone text
+) returns text
+language sql stable
+set search_path = ''
+as $$
+    select pg_catalog.format(
+        'option %s (%s to %s %s)', option_index + 1,
+        pg_catalog.to_char(option_start at time zone zone, 'YYYY-MM-DD HH24:MI'),
+        pg_catalog.to_char(
+            option_end at time zone zone,
+            case when (option_end at time zone zone)::date = (option_start at time zone zone)::date
+                then 'HH24:MI' else 'YYYY-MM-DD HH24:MI' end
+        ),
+        zone
+    )
+$$;
+comment on function scheduling_private.option_named(integer, timestamptz, timestamptz, text) is
+'An offered option as a refusal names it: its 1-based number and its times in the zone, with the zone.';
+
+-- As in 20261125070000, with the check of the patient's visits added and the options named in
+-- the reader's zone.
 create or replace function scheduling_private.create_offer(
     clinician_id uuid, patient_id uuid, offered_by uuid, offered_to uuid, slot_type text,
     time_options jsonb, appointment_type text, location_type text, conversation_id uuid,
@@ -24,6 +79,7 @@ as $$
 declare
     first_start timestamptz;
     busy_option record;
+    reader_zone text;
     created public.appointment_time_slots;
 begin
     if appointment_type is null or location_type is null then
@@ -32,6 +88,9 @@ begin
     end if;
     perform appointment_type::public.appointment_type, location_type::public.location_type;
     select min(o.option_start) into first_start from scheduling_private.parse_time_options(time_options) as o;
+    select scheduling_private.reader_zone(create_offer.patient_id, c.timezone) into reader_zone
+    from public.clinicians as c
+    where c.clinician_id = create_offer.clinician_id;
 
     if offered_by = clinician_id then
         select o.option_index, o.option_start, o.option_end into busy_option
@@ -41,8 +100,9 @@ begin
         limit 1;
         if found then
             perform scheduling_private.raise_bad_argument(
-                format('option %s (%s to %s) is not free in your diary', busy_option.option_index + 1,
-                    busy_option.option_start, busy_option.option_end),
+                scheduling_private.option_named(
+                    busy_option.option_index, busy_option.option_start, busy_option.option_end, reader_zone
+                ) || ' is not free in your diary',
                 'Offer only times when you have no appointment, buffer or busy block.');
         end if;
     end if;
@@ -61,13 +121,15 @@ begin
         if found then
             if offered_by = create_offer.patient_id then
                 perform scheduling_private.raise_bad_argument(
-                    format('option %s (%s to %s) is when you already have an appointment',
-                        busy_option.option_index + 1, busy_option.option_start, busy_option.option_end),
+                    scheduling_private.option_named(
+                        busy_option.option_index, busy_option.option_start, busy_option.option_end, reader_zone
+                    ) || ' is when you already have an appointment',
                     'Propose times when you have no other appointment.');
             end if;
             perform scheduling_private.raise_bad_argument(
-                format('option %s (%s to %s) is when the patient already has an appointment',
-                    busy_option.option_index + 1, busy_option.option_start, busy_option.option_end),
+                scheduling_private.option_named(
+                    busy_option.option_index, busy_option.option_start, busy_option.option_end, reader_zone
+                ) || ' is when the patient already has an appointment',
                 'Offer times from get_available_slots with patient_id, which leaves those out.');
         end if;
     end if;
