@@ -9,6 +9,13 @@
 -- caller, the slots over that patient's active visits are left out. A patient may pass only
 -- their own id, which changes nothing.
 --
+-- And get_available_slots and get_next_available_slots take moving_appointment_id: the times
+-- that visit can move to, as reschedule_appointment moves it. The visit itself no longer hides
+-- the slots around it (its own time, and with a buffer the slots just before and after), its
+-- type and place are searched, its length unless another is asked for, and its patient's other
+-- visits are left out. Before, a patient looking for a time half an hour later was shown none
+-- when the clinician kept a buffer, though the move was accepted.
+--
 -- The searches are restated with the new argument last: the public functions and the private
 -- ones they call are dropped and made again (a new argument is a new function to PostgreSQL).
 -- Their bodies are as in 20261205080000 (get_available_slots), 20261224020000
@@ -50,36 +57,98 @@ begin
     return patient_id;
 end
 $$;
+-- The visit a search finds new times for (moving_appointment_id), checked as
+-- reschedule_appointment checks it, without its lock: seen by the caller (PT404), with this
+-- clinician, requested or confirmed, a patient's outside the clinician's cutoff; the search's
+-- own type, place or patient, where given, its.
+create function scheduling_private.visit_to_move(
+    clinician_id uuid, appointment_id uuid, appointment_type text, location_type text, patient_id uuid
+) returns public.appointments
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    caller uuid := auth.uid();
+    visit public.appointments;
+begin
+    if appointment_id is null then
+        return null;
+    end if;
+    select a.* into visit from public.appointments as a
+    where a.id = visit_to_move.appointment_id
+        and (scheduling_private.is_system_caller() or caller in (a.patient_id, a.clinician_id));
+    if not found then
+        raise exception 'no appointment % that you can see', appointment_id
+            using errcode = 'PT404', hint = 'Check the id; you can only act on your own appointments.';
+    end if;
+    if visit.clinician_id <> visit_to_move.clinician_id then
+        perform scheduling_private.raise_bad_argument(
+            'that appointment is with another clinician', 'Search the slots of the visit''s own clinician.');
+    end if;
+    if visit.status not in ('requested', 'confirmed') then
+        perform scheduling_private.raise_bad_argument(
+            format('a %s appointment cannot be rescheduled', visit.status),
+            'Only requested or confirmed appointments can move; book a new one instead.');
+    end if;
+    if visit_to_move.appointment_type <> visit.appointment_type
+        or visit_to_move.location_type <> visit.location_type then
+        perform scheduling_private.raise_bad_argument(
+            'a visit keeps its appointment_type and location_type when it moves',
+            'Leave appointment_type and location_type out to search for this visit.');
+    end if;
+    if visit_to_move.patient_id <> visit.patient_id then
+        perform scheduling_private.raise_bad_argument(
+            'patient_id is not the patient of the visit being moved',
+            'Leave patient_id out: the search is for the visit''s patient.');
+    end if;
+    perform scheduling_private.check_patient_may_change(visit, 'move');
+    return visit;
+end
+$$;
+comment on function scheduling_private.visit_to_move(uuid, uuid, text, text, uuid) is
+'The visit a slot search finds new times for, checked as reschedule_appointment checks it (PT404 not seen, 22023 another clinician''s, not requested or confirmed, another type, place or patient asked for, 42501 a patient within the cutoff); null for none.';
+
 comment on function scheduling_private.slot_search_patient(uuid, uuid) is
 'Whose visits a slot search leaves out besides the clinician''s: patient_id (for the clinician or a system caller, a connected patient only; 42501 otherwise), or the signed-in patient, or null.';
 
 create function scheduling_private.get_available_slots(
     clinician_id uuid, range_start timestamptz, range_end timestamptz,
-    appointment_type text, location_type text, duration_minutes integer, patient_id uuid
+    appointment_type text, location_type text, duration_minutes integer, patient_id uuid,
+    moving_appointment_id uuid
 ) returns table (slot_start timestamptz, slot_end timestamptz, offered_location_type text)
 language plpgsql stable security definer
 set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
+declare
+    visit public.appointments := scheduling_private.visit_to_move(
+        clinician_id, moving_appointment_id, appointment_type, location_type, patient_id);
 begin
+    if visit.id is not null then
+        appointment_type := visit.appointment_type;
+        location_type := visit.location_type;
+        duration_minutes := coalesce(duration_minutes, visit.duration_minutes);
+    end if;
     perform scheduling_private.check_slot_search(
         clinician_id, range_start, range_end, appointment_type, location_type, duration_minutes);
     return query
     select s.slot_start, s.slot_end, s.offered_location_type
     from scheduling_private.slot_candidates(
         clinician_id, range_start, range_end, appointment_type, location_type, duration_minutes,
-        now(), null, scheduling_private.slot_search_patient(clinician_id, patient_id)
+        now(), visit.id,
+        coalesce(visit.patient_id, scheduling_private.slot_search_patient(clinician_id, patient_id))
     ) as s;
 end
 $$;
 comment on function scheduling_private.get_available_slots(
-    uuid, timestamptz, timestamptz, text, text, integer, uuid
+    uuid, timestamptz, timestamptz, text, text, integer, uuid, uuid
 ) is
-'Free slots of a clinician in a range, for patient_id (or the signed-in patient) clear of that patient''s visits too. SECURITY DEFINER: it reads the clinician''s appointments and busy time, which the caller may not see; the caller is checked first.';
+'Free slots of a clinician in a range, for patient_id (or the signed-in patient) clear of that patient''s visits too; for moving_appointment_id, the times that visit can move to. SECURITY DEFINER: it reads the clinician''s appointments and busy time, which the caller may not see; the caller is checked first.';
 
 create function scheduling_private.get_next_available_slots(
     clinician_id uuid, after timestamptz, slot_count integer,
-    appointment_type text, location_type text, duration_minutes integer, patient_id uuid
+    appointment_type text, location_type text, duration_minutes integer, patient_id uuid,
+    moving_appointment_id uuid
 ) returns table (slot_start timestamptz, slot_end timestamptz, offered_location_type text)
 language plpgsql stable security definer
 set search_path = ''
@@ -91,6 +160,8 @@ declare
     chunk_start timestamptz;
     found_so_far integer := 0;
     chunk interval := interval '28 days';
+    visit public.appointments := scheduling_private.visit_to_move(
+        clinician_id, moving_appointment_id, appointment_type, location_type, patient_id);
     patient uuid;
     slot record;
 begin
@@ -99,11 +170,16 @@ begin
             format('slot_count is 1 to 50, not %s', coalesce(slot_count::text, 'null')),
             'Ask for the first few free slots, such as 3.');
     end if;
+    if visit.id is not null then
+        appointment_type := visit.appointment_type;
+        location_type := visit.location_type;
+        duration_minutes := coalesce(duration_minutes, visit.duration_minutes);
+    end if;
     -- The search's own checks and words: a type, place and length that can be, the clinician,
     -- and a caller who may see their free time.
     perform scheduling_private.check_slot_search(
         clinician_id, search_from, search_from + chunk, appointment_type, location_type, duration_minutes);
-    patient := scheduling_private.slot_search_patient(clinician_id, patient_id);
+    patient := coalesce(visit.patient_id, scheduling_private.slot_search_patient(clinician_id, patient_id));
     select pg_catalog.now() + make_interval(days => c.booking_horizon_days)
     into horizon
     from public.clinicians as c
@@ -118,7 +194,7 @@ begin
             from scheduling_private.slot_candidates(
                 clinician_id, chunk_start, chunk_start + chunk + interval '480 minutes',
                 appointment_type, location_type, duration_minutes,
-                pg_catalog.now(), null, patient
+                pg_catalog.now(), visit.id, patient
             ) as s
             where s.slot_start < chunk_start + chunk
             order by s.slot_start
@@ -135,9 +211,9 @@ begin
 end
 $$;
 comment on function scheduling_private.get_next_available_slots(
-    uuid, timestamptz, integer, text, text, integer, uuid
+    uuid, timestamptz, integer, text, text, integer, uuid, uuid
 ) is
-'The first slot_count free slots from after (or now) up to the clinician''s booking horizon, by the slot search''s rules, for patient_id as get_available_slots. SECURITY DEFINER: the caller is checked as for get_available_slots.';
+'The first slot_count free slots from after (or now) up to the clinician''s booking horizon, by the slot search''s rules, for patient_id and moving_appointment_id as get_available_slots. SECURITY DEFINER: the caller is checked as for get_available_slots.';
 
 create function scheduling_private.get_available_series_slots(
     clinician_id uuid, range_start timestamptz, range_end timestamptz, occurrences integer,
@@ -215,7 +291,8 @@ create function public.get_available_slots(
     appointment_type text default null,
     location_type text default null,
     duration_minutes integer default null,
-    patient_id uuid default null
+    patient_id uuid default null,
+    moving_appointment_id uuid default null
 ) returns table (slot_start timestamptz, slot_end timestamptz, location_type text)
 language sql stable
 begin atomic
@@ -228,11 +305,12 @@ begin atomic
         scheduling_private.finite(get_available_slots.range_start, 'range_start'),
         scheduling_private.finite(get_available_slots.range_end, 'range_end'),
         get_available_slots.appointment_type, get_available_slots.location_type,
-        get_available_slots.duration_minutes, get_available_slots.patient_id
+        get_available_slots.duration_minutes, get_available_slots.patient_id,
+        get_available_slots.moving_appointment_id
     ) as s;
 end;
-comment on function public.get_available_slots(uuid, timestamptz, timestamptz, text, text, integer, uuid) is
-'Free slots of a clinician between two instants (at most 62 days), ordered by start; for patient_id (the clinician''s connected patient), free for that patient too. Errors: 22023 bad range, 23514 unknown type, 42501 not connected (or patient_id not the clinician''s patient), PT404 no such clinician.';
+comment on function public.get_available_slots(uuid, timestamptz, timestamptz, text, text, integer, uuid, uuid) is
+'Free slots of a clinician between two instants (at most 62 days), ordered by start; for patient_id (the clinician''s connected patient), free for that patient too; for moving_appointment_id, the times that visit can move to. Errors: 22023 bad range or a visit that cannot move, 23514 unknown type, 42501 not connected (or patient_id not the clinician''s patient), PT404 no such clinician or visit.';
 
 create function public.get_next_available_slots(
     clinician_id uuid,
@@ -241,7 +319,8 @@ create function public.get_next_available_slots(
     appointment_type text default null,
     location_type text default null,
     duration_minutes integer default null,
-    patient_id uuid default null
+    patient_id uuid default null,
+    moving_appointment_id uuid default null
 ) returns table (slot_start timestamptz, slot_end timestamptz, location_type text)
 language sql stable
 begin atomic
@@ -257,12 +336,13 @@ begin atomic
             get_next_available_slots.appointment_type,
             get_next_available_slots.location_type,
             get_next_available_slots.duration_minutes,
-            get_next_available_slots.patient_id
+            get_next_available_slots.patient_id,
+            get_next_available_slots.moving_appointment_id
         ) as s
     order by s.slot_start;
 end;
-comment on function public.get_next_available_slots(uuid, timestamptz, integer, text, text, integer, uuid) is
-'The first slot_count (1-50, default 3) free slots of a clinician from after (default now) up to their booking horizon, by get_available_slots'' rules (patient_id as there). Errors as get_available_slots: 42501 not the clinician or a connected patient, PT404 no such clinician, 22023/23514 bad arguments.';
+comment on function public.get_next_available_slots(uuid, timestamptz, integer, text, text, integer, uuid, uuid) is
+'The first slot_count (1-50, default 3) free slots of a clinician from after (default now) up to their booking horizon, by get_available_slots'' rules (patient_id and moving_appointment_id as there). Errors as get_available_slots: 42501 not the clinician or a connected patient, PT404 no such clinician, 22023/23514 bad arguments.';
 
 create function public.get_available_series_slots(
     clinician_id uuid,
@@ -298,19 +378,19 @@ comment on function public.get_available_series_slots(
 
 revoke execute on all functions in schema scheduling_private from public;
 grant execute on function
-scheduling_private.get_available_slots(uuid, timestamptz, timestamptz, text, text, integer, uuid),
-scheduling_private.get_next_available_slots(uuid, timestamptz, integer, text, text, integer, uuid),
+scheduling_private.get_available_slots(uuid, timestamptz, timestamptz, text, text, integer, uuid, uuid),
+scheduling_private.get_next_available_slots(uuid, timestamptz, integer, text, text, integer, uuid, uuid),
 scheduling_private.get_available_series_slots(
     uuid, timestamptz, timestamptz, integer, integer, text, text, integer, uuid
 )
 to authenticated, service_role;
 revoke execute on function
-public.get_available_slots(uuid, timestamptz, timestamptz, text, text, integer, uuid),
-public.get_next_available_slots(uuid, timestamptz, integer, text, text, integer, uuid),
+public.get_available_slots(uuid, timestamptz, timestamptz, text, text, integer, uuid, uuid),
+public.get_next_available_slots(uuid, timestamptz, integer, text, text, integer, uuid, uuid),
 public.get_available_series_slots(uuid, timestamptz, timestamptz, integer, integer, text, text, integer, uuid)
 from public, anon;
 grant execute on function
-public.get_available_slots(uuid, timestamptz, timestamptz, text, text, integer, uuid),
-public.get_next_available_slots(uuid, timestamptz, integer, text, text, integer, uuid),
+public.get_available_slots(uuid, timestamptz, timestamptz, text, text, integer, uuid, uuid),
+public.get_next_available_slots(uuid, timestamptz, integer, text, text, integer, uuid, uuid),
 public.get_available_series_slots(uuid, timestamptz, timestamptz, integer, integer, text, text, integer, uuid)
 to authenticated, service_role;
