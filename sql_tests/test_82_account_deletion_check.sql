@@ -148,7 +148,7 @@ select tests.clear_authentication();
 select tests.authenticate_as_anon();
 select throws_ok(
     $$select * from public.account_deletion_check(tests.get_user_id('patient@example.com'))$$,
-    '42501', null,
+    '42501', 'permission denied for function account_deletion_check',
     'anon may not call it'
 );
 select tests.clear_authentication();
