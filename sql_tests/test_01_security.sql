@@ -55,7 +55,7 @@ select is(
             and p.prolang <> (select l.oid from pg_language as l where l.lanname = 'c')
             -- Inlined into callers that pin search_path; a SET clause would stop the inlining.
             and p.oid not in (
-                'scheduling_private.open_windows(uuid, text, date, date, text, text, integer, uuid)'::regprocedure,
+                'scheduling_private.open_windows(uuid, text, date, date, text, text, integer, uuid, uuid)'::regprocedure,
                 'scheduling_private.slot_fits_window(timestamptz, timestamptz, date, text, time, time, integer, '
                 'public.appointment_type[], public.location_type, text, text)'::regprocedure
             )

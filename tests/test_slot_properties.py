@@ -11,7 +11,8 @@ get_working_hours gives each date exactly the hours drawn for it, every slot ins
 them; get_next_available_slots gives the first slots of one long search; the clinician
 searching for the patient (patient_id) is given the same slots. Likewise a
 series: get_available_series_slots offers a first visit exactly when book_appointment_series
-books every repetition from it.
+books every repetition from it, and get_series_move_slots gives a new time exactly when
+reschedule_appointment_series moves the whole series there.
 """
 
 from __future__ import annotations
@@ -569,3 +570,137 @@ def test_a_series_slot_is_exactly_a_first_time_whose_every_visit_books(
         booked = len(refusals) < len(places)
         event(f"picked slot books as a series: {booked}")
         assert booked == (slot_start in series_locations), f"{slot_start} at {places}: {refusals!r}"
+
+
+def series_move_refusal(db: psycopg.Connection, series_id, new_start) -> psycopg.Error | None:
+    """Moves the series and undoes it: None when it moves, else the refusal (22023 or PT409)."""
+    try:
+        with db.transaction(force_rollback=True):
+            db.execute("select count(*) from reschedule_appointment_series(%s, %s)", [series_id, new_start])
+    except psycopg.Error as error:
+        assert error.sqlstate in ("22023", "PT409"), error
+        return error
+    return None
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    zone_name=st.sampled_from(ZONES),
+    buffer_minutes=st.sampled_from([0, 15]),
+    drawn_windows=st.builds(operator.add, hours_changing_on_a_date(), st.lists(windows(), max_size=3)),
+    closed_days=st.sets(st.integers(0, 27), max_size=3),
+    # The series' first visit: (window index, quarter-hours in); its length and repetitions.
+    series_start=st.tuples(st.integers(0, 3), st.integers(0, 8)),
+    series_minutes=st.sampled_from([30, 45]),
+    occurrences=st.integers(2, 3),
+    every=st.integers(1, 2),
+    # Other visits: (window index, week, quarter-hours in, the searcher's own with another clinician).
+    taken=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(-2, 16), st.booleans()), max_size=6
+    ),
+    pick=st.integers(0, 1000),
+)
+def test_a_series_move_time_is_exactly_one_the_whole_series_moves_to(
+    db: psycopg.Connection,
+    act_as,
+    zone_name: str,
+    buffer_minutes: int,
+    drawn_windows: list[Window],
+    closed_days: set[int],
+    series_start: tuple[int, int],
+    series_minutes: int,
+    occurrences: int,
+    every: int,
+    taken: list[tuple[int, int, int, bool]],
+    pick: int,
+) -> None:
+    """A series the clinician booked inside drawn hours, with closed dates and other visits
+    around it (the patient's elsewhere too): get_series_move_slots gives a new first time exactly
+    when reschedule_appointment_series moves the patient's whole series there. The times probed
+    are the search's and the first visit's own free times (get_available_slots moving it)."""
+    zone = ZoneInfo(zone_name)
+    first_day = datetime.now(zone).date() + timedelta(days=2)
+    with db.transaction(force_rollback=True):
+        clinician = db.execute(
+            "select tests.create_clinician('clin@example.com', %s, 0, 730, %s)", [zone_name, buffer_minutes]
+        ).fetchone()[0]
+        elsewhere = db.execute("select tests.create_clinician('elsewhere@example.com')").fetchone()[0]
+        searcher = db.execute("select tests.create_user('searcher@example.com')").fetchone()[0]
+        other = db.execute("select tests.create_user('other@example.com')").fetchone()[0]
+        db.execute("select tests.connect(%s, %s)", [clinician, searcher])
+        db.execute("select tests.connect(%s, %s)", [elsewhere, searcher])
+        weekly = add_weekly_hours(db, clinician, drawn_windows, first_day)
+        for offset in closed_days:
+            db.execute(
+                "insert into clinician_date_overrides (clinician_id, override_date) values (%s, %s)",
+                [clinician, first_day + timedelta(days=offset)],
+            )
+        window_index, quarter_offset = series_start
+        act_as(clinician)
+        try:
+            with db.transaction():
+                series_id = db.execute(
+                    "select series_id from book_appointment_series("
+                    "%s, %s, %s, %s, 'follow_up', 'in_person', %s, %s) limit 1",
+                    [
+                        clinician,
+                        searcher,
+                        in_window(first_day, weekly[window_index % len(weekly)], quarter_offset, zone),
+                        series_minutes,
+                        occurrences,
+                        every,
+                    ],
+                ).fetchone()[0]
+        except psycopg.Error as error:
+            assert error.sqlstate in ("22023", "PT409"), error
+            event("series not booked")
+            return
+        db.execute("select tests.clear_authentication()")
+        for window_index, week, quarter_offset, searchers_own in taken:
+            start = in_window(
+                first_day + timedelta(weeks=week), weekly[window_index % len(weekly)], quarter_offset, zone
+            )
+            with contextlib.suppress(psycopg.errors.ExclusionViolation), db.transaction():
+                if searchers_own:
+                    db.execute("select tests.add_appointment(%s, %s, %s)", [elsewhere, searcher, start])
+                else:
+                    db.execute("select tests.add_appointment(%s, %s, %s)", [clinician, other, start])
+        first_visit, first_start = db.execute(
+            "select id, scheduled_start from appointments where series_id = %s"
+            " order by scheduled_start limit 1",
+            [series_id],
+        ).fetchone()
+
+        range_start = local_instant(first_day, time(0), zone)
+        range_end = range_start + timedelta(days=7)
+        act_as(searcher)
+        move_times = {
+            row[0]
+            for row in db.execute(
+                "select slot_start from get_series_move_slots("
+                "series_id => %s, range_start => %s, range_end => %s)",
+                [series_id, range_start, range_end],
+            )
+        }
+        first_visit_times = {
+            row[0]
+            for row in db.execute(
+                "select slot_start from get_available_slots(clinician_id => %s, range_start => %s,"
+                " range_end => %s, moving_appointment_id => %s)",
+                [clinician, range_start, range_end, first_visit],
+            )
+        }
+        assert move_times <= first_visit_times
+        event("series move times: " + ("none" if not move_times else "some"))
+        # Moving to where it is changes nothing and is accepted wherever that is.
+        probes = sorted(first_visit_times - {first_start})
+        if not probes:
+            return
+        new_start = probes[pick % len(probes)]
+        refusal = series_move_refusal(db, series_id, new_start)
+        event(f"picked time moves the series: {refusal is None}")
+        assert (refusal is None) == (new_start in move_times), f"{new_start}: {refusal!r}"
