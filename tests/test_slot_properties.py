@@ -470,20 +470,27 @@ def inside_some_window(
     return False
 
 
-def series_refusal(
-    db: psycopg.Connection, clinician, patient, start, minutes, occurrences, every, place
-) -> psycopg.Error | None:
-    """Books the series and undoes it: None when it books, else the refusal (22023 or PT409)."""
+def refusal_of(db: psycopg.Connection, statement: str, params: list) -> psycopg.Error | None:
+    """Runs the statement and undoes it: None when it goes through, else the refusal (22023 or
+    PT409, the ones a time not offered or not free gets)."""
     try:
         with db.transaction(force_rollback=True):
-            db.execute(
-                "select count(*) from book_appointment_series(%s, %s, %s, %s, 'follow_up', %s, %s, %s)",
-                [clinician, patient, start, minutes, place, occurrences, every],
-            )
+            db.execute(statement, params)
     except psycopg.Error as error:
         assert error.sqlstate in ("22023", "PT409"), error
         return error
     return None
+
+
+def series_refusal(
+    db: psycopg.Connection, clinician, patient, start, minutes, occurrences, every, place
+) -> psycopg.Error | None:
+    """Books the series and undoes it: None when it books, else the refusal."""
+    return refusal_of(
+        db,
+        "select count(*) from book_appointment_series(%s, %s, %s, %s, 'follow_up', %s, %s, %s)",
+        [clinician, patient, start, minutes, place, occurrences, every],
+    )
 
 
 @settings(
@@ -570,17 +577,6 @@ def test_a_series_slot_is_exactly_a_first_time_whose_every_visit_books(
         booked = len(refusals) < len(places)
         event(f"picked slot books as a series: {booked}")
         assert booked == (slot_start in series_locations), f"{slot_start} at {places}: {refusals!r}"
-
-
-def series_move_refusal(db: psycopg.Connection, series_id, new_start) -> psycopg.Error | None:
-    """Moves the series and undoes it: None when it moves, else the refusal (22023 or PT409)."""
-    try:
-        with db.transaction(force_rollback=True):
-            db.execute("select count(*) from reschedule_appointment_series(%s, %s)", [series_id, new_start])
-    except psycopg.Error as error:
-        assert error.sqlstate in ("22023", "PT409"), error
-        return error
-    return None
 
 
 @settings(
@@ -701,6 +697,8 @@ def test_a_series_move_time_is_exactly_one_the_whole_series_moves_to(
         if not probes:
             return
         new_start = probes[pick % len(probes)]
-        refusal = series_move_refusal(db, series_id, new_start)
+        refusal = refusal_of(
+            db, "select count(*) from reschedule_appointment_series(%s, %s)", [series_id, new_start]
+        )
         event(f"picked time moves the series: {refusal is None}")
         assert (refusal is None) == (new_start in move_times), f"{new_start}: {refusal!r}"
