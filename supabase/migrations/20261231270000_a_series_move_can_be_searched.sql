@@ -240,9 +240,10 @@ begin
     end if;
     first_visit := visits[1];
     perform scheduling_private.check_patient_may_change(v, 'move') from unnest(visits) as v;
+    -- The range and the caller; no length asked for (each visit keeps its own).
     perform scheduling_private.check_slot_search(
         first_visit.clinician_id, range_start, range_end,
-        first_visit.appointment_type::text, first_visit.location_type::text, first_visit.duration_minutes);
+        first_visit.appointment_type::text, first_visit.location_type::text, null);
     zone := first_visit.timezone;
 
     return query
