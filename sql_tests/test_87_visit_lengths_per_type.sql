@@ -3,7 +3,7 @@
 -- moved may keep its own). The clinician books and searches any length; who may read and write
 -- the lengths.
 begin;
-select plan(20);
+select plan(21);
 
 do $$
 declare
@@ -102,6 +102,11 @@ select throws_ok(
     )),
     '22023', 'an assessment with this clinician lasts 60 minutes, not 30',
     'a patient cannot search for a half-hour assessment'
+);
+select is(
+    pg_temp.slot_lengths('patient@example.com', 'assessment', 60),
+    array[60, 60, 60, 60, 60],
+    'a patient may ask for the set length itself'
 );
 select is(
     pg_temp.slot_lengths('clin@example.com', 'assessment', 30),
