@@ -3,7 +3,7 @@
 -- moved may keep its own). The clinician books and searches any length; who may read and write
 -- the lengths.
 begin;
-select plan(21);
+select plan(23);
 
 do $$
 declare
@@ -48,6 +48,29 @@ select throws_ok(
     )),
     '23514', null,
     'a length is 5 to 480 minutes'
+);
+
+-- How many rows a statement changes as the user.
+create function pg_temp.rows_changed_by(email text, statement text) returns integer
+language plpgsql as $$
+declare
+    changed integer;
+begin
+    perform tests.authenticate_as(tests.get_user_id(email));
+    changed := tests.rows_affected(statement);
+    perform tests.clear_authentication();
+    return changed;
+end
+$$;
+select is(
+    pg_temp.rows_changed_by('other@example.com', 'update public.clinician_visit_lengths set duration_minutes = 15'),
+    0,
+    'another clinician changes none of them'
+);
+select is(
+    pg_temp.rows_changed_by('other@example.com', 'delete from public.clinician_visit_lengths'),
+    0,
+    'nor removes one'
 );
 
 -- How many lengths of the clinician's the user reads.

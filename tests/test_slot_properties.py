@@ -1,12 +1,14 @@
 """Property tests of the slot search against random schedules.
 
 For random weekly hours (some applying from or until a date), overrides, appointments (some
-of the patient's with another clinician) and busy blocks, every slot that
+of the patient's with another clinician), busy blocks and a visit length set for the searched
+type or none, every slot that
 get_available_slots returns to a connected patient must lie inside the clinician's hours in
 their zone, overlap no active appointment of the clinician's (with buffer) or the patient's, or
 busy block, respect the notice,
 and be bookable by book_appointment; and a time it does not return must be refused by it
-(booking checks one slot with its own query, so the two must agree both ways); and
+(booking checks one slot with its own query, so the two must agree both ways; a length
+other than the one set, both refuse in the same words); and
 get_working_hours gives each date exactly the hours drawn for it, every slot inside one of
 them; get_next_available_slots gives the first slots of one long search; the clinician
 searching for the patient (patient_id) is given the same slots. Likewise a
@@ -210,6 +212,8 @@ def in_window(first_day: date, window: Window, quarter_offset: int, zone: ZoneIn
     ),
     busy=st.lists(st.tuples(st.integers(0, 5), st.integers(-4, 24), st.integers(1, 12)), max_size=3),
     search_type=st.sampled_from(TYPES),
+    # The length the clinician sets for the searched type, if any.
+    type_length=st.none() | st.sampled_from(SLOT_LENGTHS),
     search_days=st.integers(1, 8),
     to_book=st.integers(0, 1000),
     probe=st.tuples(
@@ -228,6 +232,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
     visits_elsewhere: list[tuple[int, int, int]],
     busy: list[tuple[int, int, int]],
     search_type: str,
+    type_length: int | None,
     search_days: int,
     to_book: int,
     probe: tuple[int, int, int, str | None],
@@ -246,6 +251,12 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         db.execute("select tests.connect(%s, %s)", [elsewhere, searcher])
 
         weekly = add_weekly_hours(db, clinician, drawn_windows, first_day)
+        if type_length is not None:
+            db.execute(
+                "insert into clinician_visit_lengths (clinician_id, appointment_type, duration_minutes)"
+                " values (%s, %s, %s)",
+                [clinician, search_type, type_length],
+            )
         override_by_day = {first_day + timedelta(days=o.day_offset): o for o in drawn_overrides}
         for day, o in override_by_day.items():
             db.execute(
@@ -376,20 +387,27 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         window_index, quarter_offset, minutes, location = probe
         location = location or "in_person"
         probe_start = in_window(first_day, weekly[window_index % len(weekly)], quarter_offset, zone)
-        offered = db.execute(
-            "select count(*) > 0 from get_available_slots(clinician_id => %s, range_start => %s,"
-            " range_end => %s, appointment_type => %s, location_type => %s, duration_minutes => %s)"
-            " where slot_start = %s",
-            [
-                clinician,
-                probe_start,
-                probe_start + timedelta(minutes=minutes),
-                search_type,
-                location,
-                minutes,
-                probe_start,
-            ],
-        ).fetchone()[0]
+        search_refusal = None
+        try:
+            with db.transaction():
+                offered = db.execute(
+                    "select count(*) > 0 from get_available_slots(clinician_id => %s, range_start => %s,"
+                    " range_end => %s, appointment_type => %s, location_type => %s, duration_minutes => %s)"
+                    " where slot_start = %s",
+                    [
+                        clinician,
+                        probe_start,
+                        probe_start + timedelta(minutes=minutes),
+                        search_type,
+                        location,
+                        minutes,
+                        probe_start,
+                    ],
+                ).fetchone()[0]
+        except psycopg.Error as error:
+            # Another length than the clinician set for the type: the booking says the same.
+            assert error.sqlstate == "22023" and minutes != type_length, error
+            offered, search_refusal = False, error
         event(f"probe offered: {offered}")
         try:
             with db.transaction(force_rollback=True):
@@ -404,6 +422,8 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         assert (refused is None) == offered, (
             f"{probe_start} for {minutes} min: offered {offered}, {refused!r}"
         )
+        if search_refusal is not None:
+            assert refused.diag.message_primary == search_refusal.diag.message_primary
 
 
 def hours_by_date(
