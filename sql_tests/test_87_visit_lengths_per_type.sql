@@ -90,7 +90,7 @@ select is(pg_temp.lengths_seen_by('patient@example.com'), 1, 'a connected patien
 select is(pg_temp.lengths_seen_by('stranger@example.com'), 0, 'a patient not connected does not');
 
 -- ---------------------------------------------------------------------------------- the searches
--- The lengths (minutes) of day 3's slots of a type the user is given, in order, or the error.
+-- The lengths (minutes) of day 3's slots of a type the user is given, in order (a refusal raises).
 create function pg_temp.slot_lengths(email text, kind text, minutes integer default null) returns integer[]
 language plpgsql as $$
 declare
