@@ -1,14 +1,15 @@
 """Property tests of the slot search against random schedules.
 
 For random weekly hours (some applying from or until a date), overrides, appointments (some
-of the patient's with another clinician), busy blocks and a visit length set for the searched
-type or none, every slot that
+of the patient's with another clinician), busy blocks (the clinician's, and the patient's own
+calendar's) and a visit length set for the searched type or none, every slot that
 get_available_slots returns to a connected patient must lie inside the clinician's hours in
-their zone, overlap no active appointment of the clinician's (with buffer) or the patient's, or
-busy block, respect the notice,
+their zone, overlap no active appointment of the clinician's (with buffer) or the patient's, nor
+the clinician's busy blocks (with buffer) or the patient's, respect the notice,
 and be bookable by book_appointment; and a time it does not return must be refused by it
-(booking checks one slot with its own query, so the two must agree both ways; a length
-other than the one set, both refuse in the same words); and
+unless the patient's own calendar is busy then (booking checks one slot with its own query, so
+the two must agree both ways; a length other than the one set, both refuse in the same words);
+and
 get_working_hours gives each date exactly the hours drawn for it, every slot inside one of
 them; get_next_available_slots gives the first slots of one long search; the clinician
 searching for the patient (patient_id) is given the same slots. Likewise a
@@ -211,6 +212,8 @@ def in_window(first_day: date, window: Window, quarter_offset: int, zone: ZoneIn
         max_size=2,
     ),
     busy=st.lists(st.tuples(st.integers(0, 5), st.integers(-4, 24), st.integers(1, 12)), max_size=3),
+    # Events in the patient's own calendar, imported as their busy blocks.
+    patient_busy=st.lists(st.tuples(st.integers(0, 5), st.integers(-4, 40), st.integers(1, 8)), max_size=2),
     search_type=st.sampled_from(TYPES),
     # The length the clinician sets for the searched type, if any.
     type_length=st.none() | st.sampled_from(SLOT_LENGTHS),
@@ -231,6 +234,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
     drawn_bookings: list[Booking],
     visits_elsewhere: list[tuple[int, int, int]],
     busy: list[tuple[int, int, int]],
+    patient_busy: list[tuple[int, int, int]],
     search_type: str,
     type_length: int | None,
     search_days: int,
@@ -290,6 +294,13 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
                 "insert into calendar_busy_blocks (user_id, starts_at, ends_at) values (%s, %s, %s)",
                 [clinician, start, start + timedelta(minutes=quarters * 15)],
             )
+        for number, (window_index, quarter_offset, quarters) in enumerate(patient_busy):
+            start = in_window(first_day, weekly[window_index % len(weekly)], quarter_offset, zone)
+            db.execute(
+                "insert into calendar_busy_blocks (user_id, source, external_event_id, starts_at, ends_at)"
+                " values (%s, 'google', %s, %s, %s)",
+                [searcher, f"event-{number}", start, start + timedelta(minutes=quarters * 15)],
+            )
 
         range_start = local_instant(first_day, time(0), zone)
         range_end = range_start + timedelta(days=search_days)
@@ -298,7 +309,9 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
             " from appointments where status in ('requested', 'confirmed', 'in_progress')",
             [clinician, searcher],
         ).fetchall()
-        busy_blocks = db.execute("select starts_at, ends_at from calendar_busy_blocks").fetchall()
+        busy_blocks = db.execute(
+            "select starts_at, ends_at, user_id = %s from calendar_busy_blocks", [searcher]
+        ).fetchall()
 
         # The week every drawn visit lies in (each is in its window's first day from first_day),
         # any type, searched by the clinician for the patient and then by the patient.
@@ -363,8 +376,10 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
                     assert not overlaps(slot_start, slot_end + buffer, start, blocked_until)
                 if is_searchers:
                     assert not overlaps(slot_start, slot_end, start, end)
-            for start, end in busy_blocks:
-                assert not overlaps(slot_start, slot_end + buffer, start, end)
+            for start, end, is_searchers in busy_blocks:
+                assert not overlaps(
+                    slot_start, slot_end + (timedelta() if is_searchers else buffer), start, end
+                )
         assert [s[0] for s in slots] == sorted(s[0] for s in slots)
 
         if slots:
@@ -383,10 +398,18 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
                 ).fetchone()
             assert booked == ("requested",)
 
-        # Any time on or off the grid: bookable exactly when the search offers it.
+        # Any time on or off the grid: offered exactly when it is bookable and the patient's own
+        # calendar is free then (the search spares them that time; the booking takes it).
         window_index, quarter_offset, minutes, location = probe
         location = location or "in_person"
         probe_start = in_window(first_day, weekly[window_index % len(weekly)], quarter_offset, zone)
+        probe_end = probe_start + timedelta(minutes=minutes)
+        free_in_own_calendar = not any(
+            overlaps(probe_start, probe_end, start, end)
+            for start, end, is_searchers in busy_blocks
+            if is_searchers
+        )
+        event(f"probe free in the patient's calendar: {free_in_own_calendar}")
         search_refusal = None
         try:
             with db.transaction():
@@ -397,7 +420,7 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
                     [
                         clinician,
                         probe_start,
-                        probe_start + timedelta(minutes=minutes),
+                        probe_end,
                         search_type,
                         location,
                         minutes,
@@ -419,8 +442,9 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         except psycopg.Error as error:
             assert error.sqlstate in ("22023", "PT409"), error
             refused = error
-        assert (refused is None) == offered, (
-            f"{probe_start} for {minutes} min: offered {offered}, {refused!r}"
+        assert (refused is None and free_in_own_calendar) == offered, (
+            f"{probe_start} for {minutes} min: offered {offered}, {refused!r},"
+            f" free in the patient's calendar {free_in_own_calendar}"
         )
         if search_refusal is not None:
             assert refused.diag.message_primary == search_refusal.diag.message_primary
