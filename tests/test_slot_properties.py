@@ -11,7 +11,8 @@ unless the patient's own calendar is busy then (booking checks one slot with its
 the two must agree both ways; a length other than the one set, both refuse in the same words);
 and
 get_working_hours gives each date exactly the hours drawn for it, every slot inside one of
-them; get_next_available_slots gives the first slots of one long search; the clinician
+them; get_next_available_slots gives the first slots of one long search, and
+get_first_available_slots the same across the patient's clinicians; the clinician
 searching for the patient (patient_id) is given the same slots. Likewise a
 series: get_available_series_slots offers a first visit exactly when book_appointment_series
 books every repetition from it, and get_series_move_slots gives a new time exactly when
@@ -358,6 +359,13 @@ def test_every_returned_slot_is_inside_hours_free_and_bookable(
         ).fetchall()
         assert next_slots[: len(first_three)] == first_three
         assert len(next_slots) == 3 or len(first_three) < 3
+        # Across the patient's clinicians (the other keeps no hours): the same three, each named.
+        first_with_anyone = db.execute(
+            "select clinician_id, slot_start, slot_end, location_type from get_first_available_slots("
+            "after => %s, slot_count => 3, appointment_type => %s)",
+            [range_start, search_type],
+        ).fetchall()
+        assert first_with_anyone == [(clinician, *slot) for slot in next_slots]
         for slot_start, slot_end, _, _ in slots:
             assert any(
                 day == slot_start.astimezone(zone).date() and starts_at <= slot_start and slot_end <= ends_at
