@@ -72,14 +72,17 @@ def connected_clinic(database_url: str, settings: Settings, provider: str) -> di
     return clinic
 
 
-def sign_in_with_provider(clinic: dict, settings: Settings, provider: str, **body: str):
-    """Steps 1 and 2 of the connect flow: start it as the clinician, let the provider's consent
-    page send the browser back to our callback. Returns the callback's answer (a redirect)."""
+def sign_in_with_provider(
+    clinic: dict, settings: Settings, provider: str, user_id: str | None = None, **body: str
+):
+    """Steps 1 and 2 of the connect flow: start it as `user_id` (the clinician unless said), let
+    the provider's consent page send the browser back to our callback. Returns the callback's
+    answer (a redirect)."""
     client = TestClient(create_app(clinic["url"], settings))
     started = client.post(
         f"/calendar/connect/{provider}",
         json=body,
-        headers={"Authorization": f"Bearer {access_token(clinic['clinician'])}"},
+        headers={"Authorization": f"Bearer {access_token(user_id or clinic['clinician'])}"},
     )
     assert started.status_code == 200, started.text
     consent = requests.get(started.json()["authorization_url"], allow_redirects=False, timeout=10)
@@ -114,11 +117,15 @@ def confirm_sign_in(clinic: dict, settings: Settings, provider: str, callback_an
     return after_sign_in(clinic, settings, provider, "confirm", callback_answer, user_id, **body)
 
 
-def connect_with_oauth(clinic: dict, settings: Settings, provider: str, **body: str):
-    """The whole connect flow as the clinician; returns the confirmation's answer."""
-    callback = sign_in_with_provider(clinic, settings, provider, **body)
+def connect_with_oauth(
+    clinic: dict, settings: Settings, provider: str, user_id: str | None = None, **body: str
+):
+    """The whole connect flow as `user_id` (the clinician unless said); returns the confirmation's
+    answer."""
+    user_id = user_id or clinic["clinician"]
+    callback = sign_in_with_provider(clinic, settings, provider, user_id, **body)
     assert callback.status_code == 303, callback.text
-    return confirm_sign_in(clinic, settings, provider, callback, clinic["clinician"])
+    return confirm_sign_in(clinic, settings, provider, callback, user_id)
 
 
 def book(conn: psycopg.Connection, clinic: dict, day: int, at: str, location_type: str = "in_person") -> str:

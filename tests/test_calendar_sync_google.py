@@ -345,6 +345,43 @@ def test_events_beyond_the_horizon_block_once_it_reaches_them(
     assert timedelta(days=60) < imported_until <= timedelta(days=61)
 
 
+def test_a_patients_calendar_is_pulled_as_far_ahead_as_their_clinicians_book(
+    committed_database: str, google: LocalGoogle, settings: Settings
+) -> None:
+    """A patient's busy time keeps the searches made for them off it, as far ahead as any of their
+    clinicians takes bookings (200 days here), not only 90 days."""
+    clinic = new_clinic(committed_database, "dr.far@example.com")
+    with psycopg.connect(committed_database) as conn:
+        conn.execute(
+            "update clinicians set booking_horizon_days = 200 where clinician_id = %s", [clinic["clinician"]]
+        )
+        far_day = conn.execute("select tests.days_ahead(150, '10:00')").fetchone()[0]
+        conn.commit()
+    google.state.add_personal_event(far_day, far_day + timedelta(hours=1), summary="Holiday flight")
+    answer = connect_with_oauth(clinic, settings, "google", clinic["patient"])
+    assert answer.status_code == 201, answer.text
+    with psycopg.connect(committed_database) as conn:
+        jobs.run_due_jobs(conn, settings)
+        blocks = conn.execute("select user_id, starts_at from calendar_busy_blocks").fetchall()
+        conn.execute("select tests.authenticate_as(%s)", [clinic["patient"]])
+        offered = conn.execute(
+            "select slot_start from get_available_slots(clinician_id => %s, range_start => %s,"
+            " range_end => %s)",
+            [clinic["clinician"], far_day - timedelta(hours=1), far_day + timedelta(hours=2)],
+        ).fetchall()
+    _, time_max = google.state.full_listing_windows[-1]
+    asked_until = datetime.fromisoformat(time_max) - datetime.now(UTC)
+    assert timedelta(days=201) - timedelta(minutes=1) < asked_until <= timedelta(days=201)
+    assert blocks == [(clinic["patient"], far_day)]
+    # 09:00 and 11:00 to 12:00 offered; the flight's hour, 10:00 and 10:30, not.
+    assert [start for (start,) in offered] == [
+        far_day - timedelta(hours=1),
+        far_day - timedelta(minutes=30),
+        far_day + timedelta(hours=1),
+        far_day + timedelta(minutes=90),
+    ]
+
+
 def test_a_complete_listing_covers_the_pulls_window_and_a_visit_beyond_it_is_not_missing(
     clinic: dict, google: LocalGoogle, settings: Settings
 ) -> None:

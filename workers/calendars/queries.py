@@ -17,12 +17,19 @@ CONNECTION_EXISTS = "select exists (select from public.calendar_sync_connections
 # the pull holds. No row: the connection was removed.
 DIRECTION_NOW = "select sync_direction from public.calendar_sync_connections where id = %s for share nowait"
 
-# The connection with its sealed secret.
+# The connection with its sealed secret. Its busy time is pulled as far ahead as its owner can
+# be booked: a clinician's own horizon; a patient's, the furthest of their clinicians' and at
+# least 90 days.
 CONNECTION = """
 select c.id, c.user_id, c.provider, c.calendar_id, c.calendar_name, c.is_primary, c.sync_direction,
     c.sync_enabled, s.key_id, s.sealed, s.account, st.sync_token, st.imported_until,
     coalesce(cl.timezone, p.timezone, 'UTC') as user_timezone,
-    coalesce(cl.booking_horizon_days, 90) as horizon_days
+    coalesce(cl.booking_horizon_days, greatest(90, (
+        select max(k.booking_horizon_days)
+        from public.care_relationships as r
+        join public.clinicians as k on k.clinician_id = r.clinician_id
+        where r.patient_id = c.user_id and r.status = 'active'
+    ))) as horizon_days
 from public.calendar_sync_connections as c
 join scheduling_private.calendar_secrets as s on s.connection_id = c.id
 left join scheduling_private.calendar_sync_state as st on st.connection_id = c.id
