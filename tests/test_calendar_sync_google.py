@@ -349,11 +349,20 @@ def test_a_patients_calendar_is_pulled_as_far_ahead_as_their_clinicians_book(
     committed_database: str, google: LocalGoogle, settings: Settings
 ) -> None:
     """A patient's busy time keeps the searches made for them off it, as far ahead as any of their
-    clinicians takes bookings (200 days here), not only 90 days."""
+    clinicians takes bookings (200 days here), not only 90 days; a clinician whose care ended
+    (400 days) does not count."""
     clinic = new_clinic(committed_database, "dr.far@example.com")
     with psycopg.connect(committed_database) as conn:
         conn.execute(
             "update clinicians set booking_horizon_days = 200 where clinician_id = %s", [clinic["clinician"]]
+        )
+        former = conn.execute(
+            "select tests.create_clinician('dr.former@example.com', 'UTC', 0, 400)"
+        ).fetchone()[0]
+        conn.execute("select tests.connect(%s, %s)", [former, clinic["patient"]])
+        conn.execute(
+            "update care_relationships set status = 'ended', ended_at = now() where clinician_id = %s",
+            [former],
         )
         far_day = conn.execute("select tests.days_ahead(150, '10:00')").fetchone()[0]
         conn.commit()
