@@ -6,7 +6,7 @@ select plan(16);
 do $$
 declare
     first_clinician uuid := tests.create_clinician('first@example.com');
-    second_clinician uuid := tests.create_clinician('second@example.com', buffer_minutes => 15);
+    second_clinician uuid := tests.create_clinician('second@example.com');
     unconnected uuid := tests.create_clinician('unconnected@example.com');
     former uuid := tests.create_clinician('former@example.com');
     patient uuid := tests.create_user('patient@example.com');
@@ -76,7 +76,7 @@ select is(
     'an assessment only with the first, whose hours give every type'
 );
 
--- The patient's own visits and calendar, and the clinicians' buffers, as in each one's search.
+-- Another patient's visit and the patient's calendar, as in each clinician's own search.
 do $$
 begin
     perform tests.add_appointment(
