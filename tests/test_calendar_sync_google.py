@@ -350,7 +350,7 @@ def test_a_patients_calendar_is_pulled_as_far_ahead_as_their_clinicians_book(
 ) -> None:
     """A patient's busy time keeps the searches made for them off it, as far ahead as any of their
     clinicians takes bookings (200 days here), not only 90 days; a clinician whose care ended
-    (400 days) does not count."""
+    (400 days) does not count, and with no clinician left, 90 days."""
     clinic = new_clinic(committed_database, "dr.far@example.com")
     with psycopg.connect(committed_database) as conn:
         conn.execute(
@@ -378,9 +378,22 @@ def test_a_patients_calendar_is_pulled_as_far_ahead_as_their_clinicians_book(
             " range_end => %s)",
             [clinic["clinician"], far_day - timedelta(hours=1), far_day + timedelta(hours=2)],
         ).fetchall()
-    _, time_max = google.state.full_listing_windows[-1]
-    asked_until = datetime.fromisoformat(time_max) - datetime.now(UTC)
+        conn.execute("select tests.clear_authentication()")
+        _, time_max = google.state.full_listing_windows[-1]
+        asked_until = datetime.fromisoformat(time_max) - datetime.now(UTC)
+
+        conn.execute(
+            "update care_relationships set status = 'ended', ended_at = now() where clinician_id = %s",
+            [clinic["clinician"]],
+        )
+        conn.commit()
+        google.state.expire_sync_tokens()  # the next pull lists the calendar completely
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        _, time_max = google.state.full_listing_windows[-1]
+        asked_until_alone = datetime.fromisoformat(time_max) - datetime.now(UTC)
     assert timedelta(days=201) - timedelta(minutes=1) < asked_until <= timedelta(days=201)
+    assert timedelta(days=91) - timedelta(minutes=1) < asked_until_alone <= timedelta(days=91)
     assert blocks == [(clinic["patient"], far_day)]
     # 09:00 and 11:00 to 12:00 offered; the flight's hour, 10:00 and 10:30, not.
     assert [start for (start,) in offered] == [
