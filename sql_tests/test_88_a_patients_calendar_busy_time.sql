@@ -2,7 +2,7 @@
 -- busy (busy blocks imported for them), without the clinician's buffer; a search for nobody, or
 -- for another patient, is not changed by them; the patient may still book such a time.
 begin;
-select plan(12);
+select plan(13);
 
 do $$
 declare
@@ -129,6 +129,22 @@ select is(
     'requested',
     'as an ordinary request'
 );
+
+-- Nor does the waitlist pass the patient over: another patient's visit cancelled on day 5 at
+-- 10:00, when the patient's calendar has a meeting, is offered to them.
+insert into public.calendar_busy_blocks (user_id, source, external_event_id, starts_at, ends_at)
+values (
+    tests.get_user_id('patient@example.com'), 'google', 'meeting',
+    tests.days_ahead(5, '10:00'), tests.days_ahead(5, '11:00')
+);
+select isnt(
+    tests.waitlist_offer_of_freed_time(
+        'clin@example.com', 'patient@example.com', 'second@example.com', tests.days_ahead(5, '10:00')
+    ),
+    null,
+    'the patient, on the waitlist, is offered the freed time over their calendar''s meeting'
+);
+delete from public.calendar_busy_blocks where external_event_id = 'meeting';
 
 -- Gone from the calendar, gone from the search: the blocks are read at each search.
 delete from public.calendar_busy_blocks where external_event_id = 'gym';
