@@ -639,6 +639,34 @@ def test_a_long_event_title_and_calendar_name_are_cut_to_what_the_database_holds
     assert name == "Work " + "w" * 194 + "\u2026"
 
 
+def test_all_day_events_block_their_days_in_the_users_zone(clinic: dict) -> None:
+    """A date without an end is one day (RFC 5545); two dates are the days from the first up to
+    the second. Each day is the clinician's own, midnight to midnight in New York."""
+    with psycopg.connect(clinic["url"], autocommit=True) as conn:
+        conn.execute(
+            "update clinicians set timezone = 'America/New_York' where clinician_id = %s",
+            [clinic["clinician"]],
+        )
+    assert connect(clinic).status_code == 201
+    day = datetime.now(UTC).date() + timedelta(days=4)
+    raw_event(clinic["calendar"], f"DTSTART;VALUE=DATE:{day:%Y%m%d}")
+    raw_event(
+        clinic["calendar"],
+        f"DTSTART;VALUE=DATE:{day + timedelta(days=2):%Y%m%d}",
+        f"DTEND;VALUE=DATE:{day + timedelta(days=4):%Y%m%d}",
+    )
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)
+        blocks = conn.execute(
+            "select starts_at, ends_at, is_all_day from calendar_busy_blocks order by starts_at"
+        ).fetchall()
+
+    def midnight(days: int) -> datetime:
+        return datetime.combine(day + timedelta(days=days), time(0), ZoneInfo("America/New_York"))
+
+    assert blocks == [(midnight(0), midnight(1), True), (midnight(2), midnight(4), True)]
+
+
 def test_floating_times_are_the_users_wall_clock_durations_count_and_cancelled_events_do_not(
     clinic: dict,
 ) -> None:
@@ -665,12 +693,15 @@ def test_floating_times_are_the_users_wall_clock_durations_count_and_cancelled_e
     ]
 
 
-def drag_in_calendar(calendar: caldav.Calendar, uid: str, to: datetime, minutes: int = 30) -> datetime:
-    """The user moves our event in their calendar app (to last `minutes`), a second after our last write."""
+def drag_in_calendar(
+    calendar: caldav.Calendar, uid: str, to: datetime, minutes: int = 30, edited: datetime | None = None
+) -> datetime:
+    """The user moves our event in their calendar app (to last `minutes`), a second after our
+    last write unless `edited` says when (an app offline for a while sends its edit later)."""
     ours = calendar.event_by_uid(uid)
     event = ours.icalendar_component
     event["dtstart"].dt, event["dtend"].dt = to, to + timedelta(minutes=minutes)
-    event["last-modified"].dt = datetime.now(UTC) + timedelta(seconds=1)
+    event["last-modified"].dt = edited or datetime.now(UTC) + timedelta(seconds=1)
     ours.save()
     return to
 
@@ -699,6 +730,96 @@ def test_our_event_moved_in_the_calendar_moves_the_visit_and_a_deleted_one_comes
     assert status == "confirmed"
     assert events_in(clinic["calendar"]) == {uid: (later, later + timedelta(minutes=30))}
     assert conflicts == [("pull", "conflict", "skipped")]
+
+
+def test_our_event_deleted_there_before_a_change_of_ours_goes_out_is_written_again(clinic: dict) -> None:
+    """The clinician deletes our event in their calendar app, and the visit is renamed here
+    before any pull has seen the deletion: our PUT, made with the etag of our last write, meets
+    412 (nothing is there to match), the event is read, found gone, and written afresh."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        clinic["calendar"].event_by_uid(uid).delete()
+        conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        failed = conn.execute(
+            "select count(*) from scheduling_private.jobs where kind like 'calendar%%' and status <> 'done'"
+        ).fetchone()[0]
+        pushes = [row for row in log_actions(conn) if row[0] == "push"]
+
+    there = clinic["calendar"].event_by_uid(uid).icalendar_component
+    assert events_in(clinic["calendar"]) == {uid: (start, start + timedelta(minutes=30))}
+    assert str(there["summary"]).startswith("Review")
+    assert failed == 0
+    # Written, then written again: the second time as a new event, the old link forgotten.
+    assert pushes == [("push", "create", "success"), ("push", "create", "success")]
+
+
+def test_an_edit_there_older_than_our_last_change_is_undone(clinic: dict) -> None:
+    """The clinician dragged our event an hour ago in a calendar app that was offline, and the
+    visit was renamed here since: the edit reaches the server after the rename, but it is the
+    older change, so our time is written back over it and the conflict logged."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        conn.rollback()
+
+        an_hour_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=3), edited=an_hour_ago)
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        kept = conn.execute(
+            "select scheduled_start from appointments where id = %s", [appointment]
+        ).fetchone()[0]
+        conflicts = conn.execute(
+            "select error_message from calendar_sync_log where action = 'conflict'"
+        ).fetchall()
+
+    assert kept == start
+    assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))
+    assert [
+        message.endswith(
+            "which is older than the appointment's last change; the appointment's time was put back"
+        )
+        for (message,) in conflicts
+    ] == [True]
+
+
+def test_an_edit_there_onto_a_taken_time_met_by_a_change_of_ours_is_undone(clinic: dict) -> None:
+    """Our event dragged there onto another visit's time, and the visit renamed here before a
+    pull: our PUT meets 412, the edit is read and reconciled as a pull would (the time is not
+    free), and our version, renamed, is written back over it."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        book(conn, clinic, 5, "12:00")
+        jobs.run_due_jobs(conn, SETTINGS)
+        conn.rollback()
+
+        drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=2))
+        conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        kept = conn.execute(
+            "select scheduled_start from appointments where id = %s", [appointment]
+        ).fetchone()[0]
+        conflicts = conn.execute(
+            "select error_message from calendar_sync_log where action = 'conflict'"
+        ).fetchall()
+        unfinished = conn.execute(
+            "select count(*) from scheduling_private.jobs where kind like 'calendar%%' and status <> 'done'"
+        ).fetchone()[0]
+
+    there = clinic["calendar"].event_by_uid(uid).icalendar_component
+    assert kept == start
+    assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))
+    assert str(there["summary"]).startswith("Review")
+    assert [("which is not free" in message) for (message,) in conflicts] == [True]
+    assert unfinished == 0
 
 
 YESTERDAY = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)

@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlparse
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -199,6 +200,37 @@ def test_appointments_are_created_moved_and_cancelled_at_google(
         ("push", "create", "success"),
         ("push", "update", "success"),
         ("push", "delete", "success"),
+    ]
+
+
+def test_an_all_day_event_at_google_blocks_its_days_in_the_clinicians_zone(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """Google gives an all-day event dates, the end date exclusive: two days off in the
+    clinician's own zone (Sydney, a day ahead of UTC for most of its hours), not in UTC."""
+    with psycopg.connect(clinic["url"]) as conn:
+        conn.execute(
+            "update clinicians set timezone = 'Australia/Sydney' where clinician_id = %s",
+            [clinic["clinician"]],
+        )
+        conn.commit()
+        day = datetime.now(UTC).date() + timedelta(days=4)
+        leave = google.state.add_personal_event(datetime.now(UTC), datetime.now(UTC), summary="Leave")
+        leave["start"], leave["end"] = {"date": f"{day}"}, {"date": f"{day + timedelta(days=2)}"}
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        blocks = conn.execute(
+            "select starts_at, ends_at, is_all_day, summary from calendar_busy_blocks"
+        ).fetchall()
+
+    sydney = ZoneInfo("Australia/Sydney")
+    assert blocks == [
+        (
+            datetime.combine(day, datetime.min.time(), sydney),
+            datetime.combine(day + timedelta(days=2), datetime.min.time(), sydney),
+            True,
+            "Leave",
+        )
     ]
 
 
@@ -688,6 +720,32 @@ def test_an_edit_made_at_google_meanwhile_is_reconciled_not_overwritten(
     assert event["summary"].startswith("Review")
     assert datetime.fromisoformat(event["start"]["dateTime"]) == later
     assert len(patches) >= 2  # the refused one, then one with the fresh etag
+
+
+def test_our_event_deleted_at_google_before_a_change_of_ours_goes_out_is_brought_back(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """The clinician deletes our event at Google, and the visit is renamed here before a pull
+    has seen it: our PATCH with the old etag answers 412, the event is read and found deleted,
+    and it is written again under its own id (insert answers 409, so it is updated back)."""
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 5, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        event = google.state.events[str(appointment).replace("-", "")]
+        event["status"] = "cancelled"
+        google.state.touch(event)
+        conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
+        conn.commit()
+        jobs.run_due_jobs(conn, settings)
+        unfinished = conn.execute(
+            "select count(*) from scheduling_private.jobs where kind like 'calendar%%' and status <> 'done'"
+        ).fetchone()[0]
+        writes = [call[0] for call in google.state.calls if call[0] != "GET"]
+
+    assert (event["status"], event["summary"].startswith("Review")) == ("confirmed", True)
+    assert google.state.live_events() == [event]
+    assert writes[-3:] == ["PATCH", "POST", "PUT"]  # refused (412), a duplicate id (409), the update
+    assert unfinished == 0
 
 
 def test_time_blocked_by_hand_is_a_busy_event_at_google_and_a_move_there_comes_back(

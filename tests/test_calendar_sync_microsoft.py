@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -182,6 +183,33 @@ def test_a_longer_horizon_starts_a_delta_round_over_the_longer_window(
         within_60_days = pull_with_horizon(60)
     assert within_30_days == []  # outside the round's window: Graph does not name it
     assert within_60_days == [(conference,)]
+
+
+def test_an_all_day_event_in_outlook_blocks_its_day_in_the_clinicians_zone(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    """Graph gives an all-day event as midnight to midnight marked "UTC" whatever zone is asked
+    for, "by design" (microsoft-graph-docs issue 1802): the day is the clinician's own, here
+    Los Angeles', not UTC's (which would block the day before from 16:00 and free the day
+    itself from 16:00)."""
+    with psycopg.connect(clinic["url"]) as conn:
+        conn.execute(
+            "update clinicians set timezone = 'America/Los_Angeles' where clinician_id = %s",
+            [clinic["clinician"]],
+        )
+        conn.commit()
+        day = datetime.now(UTC).date() + timedelta(days=4)
+        midnight = datetime.combine(day, datetime.min.time(), UTC)
+        graph.state.add_personal_event(
+            midnight, midnight + timedelta(days=1), isAllDay=True, subject="Day off"
+        )
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        blocks = conn.execute("select starts_at, ends_at, is_all_day from calendar_busy_blocks").fetchall()
+
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    start = datetime.combine(day, datetime.min.time(), los_angeles)
+    assert blocks == [(start, start + timedelta(days=1), True)]
 
 
 def test_delta_pulls_page_block_slots_see_deletions_and_restart_after_410(
