@@ -1281,3 +1281,33 @@ def test_connecting_again_while_a_sync_is_refused_keeps_the_new_password(
     assert status == "done"  # skipped: the credentials it found refused are no longer kept
     assert connection[0] is True and connection[1] != "failed"
     assert told == 0
+
+
+def test_what_was_cancelled_or_unblocked_while_a_calendar_was_paused_leaves_it_when_resumed(
+    clinic: dict,
+) -> None:
+    """The pushes queued while a calendar is paused end skipped; resumed, it was sent the visits
+    and blocked time to come, but a visit cancelled meanwhile, and time unblocked, stayed there
+    for good (20261231310000)."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        cancelled, cancelled_uid, _ = booked_and_pushed(conn, clinic, 5, "10:00")
+        _, kept_uid, _ = booked_and_pushed(conn, clinic, 6, "10:00")
+        meeting_uid, _ = meeting_blocked_and_pushed(conn, clinic)
+        conn.rollback()
+    as_owner(clinic, "update calendar_sync_connections set sync_enabled = false")
+    with psycopg.connect(clinic["url"]) as conn:
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'Unwell' where id = %s",
+            [cancelled],
+        )
+        conn.commit()
+        change_blocks(conn, clinic, "delete from calendar_busy_blocks")
+        jobs.run_due_jobs(conn, SETTINGS)
+        while_paused = set(events_in(clinic["calendar"]))
+    as_owner(clinic, "update calendar_sync_connections set sync_enabled = true")
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)
+
+    assert while_paused == {cancelled_uid, kept_uid, meeting_uid}
+    assert set(events_in(clinic["calendar"])) == {kept_uid}
