@@ -1311,3 +1311,37 @@ def test_what_was_cancelled_or_unblocked_while_a_calendar_was_paused_leaves_it_w
 
     assert while_paused == {cancelled_uid, kept_uid, meeting_uid}
     assert set(events_in(clinic["calendar"])) == {kept_uid}
+
+
+def test_a_cancellation_that_never_reached_the_calendar_is_taken_there_at_its_next_complete_listing(
+    clinic: dict,
+) -> None:
+    """The calendar could not be written while a visit was cancelled, through every retry, so
+    its event stayed there, a visit to come for the clinician looking at it. A complete listing
+    (about daily) finds our event of a cancelled visit and deletes it."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, _ = booked_and_pushed(conn, clinic, 5, "10:00")
+        _, kept_uid, _ = booked_and_pushed(conn, clinic, 6, "10:00")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)  # the pull after our pushes, which lists them
+        conn.execute(
+            "update appointments set status = 'cancelled', cancellation_reason = 'Unwell' where id = %s",
+            [appointment],
+        )
+        conn.execute(
+            "update scheduling_private.jobs set status = 'failed'"
+            " where kind = 'calendar_push_caldav' and status = 'queued'"
+        )
+        conn.commit()
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)  # nothing changed there since: nothing listed
+        after_a_pull = set(events_in(clinic["calendar"]))
+        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        links = conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
+
+    assert after_a_pull == {uid, kept_uid}
+    assert set(events_in(clinic["calendar"])) == {kept_uid}
+    assert links == 1

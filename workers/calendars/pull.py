@@ -28,7 +28,7 @@ from workers.calendars.provider import (
     pulls_from,
     pushes_to,
 )
-from workers.calendars.push import push_appointment
+from workers.calendars.push import REMOVED_STATUSES, push_appointment
 from workers.retry import RetryLater
 from workers.storable import ERROR_LENGTH, storable
 
@@ -246,7 +246,13 @@ def reconcile_our_event(
     # Only an event that disagrees locks its visit (read again under the lock: it may have moved
     # meanwhile), which stays locked until the sync's transaction ends, through its further calls
     # to the calendar: a patient cancelling meanwhile waits for them all.
-    if nothing_to_reconcile(event, read_appointment(conn, queries.APPOINTMENT, appointment_id)):
+    appointment = read_appointment(conn, queries.APPOINTMENT, appointment_id)
+    if appointment is not None and appointment["status"] in REMOVED_STATUSES:
+        # Its cancellation never reached this calendar (the calendar could not be written through
+        # every retry, or the connection was paused): the event goes now.
+        push_appointment(conn, connection, client, appointment_id, app_base_url)
+        return True
+    if nothing_to_reconcile(event, appointment):
         return True
     appointment = read_appointment(conn, queries.APPOINTMENT_FOR_UPDATE, appointment_id)
     if nothing_to_reconcile(event, appointment):
