@@ -1345,3 +1345,31 @@ def test_a_cancellation_that_never_reached_the_calendar_is_taken_there_at_its_ne
     assert after_a_pull == {uid, kept_uid}
     assert set(events_in(clinic["calendar"])) == {kept_uid}
     assert links == 1
+
+
+def test_a_visit_and_blocked_time_whose_pushes_failed_for_good_are_sent_at_the_next_complete_listing(
+    clinic: dict,
+) -> None:
+    """The calendar could not be written through every retry while a visit was booked and an
+    hour blocked: neither reached it, and nothing sent them again unless they changed. A complete
+    listing (about daily) finds them missing and queues their pushes (20261231320000)."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        jobs.run_due_jobs(conn, SETTINGS)  # the first pull
+        appointment = book(conn, clinic, 5, "10:00")
+        block = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
+        conn.execute(
+            "update scheduling_private.jobs set status = 'failed'"
+            " where kind = 'calendar_push_caldav' and status = 'queued'"
+        )
+        conn.commit()
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        after_a_pull = len(events_in(clinic["calendar"]))
+        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        uid = conn.execute("select ical_uid from appointments where id = %s", [appointment]).fetchone()[0]
+
+    assert after_a_pull == 0
+    assert set(events_in(clinic["calendar"])) == {uid, f"blocked-{block}@clinic-scheduling"}

@@ -90,6 +90,9 @@ def pull_changes(
             {"connection_id": connection["id"], "seen": seen, "covers_until": changes.covers_until},
         ).fetchall()
         deleted += [row[0] for row in missing if row[0] not in deleted]
+        if pushes_to(connection["sync_direction"]):
+            # What never reached the calendar (its push failed for good) is sent again.
+            conn.execute(queries.PUSH_WHAT_NEVER_REACHED, [connection["id"]])
     for external_id in deleted:
         forget_or_restore(conn, connection, client, external_id, app_base_url)
     try:

@@ -153,6 +153,8 @@ values (%(user_id)s, %(connection_id)s, %(source)s, %(external_id)s, %(etag)s, %
 on conflict (user_id, source, external_event_id) do nothing
 """
 
+PUSH_WHAT_NEVER_REACHED = "select scheduling_private.push_what_never_reached(%s)"
+
 MOVE_APPOINTMENT = """
 update public.appointments set scheduled_start = %(start)s, scheduled_end = %(end)s where id = %(id)s
 """
