@@ -181,6 +181,13 @@ def queue_pull(conn: psycopg.Connection, provider: str) -> None:
     conn.commit()
 
 
+def unfinished_calendar_jobs(conn: psycopg.Connection) -> int:
+    """Calendar jobs not done: failed, or waiting to be tried again."""
+    return conn.execute(
+        "select count(*) from scheduling_private.jobs where kind like 'calendar%' and status <> 'done'"
+    ).fetchone()[0]
+
+
 def log_actions(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
     return conn.execute("select direction, action, status from calendar_sync_log order by id").fetchall()
 

@@ -31,6 +31,7 @@ from tests.calendar_helpers import (
     personal_event,
     queue_pull,
     sync_settings,
+    unfinished_calendar_jobs,
     waits_for_the_sync,
 )
 from tests.providers import (
@@ -743,15 +744,13 @@ def test_our_event_deleted_there_before_a_change_of_ours_goes_out_is_written_aga
         conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
         conn.commit()
         jobs.run_due_jobs(conn, SETTINGS)
-        failed = conn.execute(
-            "select count(*) from scheduling_private.jobs where kind like 'calendar%%' and status <> 'done'"
-        ).fetchone()[0]
+        unfinished = unfinished_calendar_jobs(conn)
         pushes = [row for row in log_actions(conn) if row[0] == "push"]
 
     there = clinic["calendar"].event_by_uid(uid).icalendar_component
     assert events_in(clinic["calendar"]) == {uid: (start, start + timedelta(minutes=30))}
     assert str(there["summary"]).startswith("Review")
-    assert failed == 0
+    assert unfinished == 0
     # Written, then written again: the second time as a new event, the old link forgotten.
     assert pushes == [("push", "create", "success"), ("push", "create", "success")]
 
@@ -810,9 +809,7 @@ def test_an_edit_there_onto_a_taken_time_met_by_a_change_of_ours_is_undone(clini
         conflicts = conn.execute(
             "select error_message from calendar_sync_log where action = 'conflict'"
         ).fetchall()
-        unfinished = conn.execute(
-            "select count(*) from scheduling_private.jobs where kind like 'calendar%%' and status <> 'done'"
-        ).fetchone()[0]
+        unfinished = unfinished_calendar_jobs(conn)
 
     there = clinic["calendar"].event_by_uid(uid).icalendar_component
     assert kept == start

@@ -34,6 +34,7 @@ from tests.calendar_helpers import (
     queue_pull,
     sign_in_with_provider,
     sync_settings,
+    unfinished_calendar_jobs,
     waits_for_the_sync,
 )
 from tests.providers.google_api import LocalGoogle
@@ -737,9 +738,7 @@ def test_our_event_deleted_at_google_before_a_change_of_ours_goes_out_is_brought
         conn.execute("update appointments set title = 'Review' where id = %s", [appointment])
         conn.commit()
         jobs.run_due_jobs(conn, settings)
-        unfinished = conn.execute(
-            "select count(*) from scheduling_private.jobs where kind like 'calendar%%' and status <> 'done'"
-        ).fetchone()[0]
+        unfinished = unfinished_calendar_jobs(conn)
         writes = [call[0] for call in google.state.calls if call[0] != "GET"]
 
     assert (event["status"], event["summary"].startswith("Review")) == ("confirmed", True)
