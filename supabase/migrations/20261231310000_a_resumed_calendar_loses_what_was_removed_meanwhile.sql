@@ -6,8 +6,8 @@
 -- `skipped`. When it is resumed or written to again, push_upcoming_to (20261218030000) queued
 -- the owner's upcoming visits and blocked time, so changes to those reached the calendar; but a
 -- visit cancelled meanwhile, or blocked time removed meanwhile, is neither, and its event stayed
--- in the calendar for good: a clinician whose Google sign-in lapsed for a week found the visits
--- cancelled that week still in their calendar after connecting again. Now the same queue also
+-- in the calendar for good (a clinician whose Google sign-in lapsed for a week would have kept
+-- that week's cancelled visits there after connecting again). Now the same queue also
 -- holds a push of every cancelled visit and every removed block the calendar still shows (its
 -- link is kept until the event is deleted there), which deletes the event.
 
