@@ -641,8 +641,9 @@ def test_a_long_event_title_and_calendar_name_are_cut_to_what_the_database_holds
 
 
 def test_all_day_events_block_their_days_in_the_users_zone(clinic: dict) -> None:
-    """A date without an end is one day (RFC 5545); two dates are the days from the first up to
-    the second. Each day is the clinician's own, midnight to midnight in New York."""
+    """A date without an end is one day (RFC 5545: recurring-ical-events gives the occurrence
+    that end before the pull reads it); two dates are the days from the first up to the second.
+    Each day is the clinician's own, midnight to midnight in New York."""
     with psycopg.connect(clinic["url"], autocommit=True) as conn:
         conn.execute(
             "update clinicians set timezone = 'America/New_York' where clinician_id = %s",
