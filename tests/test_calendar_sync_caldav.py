@@ -28,6 +28,7 @@ from tests.calendar_helpers import (
     during_next_pull,
     free_slots_at,
     log_actions,
+    move,
     personal_event,
     queue_pull,
     sync_settings,
@@ -1371,3 +1372,72 @@ def test_a_visit_and_blocked_time_whose_pushes_failed_for_good_are_sent_at_the_n
 
     assert after_a_pull == 0
     assert set(events_in(clinic["calendar"])) == {uid, f"blocked-{block}@clinic-scheduling"}
+
+
+def moved_here_with_pushes(conn: psycopg.Connection, clinic: dict, pushes: str) -> tuple[str, str, datetime]:
+    """A visit and an hour blocked, each pushed and then pulled as we wrote them, then both moved
+    two hours later here while their pushes are `pushes` ('failed' for good, or still 'queued'
+    for later); returns their UIDs and the visit's first start."""
+    appointment, visit_uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+    block_uid, _ = meeting_blocked_and_pushed(conn, clinic)
+    queue_pull(conn, "caldav")
+    jobs.run_due_jobs(conn, SETTINGS)
+    move(conn, appointment, "2 hours")
+    change_blocks(
+        conn,
+        clinic,
+        "update calendar_busy_blocks set starts_at = starts_at + interval '2 hours',"
+        " ends_at = ends_at + interval '2 hours'",
+    )
+    conn.execute(
+        "update scheduling_private.jobs set status = %s, run_after = now() + interval '1 hour'"
+        " where kind = 'calendar_push_caldav' and status = 'queued'",
+        [pushes],
+    )
+    conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+    conn.commit()
+    return visit_uid, block_uid, start
+
+
+def test_changes_whose_pushes_failed_for_good_are_written_at_the_next_complete_listing(clinic: dict) -> None:
+    """The calendar could not be written through every retry while a visit and an hour blocked
+    were moved: their events stayed as we last wrote them. A complete listing writes them (no
+    conflict: nothing was edited there); before, the block's event was taken for a change of
+    ours still on its way and left, and the visit's logged as the calendar's edit undone."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        visit_uid, block_uid, start = moved_here_with_pushes(conn, clinic, "failed")
+        block_start = blocks_by_source(conn)[0][1]
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+        block_now = blocks_by_source(conn)[0][1]
+
+    shown = events_in(clinic["calendar"])
+    assert shown[visit_uid][0] == start + timedelta(hours=2)
+    assert shown[block_uid][0] == block_start == block_now
+    assert conflicts == []
+
+
+def test_a_complete_listing_leaves_changes_whose_pushes_wait_to_them(clinic: dict) -> None:
+    """A complete listing finds a visit and an hour blocked as we last wrote them, moved here
+    since, with their pushes waiting (retrying): it neither writes them itself nor logs a
+    conflict; the pushes, when due, do."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        visit_uid, block_uid, start = moved_here_with_pushes(conn, clinic, "queued")
+        pushes_before = len([row for row in log_actions(conn) if row[0] == "push"])
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        pushes_by_the_pull = len([row for row in log_actions(conn) if row[0] == "push"]) - pushes_before
+        conflicts = [row for row in log_actions(conn) if row[1] == "conflict"]
+        shown_meanwhile = events_in(clinic["calendar"])[visit_uid][0]
+        conn.execute("update scheduling_private.jobs set run_after = now() where status = 'queued'")
+        conn.commit()
+        jobs.run_due_jobs(conn, SETTINGS)
+        block_start = blocks_by_source(conn)[0][1]
+
+    shown = events_in(clinic["calendar"])
+    assert (pushes_by_the_pull, conflicts, shown_meanwhile) == (0, [], start)
+    assert shown[visit_uid][0] == start + timedelta(hours=2)
+    assert shown[block_uid][0] == block_start

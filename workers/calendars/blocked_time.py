@@ -34,7 +34,12 @@ from workers.calendars.provider import (
     PushedEvent,
     RemoteEvent,
 )
+from workers.calendars.push import push_waits
 from workers.storable import storable
+
+# Why an event of a block is written again when it was not edited there: our last change of the
+# block never reached it.
+NOT_REACHED = "as we wrote it before the block's last change, which never reached the calendar"
 
 
 def push_blocked_time(
@@ -110,6 +115,8 @@ def pull_blocked_time(
     if refusal is None:
         return
     push_blocked_time(conn, connection, client, block_id)
+    if refusal is NOT_REACHED:
+        return  # nothing was edited there: no conflict to show
     log_conflict(
         conn,
         connection,
@@ -122,14 +129,13 @@ def take_calendar_edit(
     conn: psycopg.Connection, connection: dict, block_id: str, remote: RemoteEvent
 ) -> str | None:
     """None when the block and its event now agree (they did, or the event's newer edit was
-    taken); else why the edit was not taken (the caller then writes the block back)."""
+    taken) or the block's push is still to come; else why the event is not taken (the caller
+    then writes the block back): NOT_REACHED, or why its edit was refused."""
     with conn.cursor(row_factory=dict_row) as cursor:
         block = cursor.execute(queries.BLOCKED_TIME_FOR_UPDATE, [block_id]).fetchone()
     if block is None:
         return None  # removed here: its own push deletes the event
     link = conn.execute(queries.BLOCKED_TIME_LINK, [block_id, connection["id"]]).fetchone()
-    if link is not None and remote.etag is not None and link[1] == remote.etag:
-        return None  # as we last wrote or saw it: a change made here since is on its way out
     conn.execute(queries.SAVE_BLOCKED_TIME_ETAG, [remote.etag, connection["id"], remote.external_id])
     event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
     starts_at, ends_at, all_day = instants(event, ZoneInfo(block["timezone"]))
@@ -137,6 +143,10 @@ def take_calendar_edit(
     summary = None if name in ("", BLOCKED_TIME_SUMMARY) else name
     if (starts_at, ends_at, summary) == (block["starts_at"], block["ends_at"], block["summary"]):
         return None
+    if link is not None and remote.etag is not None and link[1] == remote.etag:
+        # Not edited there: as we wrote it before a change here, whose push is still to come or
+        # failed for good (the calendar could not be written through every retry).
+        return None if push_waits(conn, connection, "blocked_time_id", block_id) else NOT_REACHED
     edited = event.decoded("last-modified") if "last-modified" in event else None
     if edited is None or edited <= block["updated_at"]:
         return "before its last change here"

@@ -28,7 +28,7 @@ from workers.calendars.provider import (
     pulls_from,
     pushes_to,
 )
-from workers.calendars.push import REMOVED_STATUSES, push_appointment
+from workers.calendars.push import REMOVED_STATUSES, push_appointment, push_waits
 from workers.retry import RetryLater
 from workers.storable import ERROR_LENGTH, storable
 
@@ -240,9 +240,11 @@ def reconcile_our_event(
 ) -> bool:
     """Our event was edited there: take a new time if it is free and the edit newer, else undo the edit.
 
-    True when the appointment and the event now agree (same time, or the event's time applied);
-    False when the event was written back.
+    True when the appointment and the event now agree (same time, the event's time applied, or
+    our last change sent), or that change's push is still to come; False when the calendar's
+    edit was undone.
     """
+    link = conn.execute(queries.LINK, [appointment_id, connection["id"]]).fetchone()
     conn.execute(queries.SAVE_LINK_ETAG, [remote.etag, connection["id"], remote.external_id])
     event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
     # Most events a pull sees are ours as we left them, and reading their visits takes no lock.
@@ -256,6 +258,12 @@ def reconcile_our_event(
         push_appointment(conn, connection, client, appointment_id, app_base_url)
         return True
     if nothing_to_reconcile(event, appointment):
+        return True
+    if link is not None and remote.etag is not None and link[1] == remote.etag:
+        # Not edited there: as we wrote it before a change here, whose push is still to come or
+        # failed for good (the calendar could not be written through every retry) and goes now.
+        if not push_waits(conn, connection, "appointment_id", appointment_id):
+            push_appointment(conn, connection, client, appointment_id, app_base_url)
         return True
     appointment = read_appointment(conn, queries.APPOINTMENT_FOR_UPDATE, appointment_id)
     if nothing_to_reconcile(event, appointment):

@@ -70,3 +70,15 @@ def push_appointment(
         external_id=external_id,
     )
     return "updated" if link else "created"
+
+
+def push_waits(conn: psycopg.Connection, connection: dict, key: str, item_id: str) -> bool:
+    """A push of the visit (key 'appointment_id') or block ('blocked_time_id') to this calendar
+    is still to come."""
+    parameters = {
+        "provider": connection["provider"],
+        "connection_id": connection["id"],
+        "key": key,
+        "id": item_id,
+    }
+    return conn.execute(queries.PUSH_WAITS, parameters).fetchone()[0]

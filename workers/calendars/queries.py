@@ -155,6 +155,15 @@ on conflict (user_id, source, external_event_id) do nothing
 
 PUSH_WHAT_NEVER_REACHED = "select scheduling_private.push_what_never_reached(%s)"
 
+# A push of this visit or block to this calendar still to come: queued, retrying or under way.
+PUSH_WAITS = """
+select exists (
+    select from scheduling_private.jobs
+    where kind = 'calendar_push_' || %(provider)s and status in ('queued', 'running')
+        and payload ->> 'connection_id' = %(connection_id)s::text and payload ->> %(key)s = %(id)s::text
+)
+"""
+
 MOVE_APPOINTMENT = """
 update public.appointments set scheduled_start = %(start)s, scheduled_end = %(end)s where id = %(id)s
 """
