@@ -1441,3 +1441,34 @@ def test_a_complete_listing_leaves_changes_whose_pushes_wait_to_them(clinic: dic
     assert (pushes_by_the_pull, conflicts, shown_meanwhile) == (0, [], start)
     assert shown[visit_uid][0] == start + timedelta(hours=2)
     assert shown[block_uid][0] == block_start
+
+
+def test_a_visits_new_place_whose_push_failed_for_good_is_written_at_the_next_complete_listing(
+    clinic: dict,
+) -> None:
+    """The visit's time unchanged, its place changed while the calendar could not be written:
+    a pull compares the visit with what we last wrote of it, not its time alone. What we wrote
+    stays written: a later complete listing writes nothing again."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment, uid, _ = booked_and_pushed(conn, clinic, 5, "10:00")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        conn.execute("update appointments set location = 'Room 4, second floor' where id = %s", [appointment])
+        conn.execute(
+            "update scheduling_private.jobs set status = 'failed'"
+            " where kind = 'calendar_push_caldav' and status = 'queued'"
+        )
+        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        conn.commit()
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        shown = str(clinic["calendar"].event_by_uid(uid).icalendar_component["location"])
+        pushes = len([row for row in log_actions(conn) if row[0] == "push"])
+        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+        pushes_after_another_listing = len([row for row in log_actions(conn) if row[0] == "push"])
+
+    assert shown == "Room 4, second floor"
+    assert (pushes, pushes_after_another_listing) == (2, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,14 @@ def appointment_event(appointment: dict, app_base_url: str) -> Event:
     )
     event.add("url", f"{app_base_url}/appointments/{appointment['ical_uid'].removesuffix(OUR_UID_SUFFIX)}")
     return event
+
+
+def event_digest(event: Event) -> str:
+    """What an event says, as a digest: its content lines less the times it was stamped and
+    changed, which differ between two writes of the same visit."""
+    lines = event.to_ical().splitlines()
+    kept = [line for line in lines if not line.startswith((b"DTSTAMP", b"LAST-MODIFIED"))]
+    return hashlib.sha256(b"\n".join(kept)).hexdigest()
 
 
 def blocked_time_event(block: dict) -> Event:

@@ -18,7 +18,7 @@ from workers.calendars import queries
 from workers.calendars.blocked_time import our_blocked_time, pull_blocked_time, remove_deleted_blocked_time
 from workers.calendars.connections import log, log_conflict
 from workers.calendars.event_times import instants
-from workers.calendars.events import OUR_UID_SUFFIX
+from workers.calendars.events import OUR_UID_SUFFIX, event_digest
 from workers.calendars.provider import (
     SUMMARY_LENGTH,
     CalendarClient,
@@ -28,7 +28,7 @@ from workers.calendars.provider import (
     pulls_from,
     pushes_to,
 )
-from workers.calendars.push import REMOVED_STATUSES, push_appointment, push_waits
+from workers.calendars.push import REMOVED_STATUSES, event_for, push_appointment, push_waits
 from workers.retry import RetryLater
 from workers.storable import ERROR_LENGTH, storable
 
@@ -244,28 +244,32 @@ def reconcile_our_event(
     our last change sent), or that change's push is still to come; False when the calendar's
     edit was undone.
     """
-    link = conn.execute(queries.LINK, [appointment_id, connection["id"]]).fetchone()
+    link = read_row(conn, queries.LINK, appointment_id, connection["id"])
     conn.execute(queries.SAVE_LINK_ETAG, [remote.etag, connection["id"], remote.external_id])
     event = next(iter(Calendar.from_ical(remote.ical).walk("VEVENT")))
     # Most events a pull sees are ours as we left them, and reading their visits takes no lock.
     # Only an event that disagrees locks its visit (read again under the lock: it may have moved
     # meanwhile), which stays locked until the sync's transaction ends, through its further calls
     # to the calendar: a patient cancelling meanwhile waits for them all.
-    appointment = read_appointment(conn, queries.APPOINTMENT, appointment_id)
-    if appointment is not None and appointment["status"] in REMOVED_STATUSES:
+    appointment = read_row(conn, queries.APPOINTMENT, appointment_id)
+    if appointment is None:
+        return True  # deleted here: its own push deletes the event
+    if appointment["status"] in REMOVED_STATUSES:
         # Its cancellation never reached this calendar (the calendar could not be written through
         # every retry, or the connection was paused): the event goes now.
         push_appointment(conn, connection, client, appointment_id, app_base_url)
         return True
-    if nothing_to_reconcile(event, appointment):
-        return True
-    if link is not None and remote.etag is not None and link[1] == remote.etag:
-        # Not edited there: as we wrote it before a change here, whose push is still to come or
-        # failed for good (the calendar could not be written through every retry) and goes now.
-        if not push_waits(conn, connection, "appointment_id", appointment_id):
+    if link is not None and remote.etag is not None and link["etag"] == remote.etag:
+        # Not edited there. A change here since our write has its push still to come, or that
+        # push failed for good (the calendar could not be written through every retry): it goes now.
+        if missed_a_change(link, event, appointment, connection, app_base_url) and not push_waits(
+            conn, connection, "appointment_id", appointment_id
+        ):
             push_appointment(conn, connection, client, appointment_id, app_base_url)
         return True
-    appointment = read_appointment(conn, queries.APPOINTMENT_FOR_UPDATE, appointment_id)
+    if nothing_to_reconcile(event, appointment):
+        return True
+    appointment = read_row(conn, queries.APPOINTMENT_FOR_UPDATE, appointment_id)
     if nothing_to_reconcile(event, appointment):
         return True
     start, end, _ = instants(event, ZoneInfo(appointment["timezone"]))
@@ -303,9 +307,17 @@ def unmovable(appointment: dict, start: datetime, edited: datetime | None) -> st
     return None
 
 
-def read_appointment(conn: psycopg.Connection, query: str, appointment_id: str) -> dict | None:
+def read_row(conn: psycopg.Connection, query: str, *parameters: str) -> dict | None:
+    """One row (a visit, or its link) as a dict."""
     with conn.cursor(row_factory=dict_row) as cursor:
-        return cursor.execute(query, [appointment_id]).fetchone()
+        return cursor.execute(query, parameters).fetchone()
+
+
+def missed_a_change(link: dict, event, appointment: dict, connection: dict, app_base_url: str) -> bool:
+    """Our event, as we last wrote it, no longer says what the visit's event says now."""
+    if link["pushed_digest"] is None:  # written before digests were kept: by its time alone
+        return not nothing_to_reconcile(event, appointment)
+    return event_digest(event_for(appointment, connection, app_base_url)) != link["pushed_digest"]
 
 
 def nothing_to_reconcile(event, appointment: dict | None) -> bool:

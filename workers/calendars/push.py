@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import psycopg
+from icalendar import Event
 from psycopg.rows import dict_row
 
 from workers.calendars import queries
 from workers.calendars.connections import log
-from workers.calendars.events import appointment_event, calendar_of
+from workers.calendars.events import appointment_event, calendar_of, event_digest
 from workers.calendars.provider import CalendarClient, PushedEvent
 
 # Cancelled visits leave the calendar; completed and missed ones stay as a record of the day.
@@ -35,8 +36,8 @@ def push_appointment(
             external_id=link["external_event_id"],
         )
         return "deleted"
-    as_read = appointment | {"reader_is_clinician": appointment["clinician_id"] == connection["user_id"]}
-    ical = calendar_of([appointment_event(as_read, app_base_url)]).to_ical()
+    event = event_for(appointment, connection, app_base_url)
+    ical = calendar_of([event]).to_ical()
     known = PushedEvent(link["external_event_id"], link["etag"]) if link else None
     written = client.put(appointment["ical_uid"], ical, known)
     external_id = written.external_id
@@ -48,6 +49,7 @@ def push_appointment(
             "external_id": external_id,
             "etag": written.etag,
             "sequence": appointment["ical_sequence"],
+            "digest": event_digest(event),
         },
     )
     if connection["is_primary"]:
@@ -70,6 +72,12 @@ def push_appointment(
         external_id=external_id,
     )
     return "updated" if link else "created"
+
+
+def event_for(appointment: dict, connection: dict, app_base_url: str) -> Event:
+    """The visit's event as this calendar's owner reads it."""
+    as_read = appointment | {"reader_is_clinician": appointment["clinician_id"] == connection["user_id"]}
+    return appointment_event(as_read, app_base_url)
 
 
 def push_waits(conn: psycopg.Connection, connection: dict, key: str, item_id: str) -> bool:

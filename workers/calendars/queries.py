@@ -57,17 +57,17 @@ where connection_id = %s and external_event_id = %s
 """
 
 LINK = """
-select external_event_id, etag, pushed_sequence from scheduling_private.calendar_event_links
+select external_event_id, etag, pushed_sequence, pushed_digest from scheduling_private.calendar_event_links
 where appointment_id = %s and connection_id = %s
 """
 
 SAVE_LINK = """
 insert into scheduling_private.calendar_event_links
-    (appointment_id, connection_id, external_event_id, etag, pushed_sequence)
-values (%(appointment_id)s, %(connection_id)s, %(external_id)s, %(etag)s, %(sequence)s)
+    (appointment_id, connection_id, external_event_id, etag, pushed_sequence, pushed_digest)
+values (%(appointment_id)s, %(connection_id)s, %(external_id)s, %(etag)s, %(sequence)s, %(digest)s)
 on conflict (appointment_id, connection_id) do update
 set external_event_id = excluded.external_event_id, etag = excluded.etag,
-    pushed_sequence = excluded.pushed_sequence, synced_at = now()
+    pushed_sequence = excluded.pushed_sequence, pushed_digest = excluded.pushed_digest, synced_at = now()
 """
 
 FORGET_LINK = (
