@@ -181,6 +181,20 @@ def queue_pull(conn: psycopg.Connection, provider: str) -> None:
     conn.commit()
 
 
+def fail_waiting_pushes(conn: psycopg.Connection, provider: str) -> None:
+    """The pushes waiting fail for good, as after every retry while the calendar could not be
+    written; not committed."""
+    conn.execute(
+        "update scheduling_private.jobs set status = 'failed' where kind = %s and status = 'queued'",
+        [f"calendar_push_{provider}"],
+    )
+
+
+def list_whole_calendar_next(conn: psycopg.Connection) -> None:
+    """The next pull lists the whole calendar (as about daily), not its changes; not committed."""
+    conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+
+
 def unfinished_calendar_jobs(conn: psycopg.Connection) -> int:
     """Calendar jobs not done: failed, or waiting to be tried again."""
     return conn.execute(

@@ -26,7 +26,9 @@ from tests.calendar_helpers import (
     change_blocks,
     crash_after_push_then_retry,
     during_next_pull,
+    fail_waiting_pushes,
     free_slots_at,
+    list_whole_calendar_next,
     log_actions,
     move,
     personal_event,
@@ -1328,15 +1330,12 @@ def test_a_cancellation_that_never_reached_the_calendar_is_taken_there_at_its_ne
             "update appointments set status = 'cancelled', cancellation_reason = 'Unwell' where id = %s",
             [appointment],
         )
-        conn.execute(
-            "update scheduling_private.jobs set status = 'failed'"
-            " where kind = 'calendar_push_caldav' and status = 'queued'"
-        )
+        fail_waiting_pushes(conn, "caldav")
         conn.commit()
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)  # nothing changed there since: nothing listed
         after_a_pull = set(events_in(clinic["calendar"]))
-        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        list_whole_calendar_next(conn)
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         links = conn.execute("select count(*) from scheduling_private.calendar_event_links").fetchone()[0]
@@ -1357,15 +1356,12 @@ def test_a_visit_and_blocked_time_whose_pushes_failed_for_good_are_sent_at_the_n
         jobs.run_due_jobs(conn, SETTINGS)  # the first pull
         appointment = book(conn, clinic, 5, "10:00")
         block = block_time(conn, clinic, 4, "12:00", 60, "Team meeting")
-        conn.execute(
-            "update scheduling_private.jobs set status = 'failed'"
-            " where kind = 'calendar_push_caldav' and status = 'queued'"
-        )
+        fail_waiting_pushes(conn, "caldav")
         conn.commit()
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         after_a_pull = len(events_in(clinic["calendar"]))
-        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        list_whole_calendar_next(conn)
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         uid = conn.execute("select ical_uid from appointments where id = %s", [appointment]).fetchone()[0]
@@ -1394,7 +1390,7 @@ def moved_here_with_pushes(conn: psycopg.Connection, clinic: dict, pushes: str) 
         " where kind = 'calendar_push_caldav' and status = 'queued'",
         [pushes],
     )
-    conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+    list_whole_calendar_next(conn)
     conn.commit()
     return visit_uid, block_uid, start
 
@@ -1455,17 +1451,14 @@ def test_a_visits_new_place_whose_push_failed_for_good_is_written_at_the_next_co
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         conn.execute("update appointments set location = 'Room 4, second floor' where id = %s", [appointment])
-        conn.execute(
-            "update scheduling_private.jobs set status = 'failed'"
-            " where kind = 'calendar_push_caldav' and status = 'queued'"
-        )
-        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        fail_waiting_pushes(conn, "caldav")
+        list_whole_calendar_next(conn)
         conn.commit()
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         shown = str(clinic["calendar"].event_by_uid(uid).icalendar_component["location"])
         pushes = len([row for row in log_actions(conn) if row[0] == "push"])
-        conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
+        list_whole_calendar_next(conn)
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         pushes_after_another_listing = len([row for row in log_actions(conn) if row[0] == "push"])

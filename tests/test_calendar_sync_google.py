@@ -27,7 +27,9 @@ from tests.calendar_helpers import (
     connected_clinic,
     crash_after_push_then_retry,
     during_next_pull,
+    fail_waiting_pushes,
     free_slots_at,
+    list_whole_calendar_next,
     log_actions,
     move,
     new_clinic,
@@ -884,3 +886,26 @@ def test_a_meet_visit_without_a_google_calendar_gets_a_jitsi_room(
         provider, _, join_url, link, link_provider = video_session(conn)
     assert (provider, link_provider) == ("jitsi", "jitsi")
     assert join_url == link and join_url.startswith("https://meet.jit.si/clinic-")
+
+
+def test_a_visits_new_place_whose_push_failed_for_good_reaches_google_at_the_next_complete_listing(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """As at CalDAV: the pull finds our event as we wrote it (its etag), behind the visit."""
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 5, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        conn.execute("update appointments set location = 'Room 4, second floor' where id = %s", [appointment])
+        fail_waiting_pushes(conn, "google")
+        conn.commit()
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        after_a_pull = google.state.events[str(appointment).replace("-", "")]["location"]
+        list_whole_calendar_next(conn)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+
+    assert after_a_pull == "In person"
+    assert google.state.events[str(appointment).replace("-", "")]["location"] == "Room 4, second floor"

@@ -21,7 +21,9 @@ from tests.calendar_helpers import (
     connect_with_oauth,
     connected_clinic,
     crash_after_push_then_retry,
+    fail_waiting_pushes,
     free_slots_at,
+    list_whole_calendar_next,
     log_actions,
     move,
     new_clinic,
@@ -485,3 +487,26 @@ def test_a_teams_visit_gets_its_meeting_on_the_outlook_event(
     assert event["location"]["displayName"] == join_url  # the push after the link was set
     assert graph.state.online_meetings == 1
     assert graph.state.events == {} and session_status == "cancelled"  # the meeting went with the event
+
+
+def test_a_visits_new_place_whose_push_failed_for_good_reaches_outlook_at_the_next_complete_listing(
+    clinic: dict, graph: LocalMicrosoft, settings: Settings
+) -> None:
+    """As at CalDAV: the pull finds our event as we wrote it (its etag), behind the visit."""
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 5, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        conn.execute("update appointments set location = 'Room 4, second floor' where id = %s", [appointment])
+        fail_waiting_pushes(conn, "microsoft")
+        conn.commit()
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+        after_a_pull = our_event(graph, appointment)["location"]["displayName"]
+        list_whole_calendar_next(conn)
+        queue_pull(conn, "microsoft")
+        jobs.run_due_jobs(conn, settings)
+
+    assert after_a_pull == "In person"
+    assert our_event(graph, appointment)["location"]["displayName"] == "Room 4, second floor"
