@@ -909,3 +909,51 @@ def test_a_visits_new_place_whose_push_failed_for_good_reaches_google_at_the_nex
 
     assert after_a_pull == "In person"
     assert google.state.events[str(appointment).replace("-", "")]["location"] == "Room 4, second floor"
+
+
+def test_a_calendar_no_longer_writable_is_still_pulled(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """The calendar is now shared with the account as a reader: Google refuses our writes (403
+    requiredAccessLevel). A visit moved and one cancelled meanwhile cannot reach it, and their
+    pushes fail; the next complete listing finds our events behind their visits. Writing them
+    there is a push of each, which fails again, while the pull goes on taking in the owner's
+    events (before, the pull wrote them itself and failed with them, at every complete listing,
+    and took nothing in)."""
+    with psycopg.connect(clinic["url"]) as conn:
+        moved = book(conn, clinic, 5, "10:00")
+        cancelled = book(conn, clinic, 6, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        google.state.read_only = True
+        move(conn, moved, by="2 hours")
+        cancel(conn, cancelled)
+        jobs.run_due_jobs(conn, settings)  # refused, to be tried again later
+        fail_waiting_pushes(conn, "google")
+        dentist = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+        google.state.add_personal_event(dentist, dentist + timedelta(hours=1), summary="Dentist")
+        list_whole_calendar_next(conn)
+        conn.commit()
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        pulls = conn.execute(
+            "select status from scheduling_private.jobs where kind = 'calendar_pull_google' order by id"
+        ).fetchall()
+        pushes = conn.execute(
+            "select payload ->> 'appointment_id', status, last_error from scheduling_private.jobs"
+            " where kind = 'calendar_push_google' and status <> 'done' order by id"
+        ).fetchall()
+        imported = [row[1] for row in blocks_by_source(conn) if row[0] == "google"]
+
+    assert pulls[-1] == ("done",)
+    assert imported == [dentist]
+    assert sorted((visit, status) for visit, status, _ in pushes) == sorted(
+        [
+            (str(moved), "failed"),
+            (str(cancelled), "failed"),
+            (str(moved), "queued"),
+            (str(cancelled), "queued"),
+        ]
+    )
+    assert all("writer access" in error for _, _, error in pushes)

@@ -24,6 +24,9 @@ As Google documents it (developers.google.com/calendar/api/v3/reference, guides/
   POST /calendar/v3/channels/stop {id, resourceId}: 204, 404 for a channel it does not know.
 - Every API call needs a live Bearer token (401 authError otherwise); `throttle` answers the
   next calls 429 rateLimitExceeded (or 403 userRateLimitExceeded, or 503) with a Retry-After.
+- `read_only`: the calendar is now shared with the account as a reader; its events' inserts,
+  updates and deletions answer 403 requiredAccessLevel ("You need to have writer access to this
+  calendar.", as Google answers a write to such a calendar); reading and watching go on.
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ class GoogleState:
     # Google's ways of saying "slow down": 429, or 403 with a rate-limit reason; or a 503.
     throttle_answer: tuple[int, str, str] = (429, "rateLimitExceeded", "Rate Limit Exceeded")
     retry_after: str = "7"
+    read_only: bool = False
     calls: list[tuple[str, str]] = field(default_factory=list)
     full_listings: int = 0  # events.list asked without a syncToken (first pages only)
     full_listing_windows: list[tuple[str | None, str | None]] = field(
@@ -163,6 +167,13 @@ class GoogleHandler(JsonHandler):
             return parts
         if len(parts) < 2 or parts[0] != "calendars" or parts[1] not in known:
             self.reply(404, google_error(404, "notFound", "Not Found"))
+            return None
+        writing = self.command in ("PUT", "PATCH", "DELETE") or (
+            parts[2:] == ["events"] and self.command == "POST"
+        )
+        if self.state.read_only and writing:
+            message = "You need to have writer access to this calendar."
+            self.reply(403, google_error(403, "requiredAccessLevel", message))
             return None
         return parts
 

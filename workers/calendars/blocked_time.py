@@ -34,12 +34,8 @@ from workers.calendars.provider import (
     PushedEvent,
     RemoteEvent,
 )
-from workers.calendars.push import push_waits
+from workers.calendars.push import queue_push
 from workers.storable import storable
-
-# Why an event of a block is written again when it was not edited there: our last change of the
-# block never reached it.
-NOT_REACHED = "as we wrote it before the block's last change, which never reached the calendar"
 
 
 def push_blocked_time(
@@ -115,8 +111,6 @@ def pull_blocked_time(
     if refusal is None:
         return
     push_blocked_time(conn, connection, client, block_id)
-    if refusal is NOT_REACHED:
-        return  # nothing was edited there: no conflict to show
     log_conflict(
         conn,
         connection,
@@ -129,8 +123,8 @@ def take_calendar_edit(
     conn: psycopg.Connection, connection: dict, block_id: str, remote: RemoteEvent
 ) -> str | None:
     """None when the block and its event now agree (they did, or the event's newer edit was
-    taken) or the block's push is still to come; else why the event is not taken (the caller
-    then writes the block back): NOT_REACHED, or why its edit was refused."""
+    taken) or a push of the block is to come (queued now when it failed for good); else why
+    the event's edit is not taken (the caller then writes the block back)."""
     with conn.cursor(row_factory=dict_row) as cursor:
         block = cursor.execute(queries.BLOCKED_TIME_FOR_UPDATE, [block_id]).fetchone()
     if block is None:
@@ -145,8 +139,9 @@ def take_calendar_edit(
         return None
     if link is not None and remote.etag is not None and link[1] == remote.etag:
         # Not edited there: as we wrote it before a change here, whose push is still to come or
-        # failed for good (the calendar could not be written through every retry).
-        return None if push_waits(conn, connection, "blocked_time_id", block_id) else NOT_REACHED
+        # failed for good (the calendar could not be written through every retry) and goes again.
+        queue_push(conn, connection, "blocked_time_id", block_id)
+        return None
     edited = event.decoded("last-modified") if "last-modified" in event else None
     if edited is None or edited <= block["updated_at"]:
         return "before its last change here"

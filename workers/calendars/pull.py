@@ -28,7 +28,7 @@ from workers.calendars.provider import (
     pulls_from,
     pushes_to,
 )
-from workers.calendars.push import REMOVED_STATUSES, event_for, push_appointment, push_waits
+from workers.calendars.push import REMOVED_STATUSES, event_for, push_appointment, queue_push
 from workers.retry import RetryLater
 from workers.storable import ERROR_LENGTH, storable
 
@@ -256,16 +256,15 @@ def reconcile_our_event(
         return True  # deleted here: its own push deletes the event
     if appointment["status"] in REMOVED_STATUSES:
         # Its cancellation never reached this calendar (the calendar could not be written through
-        # every retry, or the connection was paused): the event goes now.
-        push_appointment(conn, connection, client, appointment_id, app_base_url)
+        # every retry, or the connection was paused): the event goes, by a push of its own.
+        queue_push(conn, connection, "appointment_id", appointment_id)
         return True
     if link is not None and remote.etag is not None and link["etag"] == remote.etag:
         # Not edited there. A change here since our write has its push still to come, or that
-        # push failed for good (the calendar could not be written through every retry): it goes now.
-        if missed_a_change(link, event, appointment, connection, app_base_url) and not push_waits(
-            conn, connection, "appointment_id", appointment_id
-        ):
-            push_appointment(conn, connection, client, appointment_id, app_base_url)
+        # push failed for good (the calendar could not be written through every retry): it goes
+        # again.
+        if missed_a_change(link, event, appointment, connection, app_base_url):
+            queue_push(conn, connection, "appointment_id", appointment_id)
         return True
     if nothing_to_reconcile(event, appointment):
         return True

@@ -80,13 +80,15 @@ def event_for(appointment: dict, connection: dict, app_base_url: str) -> Event:
     return appointment_event(as_read, app_base_url)
 
 
-def push_waits(conn: psycopg.Connection, connection: dict, key: str, item_id: str) -> bool:
-    """A push of the visit (key 'appointment_id') or block ('blocked_time_id') to this calendar
-    is still to come."""
+def queue_push(conn: psycopg.Connection, connection: dict, key: str, item_id: str) -> None:
+    """A push of the visit (key 'appointment_id') or block ('blocked_time_id') to this calendar,
+    unless one is still to come. A pull queues what it finds missing there rather than writing
+    it itself: a calendar that refuses the write fails that push, with its own retries, not the
+    pull."""
     parameters = {
         "provider": connection["provider"],
         "connection_id": connection["id"],
         "key": key,
         "id": item_id,
     }
-    return conn.execute(queries.PUSH_WAITS, parameters).fetchone()[0]
+    conn.execute(queries.QUEUE_PUSH, parameters)

@@ -155,9 +155,14 @@ on conflict (user_id, source, external_event_id) do nothing
 
 PUSH_WHAT_NEVER_REACHED = "select scheduling_private.push_what_never_reached(%s)"
 
-# A push of this visit or block to this calendar still to come: queued, retrying or under way.
-PUSH_WAITS = """
-select exists (
+# A push of this visit or block to this calendar, unless one is still to come (queued, retrying
+# or under way).
+QUEUE_PUSH = """
+insert into scheduling_private.jobs (kind, payload)
+select
+    'calendar_push_' || %(provider)s,
+    jsonb_build_object(%(key)s::text, %(id)s::text, 'connection_id', %(connection_id)s::text)
+where not exists (
     select from scheduling_private.jobs
     where kind = 'calendar_push_' || %(provider)s and status in ('queued', 'running')
         and payload ->> 'connection_id' = %(connection_id)s::text and payload ->> %(key)s = %(id)s::text
