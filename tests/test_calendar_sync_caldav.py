@@ -52,6 +52,7 @@ from workers.calendars.provider import RemoteEvent
 from workers.calendars.sync_jobs import handle_calendar_job
 from workers.http.app import create_app
 from workers.localdb import free_port
+from workers.worker import PERIODIC_TASKS, run_periodic_task
 
 SETTINGS = sync_settings()
 
@@ -1467,3 +1468,37 @@ def test_a_visits_new_place_whose_push_failed_for_good_is_written_at_the_next_co
 
     assert shown == "Room 4, second floor"
     assert (pushes, pushes_after_another_listing) == (2, 2)
+
+
+def a_day_passes_since_the_pushes_failed(conn: psycopg.Connection) -> None:
+    # Without its trigger for the moment, which would stamp the change now.
+    conn.execute("alter table scheduling_private.jobs disable trigger _100_set_updated_at")
+    conn.execute(
+        "update scheduling_private.jobs set updated_at = updated_at - interval '1 day 1 minute'"
+        " where status = 'failed'"
+    )
+    conn.execute("alter table scheduling_private.jobs enable trigger _100_set_updated_at")
+    conn.commit()
+
+
+def test_a_visit_that_failed_to_reach_a_calendar_only_written_to_is_sent_again_a_day_later(
+    clinic: dict,
+) -> None:
+    """A calendar only written to is never listed, so nothing there shows what failed to reach
+    it. The worker's hourly task queues the failed push again once it failed a day ago
+    (20261231340000)."""
+    [task] = [task for task in PERIODIC_TASKS if task.name == "push again what failed"]
+    assert connect(clinic, sync_direction="to_external").status_code == 201
+    with psycopg.connect(clinic["url"]) as conn, psycopg.connect(clinic["url"], autocommit=True) as worker:
+        jobs.run_due_jobs(conn, SETTINGS)
+        appointment = book(conn, clinic, 5, "10:00")
+        fail_waiting_pushes(conn, "caldav")
+        conn.commit()
+        queued_at_once = run_periodic_task(worker, task)
+        a_day_passes_since_the_pushes_failed(conn)
+        queued = run_periodic_task(worker, task)
+        jobs.run_due_jobs(conn, SETTINGS)
+        uid = conn.execute("select ical_uid from appointments where id = %s", [appointment]).fetchone()[0]
+
+    assert (queued_at_once, queued) == (0, 1)
+    assert set(events_in(clinic["calendar"])) == {uid}

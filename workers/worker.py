@@ -110,6 +110,9 @@ PERIODIC_TASKS = [
     PeriodicTask("queue sms reply sweeps", "select scheduling_private.enqueue_sms_replies_sweep()", 60),
     # Connected calendars not pulled for 15 minutes get a pull job.
     PeriodicTask("queue calendar pulls", "select scheduling_private.enqueue_due_calendar_pulls()", 60),
+    # A push that failed for good to a calendar only written to, which no pull mends, goes again a
+    # day later, for up to a week.
+    PeriodicTask("push again what failed", "select scheduling_private.push_again_what_failed()", 3600),
     # Done and cancelled jobs go after 14 days, failed ones after 90.
     PeriodicTask(
         "prune finished jobs",
