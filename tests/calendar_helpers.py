@@ -195,6 +195,29 @@ def list_whole_calendar_next(conn: psycopg.Connection) -> None:
     conn.execute("update scheduling_private.calendar_sync_state set imported_until = null")
 
 
+def a_room_given_while_pushes_failed(
+    clinic: dict, settings: Settings, provider: str, place_shown: Callable[[str], str]
+) -> tuple[str, str]:
+    """A visit pushed and pulled, then given a room while its push failed for good: the place
+    the calendar shows (`place_shown(appointment)`) after an incremental pull, and after the
+    complete listing that follows."""
+    with psycopg.connect(clinic["url"]) as conn:
+        appointment = book(conn, clinic, 5, "10:00")
+        jobs.run_due_jobs(conn, settings)
+        queue_pull(conn, provider)
+        jobs.run_due_jobs(conn, settings)
+        conn.execute("update appointments set location = 'Room 4, second floor' where id = %s", [appointment])
+        fail_waiting_pushes(conn, provider)
+        conn.commit()
+        queue_pull(conn, provider)
+        jobs.run_due_jobs(conn, settings)
+        after_a_pull = place_shown(appointment)
+        list_whole_calendar_next(conn)
+        queue_pull(conn, provider)
+        jobs.run_due_jobs(conn, settings)
+        return after_a_pull, place_shown(appointment)
+
+
 def unfinished_calendar_jobs(conn: psycopg.Connection) -> int:
     """Calendar jobs not done: failed, or waiting to be tried again."""
     return conn.execute(

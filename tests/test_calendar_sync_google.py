@@ -15,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.calendar_helpers import (
+    a_room_given_while_pushes_failed,
     access_token,
     block_time,
     blocks_by_source,
@@ -892,23 +893,10 @@ def test_a_visits_new_place_whose_push_failed_for_good_reaches_google_at_the_nex
     clinic: dict, google: LocalGoogle, settings: Settings
 ) -> None:
     """As at CalDAV: the pull finds our event as we wrote it (its etag), behind the visit."""
-    with psycopg.connect(clinic["url"]) as conn:
-        appointment = book(conn, clinic, 5, "10:00")
-        jobs.run_due_jobs(conn, settings)
-        queue_pull(conn, "google")
-        jobs.run_due_jobs(conn, settings)
-        conn.execute("update appointments set location = 'Room 4, second floor' where id = %s", [appointment])
-        fail_waiting_pushes(conn, "google")
-        conn.commit()
-        queue_pull(conn, "google")
-        jobs.run_due_jobs(conn, settings)
-        after_a_pull = google.state.events[str(appointment).replace("-", "")]["location"]
-        list_whole_calendar_next(conn)
-        queue_pull(conn, "google")
-        jobs.run_due_jobs(conn, settings)
-
-    assert after_a_pull == "In person"
-    assert google.state.events[str(appointment).replace("-", "")]["location"] == "Room 4, second floor"
+    shown = a_room_given_while_pushes_failed(
+        clinic, settings, "google", lambda visit: google.state.events[str(visit).replace("-", "")]["location"]
+    )
+    assert shown == ("In person", "Room 4, second floor")
 
 
 def test_a_calendar_no_longer_writable_is_still_pulled(

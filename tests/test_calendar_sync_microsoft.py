@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from tests.calendar_helpers import (
+    a_room_given_while_pushes_failed,
     block_time,
     blocks_by_source,
     book,
@@ -21,9 +22,7 @@ from tests.calendar_helpers import (
     connect_with_oauth,
     connected_clinic,
     crash_after_push_then_retry,
-    fail_waiting_pushes,
     free_slots_at,
-    list_whole_calendar_next,
     log_actions,
     move,
     new_clinic,
@@ -493,20 +492,7 @@ def test_a_visits_new_place_whose_push_failed_for_good_reaches_outlook_at_the_ne
     clinic: dict, graph: LocalMicrosoft, settings: Settings
 ) -> None:
     """As at CalDAV: the pull finds our event as we wrote it (its etag), behind the visit."""
-    with psycopg.connect(clinic["url"]) as conn:
-        appointment = book(conn, clinic, 5, "10:00")
-        jobs.run_due_jobs(conn, settings)
-        queue_pull(conn, "microsoft")
-        jobs.run_due_jobs(conn, settings)
-        conn.execute("update appointments set location = 'Room 4, second floor' where id = %s", [appointment])
-        fail_waiting_pushes(conn, "microsoft")
-        conn.commit()
-        queue_pull(conn, "microsoft")
-        jobs.run_due_jobs(conn, settings)
-        after_a_pull = our_event(graph, appointment)["location"]["displayName"]
-        list_whole_calendar_next(conn)
-        queue_pull(conn, "microsoft")
-        jobs.run_due_jobs(conn, settings)
-
-    assert after_a_pull == "In person"
-    assert our_event(graph, appointment)["location"]["displayName"] == "Room 4, second floor"
+    shown = a_room_given_while_pushes_failed(
+        clinic, settings, "microsoft", lambda visit: our_event(graph, visit)["location"]["displayName"]
+    )
+    assert shown == ("In person", "Room 4, second floor")
