@@ -945,3 +945,39 @@ def test_a_calendar_no_longer_writable_is_still_pulled(
         ]
     )
     assert all("writer access" in error for _, _, error in pushes)
+
+
+def test_an_edit_refused_in_a_calendar_no_longer_writable_leaves_the_pull_done(
+    clinic: dict, google: LocalGoogle, settings: Settings
+) -> None:
+    """The calendar is now shared with the account as a reader, and its owner moves our event
+    onto a visit's time: the move is refused and our time is to be written back, which Google
+    refuses (403). The write-back is a push of its own, failing with Google's words; the pull
+    is done and the conflict logged (before, the pull wrote it itself and failed with it)."""
+    with psycopg.connect(clinic["url"]) as conn:
+        moved = book(conn, clinic, 5, "10:00")
+        taken = book(conn, clinic, 5, "12:00")
+        jobs.run_due_jobs(conn, settings)
+        google.state.read_only = True
+        event = google.state.events[str(moved).replace("-", "")]
+        onto = google.state.events[str(taken).replace("-", "")]
+        event["start"], event["end"] = dict(onto["start"]), dict(onto["end"])
+        google.state.touch(event)
+        queue_pull(conn, "google")
+        jobs.run_due_jobs(conn, settings)
+        [pull] = conn.execute(
+            "select status from scheduling_private.jobs where kind = 'calendar_pull_google'"
+            " order by id desc limit 1"
+        ).fetchall()
+        conflicts = conn.execute(
+            "select error_message from calendar_sync_log where action = 'conflict'"
+        ).fetchall()
+        pushes = conn.execute(
+            "select payload ->> 'appointment_id', status, last_error from scheduling_private.jobs"
+            " where kind = 'calendar_push_google' and status <> 'done'"
+        ).fetchall()
+
+    assert pull == ("done",)
+    assert [message.endswith("the appointment's time was put back") for (message,) in conflicts] == [True]
+    assert [(visit, status) for visit, status, _ in pushes] == [(str(moved), "queued")]
+    assert "writer access" in pushes[0][2]

@@ -103,14 +103,13 @@ def our_blocked_time(
     return None
 
 
-def pull_blocked_time(
-    conn: psycopg.Connection, connection: dict, client: CalendarClient, block_id: str, remote: RemoteEvent
-) -> None:
-    """A pull met the block's event: take its edit, or write the block back over one it cannot take."""
+def pull_blocked_time(conn: psycopg.Connection, connection: dict, block_id: str, remote: RemoteEvent) -> None:
+    """A pull met the block's event: take its edit, or queue the write of the block back over
+    one it cannot take (a pull writes nothing to the calendar itself, see pull.py)."""
     refusal = take_calendar_edit(conn, connection, block_id, remote)
     if refusal is None:
         return
-    push_blocked_time(conn, connection, client, block_id)
+    queue_push(conn, connection, "blocked_time_id", block_id)
     log_conflict(
         conn,
         connection,

@@ -77,9 +77,9 @@ def pull_changes(
         ours.sort(key=lambda event: event[1] is None)
         for remote, block_id, appointment_id in ours:
             if block_id is not None:
-                pull_blocked_time(conn, connection, client, block_id, remote)
+                pull_blocked_time(conn, connection, block_id, remote)
             else:
-                reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url)
+                write_back_if_refused(conn, connection, appointment_id, remote, app_base_url)
     deleted = list(changes.deleted)
     if changes.complete:
         # A full listing names no deletions: what it lacks is gone.
@@ -230,19 +230,29 @@ def declined_by_owner(occurrence: Event, client: CalendarClient) -> bool:
     return bool(declined) and not declined.isdisjoint(client.owner_addresses())
 
 
+def write_back_if_refused(
+    conn: psycopg.Connection, connection: dict, appointment_id: str, remote: RemoteEvent, app_base_url: str
+) -> None:
+    """A pull met our event: reconcile it, and when the calendar's edit is refused, queue the
+    write of ours over it. A pull writes nothing to the calendar itself: a calendar that
+    refuses our writes then fails that push, with its own retries, not the pull."""
+    if not reconcile_our_event(conn, connection, appointment_id, remote, app_base_url):
+        queue_push(conn, connection, "appointment_id", appointment_id)
+
+
 def reconcile_our_event(
     conn: psycopg.Connection,
     connection: dict,
-    client: CalendarClient,
     appointment_id: str,
     remote: RemoteEvent,
     app_base_url: str,
 ) -> bool:
     """Our event was edited there: take a new time if it is free and the edit newer, else undo the edit.
 
-    True when the appointment and the event now agree (same time, the event's time applied, or
-    our last change sent), or that change's push is still to come; False when the calendar's
-    edit was undone.
+    True when the appointment and the event now agree (same time, or the event's time applied)
+    or a push of the visit is to come (queued now when our last change never reached the
+    calendar); False when the calendar's edit is refused: the caller writes ours back over it
+    (a pull by a push of its own, a push at once).
     """
     link = read_row(conn, queries.LINK, appointment_id, connection["id"])
     conn.execute(queries.SAVE_LINK_ETAG, [remote.etag, connection["id"], remote.external_id])
@@ -284,7 +294,6 @@ def reconcile_our_event(
             refusal = "is not free"
         except psycopg.errors.InvalidParameterValue as refused:  # a time the clinic does not book
             refusal = f"the clinic refuses: {refused.diag.message_primary}"
-    push_appointment(conn, connection, client, appointment["id"], app_base_url)
     log_conflict(
         conn,
         connection,
@@ -338,7 +347,8 @@ def push_reconciling(
         remote = client.get(changed.external_id)
     if remote is None:  # deleted there meanwhile: forget the stale link and write it afresh
         conn.execute(queries.FORGET_LINK, [appointment_id, connection["id"]])
-    elif not reconcile_our_event(conn, connection, client, appointment_id, remote, app_base_url):
+    elif not reconcile_our_event(conn, connection, appointment_id, remote, app_base_url):
+        push_appointment(conn, connection, client, appointment_id, app_base_url)
         return "reconciled: the calendar's edit was undone"
     return push_appointment(conn, connection, client, appointment_id, app_base_url)
 
@@ -368,16 +378,17 @@ def forget_or_restore(
     still_there = client.get(external_id)
     if still_there is not None:
         if block is not None:
-            pull_blocked_time(conn, connection, client, str(block[0]), still_there)
+            pull_blocked_time(conn, connection, str(block[0]), still_there)
         else:
-            reconcile_our_event(conn, connection, client, ours[0], still_there, app_base_url)
+            write_back_if_refused(conn, connection, ours[0], still_there, app_base_url)
         return
     if block is not None:
         remove_deleted_blocked_time(conn, connection, block[0], external_id)
         return
-    # Written afresh: a write conditional on the deleted version would be refused (412).
+    # Written afresh, by a push of its own: a write conditional on the deleted version would be
+    # refused (412).
     conn.execute(queries.FORGET_LINK, [ours[0], connection["id"]])
-    push_appointment(conn, connection, client, ours[0], app_base_url)
+    queue_push(conn, connection, "appointment_id", ours[0])
     log_conflict(
         conn,
         connection,
