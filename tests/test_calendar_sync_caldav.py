@@ -32,6 +32,7 @@ from tests.calendar_helpers import (
     log_actions,
     move,
     personal_event,
+    pull,
     queue_pull,
     sync_settings,
     unfinished_calendar_jobs,
@@ -1502,3 +1503,29 @@ def test_a_visit_that_failed_to_reach_a_calendar_only_written_to_is_sent_again_a
 
     assert (queued_at_once, queued) == (0, 1)
     assert set(events_in(clinic["calendar"])) == {uid}
+
+
+def test_an_edit_refused_whose_write_back_failed_for_good_is_undone_at_the_next_complete_listing(
+    clinic: dict,
+) -> None:
+    """Our event dragged there onto another visit's time: the pull refuses the move and queues
+    our time's write-back, which fails for good (the calendar could not be written). The event
+    keeps the edit under the etag the pull saw; the next complete listing still knows it is not
+    what we wrote, and writes ours back."""
+    assert connect(clinic).status_code == 201
+    with psycopg.connect(clinic["url"]) as conn:
+        _, uid, start = booked_and_pushed(conn, clinic, 5, "10:00")
+        book(conn, clinic, 5, "12:00")
+        jobs.run_due_jobs(conn, SETTINGS)
+        conn.rollback()
+        drag_in_calendar(clinic["calendar"], uid, start + timedelta(hours=2))
+        pull(conn, SETTINGS, "caldav")
+        fail_waiting_pushes(conn, "caldav")
+        conn.commit()
+        shown_after_the_pull = events_in(clinic["calendar"])[uid][0]
+        list_whole_calendar_next(conn)
+        queue_pull(conn, "caldav")
+        jobs.run_due_jobs(conn, SETTINGS)
+
+    assert shown_after_the_pull == start + timedelta(hours=2)
+    assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))

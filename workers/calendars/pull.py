@@ -294,6 +294,7 @@ def reconcile_our_event(
             refusal = "is not free"
         except psycopg.errors.InvalidParameterValue as refused:  # a time the clinic does not book
             refusal = f"the clinic refuses: {refused.diag.message_primary}"
+    conn.execute(queries.FORGET_PUSHED_DIGEST, [appointment["id"], connection["id"]])
     log_conflict(
         conn,
         connection,
@@ -323,7 +324,8 @@ def read_row(conn: psycopg.Connection, query: str, *parameters: str) -> dict | N
 
 def missed_a_change(link: dict, event, appointment: dict, connection: dict, app_base_url: str) -> bool:
     """Our event, as we last wrote it, no longer says what the visit's event says now."""
-    if link["pushed_digest"] is None:  # written before digests were kept: by its time alone
+    # Written before digests were kept, or showing an edit there we refused: by its time alone.
+    if link["pushed_digest"] is None:
         return not nothing_to_reconcile(event, appointment)
     return event_digest(event_for(appointment, connection, app_base_url)) != link["pushed_digest"]
 

@@ -56,6 +56,13 @@ update scheduling_private.calendar_event_links set etag = %s
 where connection_id = %s and external_event_id = %s
 """
 
+# The event now shows an edit there we refused, under the etag just saved: until ours is written
+# back over it, it is not what we wrote (a pull then compares its time, see pull.py).
+FORGET_PUSHED_DIGEST = """
+update scheduling_private.calendar_event_links set pushed_digest = null
+where appointment_id = %s and connection_id = %s
+"""
+
 LINK = """
 select external_event_id, etag, pushed_sequence, pushed_digest from scheduling_private.calendar_event_links
 where appointment_id = %s and connection_id = %s
