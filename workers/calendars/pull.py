@@ -247,7 +247,8 @@ def reconcile_our_event(
     remote: RemoteEvent,
     app_base_url: str,
 ) -> bool:
-    """Our event was edited there: take a new time if it is free and the edit newer, else undo the edit.
+    """Our event as a pull finds it: an edit there of its time is taken when newer and free, else
+    refused; one not edited there that missed a change of ours is pushed again.
 
     True when the appointment and the event now agree (same time, or the event's time applied)
     or a push of the visit is to come (queued now when our last change never reached the
