@@ -225,6 +225,12 @@ def unfinished_calendar_jobs(conn: psycopg.Connection) -> int:
     ).fetchone()[0]
 
 
+def conflict_messages(conn: psycopg.Connection) -> list[str]:
+    """What the sync log tells the user of each calendar edit undone, in order."""
+    rows = conn.execute("select error_message from calendar_sync_log where action = 'conflict' order by id")
+    return [message for (message,) in rows]
+
+
 def log_actions(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
     return conn.execute("select direction, action, status from calendar_sync_log order by id").fetchall()
 

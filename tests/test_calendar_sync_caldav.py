@@ -24,6 +24,7 @@ from tests.calendar_helpers import (
     blocks_by_source,
     book,
     change_blocks,
+    conflict_messages,
     crash_after_push_then_retry,
     during_next_pull,
     fail_waiting_pushes,
@@ -780,9 +781,7 @@ def test_an_edit_there_older_than_our_last_change_is_undone(clinic: dict) -> Non
         kept = conn.execute(
             "select scheduled_start from appointments where id = %s", [appointment]
         ).fetchone()[0]
-        conflicts = conn.execute(
-            "select error_message from calendar_sync_log where action = 'conflict'"
-        ).fetchall()
+        conflicts = conflict_messages(conn)
 
     assert kept == start
     assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))
@@ -790,7 +789,7 @@ def test_an_edit_there_older_than_our_last_change_is_undone(clinic: dict) -> Non
         message.endswith(
             "which is older than the appointment's last change; the appointment's time was put back"
         )
-        for (message,) in conflicts
+        for message in conflicts
     ] == [True]
 
 
@@ -812,16 +811,14 @@ def test_an_edit_there_onto_a_taken_time_met_by_a_change_of_ours_is_undone(clini
         kept = conn.execute(
             "select scheduled_start from appointments where id = %s", [appointment]
         ).fetchone()[0]
-        conflicts = conn.execute(
-            "select error_message from calendar_sync_log where action = 'conflict'"
-        ).fetchall()
+        conflicts = conflict_messages(conn)
         unfinished = unfinished_calendar_jobs(conn)
 
     there = clinic["calendar"].event_by_uid(uid).icalendar_component
     assert kept == start
     assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(minutes=30))
     assert str(there["summary"]).startswith("Review")
-    assert [("which is not free" in message) for (message,) in conflicts] == [True]
+    assert [("which is not free" in message) for message in conflicts] == [True]
     assert unfinished == 0
 
 
@@ -1120,9 +1117,7 @@ def test_time_blocked_by_hand_moved_to_3027_in_the_calendar_is_written_back(clin
         queue_pull(conn, "caldav")
         jobs.run_due_jobs(conn, SETTINGS)
         blocks = blocks_by_source(conn)
-        conflicts = conn.execute(
-            "select error_message from calendar_sync_log where action = 'conflict'"
-        ).fetchall()
+        conflicts = conflict_messages(conn)
 
     assert blocks == [("manual", start, start + timedelta(hours=1), "Team meeting")]
     assert events_in(clinic["calendar"])[uid] == (start, start + timedelta(hours=1))
@@ -1130,7 +1125,7 @@ def test_time_blocked_by_hand_moved_to_3027_in_the_calendar_is_written_back(clin
         message.startswith(
             "blocked time edited in the calendar to a time refused here: blocked time starts at most five"
         )
-        for (message,) in conflicts
+        for message in conflicts
     ] == [True]
 
 

@@ -24,6 +24,7 @@ from tests.calendar_helpers import (
     cancel,
     change_blocks,
     confirm_sign_in,
+    conflict_messages,
     connect_with_oauth,
     connected_clinic,
     crash_after_push_then_retry,
@@ -969,15 +970,13 @@ def test_an_edit_refused_in_a_calendar_no_longer_writable_leaves_the_pull_done(
             "select status from scheduling_private.jobs where kind = 'calendar_pull_google'"
             " order by id desc limit 1"
         ).fetchall()
-        conflicts = conn.execute(
-            "select error_message from calendar_sync_log where action = 'conflict'"
-        ).fetchall()
+        conflicts = conflict_messages(conn)
         pushes = conn.execute(
             "select payload ->> 'appointment_id', status, last_error from scheduling_private.jobs"
             " where kind = 'calendar_push_google' and status <> 'done'"
         ).fetchall()
 
     assert pull == ("done",)
-    assert [message.endswith("the appointment's time was put back") for (message,) in conflicts] == [True]
+    assert [message.endswith("the appointment's time was put back") for message in conflicts] == [True]
     assert [(visit, status) for visit, status, _ in pushes] == [(str(moved), "queued")]
     assert "writer access" in pushes[0][2]
